@@ -1,0 +1,43 @@
+import { resolve } from 'node:path';
+import { svelte } from '@sveltejs/vite-plugin-svelte';
+import { defineConfig } from 'electron-vite';
+
+const root = import.meta.dirname;
+
+export default defineConfig({
+  main: {
+    build: {
+      outDir: 'out/main',
+      rollupOptions: { input: { index: resolve(root, 'main/index.ts') } },
+    },
+  },
+  preload: {
+    build: {
+      outDir: 'out/preload',
+      // Sandboxed preloads may only require('electron'): each one is a single self-contained CommonJS file.
+      externalizeDeps: false,
+      isolatedEntries: true,
+      rollupOptions: {
+        input: { operator: resolve(root, 'preload/operator.ts'), pinpad: resolve(root, 'preload/pinpad.ts') },
+        external: ['electron'],
+        output: { format: 'cjs', entryFileNames: '[name].cjs' },
+      },
+    },
+  },
+  renderer: {
+    root: resolve(root, 'renderer'),
+    base: './',
+    plugins: [svelte({ configFile: resolve(root, 'svelte.config.js') })],
+    build: {
+      outDir: resolve(root, 'out/renderer'),
+      minify: true,
+      modulePreload: { polyfill: false },
+      rollupOptions: {
+        input: {
+          operator: resolve(root, 'renderer/operator/index.html'),
+          pinpad: resolve(root, 'renderer/pinpad/index.html'),
+        },
+      },
+    },
+  },
+});
