@@ -1,0 +1,59 @@
+/**
+ * Error codes shared by every process. A StationErrorInfo is the only error
+ * shape that crosses IPC: a code plus a message written for staff, which never
+ * carries a PIN, a PIN block, a key or a stack trace.
+ */
+export const ERROR_MESSAGES = {
+  INVALID_REQUEST: 'The request was not understood.',
+  WRONG_WINDOW: 'This window may not perform that action.',
+  CARD_ID_INVALID: 'Card ID must be 1 to 64 characters: letters, digits, "_" or "-".',
+  SESSION_BUSY: 'A PIN session is already in progress. Finish or cancel it first.',
+  NO_SESSION: 'No PIN session is in progress.',
+  PIN_TOO_SHORT: 'The PIN is too short.',
+  PIN_TOO_LONG: 'The PIN cannot have more digits.',
+  PIN_MISMATCH: 'The two PINs did not match. Please enter the new PIN again.',
+  PIN_CANCELLED: 'PIN entry was cancelled.',
+  PIN_TIMEOUT: 'PIN entry timed out. Nothing was sent.',
+  KEYCHAIN_ENTRY_MISSING: 'A required key is missing from the keychain.',
+  KEYCHAIN_ENTRY_MALFORMED: 'A key in the keychain has the wrong format.',
+  KEYCHAIN_UNAVAILABLE: 'The keychain could not be reached or is locked.',
+  CRYPTO_FAILED: 'The PIN could not be encrypted. Nothing was sent.',
+  PROCESSOR_URL_INSECURE: 'The processor address must use HTTPS (plain HTTP is allowed only on this computer).',
+  PROCESSOR_UNREACHABLE: 'The card processor could not be reached. Nothing was sent.',
+  OUTCOME_UNKNOWN: 'No answer from the card processor: the outcome is unknown. Check with the processor before trying again.',
+  PROCESSOR_HTTP_ERROR: 'The card processor refused the request.',
+  PROCESSOR_BAD_RESPONSE: 'The card processor sent an answer that could not be read: the outcome is unknown. Check with the processor before trying again.',
+  PROCESSOR_REJECTED: 'The card processor answered with an error.',
+  CONFIG_INVALID: 'The station configuration is invalid.',
+  INTERNAL: 'An internal error occurred. Nothing was sent.',
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_MESSAGES;
+
+export interface StationErrorInfo {
+  readonly code: ErrorCode;
+  readonly message: string;
+}
+
+/** An error that is safe to show: its message was written, never interpolated from a secret. */
+export class StationError extends Error {
+  readonly code: ErrorCode;
+  constructor(code: ErrorCode, detail?: string) {
+    super(detail ? `${ERROR_MESSAGES[code]} ${detail}` : ERROR_MESSAGES[code]);
+    this.name = 'StationError';
+    this.code = code;
+  }
+  toInfo(): StationErrorInfo {
+    return { code: this.code, message: this.message };
+  }
+}
+
+/** Any thrown value becomes safe info; unknown errors lose their message on purpose. */
+export function toErrorInfo(error: unknown): StationErrorInfo {
+  if (error instanceof StationError) return error.toInfo();
+  return { code: 'INTERNAL', message: ERROR_MESSAGES.INTERNAL };
+}
+
+export function isErrorCode(value: unknown): value is ErrorCode {
+  return typeof value === 'string' && Object.prototype.hasOwnProperty.call(ERROR_MESSAGES, value);
+}

@@ -1,0 +1,114 @@
+/**
+ * The one IPC contract between main, the preloads and the renderers:
+ * channel names, argument and result types. Runtime validators for the
+ * receiving side (main) live in ./ipc-validators.ts so that preloads and
+ * renderers do not bundle the validation library.
+ */
+import type { StationErrorInfo } from './errors';
+
+export type PinMode = 'customer' | 'processor';
+
+export interface StartRequest {
+  readonly cardId: string;
+  readonly mode: PinMode;
+}
+
+export type IpcResult<T = null> =
+  | { readonly ok: true; readonly value: T }
+  | { readonly ok: false; readonly error: StationErrorInfo };
+
+export interface ProcessorOutcome {
+  readonly status: 'ok' | 'error';
+  readonly requestStatus: string;
+  readonly dt: string;
+}
+
+export type PadStep = 'enter' | 'confirm';
+
+export type OperatorPhase = 'idle' | 'awaiting-pin' | 'sending' | 'done' | 'failed';
+
+/** What the operator window may know: never a digit, only counts and outcomes. */
+export interface OperatorView {
+  readonly phase: OperatorPhase;
+  readonly cardId: string | null;
+  readonly mode: PinMode | null;
+  readonly pad: { readonly step: PadStep; readonly count: number } | null;
+  readonly outcome: ProcessorOutcome | null;
+  readonly error: StationErrorInfo | null;
+}
+
+/** What the PIN pad may know: the key layout it draws and how many digits were entered. */
+export interface PinpadView {
+  readonly active: boolean;
+  readonly step: PadStep;
+  readonly count: number;
+  readonly minLength: number;
+  readonly maxLength: number;
+  /** layout[position] is the digit drawn on the key at that position (0..9). */
+  readonly layout: readonly number[];
+  readonly notice: StationErrorInfo | null;
+}
+
+export const KEY_POSITIONS = 10;
+
+/** Channels the operator window may invoke, with their argument and result types. */
+export interface OperatorInvoke {
+  'station:get-state': { arg: null; result: OperatorView };
+  'station:start': { arg: StartRequest; result: null };
+  'station:cancel': { arg: null; result: null };
+  'station:next-card': { arg: null; result: null };
+}
+
+/** Channels the PIN pad window may invoke. */
+export interface PinpadInvoke {
+  'pinpad:get-state': { arg: null; result: PinpadView };
+  'pinpad:press': { arg: number; result: PinpadView };
+  'pinpad:erase': { arg: null; result: PinpadView };
+  'pinpad:clear': { arg: null; result: PinpadView };
+  'pinpad:submit': { arg: null; result: PinpadView };
+  'pinpad:cancel': { arg: null; result: null };
+}
+
+export type OperatorChannel = keyof OperatorInvoke;
+export type PinpadChannel = keyof PinpadInvoke;
+
+export const OPERATOR_CHANNELS: readonly OperatorChannel[] = [
+  'station:get-state',
+  'station:start',
+  'station:cancel',
+  'station:next-card',
+];
+export const PINPAD_CHANNELS: readonly PinpadChannel[] = [
+  'pinpad:get-state',
+  'pinpad:press',
+  'pinpad:erase',
+  'pinpad:clear',
+  'pinpad:submit',
+  'pinpad:cancel',
+];
+
+/** Events main pushes to a window. */
+export const OPERATOR_STATE_EVENT = 'station:state';
+export const PINPAD_STATE_EVENT = 'pinpad:state';
+
+export type WindowRole = 'operator' | 'pinpad';
+
+/** The API the operator preload exposes as `window.station`. */
+export interface StationApi {
+  getState(): Promise<IpcResult<OperatorView>>;
+  start(request: StartRequest): Promise<IpcResult<null>>;
+  cancel(): Promise<IpcResult<null>>;
+  nextCard(): Promise<IpcResult<null>>;
+  onState(listener: (view: OperatorView) => void): () => void;
+}
+
+/** The API the PIN pad preload exposes as `window.pinpad`. */
+export interface PinpadApi {
+  getState(): Promise<IpcResult<PinpadView>>;
+  press(position: number): Promise<IpcResult<PinpadView>>;
+  erase(): Promise<IpcResult<PinpadView>>;
+  clear(): Promise<IpcResult<PinpadView>>;
+  submit(): Promise<IpcResult<PinpadView>>;
+  cancel(): Promise<IpcResult<null>>;
+  onState(listener: (view: PinpadView) => void): () => void;
+}
