@@ -1,0 +1,150 @@
+/**
+ * Client for the Freedom Processing Card API `set_pin` call. It never retries:
+ * once the request may have reached the processor, a failure is reported as
+ * "outcome unknown" so staff check before trying again.
+ */
+import http from 'node:http';
+import https from 'node:https';
+import { z } from 'zod';
+import { StationError } from '../../common/errors';
+import type { ProcessorOutcome } from '../../common/ipc';
+
+export const SET_PIN_PATH = '/v5/card-api/card/set_pin';
+const MAX_RESPONSE_BYTES = 64 * 1024;
+const RFC3339 = /^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$/;
+
+const responseSchema = z.object({
+  status: z.enum(['ok', 'error']),
+  request_status: z.string().max(200),
+  dt: z.string().regex(RFC3339).refine((value) => !Number.isNaN(Date.parse(value))),
+});
+
+export interface SetPinRequest {
+  readonly cardId: string;
+  /** Encrypted PIN; omitted when the processor generates the PIN. */
+  readonly pin?: string;
+}
+
+export interface CardApi {
+  setPin(request: SetPinRequest): Promise<ProcessorOutcome>;
+}
+
+export interface CardApiClientOptions {
+  readonly baseUrl: string;
+  readonly connectTimeoutMs: number;
+  readonly totalTimeoutMs: number;
+  /** Reads the bearer token per call (from the keychain). */
+  readonly getToken: () => Promise<string>;
+}
+
+const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]', '::1']);
+
+/** HTTPS everywhere; plain HTTP only to this computer. */
+export function parseProcessorUrl(baseUrl: string): URL {
+  let url: URL;
+  try {
+    url = new URL(baseUrl);
+  } catch {
+    throw new StationError('CONFIG_INVALID', 'processor.baseUrl is not a valid URL.');
+  }
+  if (url.protocol === 'https:') return url;
+  if (url.protocol === 'http:' && (LOOPBACK_HOSTS.has(url.hostname) || url.hostname.startsWith('127.'))) return url;
+  throw new StationError('PROCESSOR_URL_INSECURE');
+}
+
+export class CardApiClient implements CardApi {
+  private readonly endpoint: URL;
+  private readonly agent: http.Agent;
+
+  constructor(private readonly options: CardApiClientOptions) {
+    const base = parseProcessorUrl(options.baseUrl);
+    this.endpoint = new URL(base.pathname.replace(/\/+$/, '') + SET_PIN_PATH, base);
+    const AgentClass = this.endpoint.protocol === 'https:' ? https.Agent : http.Agent;
+    // A fresh connection per call: a reused idle socket that the server has just
+    // closed would turn a clean failure into "outcome unknown".
+    this.agent = new AgentClass({ keepAlive: false });
+  }
+
+  async setPin(request: SetPinRequest): Promise<ProcessorOutcome> {
+    const token = await this.options.getToken();
+    if (!/^[\x21-\x7e]+$/.test(token)) {
+      throw new StationError('KEYCHAIN_ENTRY_MALFORMED', 'Entry "api-token" must be printable ASCII without spaces.');
+    }
+    const body = JSON.stringify(request.pin === undefined ? { card_id: request.cardId } : { card_id: request.cardId, pin: request.pin });
+    return this.post(body, token);
+  }
+
+  close(): void {
+    this.agent.destroy();
+  }
+
+  private post(body: string, token: string): Promise<ProcessorOutcome> {
+    const transport = this.endpoint.protocol === 'https:' ? https : http;
+    return new Promise<ProcessorOutcome>((resolve, reject) => {
+      let settled = false;
+      // False until a connection exists: before that, nothing can have reached the processor.
+      let mayHaveBeenDelivered = false;
+      let connectTimer: NodeJS.Timeout | undefined;
+      const finish = (outcome: ProcessorOutcome | StationError): void => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(totalTimer);
+        clearTimeout(connectTimer);
+        if (outcome instanceof StationError) {
+          req.destroy();
+          reject(outcome);
+        } else resolve(outcome);
+      };
+      const failAfterSend = (detail?: string): StationError =>
+        mayHaveBeenDelivered ? new StationError('OUTCOME_UNKNOWN', detail) : new StationError('PROCESSOR_UNREACHABLE', detail);
+
+      const req = transport.request(this.endpoint, {
+        method: 'POST',
+        agent: this.agent,
+        headers: {
+          'content-type': 'application/json',
+          accept: 'application/json',
+          'content-length': Buffer.byteLength(body),
+          authorization: `Bearer ${token}`,
+        },
+      });
+      const totalTimer = setTimeout(() => finish(failAfterSend('(timed out)')), this.options.totalTimeoutMs);
+      req.on('socket', (socket) => {
+        const connected = (): void => {
+          clearTimeout(connectTimer);
+          mayHaveBeenDelivered = true;
+        };
+        if (!socket.connecting) return connected();
+        connectTimer = setTimeout(() => finish(new StationError('PROCESSOR_UNREACHABLE', '(connection timed out)')), this.options.connectTimeoutMs);
+        socket.once(this.endpoint.protocol === 'https:' ? 'secureConnect' : 'connect', connected);
+      });
+      req.on('error', () => finish(failAfterSend()));
+      req.on('response', (res) => {
+        const chunks: Buffer[] = [];
+        let size = 0;
+        res.on('data', (chunk: Buffer) => {
+          size += chunk.length;
+          if (size > MAX_RESPONSE_BYTES) finish(new StationError('PROCESSOR_BAD_RESPONSE', '(answer too large)'));
+          else chunks.push(chunk);
+        });
+        res.on('error', () => finish(failAfterSend()));
+        res.on('aborted', () => finish(failAfterSend()));
+        res.on('end', () => {
+          const status = res.statusCode ?? 0;
+          if (status >= 500) return finish(new StationError('OUTCOME_UNKNOWN', `(HTTP ${status})`));
+          if (status !== 200) return finish(new StationError('PROCESSOR_HTTP_ERROR', `(HTTP ${status})`));
+          let json: unknown;
+          try {
+            json = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+          } catch {
+            return finish(new StationError('PROCESSOR_BAD_RESPONSE', '(not JSON)'));
+          }
+          const parsed = responseSchema.safeParse(json);
+          if (!parsed.success) return finish(new StationError('PROCESSOR_BAD_RESPONSE', '(unexpected fields)'));
+          finish({ status: parsed.data.status, requestStatus: parsed.data.request_status, dt: parsed.data.dt });
+        });
+      });
+      req.end(body);
+    });
+  }
+}

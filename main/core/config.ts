@@ -1,0 +1,63 @@
+/** Station configuration: one JSON file, validated field by field with defaults. */
+import { z } from 'zod';
+import { StationError } from '../../common/errors';
+import { PIN_MAX_LENGTH, PIN_MIN_LENGTH } from '../crypto/pin-field';
+
+/** `baseUrl: "sandbox"` runs the embedded processor emulator with keys of its own. */
+export const SANDBOX_BASE_URL = 'sandbox';
+
+const pinLength = z.number().int().min(PIN_MIN_LENGTH).max(PIN_MAX_LENGTH);
+
+export const configSchema = z
+  .strictObject({
+    processor: z
+      .strictObject({
+        baseUrl: z.string().min(1).default(SANDBOX_BASE_URL),
+        connectTimeoutMs: z.number().int().min(100).max(60_000).default(5_000),
+        totalTimeoutMs: z.number().int().min(500).max(120_000).default(20_000),
+      })
+      .prefault({}),
+    keychain: z
+      .strictObject({
+        service: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'letters, digits, ".", "_" or "-" (1-64)').default('pin-station'),
+      })
+      .prefault({}),
+    profile: z.literal('gcm').default('gcm'),
+    pin: z
+      .strictObject({
+        minLength: pinLength.default(4),
+        maxLength: pinLength.default(4),
+        inactivityTimeoutMs: z.number().int().min(1_000).max(600_000).default(30_000),
+        sessionTimeoutMs: z.number().int().min(1_000).max(1_800_000).default(120_000),
+      })
+      .prefault({})
+      .refine((pin) => pin.minLength <= pin.maxLength, { message: 'minLength must not exceed maxLength', path: ['minLength'] }),
+    pad: z.strictObject({ shuffle: z.boolean().default(true) }).prefault({}),
+  })
+  .prefault({});
+
+export type StationConfig = z.output<typeof configSchema>;
+export type StationConfigInput = z.input<typeof configSchema>;
+
+/** Validates a parsed config value; the error names every bad field and its rule. */
+export function parseConfig(value: unknown): StationConfig {
+  const result = configSchema.safeParse(value ?? {});
+  if (result.success) return result.data;
+  const problems = result.error.issues
+    .slice(0, 5)
+    .map((issue) => `${issue.path.length ? issue.path.join('.') : '(root)'}: ${issue.message}`)
+    .join('; ');
+  throw new StationError('CONFIG_INVALID', problems);
+}
+
+/** Parses the text of a config file; an empty file means defaults. */
+export function parseConfigText(text: string): StationConfig {
+  if (text.trim() === '') return parseConfig({});
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    throw new StationError('CONFIG_INVALID', 'The config file is not valid JSON.');
+  }
+  return parseConfig(value);
+}

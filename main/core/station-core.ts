@@ -1,0 +1,42 @@
+/** Composition root of the main core, shared by the Electron adapter and the test harness. */
+import { CardApiClient } from './card-api-client';
+import type { StationConfig } from './config';
+import { IpcRouter } from './ipc-router';
+import type { KeyStore } from './keystore';
+import { requireEntry } from './keystore';
+import { Station } from './station';
+import type { StationViewSink } from './station';
+
+export interface StationCoreOptions {
+  readonly config: StationConfig;
+  readonly keyStore: KeyStore;
+  /** The processor's base URL (the configured one, or the embedded sandbox's). */
+  readonly processorBaseUrl: string;
+  readonly views: StationViewSink;
+}
+
+export interface StationCore {
+  readonly station: Station;
+  readonly router: IpcRouter;
+  close(): Promise<void>;
+}
+
+export function createStationCore(options: StationCoreOptions): StationCore {
+  const client = new CardApiClient({
+    baseUrl: options.processorBaseUrl,
+    connectTimeoutMs: options.config.processor.connectTimeoutMs,
+    totalTimeoutMs: options.config.processor.totalTimeoutMs,
+    getToken: () => requireEntry(options.keyStore, 'api-token'),
+  });
+  const station = new Station({ config: options.config, keyStore: options.keyStore, cardApi: client, views: options.views });
+  const router = new IpcRouter(station);
+  return {
+    station,
+    router,
+    async close() {
+      station.dispose();
+      await station.settled();
+      client.close();
+    },
+  };
+}

@@ -1,0 +1,247 @@
+/**
+ * The station's state machine: one card at a time, from the operator's Start
+ * through the cardholder's entry to the processor's answer. Plain Node; the
+ * Electron adapter and the test harness both drive it through IpcRouter.
+ */
+import { StationError, toErrorInfo } from '../../common/errors';
+import type { StationErrorInfo } from '../../common/errors';
+import type { OperatorView, PinMode, PinpadView, ProcessorOutcome, StartRequest } from '../../common/ipc';
+import { CARD_ID_PATTERN } from '../../common/card-id';
+import { encryptGcm } from '../crypto/gcm';
+import { parseAes256KeyHex } from '../crypto/keys';
+import type { CardApi } from './card-api-client';
+import type { StationConfig } from './config';
+import type { KeyStore } from './keystore';
+import { requireEntry } from './keystore';
+import { FIXED_LAYOUT, PinSession } from './pin-session';
+import type { RandomSource } from './pin-session';
+
+export interface StationViewSink {
+  operator(view: OperatorView): void;
+  pinpad(view: PinpadView): void;
+}
+
+export interface StationDeps {
+  readonly config: StationConfig;
+  readonly keyStore: KeyStore;
+  readonly cardApi: CardApi;
+  readonly views: StationViewSink;
+  readonly random?: RandomSource;
+}
+
+interface CurrentCard {
+  readonly cardId: string;
+  readonly mode: PinMode;
+}
+
+export class Station {
+  private phase: OperatorView['phase'] = 'idle';
+  private card: CurrentCard | null = null;
+  private session: PinSession | null = null;
+  private outcome: ProcessorOutcome | null = null;
+  private error: StationErrorInfo | null = null;
+  private padNotice: StationErrorInfo | null = null;
+  private inactivityTimer: NodeJS.Timeout | undefined;
+  private sessionTimer: NodeJS.Timeout | undefined;
+  private inFlight: Promise<void> | null = null;
+
+  constructor(private readonly deps: StationDeps) {}
+
+  operatorView(): OperatorView {
+    const session = this.session;
+    return {
+      phase: this.phase,
+      cardId: this.card?.cardId ?? null,
+      mode: this.card?.mode ?? null,
+      pad: session ? { step: session.step, count: session.count } : null,
+      outcome: this.outcome,
+      error: this.error,
+    };
+  }
+
+  pinpadView(): PinpadView {
+    const session = this.session;
+    const { minLength, maxLength } = this.deps.config.pin;
+    return {
+      active: session !== null,
+      step: session?.step ?? 'enter',
+      count: session?.count ?? 0,
+      minLength,
+      maxLength,
+      layout: session ? Array.from(session.layout) : [...FIXED_LAYOUT],
+      notice: this.padNotice,
+    };
+  }
+
+  /** Operator's Start. Checks the card ID and the keychain before anyone types a PIN. */
+  async start(request: StartRequest): Promise<void> {
+    if (this.isBusy()) throw new StationError('SESSION_BUSY');
+    const cardId = request.cardId.trim();
+    if (!CARD_ID_PATTERN.test(cardId)) throw new StationError('CARD_ID_INVALID');
+    await requireEntry(this.deps.keyStore, 'api-token');
+    if (request.mode === 'customer') {
+      parseAes256KeyHex(await requireEntry(this.deps.keyStore, 'pin-key'), 'pin-key').fill(0);
+    }
+    // Re-check: another start may have won while the keychain answered.
+    if (this.isBusy()) throw new StationError('SESSION_BUSY');
+    this.card = { cardId, mode: request.mode };
+    this.outcome = null;
+    this.error = null;
+    this.padNotice = null;
+    if (request.mode === 'processor') {
+      this.inFlight = this.send(null);
+      return;
+    }
+    this.session = new PinSession(this.deps.config.pin, { shuffle: this.deps.config.pad.shuffle, random: this.deps.random });
+    this.phase = 'awaiting-pin';
+    this.armTimers();
+    this.publish();
+  }
+
+  /** Operator's Cancel: allowed while the cardholder is entering, not once the request is out. */
+  cancel(): void {
+    if (this.phase !== 'awaiting-pin') throw new StationError('NO_SESSION');
+    this.abandon({ code: 'PIN_CANCELLED', message: new StationError('PIN_CANCELLED').message });
+  }
+
+  nextCard(): void {
+    if (this.phase === 'sending') throw new StationError('SESSION_BUSY');
+    this.endSession();
+    this.phase = 'idle';
+    this.card = null;
+    this.outcome = null;
+    this.error = null;
+    this.padNotice = null;
+    this.publish();
+  }
+
+  press(position: number): PinpadView {
+    return this.padAction((session) => session.press(position));
+  }
+
+  erase(): PinpadView {
+    return this.padAction((session) => session.erase());
+  }
+
+  clear(): PinpadView {
+    return this.padAction((session) => session.clear());
+  }
+
+  submit(): PinpadView {
+    return this.padAction((session) => {
+      const result = session.submit();
+      if (result.kind === 'complete') {
+        this.endSession();
+        this.inFlight = this.send(result.digits);
+      }
+    });
+  }
+
+  padCancel(): void {
+    if (!this.session) throw new StationError('NO_SESSION');
+    this.abandon({ code: 'PIN_CANCELLED', message: new StationError('PIN_CANCELLED').message });
+  }
+
+  /** Resolves when the request in flight (if any) has its outcome; for shutdown and tests. */
+  async settled(): Promise<void> {
+    await this.inFlight;
+  }
+
+  /** Wipes everything; the adapter calls this on window close and app quit. */
+  dispose(): void {
+    this.endSession();
+  }
+
+  private isBusy(): boolean {
+    return this.phase === 'awaiting-pin' || this.phase === 'sending';
+  }
+
+  private padAction(action: (session: PinSession) => void): PinpadView {
+    const session = this.session;
+    if (!session) throw new StationError('NO_SESSION');
+    this.padNotice = null;
+    try {
+      action(session);
+    } catch (error) {
+      if (!(error instanceof StationError)) {
+        this.abandon(toErrorInfo(error));
+        throw error;
+      }
+      // Policy feedback goes to the pad; it names a rule, never a digit.
+      this.padNotice = error.toInfo();
+    }
+    if (this.session) this.armInactivityTimer();
+    this.publish();
+    return this.pinpadView();
+  }
+
+  private async send(digits: Uint8Array | null): Promise<void> {
+    const card = this.card;
+    if (!card) return;
+    this.phase = 'sending';
+    this.publish();
+    try {
+      let pin: string | undefined;
+      if (digits) {
+        // Keys are read per operation and wiped right after use.
+        const key = parseAes256KeyHex(await requireEntry(this.deps.keyStore, 'pin-key'), 'pin-key');
+        try {
+          pin = encryptGcm(key, digits, card.cardId);
+        } finally {
+          key.fill(0);
+          digits.fill(0);
+        }
+      }
+      const outcome = await this.deps.cardApi.setPin(pin === undefined ? { cardId: card.cardId } : { cardId: card.cardId, pin });
+      this.outcome = outcome;
+      if (outcome.status === 'ok') {
+        this.phase = 'done';
+      } else {
+        this.phase = 'failed';
+        this.error = new StationError('PROCESSOR_REJECTED', `Request status: ${outcome.requestStatus}.`).toInfo();
+      }
+    } catch (error) {
+      this.phase = 'failed';
+      this.error = toErrorInfo(error);
+    } finally {
+      digits?.fill(0);
+      this.publish();
+    }
+  }
+
+  private abandon(reason: StationErrorInfo): void {
+    this.endSession();
+    this.phase = 'failed';
+    this.error = reason;
+    this.padNotice = null;
+    this.publish();
+  }
+
+  private endSession(): void {
+    clearTimeout(this.inactivityTimer);
+    clearTimeout(this.sessionTimer);
+    this.session?.wipe();
+    this.session = null;
+  }
+
+  private armTimers(): void {
+    clearTimeout(this.sessionTimer);
+    this.sessionTimer = setTimeout(() => this.timeout(), this.deps.config.pin.sessionTimeoutMs);
+    this.armInactivityTimer();
+  }
+
+  private armInactivityTimer(): void {
+    clearTimeout(this.inactivityTimer);
+    this.inactivityTimer = setTimeout(() => this.timeout(), this.deps.config.pin.inactivityTimeoutMs);
+  }
+
+  private timeout(): void {
+    if (this.phase !== 'awaiting-pin') return;
+    this.abandon(new StationError('PIN_TIMEOUT').toInfo());
+  }
+
+  private publish(): void {
+    this.deps.views.operator(this.operatorView());
+    this.deps.views.pinpad(this.pinpadView());
+  }
+}
