@@ -1,0 +1,20 @@
+/** Sandbox keys: made on first run and kept in the keychain under the sandbox's own service name. */
+import { randomBytes } from 'node:crypto';
+import type { KeyStore } from '../main/core/keystore';
+import type { SandboxKeys } from './processor';
+
+export const SANDBOX_KEYCHAIN_SERVICE = 'pin-station-sandbox';
+
+export async function ensureSandboxKeys(store: KeyStore): Promise<SandboxKeys> {
+  let pinKeyHex = await store.get('pin-key');
+  if (pinKeyHex === null || !/^[0-9a-fA-F]{64}$/.test(pinKeyHex)) {
+    pinKeyHex = randomBytes(32).toString('hex').toUpperCase();
+    await store.set('pin-key', pinKeyHex);
+  }
+  let apiToken = await store.get('api-token');
+  if (apiToken === null || apiToken.length === 0) {
+    apiToken = `sandbox-${randomBytes(24).toString('base64url')}`;
+    await store.set('api-token', apiToken);
+  }
+  return { pinKeyHex, apiToken };
+}
