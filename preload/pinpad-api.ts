@@ -1,0 +1,20 @@
+import type { IpcResult, PinpadApi, PinpadChannel, PinpadInvoke, PinpadView } from '../common/ipc';
+import { PINPAD_STATE_EVENT } from '../common/ipc';
+import { subscribe } from './bridge';
+import type { PreloadDeps } from './bridge';
+
+/** Exposes `window.pinpad`: key positions in, digit counts out; no card API at all. */
+export function exposePinpadApi({ contextBridge, ipcRenderer }: PreloadDeps): void {
+  const invoke = <C extends PinpadChannel>(channel: C, arg: PinpadInvoke[C]['arg']) =>
+    ipcRenderer.invoke(channel, arg) as Promise<IpcResult<PinpadInvoke[C]['result']>>;
+  const api: PinpadApi = {
+    getState: () => invoke('pinpad:get-state', null),
+    press: (position) => invoke('pinpad:press', position),
+    erase: () => invoke('pinpad:erase', null),
+    clear: () => invoke('pinpad:clear', null),
+    submit: () => invoke('pinpad:submit', null),
+    cancel: () => invoke('pinpad:cancel', null),
+    onState: (listener) => subscribe<PinpadView>(ipcRenderer, PINPAD_STATE_EVENT, listener),
+  };
+  contextBridge.exposeInMainWorld('pinpad', api);
+}

@@ -1,0 +1,4 @@
+import { contextBridge, ipcRenderer } from 'electron';
+import { exposePinpadApi } from './pinpad-api';
+
+exposePinpadApi({ contextBridge, ipcRenderer });
