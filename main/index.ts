@@ -1,0 +1,137 @@
+/**
+ * Electron adapter: app lifecycle, windows and ipcMain wiring. Everything else
+ * lives in main/core and runs without Electron.
+ */
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { app, BrowserWindow, dialog, ipcMain, session } from 'electron';
+import type { IpcMainInvokeEvent } from 'electron';
+import { StationError, toErrorInfo } from '../common/errors';
+import { OPERATOR_STATE_EVENT, PINPAD_STATE_EVENT } from '../common/ipc';
+import type { WindowRole } from '../common/ipc';
+import { SandboxProcessor } from '../sandbox/processor';
+import { ensureSandboxKeys, SANDBOX_KEYCHAIN_SERVICE } from '../sandbox/provision';
+import { registerAppScheme, serveRenderer } from './adapter/app-protocol';
+import { APP_ORIGIN, pageUrl, windowOptions } from './adapter/window-options';
+import { parseConfigText, SANDBOX_BASE_URL } from './core/config';
+import type { StationConfig } from './core/config';
+import { ALL_CHANNELS } from './core/ipc-router';
+import { KeytarKeyStore } from './core/keytar-store';
+import { createStationCore } from './core/station-core';
+import type { StationCore } from './core/station-core';
+
+const here = fileURLToPath(new URL('.', import.meta.url));
+const windows: Partial<Record<WindowRole, BrowserWindow>> = {};
+let core: StationCore | null = null;
+let sandbox: SandboxProcessor | null = null;
+
+async function loadConfig(): Promise<StationConfig> {
+  const path = join(app.getPath('userData'), 'config.json');
+  let text = '';
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw new StationError('CONFIG_INVALID', 'The config file could not be read.');
+  }
+  return parseConfigText(text);
+}
+
+function roleOf(event: IpcMainInvokeEvent): WindowRole | null {
+  for (const role of ['operator', 'pinpad'] as const) {
+    const win = windows[role];
+    if (win && !win.isDestroyed() && event.sender === win.webContents && event.senderFrame?.url.startsWith(`${APP_ORIGIN}/${role}/`)) {
+      return role;
+    }
+  }
+  return null;
+}
+
+function send(role: WindowRole, channel: string, payload: unknown): void {
+  const win = windows[role];
+  if (win && !win.isDestroyed()) win.webContents.send(channel, payload);
+}
+
+function createWindow(role: WindowRole): BrowserWindow {
+  const win = new BrowserWindow(windowOptions(role, join(here, `../preload/${role}.cjs`), app.isPackaged));
+  if (role === 'pinpad') win.setContentProtection(true);
+  win.removeMenu();
+  win.once('ready-to-show', () => win.show());
+  win.on('closed', () => {
+    delete windows[role];
+    core?.station.dispose();
+    app.quit();
+  });
+  void win.loadURL(pageUrl(role));
+  windows[role] = win;
+  return win;
+}
+
+function hardenSessions(): void {
+  session.defaultSession.setPermissionRequestHandler((_contents, _permission, callback) => callback(false));
+  session.defaultSession.setPermissionCheckHandler(() => false);
+  app.on('web-contents-created', (_event, contents) => {
+    contents.on('will-navigate', (event) => event.preventDefault());
+    contents.on('will-redirect', (event) => event.preventDefault());
+    contents.on('will-attach-webview', (event) => event.preventDefault());
+    contents.setWindowOpenHandler(() => ({ action: 'deny' }));
+    contents.on('context-menu', (event) => event.preventDefault());
+  });
+}
+
+async function startCore(): Promise<void> {
+  const config = await loadConfig();
+  let processorBaseUrl = config.processor.baseUrl;
+  let keyStore = new KeytarKeyStore(config.keychain.service);
+  if (processorBaseUrl === SANDBOX_BASE_URL) {
+    // The embedded sandbox keeps its keys under its own keychain service.
+    keyStore = new KeytarKeyStore(SANDBOX_KEYCHAIN_SERVICE);
+    sandbox = new SandboxProcessor(await ensureSandboxKeys(keyStore));
+    processorBaseUrl = await sandbox.start();
+  }
+  core = createStationCore({
+    config,
+    keyStore,
+    processorBaseUrl,
+    views: {
+      operator: (view) => send('operator', OPERATOR_STATE_EVENT, view),
+      pinpad: (view) => send('pinpad', PINPAD_STATE_EVENT, view),
+    },
+  });
+  const router = core.router;
+  for (const channel of ALL_CHANNELS) {
+    ipcMain.handle(channel, (event, arg: unknown) => router.handle(roleOf(event), channel, arg));
+  }
+}
+
+if (!app.requestSingleInstanceLock()) {
+  app.quit();
+} else {
+  registerAppScheme();
+  app.on('second-instance', () => {
+    const operator = windows.operator;
+    if (operator) {
+      if (operator.isMinimized()) operator.restore();
+      operator.focus();
+    }
+  });
+  app.on('window-all-closed', () => app.quit());
+  app.on('before-quit', () => {
+    core?.station.dispose();
+    void sandbox?.stop();
+  });
+  void app.whenReady().then(async () => {
+    hardenSessions();
+    serveRenderer(join(here, '../renderer'));
+    try {
+      await startCore();
+    } catch (error) {
+      const info = toErrorInfo(error);
+      dialog.showErrorBox('PIN Station cannot start', `${info.message}\n\nError code: ${info.code}`);
+      app.exit(1);
+      return;
+    }
+    createWindow('operator');
+    createWindow('pinpad');
+  });
+}
