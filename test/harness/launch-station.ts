@@ -1,0 +1,250 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { extname, join, normalize, sep } from 'node:path';
+import { chromium } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
+import { OPERATOR_STATE_EVENT, PINPAD_STATE_EVENT } from '../../common/ipc';
+import type { WindowRole } from '../../common/ipc';
+import { CONTENT_SECURITY_POLICY } from '../../main/adapter/csp';
+import { configSchema } from '../../main/core/config';
+import type { StationConfigInput } from '../../main/core/config';
+import type { KeyStore } from '../../main/core/keystore';
+import { KeytarKeyStore } from '../../main/core/keytar-store';
+import { createStationCore } from '../../main/core/station-core';
+import type { StationCore } from '../../main/core/station-core';
+import { SandboxProcessor } from '../../sandbox/processor';
+import type { SandboxKeys } from '../../sandbox/processor';
+
+const repoRoot = normalize(join(import.meta.dirname, '..', '..'));
+const outDir = join(repoRoot, 'out');
+/** The origin the harness serves the built renderer from; every other request is refused. */
+export const HARNESS_ORIGIN = 'http://station.localhost';
+export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+
+export interface LaunchStationOptions {
+  /** Processor base URL. When omitted, a fresh sandbox processor is started on loopback. */
+  readonly processorUrl?: string;
+  /** Config overrides, validated exactly like the station's config file. */
+  readonly config?: StationConfigInput;
+  /**
+   * Keychain entries to provision before start. Defaults to freshly generated
+   * sandbox keys; pass `{}` to start with an empty keychain service.
+   */
+  readonly keys?: Partial<SandboxKeys>;
+  /** Keychain backend; defaults to keytar on a fresh, randomly named service (use under scripts/with-test-keyring.sh). */
+  readonly keyStore?: KeyStore;
+  /** Chromium headless mode (default true). */
+  readonly headless?: boolean;
+}
+
+export interface LaunchedStation {
+  /** The operator window's page. */
+  readonly operator: Page;
+  /** The PIN pad window's page. */
+  readonly pinpad: Page;
+  /** The real main core (station, IPC router) running in the test process. */
+  readonly core: StationCore;
+  /** The sandbox processor, when the harness started one. */
+  readonly sandbox: SandboxProcessor | null;
+  readonly keyStore: KeyStore;
+  /** The keys provisioned into the keychain (what the sandbox holds too). */
+  readonly keys: Partial<SandboxKeys>;
+  readonly processorUrl: string;
+  close(): Promise<void>;
+}
+
+function readBuilt(path: string): string {
+  if (!existsSync(path)) throw new Error(`launchStation: ${path} is missing; run "npm run build" first`);
+  return readFileSync(path, 'utf8');
+}
+
+/**
+ * Runs the station without Electron (DESIGN.md section 8): the real built
+ * renderer pages in Debian Chromium (one browser context per window, so they
+ * share nothing), the real built preload bundles (out/preload/*.cjs) evaluated
+ * with `contextBridge`/`ipcRenderer` shims, and the real main core in this
+ * process, reached from each page through `page.exposeBinding`. The binding
+ * knows which page called it, so the router's sender check is exercised just
+ * as Electron's `event.sender` check is.
+ *
+ * Limits of the emulation: the preload runs in the page's main world (there is
+ * no context isolation in a plain browser), and Electron-only behaviour
+ * (content protection, fuses, window options) is covered by test/electron.
+ *
+ * @example
+ * const station = await launchStation();
+ * await station.operator.getByRole('textbox', { name: 'Card ID' }).fill('CARD-1');
+ * // ...
+ * await station.close();
+ */
+export async function launchStation(options: LaunchStationOptions = {}): Promise<LaunchedStation> {
+  const preloads: Record<WindowRole, string> = {
+    operator: readBuilt(join(outDir, 'preload', 'operator.cjs')),
+    pinpad: readBuilt(join(outDir, 'preload', 'pinpad.cjs')),
+  };
+  readBuilt(join(outDir, 'renderer', 'operator', 'index.html'));
+
+  const config = configSchema.parse(options.config ?? {});
+  const keyStore = options.keyStore ?? new KeytarKeyStore(`pin-station-test-${randomBytes(6).toString('hex')}`);
+  const keys: Partial<SandboxKeys> = options.keys ?? {
+    pinKeyHex: randomBytes(32).toString('hex').toUpperCase(),
+    apiToken: `test-${randomBytes(18).toString('base64url')}`,
+  };
+  if (keys.pinKeyHex !== undefined) await keyStore.set('pin-key', keys.pinKeyHex);
+  if (keys.apiToken !== undefined) await keyStore.set('api-token', keys.apiToken);
+
+  let sandbox: SandboxProcessor | null = null;
+  let processorUrl = options.processorUrl;
+  if (processorUrl === undefined) {
+    sandbox = new SandboxProcessor({
+      pinKeyHex: keys.pinKeyHex ?? randomBytes(32).toString('hex'),
+      apiToken: keys.apiToken ?? randomBytes(18).toString('hex'),
+    });
+    processorUrl = await sandbox.start();
+  }
+
+  const pages: Partial<Record<WindowRole, Page>> = {};
+  const deliveries: Record<WindowRole, Promise<unknown>> = { operator: Promise.resolve(), pinpad: Promise.resolve() };
+  // Events go out in order, one page at a time, as webContents.send would deliver them.
+  const deliver = (role: WindowRole, channel: string, payload: unknown): void => {
+    const page = pages[role];
+    if (!page) return;
+    deliveries[role] = deliveries[role]
+      .then(() =>
+        page.evaluate(
+          ([ch, value]) => (window as unknown as { __pinStationDeliver?: (c: string, v: unknown) => void }).__pinStationDeliver?.(ch, value),
+          [channel, payload] as const,
+        ),
+      )
+      .catch(() => undefined);
+  };
+
+  const core = createStationCore({
+    config,
+    keyStore,
+    processorBaseUrl: processorUrl,
+    views: {
+      operator: (view) => deliver('operator', OPERATOR_STATE_EVENT, view),
+      pinpad: (view) => deliver('pinpad', PINPAD_STATE_EVENT, view),
+    },
+  });
+
+  const args = [
+    '--disable-gpu',
+    '--disable-background-networking',
+    '--disable-component-update',
+    '--disable-sync',
+    '--no-first-run',
+    '--disable-quic',
+  ];
+  if (process.getuid?.() === 0) args.push('--no-sandbox');
+  let browser: Browser | null = null;
+  try {
+    browser = await chromium.launch({ executablePath: CHROMIUM_PATH, headless: options.headless ?? true, args });
+    for (const role of ['operator', 'pinpad'] as const) {
+      const context = await browser.newContext({ viewport: role === 'operator' ? { width: 900, height: 720 } : { width: 520, height: 760 } });
+      await context.route('**/*', async (route) => {
+        const url = new URL(route.request().url());
+        if (url.origin !== HARNESS_ORIGIN) return route.abort('blockedbyclient');
+        const body = await readRendererFile(url.pathname);
+        if (body === null) return route.fulfill({ status: 404, body: 'Not found' });
+        return route.fulfill({
+          status: 200,
+          body: body.data,
+          headers: { 'content-type': body.type, 'content-security-policy': CONTENT_SECURITY_POLICY },
+        });
+      });
+      const page = await context.newPage();
+      await page.exposeBinding('__pinStationInvoke', (source, channel: unknown, arg: unknown) =>
+        core.router.handle(source.page === pages.operator ? 'operator' : source.page === pages.pinpad ? 'pinpad' : null, channel, arg),
+      );
+      await page.addInitScript({ content: preloadShim(preloads[role]) });
+      pages[role] = page;
+    }
+    const operator = pages.operator as Page;
+    const pinpad = pages.pinpad as Page;
+    await Promise.all([operator.goto(`${HARNESS_ORIGIN}/operator/index.html`), pinpad.goto(`${HARNESS_ORIGIN}/pinpad/index.html`)]);
+    const openedBrowser = browser;
+    return {
+      operator,
+      pinpad,
+      core,
+      sandbox,
+      keyStore,
+      keys,
+      processorUrl,
+      async close() {
+        await core.close();
+        await openedBrowser.close();
+        await sandbox?.stop();
+        for (const account of ['pin-key', 'api-token'] as const) await keyStore.delete(account).catch(() => false);
+      },
+    };
+  } catch (error) {
+    await core.close();
+    await browser?.close();
+    await sandbox?.stop();
+    throw error;
+  }
+}
+
+const MIME: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.svg': 'image/svg+xml',
+};
+
+async function readRendererFile(pathname: string): Promise<{ data: Buffer; type: string } | null> {
+  const root = join(outDir, 'renderer') + sep;
+  const file = normalize(join(root, decodeURIComponent(pathname)));
+  const type = MIME[extname(file)];
+  if (!file.startsWith(root) || !type) return null;
+  try {
+    return { data: await readFile(file), type };
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Wraps a built preload bundle so it runs in the page with Electron's two
+ * objects replaced: `ipcRenderer.invoke` goes to the exposed binding, and
+ * main's events arrive through `__pinStationDeliver`.
+ */
+function preloadShim(preloadSource: string): string {
+  return `(() => {
+  const listeners = new Map();
+  const invoke = window.__pinStationInvoke;
+  const ipcRenderer = Object.freeze({
+    invoke: (channel, ...args) => invoke(channel, args.length > 0 ? args[0] : null),
+    on(channel, listener) {
+      if (!listeners.has(channel)) listeners.set(channel, new Set());
+      listeners.get(channel).add(listener);
+      return ipcRenderer;
+    },
+    removeListener(channel, listener) {
+      listeners.get(channel)?.delete(listener);
+      return ipcRenderer;
+    },
+  });
+  const contextBridge = Object.freeze({
+    exposeInMainWorld(name, api) {
+      Object.defineProperty(window, name, { value: Object.freeze(api), writable: false, configurable: false, enumerable: false });
+    },
+  });
+  Object.defineProperty(window, '__pinStationDeliver', {
+    value: (channel, payload) => { for (const listener of listeners.get(channel) ?? []) listener({}, payload); },
+    writable: false, configurable: false, enumerable: false,
+  });
+  const require = (id) => {
+    if (id === 'electron') return { contextBridge, ipcRenderer };
+    throw new Error('a sandboxed preload may not require ' + id);
+  };
+  const module = { exports: {} };
+  (function (require, module, exports) {
+${preloadSource}
+  })(require, module, module.exports);
+})();`;
+}
