@@ -1,0 +1,2 @@
+export declare const MISSING_ELECTRON_MESSAGE: string;
+export declare function electronBinaryPath(): string | null;
