@@ -5,6 +5,7 @@
  */
 import http from 'node:http';
 import https from 'node:https';
+import { isIPv4 } from 'node:net';
 import { z } from 'zod';
 import { StationError } from '../../common/errors';
 import type { ProcessorOutcome } from '../../common/ipc';
@@ -48,7 +49,8 @@ export function parseProcessorUrl(baseUrl: string): URL {
     throw new StationError('CONFIG_INVALID', 'processor.baseUrl is not a valid URL.');
   }
   if (url.protocol === 'https:') return url;
-  if (url.protocol === 'http:' && (LOOPBACK_HOSTS.has(url.hostname) || url.hostname.startsWith('127.'))) return url;
+  // Only a literal 127.x address is loopback; a DNS name such as 127.example.com is not.
+  if (url.protocol === 'http:' && (LOOPBACK_HOSTS.has(url.hostname) || (isIPv4(url.hostname) && url.hostname.startsWith('127.')))) return url;
   throw new StationError('PROCESSOR_URL_INSECURE');
 }
 

@@ -82,6 +82,11 @@ interface Schema<T> {
 }
 
 function parseArg<T>(schema: Schema<T>, raw: unknown): T {
+  // Only plain data: an object with its own prototype could satisfy a field by inheritance.
+  if (typeof raw === 'object' && raw !== null) {
+    const proto: unknown = Object.getPrototypeOf(raw);
+    if (proto !== Object.prototype && proto !== null) throw new StationError('INVALID_REQUEST');
+  }
   const parsed = schema.safeParse(raw);
   if (!parsed.success) throw new StationError('INVALID_REQUEST');
   return parsed.data;
