@@ -1,0 +1,147 @@
+import { describe, expect, it } from 'vitest';
+import { ERROR_MESSAGES, StationError } from '../../common/errors';
+import { SANDBOX_BASE_URL, parseConfig, parseConfigText } from '../../main/core/config';
+import type { StationConfig } from '../../main/core/config';
+
+const DEFAULTS: StationConfig = {
+  processor: { baseUrl: 'sandbox', connectTimeoutMs: 5_000, totalTimeoutMs: 20_000 },
+  keychain: { service: 'pin-station' },
+  profile: 'gcm',
+  pin: { minLength: 4, maxLength: 4, inactivityTimeoutMs: 30_000, sessionTimeoutMs: 120_000 },
+  pad: { shuffle: true },
+};
+
+function configError(action: () => unknown): StationError {
+  try {
+    action();
+  } catch (error) {
+    if (error instanceof StationError) return error;
+    throw error;
+  }
+  throw new Error('expected a StationError, but nothing was thrown');
+}
+
+function expectInvalid(value: unknown, ...fragments: string[]): StationError {
+  const error = configError(() => parseConfig(value));
+  expect(error.code).toBe('CONFIG_INVALID');
+  expect(error.message.startsWith(ERROR_MESSAGES.CONFIG_INVALID)).toBe(true);
+  for (const fragment of fragments) expect(error.message).toContain(fragment);
+  return error;
+}
+
+describe('parseConfig defaults', () => {
+  it('an empty object gives every default', () => {
+    const config = parseConfig({});
+    expect(config).toEqual(DEFAULTS);
+    expect(config.processor.baseUrl).toBe(SANDBOX_BASE_URL);
+    expect(config.keychain.service).toBe('pin-station');
+    expect(config.pin.minLength).toBe(4);
+    expect(config.pin.maxLength).toBe(4);
+    expect(config.pad.shuffle).toBe(true);
+  });
+
+  it('null and undefined mean defaults', () => {
+    expect(parseConfig(null)).toEqual(DEFAULTS);
+    expect(parseConfig(undefined)).toEqual(DEFAULTS);
+  });
+
+  it('a partial section keeps the defaults of its other fields', () => {
+    const config = parseConfig({ pin: { maxLength: 6 }, pad: { shuffle: false }, processor: { baseUrl: 'https://processor.example.com' } });
+    expect(config.pin).toEqual({ minLength: 4, maxLength: 6, inactivityTimeoutMs: 30_000, sessionTimeoutMs: 120_000 });
+    expect(config.pad).toEqual({ shuffle: false });
+    expect(config.processor).toEqual({ baseUrl: 'https://processor.example.com', connectTimeoutMs: 5_000, totalTimeoutMs: 20_000 });
+    expect(config.keychain).toEqual(DEFAULTS.keychain);
+  });
+
+  it('accepts the boundary PIN lengths 4 and 12', () => {
+    expect(parseConfig({ pin: { minLength: 4, maxLength: 12 } }).pin).toMatchObject({ minLength: 4, maxLength: 12 });
+    expect(parseConfig({ pin: { minLength: 12, maxLength: 12 } }).pin).toMatchObject({ minLength: 12, maxLength: 12 });
+  });
+});
+
+describe('parseConfigText', () => {
+  it.each(['', '   ', '\n\t\n'])('empty text (%j) is the defaults', (text) => {
+    expect(parseConfigText(text)).toEqual(DEFAULTS);
+  });
+
+  it('parses JSON text through the same validation', () => {
+    expect(parseConfigText('{"pad":{"shuffle":false}}').pad.shuffle).toBe(false);
+    expect(parseConfigText('{}')).toEqual(DEFAULTS);
+  });
+
+  it.each(['{', '{"pad":', "{'pad':{}}", 'shuffle=false', '{"a":1,}'])('invalid JSON (%s) is CONFIG_INVALID, "not valid JSON"', (text) => {
+    const error = configError(() => parseConfigText(text));
+    expect(error.code).toBe('CONFIG_INVALID');
+    expect(error.message).toContain('not valid JSON');
+  });
+
+  it('valid JSON with a bad field is CONFIG_INVALID naming the field', () => {
+    const error = configError(() => parseConfigText('{"pin":{"minLength":3}}'));
+    expect(error.code).toBe('CONFIG_INVALID');
+    expect(error.message).toContain('pin.minLength');
+    expect(error.message).not.toContain('not valid JSON');
+  });
+
+  it('JSON null text is the defaults', () => {
+    expect(parseConfigText('null')).toEqual(DEFAULTS);
+  });
+});
+
+describe('parseConfig errors name the field', () => {
+  it('an unknown top-level key', () => {
+    expectInvalid({ procesor: { baseUrl: 'https://x.example' } }, 'procesor');
+  });
+
+  it('an unknown nested key names its section and the key', () => {
+    expectInvalid({ pin: { minLenght: 6 } }, 'pin', 'minLenght');
+  });
+
+  it('pin.minLength 3 is below the PIN minimum', () => {
+    expectInvalid({ pin: { minLength: 3 } }, 'pin.minLength');
+  });
+
+  it('pin.maxLength 13 is above the PIN maximum', () => {
+    expectInvalid({ pin: { maxLength: 13 } }, 'pin.maxLength');
+  });
+
+  it('minLength > maxLength names pin.minLength', () => {
+    expectInvalid({ pin: { minLength: 6, maxLength: 5 } }, 'pin.minLength', 'must not exceed maxLength');
+  });
+
+  it('a default maxLength of 4 with minLength 5 is also minLength > maxLength', () => {
+    expectInvalid({ pin: { minLength: 5 } }, 'pin.minLength');
+  });
+
+  it.each([
+    ['processor.baseUrl', { processor: { baseUrl: 42 } }],
+    ['processor.baseUrl', { processor: { baseUrl: '' } }],
+    ['processor.connectTimeoutMs', { processor: { connectTimeoutMs: '5000' } }],
+    ['processor.totalTimeoutMs', { processor: { totalTimeoutMs: 100 } }],
+    ['keychain.service', { keychain: { service: 'pin station' } }],
+    ['keychain.service', { keychain: { service: 7 } }],
+    ['profile', { profile: 'cbc' }],
+    ['pin.minLength', { pin: { minLength: '4' } }],
+    ['pin.minLength', { pin: { minLength: 4.5 } }],
+    ['pin.inactivityTimeoutMs', { pin: { inactivityTimeoutMs: 999 } }],
+    ['pin.sessionTimeoutMs', { pin: { sessionTimeoutMs: true } }],
+    ['pad.shuffle', { pad: { shuffle: 'yes' } }],
+    ['pad.shuffle', { pad: { shuffle: 1 } }],
+    ['pad', { pad: 'shuffle' }],
+    ['pin', { pin: [] }],
+  ])('a wrong value names %s', (path, value) => {
+    expectInvalid(value, `${path}:`);
+  });
+
+  it.each([
+    ['an array', []],
+    ['a string', 'config'],
+    ['a number', 4],
+  ])('a root that is %s is CONFIG_INVALID at (root)', (_name, value) => {
+    expectInvalid(value, '(root)');
+  });
+
+  it('several bad fields are all named', () => {
+    const error = expectInvalid({ pin: { minLength: 3 }, pad: { shuffle: 'no' } }, 'pin.minLength', 'pad.shuffle');
+    expect(error.message.split(';').length).toBeGreaterThanOrEqual(2);
+  });
+});
