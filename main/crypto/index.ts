@@ -1,5 +1,10 @@
-/** Stable crypto API of the station (profiles per DESIGN.md section 5). */
+/** Stable crypto API of the station (profiles per DESIGN.md section 5). Digits are Uint8Arrays of 0..9. */
 export { encodePinField, decodePinField, PIN_MIN_LENGTH, PIN_MAX_LENGTH } from './pin-field';
+export { encodePanField, encipherIso4, decipherIso4, encryptIso4Hex, decryptIso4Hex } from './iso4';
 export { encryptGcm, decryptGcm, GCM_NONCE_BYTES, GCM_TAG_BYTES } from './gcm';
 export type { GcmOptions } from './gcm';
+export { encryptRsaOaep, decryptRsaOaep, parseRsaPublicKey, RSA_MIN_BITS } from './rsa-oaep';
+export type { RsaOaepOptions } from './rsa-oaep';
+export { kcv, kcvMatches, aesCmac } from './kcv';
+export type { KeyCheckValues } from './kcv';
 export { parseAes256KeyHex, bytesToHex } from './keys';
