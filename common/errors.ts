@@ -7,6 +7,7 @@ export const ERROR_MESSAGES = {
   INVALID_REQUEST: 'The request was not understood.',
   WRONG_WINDOW: 'This window may not perform that action.',
   CARD_ID_INVALID: 'Card ID must be 1 to 64 characters: letters, digits, "_" or "-".',
+  PAN_INVALID: 'The card number (PAN) must be 12 to 19 digits with a valid check digit.',
   SESSION_BUSY: 'A PIN session is already in progress. Finish or cancel it first.',
   NO_SESSION: 'No PIN session is in progress.',
   PIN_TOO_SHORT: 'The PIN is too short.',

@@ -8,6 +8,7 @@ const none = z.null().or(z.undefined()).transform(() => null);
 export const startRequestSchema = z.strictObject({
   cardId: z.string().max(256),
   mode: z.enum(['customer', 'processor']),
+  pan: z.string().max(64).optional(),
 });
 
 type Schemas<C extends string, M extends Record<C, { arg: unknown }>> = {

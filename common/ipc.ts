@@ -8,9 +8,13 @@ import type { StationErrorInfo } from './errors';
 
 export type PinMode = 'customer' | 'processor';
 
+export type ProfileName = 'gcm' | 'iso4' | 'rsa-oaep';
+
 export interface StartRequest {
   readonly cardId: string;
   readonly mode: PinMode;
+  /** The card number, required only by the `iso4` profile when the customer chooses the PIN. */
+  readonly pan?: string;
 }
 
 export type IpcResult<T = null> =
@@ -35,6 +39,8 @@ export interface OperatorView {
   readonly pad: { readonly step: PadStep; readonly count: number } | null;
   readonly outcome: ProcessorOutcome | null;
   readonly error: StationErrorInfo | null;
+  /** True when the configured profile binds the PIN to the card number, so Start needs the PAN. */
+  readonly panRequired: boolean;
 }
 
 /** What the PIN pad may know: the key layout it draws and how many digits were entered. */

@@ -10,8 +10,9 @@ import type { IpcMainInvokeEvent } from 'electron';
 import { StationError, toErrorInfo } from '../common/errors';
 import { OPERATOR_STATE_EVENT, PINPAD_STATE_EVENT } from '../common/ipc';
 import type { WindowRole } from '../common/ipc';
-import { SandboxProcessor } from '../sandbox/processor';
-import { ensureSandboxKeys, SANDBOX_KEYCHAIN_SERVICE } from '../sandbox/provision';
+import { startEmbeddedSandbox } from '../sandbox/embedded';
+import type { SandboxProcessor } from '../sandbox/processor';
+import { SANDBOX_KEYCHAIN_SERVICE } from '../sandbox/provision';
 import { registerAppScheme, serveRenderer } from './adapter/app-protocol';
 import { APP_ORIGIN, pageUrl, windowOptions } from './adapter/window-options';
 import { parseConfigText, SANDBOX_BASE_URL } from './core/config';
@@ -86,8 +87,9 @@ async function startCore(): Promise<void> {
   if (processorBaseUrl === SANDBOX_BASE_URL) {
     // The embedded sandbox keeps its keys under its own keychain service.
     keyStore = new KeytarKeyStore(SANDBOX_KEYCHAIN_SERVICE);
-    sandbox = new SandboxProcessor(await ensureSandboxKeys(keyStore));
-    processorBaseUrl = await sandbox.start();
+    const embedded = await startEmbeddedSandbox(keyStore, config.profile);
+    sandbox = embedded.sandbox;
+    processorBaseUrl = embedded.baseUrl;
   }
   core = createStationCore({
     config,

@@ -9,7 +9,9 @@ export function exposeStationApi({ contextBridge, ipcRenderer }: PreloadDeps): v
     ipcRenderer.invoke(channel, arg) as Promise<IpcResult<OperatorInvoke[C]['result']>>;
   const api: StationApi = {
     getState: () => invoke('station:get-state', null),
-    start: (request) => invoke('station:start', { cardId: request.cardId, mode: request.mode }),
+    // Copy only the known fields: nothing else from the page crosses the bridge.
+    start: (request) =>
+      invoke('station:start', request.pan === undefined ? { cardId: request.cardId, mode: request.mode } : { cardId: request.cardId, mode: request.mode, pan: request.pan }),
     cancel: () => invoke('station:cancel', null),
     nextCard: () => invoke('station:next-card', null),
     onState: (listener) => subscribe<OperatorView>(ipcRenderer, OPERATOR_STATE_EVENT, listener),

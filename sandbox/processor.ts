@@ -4,7 +4,7 @@
  * describes. It decrypts with node:crypto — an implementation independent of
  * the station's node-forge code — and keeps only a salted hash per card.
  */
-import { createHash, createDecipheriv, randomBytes, randomInt, timingSafeEqual } from 'node:crypto';
+import { constants, createDecipheriv, createHash, privateDecrypt, randomBytes, randomInt, timingSafeEqual } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 
@@ -12,10 +12,19 @@ export const SET_PIN_PATH = '/v5/card-api/card/set_pin';
 /** Loopback-only test hook: `POST {card_id, pin}` answers `{pin_set: boolean}`. */
 export const PIN_CHECK_PATH = '/sandbox/pin-check';
 
+export type SandboxProfile = 'gcm' | 'iso4' | 'rsa-oaep';
+
 export interface SandboxKeys {
   /** AES-256 key, 64 hex characters (the sandbox's own copy of `pin-key`). */
   readonly pinKeyHex: string;
   readonly apiToken: string;
+  /** The processor's RSA private key (PEM), for the rsa-oaep profile. */
+  readonly privateKeyPem?: string;
+}
+
+export interface SandboxOptions {
+  /** The wire format agreed at onboarding (default gcm). */
+  readonly profile?: SandboxProfile;
 }
 
 export interface RecordedRequest {
@@ -37,13 +46,26 @@ const MAX_BODY_BYTES = 16 * 1024;
 export class SandboxProcessor {
   private server: http.Server | null = null;
   private readonly pins = new Map<string, StoredPin>();
+  /** card_id -> PAN, as a processor knows its cards; needed by the iso4 profile. */
+  private readonly cards = new Map<string, string>();
   private readonly key: Buffer;
+  readonly profile: SandboxProfile;
   /** Every set_pin request received, in order (bodies carry only ciphertext). */
   readonly requests: RecordedRequest[] = [];
 
-  constructor(private readonly keys: SandboxKeys) {
+  constructor(
+    private readonly keys: SandboxKeys,
+    options: SandboxOptions = {},
+  ) {
     if (!/^[0-9a-fA-F]{64}$/.test(keys.pinKeyHex)) throw new Error('sandbox pinKeyHex must be 64 hex characters');
     this.key = Buffer.from(keys.pinKeyHex, 'hex');
+    this.profile = options.profile ?? 'gcm';
+    if (this.profile === 'rsa-oaep' && !keys.privateKeyPem) throw new Error('the rsa-oaep profile needs privateKeyPem');
+  }
+
+  /** Tells the sandbox a card's PAN (a real processor knows it from issuance). */
+  registerCard(cardId: string, pan: string): void {
+    this.cards.set(cardId, pan);
   }
 
   /** Starts on 127.0.0.1 and returns the base URL. */
@@ -77,10 +99,23 @@ export class SandboxProcessor {
     return this.pins.get(cardId)?.generated ?? false;
   }
 
-  /** Decrypts a `gcm` PIN as the processor would; returns the digits as text, or null if it does not open. */
+  /** Decrypts a PIN as the processor would; returns the digits as text, or null if it does not open. */
   decryptPin(pin: string, cardId: string): string | null {
-    const digits = decryptGcmPin(this.key, pin, cardId);
+    const digits = this.decrypt(pin, cardId);
     return digits === null ? null : digits.join('');
+  }
+
+  private decrypt(pin: string, cardId: string): number[] | null {
+    switch (this.profile) {
+      case 'gcm':
+        return decryptGcmPin(this.key, pin, cardId);
+      case 'iso4': {
+        const pan = this.cards.get(cardId);
+        return pan === undefined ? null : decryptIso4Pin(this.key, pin, pan);
+      }
+      case 'rsa-oaep':
+        return decryptRsaOaepPin(this.keys.privateKeyPem ?? '', pin, cardId);
+    }
   }
 
   private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
@@ -114,7 +149,7 @@ export class SandboxProcessor {
       return reply(res, 200, answer('ok', 'pin_generated'));
     }
     if (typeof body.pin !== 'string') return reply(res, 200, answer('error', 'invalid_pin_block'));
-    const digits = decryptGcmPin(this.key, body.pin, cardId);
+    const digits = this.decrypt(body.pin, cardId);
     if (digits === null) return reply(res, 200, answer('error', 'invalid_pin_block'));
     this.store(cardId, digits, false);
     digits.fill(0);
@@ -150,10 +185,8 @@ function hashPin(salt: Buffer, asciiDigits: Buffer): Buffer {
   return createHash('sha256').update(salt).update(asciiDigits).digest();
 }
 
-/** base64(nonce(12) || ciphertext(16) || tag(16)), AAD = card_id, plaintext = ISO 9564-1 format 4 PIN field. */
-function decryptGcmPin(key: Buffer, pin: string, cardId: string): number[] | null {
-  if (!/^[A-Za-z0-9+/]+={0,2}$/.test(pin)) return null;
-  const sealed = Buffer.from(pin, 'base64');
+/** nonce(12) || ciphertext(16) || tag(16), AAD = card_id, plaintext = ISO 9564-1 format 4 PIN field. */
+function openGcmField(key: Buffer, sealed: Buffer, cardId: string): number[] | null {
   if (sealed.length !== 44) return null;
   let field: Buffer;
   try {
@@ -164,6 +197,54 @@ function decryptGcmPin(key: Buffer, pin: string, cardId: string): number[] | nul
   } catch {
     return null;
   }
+  return parsePinField(field);
+}
+
+function decryptGcmPin(key: Buffer, pin: string, cardId: string): number[] | null {
+  if (!/^[A-Za-z0-9+/]+={0,2}$/.test(pin)) return null;
+  return openGcmField(key, Buffer.from(pin, 'base64'), cardId);
+}
+
+/** base64(wrappedKey || nonce || ciphertext || tag); the session key is RSA-OAEP (SHA-256, MGF1 SHA-256) wrapped. */
+function decryptRsaOaepPin(privateKeyPem: string, pin: string, cardId: string): number[] | null {
+  if (!/^[A-Za-z0-9+/]+={0,2}$/.test(pin)) return null;
+  const sealed = Buffer.from(pin, 'base64');
+  if (sealed.length <= 44) return null;
+  const wrappedLength = sealed.length - 44;
+  let sessionKey: Buffer;
+  try {
+    sessionKey = privateDecrypt(
+      { key: privateKeyPem, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: 'sha256' },
+      sealed.subarray(0, wrappedLength),
+    );
+  } catch {
+    return null;
+  }
+  if (sessionKey.length !== 32) return null;
+  const digits = openGcmField(sessionKey, sealed.subarray(wrappedLength), cardId);
+  sessionKey.fill(0);
+  return digits;
+}
+
+/** 32 hex characters: block = AES(K, AES(K, PIN field) xor PAN field). */
+function decryptIso4Pin(key: Buffer, pin: string, pan: string): number[] | null {
+  if (!/^[0-9A-Fa-f]{32}$/.test(pin) || !/^\d{1,19}$/.test(pan)) return null;
+  const ecbDecrypt = (block: Buffer): Buffer => {
+    const decipher = createDecipheriv('aes-256-ecb', key, null);
+    decipher.setAutoPadding(false);
+    return Buffer.concat([decipher.update(block), decipher.final()]);
+  };
+  const padded = pan.length < 12 ? pan.padStart(12, '0') : pan;
+  const panField = Buffer.from((String(padded.length - 12) + padded).padEnd(32, '0'), 'hex');
+  const intermediate = ecbDecrypt(Buffer.from(pin, 'hex'));
+  for (let i = 0; i < 16; i++) intermediate[i] = (intermediate[i] as number) ^ (panField[i] as number);
+  const field = ecbDecrypt(intermediate);
+  intermediate.fill(0);
+  return parsePinField(field);
+}
+
+/** Checks and reads an ISO 9564-1 format 4 plain PIN field; wipes it. */
+function parsePinField(field: Buffer): number[] | null {
   const nibbles: number[] = [];
   for (const byte of field.subarray(0, 8)) nibbles.push(byte >> 4, byte & 0x0f);
   field.fill(0);

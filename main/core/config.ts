@@ -22,7 +22,7 @@ export const configSchema = z
         service: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'letters, digits, ".", "_" or "-" (1-64)').default('pin-station'),
       })
       .prefault({}),
-    profile: z.literal('gcm').default('gcm'),
+    profile: z.enum(['gcm', 'iso4', 'rsa-oaep']).default('gcm'),
     pin: z
       .strictObject({
         minLength: pinLength.default(4),

@@ -7,8 +7,11 @@ import { StationError, toErrorInfo } from '../../common/errors';
 import type { StationErrorInfo } from '../../common/errors';
 import type { OperatorView, PinMode, PinpadView, ProcessorOutcome, StartRequest } from '../../common/ipc';
 import { CARD_ID_PATTERN } from '../../common/card-id';
+import { isValidPan } from '../../common/pan';
 import { encryptGcm } from '../crypto/gcm';
+import { encryptIso4Hex } from '../crypto/iso4';
 import { parseAes256KeyHex } from '../crypto/keys';
+import { encryptRsaOaep, parseRsaPublicKey } from '../crypto/rsa-oaep';
 import type { CardApi } from './card-api-client';
 import type { StationConfig } from './config';
 import type { KeyStore } from './keystore';
@@ -32,6 +35,8 @@ export interface StationDeps {
 interface CurrentCard {
   readonly cardId: string;
   readonly mode: PinMode;
+  /** Only for the iso4 profile; dropped as soon as the request is built, never shown or logged. */
+  pan: string | null;
 }
 
 export class Station {
@@ -56,6 +61,7 @@ export class Station {
       pad: session ? { step: session.step, count: session.count } : null,
       outcome: this.outcome,
       error: this.error,
+      panRequired: this.deps.config.profile === 'iso4',
     };
   }
 
@@ -78,13 +84,16 @@ export class Station {
     if (this.isBusy()) throw new StationError('SESSION_BUSY');
     const cardId = request.cardId.trim();
     if (!CARD_ID_PATTERN.test(cardId)) throw new StationError('CARD_ID_INVALID');
-    await requireEntry(this.deps.keyStore, 'api-token');
-    if (request.mode === 'customer') {
-      parseAes256KeyHex(await requireEntry(this.deps.keyStore, 'pin-key'), 'pin-key').fill(0);
+    let pan: string | null = null;
+    if (request.mode === 'customer' && this.deps.config.profile === 'iso4') {
+      pan = (request.pan ?? '').replace(/[\s-]/g, '');
+      if (!isValidPan(pan)) throw new StationError('PAN_INVALID');
     }
+    await requireEntry(this.deps.keyStore, 'api-token');
+    if (request.mode === 'customer') await this.checkPinKey();
     // Re-check: another start may have won while the keychain answered.
     if (this.isBusy()) throw new StationError('SESSION_BUSY');
-    this.card = { cardId, mode: request.mode };
+    this.card = { cardId, mode: request.mode, pan };
     this.outcome = null;
     this.error = null;
     this.padNotice = null;
@@ -183,13 +192,11 @@ export class Station {
     try {
       let pin: string | undefined;
       if (digits) {
-        // Keys are read per operation and wiped right after use.
-        const key = parseAes256KeyHex(await requireEntry(this.deps.keyStore, 'pin-key'), 'pin-key');
         try {
-          pin = encryptGcm(key, digits, card.cardId);
+          pin = await this.encrypt(digits, card);
         } finally {
-          key.fill(0);
           digits.fill(0);
+          card.pan = null;
         }
       }
       const outcome = await this.deps.cardApi.setPin(pin === undefined ? { cardId: card.cardId } : { cardId: card.cardId, pin });
@@ -209,7 +216,42 @@ export class Station {
     }
   }
 
+  /** Start-time check that the key the profile needs is present and well-formed. */
+  private async checkPinKey(): Promise<void> {
+    if (this.deps.config.profile === 'rsa-oaep') {
+      try {
+        parseRsaPublicKey(await requireEntry(this.deps.keyStore, 'pin-public-key'));
+      } catch (error) {
+        if (error instanceof StationError && error.code === 'CRYPTO_FAILED') {
+          throw new StationError('KEYCHAIN_ENTRY_MALFORMED', 'Entry "pin-public-key" must be a PEM RSA public key of at least 2048 bits.');
+        }
+        throw error;
+      }
+      return;
+    }
+    parseAes256KeyHex(await requireEntry(this.deps.keyStore, 'pin-key'), 'pin-key').fill(0);
+  }
+
+  /** Encrypts with the configured profile; keys are read per operation and wiped right after use. */
+  private async encrypt(digits: Uint8Array, card: CurrentCard): Promise<string> {
+    const profile = this.deps.config.profile;
+    if (profile === 'rsa-oaep') {
+      return encryptRsaOaep(await requireEntry(this.deps.keyStore, 'pin-public-key'), digits, card.cardId);
+    }
+    const key = parseAes256KeyHex(await requireEntry(this.deps.keyStore, 'pin-key'), 'pin-key');
+    try {
+      if (profile === 'iso4') {
+        if (card.pan === null) throw new StationError('PAN_INVALID');
+        return encryptIso4Hex(key, digits, card.pan);
+      }
+      return encryptGcm(key, digits, card.cardId);
+    } finally {
+      key.fill(0);
+    }
+  }
+
   private abandon(reason: StationErrorInfo): void {
+    if (this.card) this.card.pan = null;
     this.endSession();
     this.phase = 'failed';
     this.error = reason;

@@ -1,8 +1,8 @@
-import type { Page } from 'playwright-core';
 import { afterEach, describe, expect, it } from 'vitest';
 import { decryptGcm } from '../../main/crypto/gcm';
 import { parseAes256KeyHex } from '../../main/crypto/keys';
 import { launchStation } from '../harness/launch-station';
+import { enterAndConfirm, startCard, statusText, typeDigits as typePin } from '../harness/journeys';
 import type { LaunchedStation, LaunchStationOptions } from '../harness/launch-station';
 
 let station: LaunchedStation | null = null;
@@ -16,28 +16,6 @@ async function launch(options?: LaunchStationOptions): Promise<LaunchedStation> 
   return station;
 }
 
-async function startCard(operator: Page, cardId: string, mode: 'Customer chooses PIN' | 'Processor generates PIN'): Promise<void> {
-  await operator.getByRole('textbox', { name: 'Card ID' }).fill(cardId);
-  await operator.getByRole('radio', { name: mode }).check();
-  await operator.getByRole('button', { name: 'Start' }).click();
-}
-
-async function typePin(pinpad: Page, pin: string): Promise<void> {
-  for (const digit of pin) await pinpad.getByRole('button', { name: digit, exact: true }).click();
-}
-
-async function enterAndConfirm(pinpad: Page, pin: string, confirmation = pin): Promise<void> {
-  await expect.poll(() => pinpad.getByRole('heading').textContent()).toBe('Enter your new PIN');
-  await typePin(pinpad, pin);
-  await pinpad.getByRole('img', { name: `${pin.length} digits entered` }).waitFor();
-  await pinpad.getByRole('button', { name: 'OK' }).click();
-  await expect.poll(() => pinpad.getByRole('heading').textContent()).toBe('Enter the same PIN again');
-  await typePin(pinpad, confirmation);
-  await pinpad.getByRole('img', { name: `${confirmation.length} digits entered` }).waitFor();
-  await pinpad.getByRole('button', { name: 'OK' }).click();
-}
-
-const statusText = (page: Page) => page.getByRole('status').textContent();
 
 describe('customer chooses PIN', () => {
   it('sets exactly the PIN typed on the pad, and the wire carries only {card_id, pin}', async () => {

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { extname, join, normalize, sep } from 'node:path';
@@ -22,16 +22,36 @@ const outDir = join(repoRoot, 'out');
 export const HARNESS_ORIGIN = 'http://station.localhost';
 export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
+/** The sandbox's keys plus the public half the station keeps for the rsa-oaep profile. */
+export interface StationTestKeys extends SandboxKeys {
+  readonly pinPublicKeyPem: string;
+}
+
+function generateTestKeys(withRsa: boolean): Partial<StationTestKeys> {
+  const keys = {
+    pinKeyHex: randomBytes(32).toString('hex').toUpperCase(),
+    apiToken: `test-${randomBytes(18).toString('base64url')}`,
+  };
+  if (!withRsa) return keys;
+  const pair = generateKeyPairSync('rsa', {
+    modulusLength: 2048,
+    publicKeyEncoding: { type: 'spki', format: 'pem' },
+    privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
+  });
+  return { ...keys, pinPublicKeyPem: pair.publicKey, privateKeyPem: pair.privateKey };
+}
+
 export interface LaunchStationOptions {
   /** Processor base URL. When omitted, a fresh sandbox processor is started on loopback. */
   readonly processorUrl?: string;
   /** Config overrides, validated exactly like the station's config file. */
   readonly config?: StationConfigInput;
   /**
-   * Keychain entries to provision before start. Defaults to freshly generated
-   * sandbox keys; pass `{}` to start with an empty keychain service.
+   * Keychain entries to provision before start (and the sandbox's copies).
+   * Defaults to freshly generated keys for the configured profile; pass `{}`
+   * to start with an empty keychain service.
    */
-  readonly keys?: Partial<SandboxKeys>;
+  readonly keys?: Partial<StationTestKeys>;
   /** Keychain backend; defaults to keytar on a fresh, randomly named service (use under scripts/with-test-keyring.sh). */
   readonly keyStore?: KeyStore;
   /** Chromium headless mode (default true). */
@@ -49,7 +69,7 @@ export interface LaunchedStation {
   readonly sandbox: SandboxProcessor | null;
   readonly keyStore: KeyStore;
   /** The keys provisioned into the keychain (what the sandbox holds too). */
-  readonly keys: Partial<SandboxKeys>;
+  readonly keys: Partial<StationTestKeys>;
   readonly processorUrl: string;
   close(): Promise<void>;
 }
@@ -87,20 +107,21 @@ export async function launchStation(options: LaunchStationOptions = {}): Promise
 
   const config = configSchema.parse(options.config ?? {});
   const keyStore = options.keyStore ?? new KeytarKeyStore(`pin-station-test-${randomBytes(6).toString('hex')}`);
-  const keys: Partial<SandboxKeys> = options.keys ?? {
-    pinKeyHex: randomBytes(32).toString('hex').toUpperCase(),
-    apiToken: `test-${randomBytes(18).toString('base64url')}`,
-  };
+  const keys = options.keys ?? generateTestKeys(config.profile === 'rsa-oaep');
   if (keys.pinKeyHex !== undefined) await keyStore.set('pin-key', keys.pinKeyHex);
   if (keys.apiToken !== undefined) await keyStore.set('api-token', keys.apiToken);
+  if (keys.pinPublicKeyPem !== undefined) await keyStore.set('pin-public-key', keys.pinPublicKeyPem);
 
   let sandbox: SandboxProcessor | null = null;
   let processorUrl = options.processorUrl;
   if (processorUrl === undefined) {
-    sandbox = new SandboxProcessor({
+    const sandboxKeys: SandboxKeys = {
       pinKeyHex: keys.pinKeyHex ?? randomBytes(32).toString('hex'),
       apiToken: keys.apiToken ?? randomBytes(18).toString('hex'),
-    });
+      // The processor always has a private key; with the keys a test chose it may simply not match.
+      privateKeyPem: keys.privateKeyPem ?? (config.profile === 'rsa-oaep' ? generateTestKeys(true).privateKeyPem : undefined),
+    };
+    sandbox = new SandboxProcessor(sandboxKeys, { profile: config.profile });
     processorUrl = await sandbox.start();
   }
 
@@ -178,7 +199,7 @@ export async function launchStation(options: LaunchStationOptions = {}): Promise
         await core.close();
         await openedBrowser.close();
         await sandbox?.stop();
-        for (const account of ['pin-key', 'api-token'] as const) await keyStore.delete(account).catch(() => false);
+        for (const account of ['pin-key', 'api-token', 'pin-public-key'] as const) await keyStore.delete(account).catch(() => false);
       },
     };
   } catch (error) {

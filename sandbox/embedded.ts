@@ -1,0 +1,35 @@
+/**
+ * The sandbox processor `npm start` runs inside the app when
+ * `processor.baseUrl` is "sandbox": keys of its own under the
+ * pin-station-sandbox keychain service, made on first run.
+ */
+import { generateKeyPairSync } from 'node:crypto';
+import type { KeyStore } from '../main/core/keystore';
+import { SandboxProcessor } from './processor';
+import type { SandboxProfile } from './processor';
+import { ensureSandboxKeys } from './provision';
+
+/** Demo cards the sandbox knows the PAN of (for the iso4 profile); the PANs pass the Luhn check. */
+export const SANDBOX_DEMO_CARDS: readonly { readonly cardId: string; readonly pan: string }[] = [
+  { cardId: 'DEMO-0001', pan: '4000001234567899' },
+  { cardId: 'DEMO-0002', pan: '5500000000000004' },
+  { cardId: 'DEMO-0003', pan: '4111111111111111' },
+];
+
+export async function startEmbeddedSandbox(keyStore: KeyStore, profile: SandboxProfile): Promise<{ sandbox: SandboxProcessor; baseUrl: string }> {
+  const keys = await ensureSandboxKeys(keyStore);
+  let privateKeyPem: string | undefined;
+  if (profile === 'rsa-oaep') {
+    // A fresh processor key pair per run: the private half never leaves this process.
+    const pair = generateKeyPairSync('rsa', {
+      modulusLength: 2048,
+      publicKeyEncoding: { type: 'spki', format: 'pem' },
+      privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
+    });
+    await keyStore.set('pin-public-key', pair.publicKey);
+    privateKeyPem = pair.privateKey;
+  }
+  const sandbox = new SandboxProcessor(privateKeyPem ? { ...keys, privateKeyPem } : keys, { profile });
+  for (const card of SANDBOX_DEMO_CARDS) sandbox.registerCard(card.cardId, card.pan);
+  return { sandbox, baseUrl: await sandbox.start() };
+}
