@@ -259,7 +259,7 @@ describe('IpcRouter: a full flow', () => {
     // Bound to the card: the same pin does not open for another card ID.
     expect(() => decrypt(call?.pin, 'CARD-8')).toThrow();
 
-    expect(r.lastOperator()).toEqual({ phase: 'done', cardId: 'CARD-9', mode: 'customer', pad: null, outcome: OUTCOME, error: null });
+    expect(r.lastOperator()).toEqual({ phase: 'done', cardId: 'CARD-9', mode: 'customer', pad: null, outcome: OUTCOME, error: null, panRequired: false });
     expect(r.lastPinpad()).toMatchObject({ active: false, count: 0 });
   });
 
@@ -287,7 +287,7 @@ describe('IpcRouter: a full flow', () => {
       if (view.notice !== null) expect(Object.keys(view.notice).sort()).toEqual(['code', 'message']);
     }
     for (const view of r.operatorViews) {
-      expect(Object.keys(view).sort()).toEqual(['cardId', 'error', 'mode', 'outcome', 'pad', 'phase']);
+      expect(Object.keys(view).sort()).toEqual(['cardId', 'error', 'mode', 'outcome', 'pad', 'panRequired', 'phase']);
       if (view.pad !== null) expect(Object.keys(view.pad).sort()).toEqual(['count', 'step']);
     }
     // The count rose 1..4 in each step: the views report only how many digits, never which.
