@@ -19,6 +19,7 @@ import { parseConfigText, SANDBOX_BASE_URL } from './core/config';
 import type { StationConfig } from './core/config';
 import { ALL_CHANNELS } from './core/ipc-router';
 import { KeytarKeyStore } from './core/keytar-store';
+import { fileSink, Logger } from './core/log';
 import { createStationCore } from './core/station-core';
 import type { StationCore } from './core/station-core';
 
@@ -91,10 +92,13 @@ async function startCore(): Promise<void> {
     sandbox = embedded.sandbox;
     processorBaseUrl = embedded.baseUrl;
   }
+  const log = new Logger(config.log.level, [fileSink(join(app.getPath('userData'), 'logs', 'station.log')), { write: (line) => console.log(line) }]);
+  log.info('app.start', { profile: config.profile, sandbox: sandbox !== null });
   core = createStationCore({
     config,
     keyStore,
     processorBaseUrl,
+    log,
     views: {
       operator: (view) => send('operator', OPERATOR_STATE_EVENT, view),
       pinpad: (view) => send('pinpad', PINPAD_STATE_EVENT, view),

@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import { StationError } from '../../common/errors';
 import { PIN_MAX_LENGTH, PIN_MIN_LENGTH } from '../crypto/pin-field';
+import { LOG_LEVELS } from './log';
 
 /** `baseUrl: "sandbox"` runs the embedded processor emulator with keys of its own. */
 export const SANDBOX_BASE_URL = 'sandbox';
@@ -33,6 +34,7 @@ export const configSchema = z
       .prefault({})
       .refine((pin) => pin.minLength <= pin.maxLength, { message: 'minLength must not exceed maxLength', path: ['minLength'] }),
     pad: z.strictObject({ shuffle: z.boolean().default(true) }).prefault({}),
+    log: z.strictObject({ level: z.enum(LOG_LEVELS).default('info') }).prefault({}),
   })
   .prefault({});
 

@@ -3,6 +3,7 @@ import { CardApiClient } from './card-api-client';
 import type { StationConfig } from './config';
 import { IpcRouter } from './ipc-router';
 import type { KeyStore } from './keystore';
+import type { Logger } from './log';
 import { requireEntry } from './keystore';
 import { Station } from './station';
 import type { StationViewSink } from './station';
@@ -13,6 +14,7 @@ export interface StationCoreOptions {
   /** The processor's base URL (the configured one, or the embedded sandbox's). */
   readonly processorBaseUrl: string;
   readonly views: StationViewSink;
+  readonly log?: Logger;
 }
 
 export interface StationCore {
@@ -28,7 +30,7 @@ export function createStationCore(options: StationCoreOptions): StationCore {
     totalTimeoutMs: options.config.processor.totalTimeoutMs,
     getToken: () => requireEntry(options.keyStore, 'api-token'),
   });
-  const station = new Station({ config: options.config, keyStore: options.keyStore, cardApi: client, views: options.views });
+  const station = new Station({ config: options.config, keyStore: options.keyStore, cardApi: client, views: options.views, log: options.log });
   const router = new IpcRouter(station);
   return {
     station,

@@ -15,6 +15,8 @@ import { encryptRsaOaep, parseRsaPublicKey } from '../crypto/rsa-oaep';
 import type { CardApi } from './card-api-client';
 import type { StationConfig } from './config';
 import type { KeyStore } from './keystore';
+import type { Logger } from './log';
+import { silentLogger } from './log';
 import { requireEntry } from './keystore';
 import { FIXED_LAYOUT, PinSession } from './pin-session';
 import type { RandomSource } from './pin-session';
@@ -30,6 +32,7 @@ export interface StationDeps {
   readonly cardApi: CardApi;
   readonly views: StationViewSink;
   readonly random?: RandomSource;
+  readonly log?: Logger;
 }
 
 interface CurrentCard {
@@ -50,7 +53,11 @@ export class Station {
   private sessionTimer: NodeJS.Timeout | undefined;
   private inFlight: Promise<void> | null = null;
 
-  constructor(private readonly deps: StationDeps) {}
+  private readonly log: Logger;
+
+  constructor(private readonly deps: StationDeps) {
+    this.log = deps.log ?? silentLogger;
+  }
 
   operatorView(): OperatorView {
     const session = this.session;
@@ -94,6 +101,7 @@ export class Station {
     // Re-check: another start may have won while the keychain answered.
     if (this.isBusy()) throw new StationError('SESSION_BUSY');
     this.card = { cardId, mode: request.mode, pan };
+    this.log.info('session.start', { cardId, mode: request.mode, profile: this.deps.config.profile });
     this.outcome = null;
     this.error = null;
     this.padNotice = null;
@@ -178,7 +186,9 @@ export class Station {
       }
       // Policy feedback goes to the pad; it names a rule, never a digit.
       this.padNotice = error.toInfo();
+      this.log.info('pad.notice', { cardId: this.card?.cardId ?? null, code: error.code });
     }
+    if (this.session) this.log.debug('pad.progress', { step: this.session.step, count: this.session.count });
     if (this.session) this.armInactivityTimer();
     this.publish();
     return this.pinpadView();
@@ -199,7 +209,9 @@ export class Station {
           card.pan = null;
         }
       }
+      this.log.info('request.send', { cardId: card.cardId, mode: card.mode, withPin: pin !== undefined });
       const outcome = await this.deps.cardApi.setPin(pin === undefined ? { cardId: card.cardId } : { cardId: card.cardId, pin });
+      this.log.info('request.outcome', { cardId: card.cardId, status: outcome.status, requestStatus: outcome.requestStatus });
       this.outcome = outcome;
       if (outcome.status === 'ok') {
         this.phase = 'done';
@@ -210,6 +222,7 @@ export class Station {
     } catch (error) {
       this.phase = 'failed';
       this.error = toErrorInfo(error);
+      this.log.warn('request.failed', { cardId: card.cardId, code: this.error.code });
     } finally {
       digits?.fill(0);
       this.publish();
@@ -251,6 +264,7 @@ export class Station {
   }
 
   private abandon(reason: StationErrorInfo): void {
+    this.log.info('session.end', { cardId: this.card?.cardId ?? null, code: reason.code });
     if (this.card) this.card.pan = null;
     this.endSession();
     this.phase = 'failed';

@@ -11,6 +11,7 @@ import { configSchema } from '../../main/core/config';
 import type { StationConfigInput } from '../../main/core/config';
 import type { KeyStore } from '../../main/core/keystore';
 import { KeytarKeyStore } from '../../main/core/keytar-store';
+import { fileSink, Logger, memorySink } from '../../main/core/log';
 import { createStationCore } from '../../main/core/station-core';
 import type { StationCore } from '../../main/core/station-core';
 import { SandboxProcessor } from '../../sandbox/processor';
@@ -56,6 +57,8 @@ export interface LaunchStationOptions {
   readonly keyStore?: KeyStore;
   /** Chromium headless mode (default true). */
   readonly headless?: boolean;
+  /** Where the station's log also goes (it is always kept in `logLines`); the level comes from config.log. */
+  readonly logFile?: string;
 }
 
 export interface LaunchedStation {
@@ -71,6 +74,10 @@ export interface LaunchedStation {
   /** The keys provisioned into the keychain (what the sandbox holds too). */
   readonly keys: Partial<StationTestKeys>;
   readonly processorUrl: string;
+  /** Every line the station logged, in order. */
+  readonly logLines: readonly string[];
+  /** Every console message and page error of both pages (for leak sweeps). */
+  readonly consoleLines: readonly string[];
   close(): Promise<void>;
 }
 
@@ -141,9 +148,13 @@ export async function launchStation(options: LaunchStationOptions = {}): Promise
       .catch(() => undefined);
   };
 
+  const logLines: string[] = [];
+  const consoleLines: string[] = [];
+  const log = new Logger(config.log.level, [memorySink(logLines), ...(options.logFile ? [fileSink(options.logFile)] : [])]);
   const core = createStationCore({
     config,
     keyStore,
+    log,
     processorBaseUrl: processorUrl,
     views: {
       operator: (view) => deliver('operator', OPERATOR_STATE_EVENT, view),
@@ -177,6 +188,8 @@ export async function launchStation(options: LaunchStationOptions = {}): Promise
         });
       });
       const page = await context.newPage();
+      page.on('console', (message) => void consoleLines.push(`${role} ${message.type()}: ${message.text()}`));
+      page.on('pageerror', (error) => void consoleLines.push(`${role} pageerror: ${error.message}`));
       await page.exposeBinding('__pinStationInvoke', (source, channel: unknown, arg: unknown) =>
         core.router.handle(source.page === pages.operator ? 'operator' : source.page === pages.pinpad ? 'pinpad' : null, channel, arg),
       );
@@ -195,6 +208,8 @@ export async function launchStation(options: LaunchStationOptions = {}): Promise
       keyStore,
       keys,
       processorUrl,
+      logLines,
+      consoleLines,
       async close() {
         await core.close();
         await openedBrowser.close();

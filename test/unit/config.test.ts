@@ -9,6 +9,7 @@ const DEFAULTS: StationConfig = {
   profile: 'gcm',
   pin: { minLength: 4, maxLength: 4, inactivityTimeoutMs: 30_000, sessionTimeoutMs: 120_000 },
   pad: { shuffle: true },
+  log: { level: 'info' },
 };
 
 function configError(action: () => unknown): StationError {

@@ -1,0 +1,107 @@
+/**
+ * Leak sweep (DESIGN.md section 4, rule 1): run the journeys with the most
+ * verbose logging, then search everything the station wrote or showed — log
+ * file, in-memory log, both pages' console output and final DOM, every file
+ * in its data directory, the config — for the PINs, PANs and key material
+ * used. Nothing may match.
+ */
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, expect, it } from 'vitest';
+import type { StationConfigInput } from '../../main/core/config';
+import { enterAndConfirm, startCard, statusText, typeDigits, waitForCount } from '../harness/journeys';
+import { launchStation } from '../harness/launch-station';
+import type { LaunchedStation, LaunchStationOptions } from '../harness/launch-station';
+
+const dataDir = mkdtempSync(join(tmpdir(), 'pin-station-leak-'));
+afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
+
+const secrets = new Set<string>();
+const artefacts: { name: string; text: string }[] = [];
+
+function listFiles(dir: string): string[] {
+  return readdirSync(dir).flatMap((entry) => {
+    const path = join(dir, entry);
+    return statSync(path).isDirectory() ? listFiles(path) : [path];
+  });
+}
+
+async function journey(name: string, options: LaunchStationOptions, run: (s: LaunchedStation) => Promise<void>): Promise<void> {
+  // Long PINs throughout, so no needle can match a timestamp or a port number by chance.
+  const config: StationConfigInput = { ...options.config, pin: { minLength: 4, maxLength: 12, ...options.config?.pin }, log: { level: 'debug' } };
+  writeFileSync(join(dataDir, `${name}.config.json`), JSON.stringify(config));
+  const s = await launchStation({ ...options, config, logFile: join(dataDir, 'logs', 'station.log') });
+  try {
+    for (const value of [s.keys.pinKeyHex, s.keys.apiToken, s.keys.privateKeyPem?.split('\n')[5]]) if (value) secrets.add(value);
+    await run(s);
+    artefacts.push({ name: `${name}: operator DOM`, text: await s.operator.content() });
+    artefacts.push({ name: `${name}: pinpad DOM`, text: await s.pinpad.content() });
+  } finally {
+    await s.close();
+    artefacts.push({ name: `${name}: log lines`, text: s.logLines.join('\n') });
+    artefacts.push({ name: `${name}: console`, text: s.consoleLines.join('\n') });
+  }
+}
+
+function pin(value: string): string {
+  secrets.add(value);
+  return value;
+}
+
+it('no PIN, PAN or key appears in any log, console, page or file after every kind of journey', async () => {
+  await journey('gcm', {}, async ({ operator, pinpad }) => {
+    await startCard(operator, 'LEAK-1', 'Customer chooses PIN');
+    await enterAndConfirm(pinpad, pin('830571926403'), pin('830571926404'));
+    await enterAndConfirm(pinpad, pin('830571926403'));
+    await expect.poll(() => statusText(operator)).toContain('PIN set.');
+  });
+  await journey('short-and-cancel', { config: { pin: { minLength: 12, maxLength: 12 } } }, async ({ operator, pinpad }) => {
+    await startCard(operator, 'LEAK-2', 'Customer chooses PIN');
+    await typeDigits(pinpad, pin('947218305'));
+    await waitForCount(pinpad, 9);
+    await pinpad.getByRole('button', { name: 'OK' }).click();
+    await expect.poll(() => pinpad.getByRole('alert').textContent()).toContain('too short');
+    await pinpad.getByRole('button', { name: 'Cancel' }).click();
+    await expect.poll(() => statusText(operator)).toContain('cancelled');
+  });
+  await journey('timeout', { config: { pin: { inactivityTimeoutMs: 1_000 } } }, async ({ operator, pinpad }) => {
+    await startCard(operator, 'LEAK-3', 'Customer chooses PIN');
+    await typeDigits(pinpad, pin('610283746'));
+    await expect.poll(() => statusText(operator), { timeout: 10_000 }).toContain('timed out');
+  });
+  const pan = '4000001234567899';
+  secrets.add(pan);
+  await journey('iso4', { config: { profile: 'iso4' } }, async ({ operator, pinpad, sandbox }) => {
+    sandbox?.registerCard('LEAK-4', pan);
+    await startCard(operator, 'LEAK-4', 'Customer chooses PIN', pan);
+    await enterAndConfirm(pinpad, pin('720194836251'));
+    await expect.poll(() => statusText(operator)).toContain('PIN set.');
+  });
+  await journey('rsa-oaep', { config: { profile: 'rsa-oaep' } }, async ({ operator, pinpad }) => {
+    await startCard(operator, 'LEAK-5', 'Customer chooses PIN');
+    await enterAndConfirm(pinpad, pin('512873940615'));
+    await expect.poll(() => statusText(operator)).toContain('PIN set.');
+  });
+  await journey('unreachable', { processorUrl: 'http://127.0.0.1:9' }, async ({ operator, pinpad }) => {
+    await startCard(operator, 'LEAK-6', 'Customer chooses PIN');
+    await enterAndConfirm(pinpad, pin('307152846190'));
+    await expect.poll(() => statusText(operator)).toContain('could not be reached');
+  });
+
+  for (const file of listFiles(dataDir)) artefacts.push({ name: file, text: readFileSync(file, 'utf8') });
+  // The sweep looked at real output: the debug log recorded every journey.
+  const log = readFileSync(join(dataDir, 'logs', 'station.log'), 'utf8');
+  for (const id of ['LEAK-1', 'LEAK-2', 'LEAK-3', 'LEAK-4', 'LEAK-5', 'LEAK-6']) expect(log).toContain(id);
+  expect(log).toContain('"event":"pad.progress"');
+
+  const hits: string[] = [];
+  for (const secret of secrets) {
+    const forms = new Set([secret, secret.toLowerCase(), secret.toUpperCase(), secret.split('').join(',')]);
+    for (const artefact of artefacts) {
+      for (const form of forms) if (artefact.text.includes(form)) hits.push(`${artefact.name} contains a secret (${secret.length} chars)`);
+    }
+  }
+  expect(secrets.size).toBeGreaterThan(10);
+  expect(hits).toEqual([]);
+}, 120_000);
