@@ -5,16 +5,18 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { app, BrowserWindow, dialog, ipcMain, session } from 'electron';
+import { app, BrowserWindow, dialog, ipcMain, screen, session } from 'electron';
 import type { IpcMainInvokeEvent } from 'electron';
 import { StationError, toErrorInfo } from '../common/errors';
 import { OPERATOR_STATE_EVENT, PINPAD_STATE_EVENT } from '../common/ipc';
-import type { WindowRole } from '../common/ipc';
+import type { PinpadView, WindowRole } from '../common/ipc';
 import { startEmbeddedSandbox } from '../sandbox/embedded';
 import type { SandboxProcessor } from '../sandbox/processor';
 import { SANDBOX_KEYCHAIN_SERVICE } from '../sandbox/provision';
 import { registerAppScheme, serveRenderer } from './adapter/app-protocol';
-import { APP_ORIGIN, pageUrl, windowOptions } from './adapter/window-options';
+import { choosePadDisplay } from './adapter/displays';
+import { senderRole } from './adapter/sender';
+import { pageUrl, windowOptions } from './adapter/window-options';
 import { parseConfigText, SANDBOX_BASE_URL } from './core/config';
 import type { StationConfig } from './core/config';
 import { ALL_CHANNELS } from './core/ipc-router';
@@ -27,6 +29,9 @@ const here = fileURLToPath(new URL('.', import.meta.url));
 const windows: Partial<Record<WindowRole, BrowserWindow>> = {};
 let core: StationCore | null = null;
 let sandbox: SandboxProcessor | null = null;
+let log: Logger | null = null;
+let padActive = false;
+let blurTimer: NodeJS.Timeout | undefined;
 
 async function loadConfig(): Promise<StationConfig> {
   const path = join(app.getPath('userData'), 'config.json');
@@ -40,13 +45,13 @@ async function loadConfig(): Promise<StationConfig> {
 }
 
 function roleOf(event: IpcMainInvokeEvent): WindowRole | null {
+  const ids: Partial<Record<WindowRole, number>> = {};
   for (const role of ['operator', 'pinpad'] as const) {
     const win = windows[role];
-    if (win && !win.isDestroyed() && event.sender === win.webContents && event.senderFrame?.url.startsWith(`${APP_ORIGIN}/${role}/`)) {
-      return role;
-    }
+    if (win && !win.isDestroyed()) ids[role] = win.webContents.id;
   }
-  return null;
+  const frame = event.senderFrame;
+  return senderRole({ senderId: event.sender.id, frameUrl: frame?.url, isMainFrame: frame !== null && frame.parent === null }, ids);
 }
 
 function send(role: WindowRole, channel: string, payload: unknown): void {
@@ -54,13 +59,43 @@ function send(role: WindowRole, channel: string, payload: unknown): void {
   if (win && !win.isDestroyed()) win.webContents.send(channel, payload);
 }
 
-function createWindow(role: WindowRole): BrowserWindow {
-  const win = new BrowserWindow(windowOptions(role, join(here, `../preload/${role}.cjs`), app.isPackaged));
-  if (role === 'pinpad') win.setContentProtection(true);
+/** The pad is on top while a cardholder enters a PIN; after each session its page is reloaded so no renderer state survives. */
+function onPinpadView(view: PinpadView): void {
+  const pad = windows.pinpad;
+  send('pinpad', PINPAD_STATE_EVENT, view);
+  if (!pad || pad.isDestroyed() || view.active === padActive) return;
+  padActive = view.active;
+  pad.setAlwaysOnTop(view.active, 'screen-saver');
+  if (view.active) {
+    pad.show();
+    pad.focus();
+  } else {
+    clearTimeout(blurTimer);
+    pad.webContents.reload();
+  }
+}
+
+function createWindow(role: WindowRole, config: StationConfig): BrowserWindow {
+  let padChoice;
+  if (role === 'pinpad') {
+    padChoice = choosePadDisplay(screen.getAllDisplays(), screen.getPrimaryDisplay(), config.pad.display);
+    if (padChoice.fellBack) log?.warn('pinpad.display-fallback', { configured: String(config.pad.display) });
+  }
+  const win = new BrowserWindow(windowOptions(role, join(here, `../preload/${role}.cjs`), app.isPackaged, padChoice));
+  if (role === 'pinpad') {
+    win.setContentProtection(true);
+    // Losing focus for too long during entry wipes it (someone else may be at the pad).
+    win.on('blur', () => {
+      clearTimeout(blurTimer);
+      if (padActive) blurTimer = setTimeout(() => core?.station.interruptEntry('PIN_TIMEOUT'), config.pad.blurTimeoutMs);
+    });
+    win.on('focus', () => clearTimeout(blurTimer));
+  }
   win.removeMenu();
   win.once('ready-to-show', () => win.show());
   win.on('closed', () => {
     delete windows[role];
+    core?.station.interruptEntry('PIN_CANCELLED');
     core?.station.dispose();
     app.quit();
   });
@@ -72,8 +107,11 @@ function createWindow(role: WindowRole): BrowserWindow {
 function hardenSessions(): void {
   session.defaultSession.setPermissionRequestHandler((_contents, _permission, callback) => callback(false));
   session.defaultSession.setPermissionCheckHandler(() => false);
+  session.defaultSession.setDevicePermissionHandler(() => false);
+  session.defaultSession.setDisplayMediaRequestHandler((_request, callback) => callback({}));
   app.on('web-contents-created', (_event, contents) => {
     contents.on('will-navigate', (event) => event.preventDefault());
+    contents.on('will-frame-navigate', (event) => event.preventDefault());
     contents.on('will-redirect', (event) => event.preventDefault());
     contents.on('will-attach-webview', (event) => event.preventDefault());
     contents.setWindowOpenHandler(() => ({ action: 'deny' }));
@@ -81,8 +119,7 @@ function hardenSessions(): void {
   });
 }
 
-async function startCore(): Promise<void> {
-  const config = await loadConfig();
+async function startCore(config: StationConfig): Promise<void> {
   let processorBaseUrl = config.processor.baseUrl;
   let keyStore = new KeytarKeyStore(config.keychain.service);
   if (processorBaseUrl === SANDBOX_BASE_URL) {
@@ -92,16 +129,15 @@ async function startCore(): Promise<void> {
     sandbox = embedded.sandbox;
     processorBaseUrl = embedded.baseUrl;
   }
-  const log = new Logger(config.log.level, [fileSink(join(app.getPath('userData'), 'logs', 'station.log')), { write: (line) => console.log(line) }]);
-  log.info('app.start', { profile: config.profile, sandbox: sandbox !== null });
+  log?.info('app.start', { profile: config.profile, sandbox: sandbox !== null });
   core = createStationCore({
     config,
     keyStore,
     processorBaseUrl,
-    log,
+    ...(log ? { log } : {}),
     views: {
       operator: (view) => send('operator', OPERATOR_STATE_EVENT, view),
-      pinpad: (view) => send('pinpad', PINPAD_STATE_EVENT, view),
+      pinpad: onPinpadView,
     },
   });
   const router = core.router;
@@ -129,15 +165,18 @@ if (!app.requestSingleInstanceLock()) {
   void app.whenReady().then(async () => {
     hardenSessions();
     serveRenderer(join(here, '../renderer'));
+    let config: StationConfig;
     try {
-      await startCore();
+      config = await loadConfig();
+      log = new Logger(config.log.level, [fileSink(join(app.getPath('userData'), 'logs', 'station.log')), { write: (line) => console.log(line) }]);
+      await startCore(config);
     } catch (error) {
       const info = toErrorInfo(error);
       dialog.showErrorBox('PIN Station cannot start', `${info.message}\n\nError code: ${info.code}`);
       app.exit(1);
       return;
     }
-    createWindow('operator');
-    createWindow('pinpad');
+    createWindow('operator', config);
+    createWindow('pinpad', config);
   });
 }

@@ -33,7 +33,15 @@ export const configSchema = z
       })
       .prefault({})
       .refine((pin) => pin.minLength <= pin.maxLength, { message: 'minLength must not exceed maxLength', path: ['minLength'] }),
-    pad: z.strictObject({ shuffle: z.boolean().default(true) }).prefault({}),
+    pad: z
+      .strictObject({
+        shuffle: z.boolean().default(true),
+        /** Where the customer-facing pad goes; falls back to the primary display with a notice. */
+        display: z.union([z.enum(['primary', 'secondary']), z.number().int().min(0).max(15)]).default('secondary'),
+        /** Entry is wiped when the pad window stays out of focus this long. */
+        blurTimeoutMs: z.number().int().min(1_000).max(600_000).default(10_000),
+      })
+      .prefault({}),
     log: z.strictObject({ level: z.enum(LOG_LEVELS).default('info') }).prefault({}),
   })
   .prefault({});

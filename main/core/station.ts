@@ -154,6 +154,12 @@ export class Station {
     });
   }
 
+  /** Ends PIN entry from outside the pad (its window lost focus for too long, or closed). */
+  interruptEntry(code: 'PIN_TIMEOUT' | 'PIN_CANCELLED'): void {
+    if (this.phase !== 'awaiting-pin') return;
+    this.abandon(new StationError(code).toInfo());
+  }
+
   padCancel(): void {
     if (!this.session) throw new StationError('NO_SESSION');
     this.abandon({ code: 'PIN_CANCELLED', message: new StationError('PIN_CANCELLED').message });

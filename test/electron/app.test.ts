@@ -54,6 +54,29 @@ describe.skipIf(!binary)(suiteName, () => {
     await expect.poll(() => operator.getByRole('status').textContent()).toContain('pin_set');
   });
 
+  it('navigation to a remote URL is refused', async () => {
+    const before = operator.url();
+    await operator.evaluate(() => {
+      window.location.href = 'https://example.com/';
+    });
+    await new Promise((r) => setTimeout(r, 500));
+    expect(operator.url()).toBe(before);
+  });
+
+  it('window.open is refused', async () => {
+    const count = app.windows().length;
+    const opened = await operator.evaluate(() => window.open('https://example.com/') === null);
+    expect(opened).toBe(true);
+    expect(app.windows().length).toBe(count);
+  });
+
+  it('the PIN pad window reports content protection on; the operator window has none of the pad options', async () => {
+    const flags = await app.evaluate(({ BrowserWindow }) =>
+      BrowserWindow.getAllWindows().map((w) => ({ title: w.getTitle(), protected: w.isContentProtected() })),
+    );
+    expect(flags.find((f) => f.title.includes('PIN pad'))?.protected).toBe(true);
+  });
+
   it('each window exposes only its own API', async () => {
     expect(await operator.evaluate(() => typeof (window as unknown as Record<string, unknown>).pinpad)).toBe('undefined');
     expect(await pinpad.evaluate(() => typeof (window as unknown as Record<string, unknown>).station)).toBe('undefined');

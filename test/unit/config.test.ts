@@ -8,7 +8,7 @@ const DEFAULTS: StationConfig = {
   keychain: { service: 'pin-station' },
   profile: 'gcm',
   pin: { minLength: 4, maxLength: 4, inactivityTimeoutMs: 30_000, sessionTimeoutMs: 120_000 },
-  pad: { shuffle: true },
+  pad: { shuffle: true, display: 'secondary', blurTimeoutMs: 10_000 },
   log: { level: 'info' },
 };
 
@@ -49,7 +49,7 @@ describe('parseConfig defaults', () => {
   it('a partial section keeps the defaults of its other fields', () => {
     const config = parseConfig({ pin: { maxLength: 6 }, pad: { shuffle: false }, processor: { baseUrl: 'https://processor.example.com' } });
     expect(config.pin).toEqual({ minLength: 4, maxLength: 6, inactivityTimeoutMs: 30_000, sessionTimeoutMs: 120_000 });
-    expect(config.pad).toEqual({ shuffle: false });
+    expect(config.pad).toEqual({ shuffle: false, display: 'secondary', blurTimeoutMs: 10_000 });
     expect(config.processor).toEqual({ baseUrl: 'https://processor.example.com', connectTimeoutMs: 5_000, totalTimeoutMs: 20_000 });
     expect(config.keychain).toEqual(DEFAULTS.keychain);
   });
