@@ -1,2 +1,13 @@
-/** Default card ID rule: 1-64 of A-Z a-z 0-9 _ - (checked in the operator window and again in main). */
-export const CARD_ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
+/** Card ID rule: configurable; by default 1-64 of A-Z a-z 0-9 _ - (checked in the operator window and again in main). */
+export const DEFAULT_CARD_ID_PATTERN = '^[A-Za-z0-9_-]{1,64}$';
+export const CARD_ID_PATTERN = new RegExp(DEFAULT_CARD_ID_PATTERN);
+
+/** Compiles a configured pattern; it must be anchored at both ends so a partial match cannot pass. */
+export function compileCardIdPattern(source: string): RegExp | null {
+  if (!source.startsWith('^') || !source.endsWith('$') || source.length > 200) return null;
+  try {
+    return new RegExp(source);
+  } catch {
+    return null;
+  }
+}

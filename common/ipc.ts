@@ -8,6 +8,9 @@ import type { StationErrorInfo } from './errors';
 
 export type PinMode = 'customer' | 'processor';
 
+export const LANGUAGES = ['en', 'ru', 'kk'] as const;
+export type Language = (typeof LANGUAGES)[number];
+
 export type ProfileName = 'gcm' | 'iso4' | 'rsa-oaep';
 
 export interface StartRequest {
@@ -36,11 +39,22 @@ export interface OperatorView {
   readonly phase: OperatorPhase;
   readonly cardId: string | null;
   readonly mode: PinMode | null;
-  readonly pad: { readonly step: PadStep; readonly count: number } | null;
+  readonly pad: {
+    readonly step: PadStep;
+    readonly count: number;
+    /** Seconds until the entry times out (the nearer of inactivity and the session limit). */
+    readonly secondsLeft: number;
+    /** Times the entry restarted after too many confirmation mismatches. */
+    readonly restarts: number;
+  } | null;
   readonly outcome: ProcessorOutcome | null;
   readonly error: StationErrorInfo | null;
   /** True when the configured profile binds the PIN to the card number, so Start needs the PAN. */
   readonly panRequired: boolean;
+  /** The configured card ID rule (a regular expression source, anchored). */
+  readonly cardIdPattern: string;
+  /** The operator window's configured language. */
+  readonly language: Language;
 }
 
 /** What the PIN pad may know: the key layout it draws and how many digits were entered. */
@@ -53,6 +67,10 @@ export interface PinpadView {
   /** layout[position] is the digit drawn on the key at that position (0..9). */
   readonly layout: readonly number[];
   readonly notice: StationErrorInfo | null;
+  /** Seconds until the entry times out, or null when no entry is active. */
+  readonly secondsLeft: number | null;
+  /** The configured default language for the cardholder. */
+  readonly language: Language;
 }
 
 export const KEY_POSITIONS = 10;

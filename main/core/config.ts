@@ -3,6 +3,8 @@ import { z } from 'zod';
 import { StationError } from '../../common/errors';
 import { PIN_MAX_LENGTH, PIN_MIN_LENGTH } from '../crypto/pin-field';
 import { LOG_LEVELS } from './log';
+import { compileCardIdPattern, DEFAULT_CARD_ID_PATTERN } from '../../common/card-id';
+import { LANGUAGES } from '../../common/ipc';
 
 /** `baseUrl: "sandbox"` runs the embedded processor emulator with keys of its own. */
 export const SANDBOX_BASE_URL = 'sandbox';
@@ -30,12 +32,26 @@ export const configSchema = z
         maxLength: pinLength.default(4),
         inactivityTimeoutMs: z.number().int().min(1_000).max(600_000).default(30_000),
         sessionTimeoutMs: z.number().int().min(1_000).max(1_800_000).default(120_000),
+        rejectRepeated: z.boolean().default(true),
+        rejectSequences: z.boolean().default(true),
+        denyList: z.array(z.string().regex(/^\d{4,12}$/, '4 to 12 digits')).max(1000).default(['1212', '1004', '2000', '6969', '1122', '1313']),
+        maxMismatches: z.number().int().min(1).max(10).default(3),
       })
       .prefault({})
       .refine((pin) => pin.minLength <= pin.maxLength, { message: 'minLength must not exceed maxLength', path: ['minLength'] }),
+    operator: z
+      .strictObject({
+        cardIdPattern: z
+          .string()
+          .refine((source) => compileCardIdPattern(source) !== null, 'must be a valid regular expression anchored with ^ and $')
+          .default(DEFAULT_CARD_ID_PATTERN),
+        language: z.enum(LANGUAGES).default('en'),
+      })
+      .prefault({}),
     pad: z
       .strictObject({
         shuffle: z.boolean().default(true),
+        language: z.enum(LANGUAGES).default('en'),
         /** Where the customer-facing pad goes; falls back to the primary display with a notice. */
         display: z.union([z.enum(['primary', 'secondary']), z.number().int().min(0).max(15)]).default('secondary'),
         /** Entry is wiped when the pad window stays out of focus this long. */

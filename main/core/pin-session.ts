@@ -10,6 +10,34 @@ import { KEY_POSITIONS } from '../../common/ipc';
 export interface PinPolicy {
   readonly minLength: number;
   readonly maxLength: number;
+  /** Refuse one digit repeated (1111). Default true. */
+  readonly rejectRepeated?: boolean;
+  /** Refuse ascending or descending runs (1234, 9876, 0123). Default true. */
+  readonly rejectSequences?: boolean;
+  /** PINs refused outright (common choices), as digit strings. */
+  readonly denyList?: readonly string[];
+  /** Confirmation mismatches before the entry restarts from the first step. Default 3. */
+  readonly maxMismatches?: number;
+}
+
+/** Weak-PIN rules, checked on the digits without ever making them a string. */
+export function weakPinReason(digits: Uint8Array, policy: PinPolicy, denyList: readonly Uint8Array[]): 'PIN_REPEATED' | 'PIN_SEQUENCE' | 'PIN_DENIED' | null {
+  const first = digits[0] as number;
+  if ((policy.rejectRepeated ?? true) && digits.every((d) => d === first)) return 'PIN_REPEATED';
+  if (policy.rejectSequences ?? true) {
+    for (const step of [1, -1]) {
+      let run = true;
+      for (let i = 1; i < digits.length && run; i++) run = (digits[i] as number) - (digits[i - 1] as number) === step;
+      if (run) return 'PIN_SEQUENCE';
+    }
+  }
+  for (const denied of denyList) {
+    if (denied.length !== digits.length) continue;
+    let diff = 0;
+    for (let i = 0; i < digits.length; i++) diff |= (digits[i] as number) ^ (denied[i] as number);
+    if (diff === 0) return 'PIN_DENIED';
+  }
+  return null;
 }
 
 /** Phone-style layout: keys 1-9 then 0 in the bottom row. */
@@ -45,6 +73,9 @@ export class PinSession {
   private confirmationLength = 0;
   private currentStep: PadStep = 'enter';
   private closed = false;
+  private mismatchCount = 0;
+  private restartCount = 0;
+  private readonly denyList: readonly Uint8Array[];
 
   constructor(
     readonly policy: PinPolicy,
@@ -53,6 +84,17 @@ export class PinSession {
     this.layout = options.shuffle ? shuffledLayout(options.random) : Uint8Array.from(FIXED_LAYOUT);
     this.entry = new Uint8Array(policy.maxLength);
     this.confirmation = new Uint8Array(policy.maxLength);
+    this.denyList = (policy.denyList ?? []).map((pin) => Uint8Array.from(pin, (c) => c.charCodeAt(0) - 48));
+  }
+
+  /** Confirmation mismatches since the current first entry. */
+  get mismatches(): number {
+    return this.mismatchCount;
+  }
+
+  /** Times the entry restarted from the first step after too many mismatches. */
+  get restarts(): number {
+    return this.restartCount;
   }
 
   get step(): PadStep {
@@ -99,20 +141,34 @@ export class PinSession {
   }
 
   /**
-   * First submit moves to the confirmation step. The second returns a copy of
-   * the digits (the caller wipes it) and closes the session; a mismatch wipes
-   * both entries and starts again from the first step.
+   * First submit checks the policy and moves to the confirmation step. The
+   * second returns a copy of the digits (the caller wipes it) and closes the
+   * session. A mismatch clears the confirmation; after `maxMismatches` of them
+   * both entries are wiped and entry starts again from the first step.
    */
   submit(): SubmitResult {
     this.assertOpen();
     if (this.count < this.policy.minLength) throw new StationError('PIN_TOO_SHORT', `Enter at least ${this.policy.minLength} digits.`);
     if (this.currentStep === 'enter') {
+      const entered = this.entry.subarray(0, this.entryLength);
+      const weak = weakPinReason(entered, this.policy, this.denyList);
+      if (weak) {
+        this.clear();
+        throw new StationError(weak);
+      }
       this.currentStep = 'confirm';
       return { kind: 'confirm' };
     }
     const same = this.entryLength === this.confirmationLength && constantTimeEqual(this.entry, this.confirmation);
     if (!same) {
-      this.restart();
+      this.confirmation.fill(0);
+      this.confirmationLength = 0;
+      this.mismatchCount++;
+      if (this.mismatchCount >= (this.policy.maxMismatches ?? 3)) {
+        this.restart();
+        this.restartCount++;
+        throw new StationError('PIN_MISMATCH_LIMIT');
+      }
       throw new StationError('PIN_MISMATCH');
     }
     const digits = this.entry.slice(0, this.entryLength);
@@ -134,6 +190,7 @@ export class PinSession {
     this.confirmation.fill(0);
     this.entryLength = 0;
     this.confirmationLength = 0;
+    this.mismatchCount = 0;
     this.currentStep = 'enter';
   }
 

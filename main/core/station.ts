@@ -6,7 +6,7 @@
 import { StationError, toErrorInfo } from '../../common/errors';
 import type { StationErrorInfo } from '../../common/errors';
 import type { OperatorView, PinMode, PinpadView, ProcessorOutcome, StartRequest } from '../../common/ipc';
-import { CARD_ID_PATTERN } from '../../common/card-id';
+import { CARD_ID_PATTERN, compileCardIdPattern } from '../../common/card-id';
 import { isValidPan } from '../../common/pan';
 import { encryptGcm } from '../crypto/gcm';
 import { encryptIso4Hex } from '../crypto/iso4';
@@ -51,12 +51,18 @@ export class Station {
   private padNotice: StationErrorInfo | null = null;
   private inactivityTimer: NodeJS.Timeout | undefined;
   private sessionTimer: NodeJS.Timeout | undefined;
+  // Publishes once a second during entry so both windows can show the time left.
+  private ticker: NodeJS.Timeout | undefined;
+  private inactivityDeadline = 0;
+  private sessionDeadline = 0;
   private inFlight: Promise<void> | null = null;
 
   private readonly log: Logger;
+  private readonly cardIdPattern: RegExp;
 
   constructor(private readonly deps: StationDeps) {
     this.log = deps.log ?? silentLogger;
+    this.cardIdPattern = compileCardIdPattern(deps.config.operator.cardIdPattern) ?? CARD_ID_PATTERN;
   }
 
   operatorView(): OperatorView {
@@ -65,10 +71,12 @@ export class Station {
       phase: this.phase,
       cardId: this.card?.cardId ?? null,
       mode: this.card?.mode ?? null,
-      pad: session ? { step: session.step, count: session.count } : null,
+      pad: session ? { step: session.step, count: session.count, secondsLeft: this.secondsLeft() ?? 0, restarts: session.restarts } : null,
       outcome: this.outcome,
       error: this.error,
       panRequired: this.deps.config.profile === 'iso4',
+      cardIdPattern: this.deps.config.operator.cardIdPattern,
+      language: this.deps.config.operator.language,
     };
   }
 
@@ -83,14 +91,23 @@ export class Station {
       maxLength,
       layout: session ? Array.from(session.layout) : [...FIXED_LAYOUT],
       notice: this.padNotice,
+      secondsLeft: this.secondsLeft(),
+      language: this.deps.config.pad.language,
     };
+  }
+
+  /** Seconds until the entry times out: the nearer of the inactivity and session deadlines. */
+  private secondsLeft(): number | null {
+    if (!this.session) return null;
+    const deadline = Math.min(this.inactivityDeadline, this.sessionDeadline);
+    return Math.max(0, Math.ceil((deadline - Date.now()) / 1000));
   }
 
   /** Operator's Start. Checks the card ID and the keychain before anyone types a PIN. */
   async start(request: StartRequest): Promise<void> {
     if (this.isBusy()) throw new StationError('SESSION_BUSY');
     const cardId = request.cardId.trim();
-    if (!CARD_ID_PATTERN.test(cardId)) throw new StationError('CARD_ID_INVALID');
+    if (!this.cardIdPattern.test(cardId)) throw new StationError('CARD_ID_INVALID');
     let pan: string | null = null;
     if (request.mode === 'customer' && this.deps.config.profile === 'iso4') {
       pan = (request.pan ?? '').replace(/[\s-]/g, '');
@@ -282,18 +299,23 @@ export class Station {
   private endSession(): void {
     clearTimeout(this.inactivityTimer);
     clearTimeout(this.sessionTimer);
+    clearInterval(this.ticker);
     this.session?.wipe();
     this.session = null;
   }
 
   private armTimers(): void {
     clearTimeout(this.sessionTimer);
+    clearInterval(this.ticker);
+    this.sessionDeadline = Date.now() + this.deps.config.pin.sessionTimeoutMs;
     this.sessionTimer = setTimeout(() => this.timeout(), this.deps.config.pin.sessionTimeoutMs);
+    this.ticker = setInterval(() => this.publish(), 1000);
     this.armInactivityTimer();
   }
 
   private armInactivityTimer(): void {
     clearTimeout(this.inactivityTimer);
+    this.inactivityDeadline = Date.now() + this.deps.config.pin.inactivityTimeoutMs;
     this.inactivityTimer = setTimeout(() => this.timeout(), this.deps.config.pin.inactivityTimeoutMs);
   }
 

@@ -42,14 +42,16 @@ describe('customer chooses PIN', () => {
     await expect.poll(() => pinpad.getByRole('heading').textContent()).toBe('Please wait');
   });
 
-  it('a confirmation mismatch sends nothing and starts the entry again', async () => {
+  it('a confirmation mismatch sends nothing and asks for the confirmation again', async () => {
     const { operator, pinpad, sandbox } = await launch();
     await startCard(operator, 'CARD-0003', 'Customer chooses PIN');
     await enterAndConfirm(pinpad, '1357', '1358');
     await expect.poll(() => pinpad.getByRole('alert').textContent()).toContain('did not match');
-    await expect.poll(() => pinpad.getByRole('heading').textContent()).toBe('Enter your new PIN');
+    await expect.poll(() => pinpad.getByRole('heading').textContent()).toBe('Enter the same PIN again');
     expect(sandbox?.requests).toHaveLength(0);
-    await enterAndConfirm(pinpad, '1357');
+    await typePin(pinpad, '1357');
+    await pinpad.getByRole('img', { name: '4 digits entered' }).waitFor();
+    await pinpad.getByRole('button', { name: 'OK' }).click();
     await expect.poll(() => statusText(operator)).toContain('PIN set.');
     expect(sandbox?.isPinSet('CARD-0003', '1357')).toBe(true);
   });
@@ -94,7 +96,7 @@ describe('bad input gets a specific error and nothing is sent', () => {
   it('empty and malformed card IDs', async () => {
     const { operator, sandbox } = await launch();
     await operator.getByRole('button', { name: 'Start' }).click();
-    await expect.poll(() => operator.getByRole('alert').textContent()).toContain('Enter the card ID.');
+    await expect.poll(() => operator.getByRole('alert').textContent()).toContain('Enter or scan the card ID.');
     await startCard(operator, 'CARD 12/<x>', 'Processor generates PIN');
     await expect.poll(() => operator.getByRole('alert').textContent()).toContain('Card ID must be 1 to 64 characters');
     expect(sandbox?.requests).toHaveLength(0);

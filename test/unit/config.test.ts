@@ -7,8 +7,18 @@ const DEFAULTS: StationConfig = {
   processor: { baseUrl: 'sandbox', connectTimeoutMs: 5_000, totalTimeoutMs: 20_000 },
   keychain: { service: 'pin-station' },
   profile: 'gcm',
-  pin: { minLength: 4, maxLength: 4, inactivityTimeoutMs: 30_000, sessionTimeoutMs: 120_000 },
-  pad: { shuffle: true, display: 'secondary', blurTimeoutMs: 10_000 },
+  pin: {
+    minLength: 4,
+    maxLength: 4,
+    inactivityTimeoutMs: 30_000,
+    sessionTimeoutMs: 120_000,
+    rejectRepeated: true,
+    rejectSequences: true,
+    denyList: ['1212', '1004', '2000', '6969', '1122', '1313'],
+    maxMismatches: 3,
+  },
+  operator: { cardIdPattern: '^[A-Za-z0-9_-]{1,64}$', language: 'en' },
+  pad: { shuffle: true, language: 'en', display: 'secondary', blurTimeoutMs: 10_000 },
   log: { level: 'info' },
 };
 
@@ -48,8 +58,8 @@ describe('parseConfig defaults', () => {
 
   it('a partial section keeps the defaults of its other fields', () => {
     const config = parseConfig({ pin: { maxLength: 6 }, pad: { shuffle: false }, processor: { baseUrl: 'https://processor.example.com' } });
-    expect(config.pin).toEqual({ minLength: 4, maxLength: 6, inactivityTimeoutMs: 30_000, sessionTimeoutMs: 120_000 });
-    expect(config.pad).toEqual({ shuffle: false, display: 'secondary', blurTimeoutMs: 10_000 });
+    expect(config.pin).toEqual({ ...DEFAULTS.pin, maxLength: 6 });
+    expect(config.pad).toEqual({ ...DEFAULTS.pad, shuffle: false });
     expect(config.processor).toEqual({ baseUrl: 'https://processor.example.com', connectTimeoutMs: 5_000, totalTimeoutMs: 20_000 });
     expect(config.keychain).toEqual(DEFAULTS.keychain);
   });

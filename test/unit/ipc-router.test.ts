@@ -15,7 +15,7 @@ import { Station } from '../../main/core/station';
 const PIN_KEY_HEX = '000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f';
 const API_TOKEN = 'test-api-token';
 const OUTCOME: ProcessorOutcome = { status: 'ok', requestStatus: 'pin_set', dt: '2026-01-01T00:00:00+00:00' };
-const PINPAD_VIEW_KEYS = ['active', 'count', 'layout', 'maxLength', 'minLength', 'notice', 'step'];
+const PINPAD_VIEW_KEYS = ['active', 'count', 'language', 'layout', 'maxLength', 'minLength', 'notice', 'secondsLeft', 'step'];
 
 interface Rig {
   readonly router: IpcRouter;
@@ -121,7 +121,7 @@ describe('IpcRouter: which window may call what', () => {
     expectError(await r.router.handle('operator', 'pinpad:press', 0), 'WRONG_WINDOW');
     expectError(await r.router.handle('operator', 'pinpad:submit', null), 'WRONG_WINDOW');
     expect(r.station.pinpadView().count).toBe(0);
-    expect(r.station.operatorView().pad).toEqual({ step: 'enter', count: 0 });
+    expect(r.station.operatorView().pad).toMatchObject({ step: 'enter', count: 0, restarts: 0 });
   });
 
   it.each([
@@ -243,10 +243,10 @@ describe('IpcRouter: a full flow', () => {
     expect(r.lastOperator()).toMatchObject({ phase: 'awaiting-pin', cardId: 'CARD-9', mode: 'customer', pad: { step: 'enter', count: 0 } });
     expect(r.lastPinpad()).toMatchObject({ active: true, step: 'enter', count: 0, layout: [1, 2, 3, 4, 5, 6, 7, 8, 9, 0] });
 
-    await press(r, [1, 2, 3, 4]);
+    await press(r, [1, 3, 5, 7]);
     const confirm = valueOf<PinpadView>(await r.router.handle('pinpad', 'pinpad:submit', null));
     expect(confirm).toMatchObject({ active: true, step: 'confirm', count: 0, notice: null });
-    await press(r, [1, 2, 3, 4]);
+    await press(r, [1, 3, 5, 7]);
     const done = valueOf<PinpadView>(await r.router.handle('pinpad', 'pinpad:submit', null));
     expect(done.active).toBe(false);
     await r.station.settled();
@@ -255,26 +255,35 @@ describe('IpcRouter: a full flow', () => {
     const [call] = r.calls;
     expect(call?.cardId).toBe('CARD-9');
     expect(Object.keys(call ?? {}).sort()).toEqual(['cardId', 'pin']);
-    expect(decrypt(call?.pin, 'CARD-9')).toEqual([1, 2, 3, 4]);
+    expect(decrypt(call?.pin, 'CARD-9')).toEqual([1, 3, 5, 7]);
     // Bound to the card: the same pin does not open for another card ID.
     expect(() => decrypt(call?.pin, 'CARD-8')).toThrow();
 
-    expect(r.lastOperator()).toEqual({ phase: 'done', cardId: 'CARD-9', mode: 'customer', pad: null, outcome: OUTCOME, error: null, panRequired: false });
+    expect(r.lastOperator()).toEqual({
+      phase: 'done',
+      cardId: 'CARD-9',
+      mode: 'customer',
+      pad: null,
+      outcome: OUTCOME,
+      error: null,
+      panRequired: false,
+      cardIdPattern: '^[A-Za-z0-9_-]{1,64}$',
+      language: 'en',
+    });
     expect(r.lastPinpad()).toMatchObject({ active: false, count: 0 });
   });
 
   it('the pin pad and operator views never carry more than counts, layout and notices', async () => {
     const r = rig();
     await startCustomer(r, 'CARD-9');
-    await press(r, [1, 2, 3, 4]);
+    await press(r, [1, 3, 5, 7]);
     await r.router.handle('pinpad', 'pinpad:submit', null);
-    await press(r, [1, 2, 3, 5]);
+    await press(r, [1, 3, 5, 8]);
     expectError(await r.router.handle('pinpad', 'pinpad:get-state', 'x'), 'INVALID_REQUEST');
     const mismatch = valueOf<PinpadView>(await r.router.handle('pinpad', 'pinpad:submit', null));
-    expect(mismatch).toMatchObject({ active: true, step: 'enter', count: 0, notice: { code: 'PIN_MISMATCH' } });
-    await press(r, [1, 2, 3, 4]);
-    await r.router.handle('pinpad', 'pinpad:submit', null);
-    await press(r, [1, 2, 3, 4]);
+    // A mismatch clears only the confirmation; the cardholder confirms again.
+    expect(mismatch).toMatchObject({ active: true, step: 'confirm', count: 0, notice: { code: 'PIN_MISMATCH' } });
+    await press(r, [1, 3, 5, 7]);
     await r.router.handle('pinpad', 'pinpad:submit', null);
     await r.station.settled();
     expect(r.calls).toHaveLength(1);
@@ -287,8 +296,8 @@ describe('IpcRouter: a full flow', () => {
       if (view.notice !== null) expect(Object.keys(view.notice).sort()).toEqual(['code', 'message']);
     }
     for (const view of r.operatorViews) {
-      expect(Object.keys(view).sort()).toEqual(['cardId', 'error', 'mode', 'outcome', 'pad', 'panRequired', 'phase']);
-      if (view.pad !== null) expect(Object.keys(view.pad).sort()).toEqual(['count', 'step']);
+      expect(Object.keys(view).sort()).toEqual(['cardId', 'cardIdPattern', 'error', 'language', 'mode', 'outcome', 'pad', 'panRequired', 'phase']);
+      if (view.pad !== null) expect(Object.keys(view.pad).sort()).toEqual(['count', 'restarts', 'secondsLeft', 'step']);
     }
     // The count rose 1..4 in each step: the views report only how many digits, never which.
     const counts = r.pinpadViews.map((v) => v.count);
@@ -382,9 +391,9 @@ describe('Station timeouts', () => {
 
   it('a completed entry is not timed out afterwards', async () => {
     const r = await startWithFakeTimers({ inactivityTimeoutMs: 1_000 });
-    await press(r, [1, 2, 3, 4]);
+    await press(r, [1, 3, 5, 7]);
     await r.router.handle('pinpad', 'pinpad:submit', null);
-    await press(r, [1, 2, 3, 4]);
+    await press(r, [1, 3, 5, 7]);
     await r.router.handle('pinpad', 'pinpad:submit', null);
     await r.station.settled();
     vi.advanceTimersByTime(200_000);

@@ -4,7 +4,8 @@ import type { ErrorCode } from '../../common/errors';
 import { FIXED_LAYOUT, PinSession, shuffledLayout } from '../../main/core/pin-session';
 import type { PinPolicy, RandomSource, SubmitResult } from '../../main/core/pin-session';
 
-const POLICY: PinPolicy = { minLength: 4, maxLength: 6 };
+// Weak-PIN rules are off here (they have their own tests below), so any digits make a PIN.
+const POLICY: PinPolicy = { minLength: 4, maxLength: 6, rejectRepeated: false, rejectSequences: false };
 
 /** The session's private digit buffers, reached through a cast to prove they are wiped. */
 interface Internals {
@@ -302,21 +303,53 @@ describe('PinSession submit and confirmation', () => {
     expect(Array.from(b)).toEqual([1, 1, 2, 2]);
   });
 
-  it('a mismatched confirmation throws PIN_MISMATCH, wipes both buffers and restarts at enter', () => {
+  it('a mismatched confirmation throws PIN_MISMATCH and clears only the confirmation', () => {
     const session = new PinSession(POLICY);
     type(session, [1, 3, 5, 7]);
     session.submit();
     type(session, [1, 3, 5, 8]);
     expect(codeOf(() => session.submit())).toBe('PIN_MISMATCH');
 
+    expect(session.step).toBe('confirm');
+    expect(session.count).toBe(0);
+    expect(session.mismatches).toBe(1);
+    expect(session.isClosed).toBe(false);
+    expect(allZero(internals(session).confirmation)).toBe(true);
+    expect(allZero(internals(session).entry)).toBe(false);
+
+    // Confirming again with the right digits completes.
+    type(session, [1, 3, 5, 7]);
+    const done = session.submit();
+    expect(done.kind === 'complete' ? Array.from(done.digits) : null).toEqual([1, 3, 5, 7]);
+  });
+
+  it('the third mismatch wipes both entries, restarts at the first step and counts a restart', () => {
+    const session = new PinSession(POLICY);
+    type(session, [1, 3, 5, 7]);
+    session.submit();
+    for (const attempt of [1, 2]) {
+      type(session, [2, 4, 6, 8]);
+      expect(codeOf(() => session.submit())).toBe('PIN_MISMATCH');
+      expect(session.mismatches).toBe(attempt);
+    }
+    type(session, [2, 4, 6, 8]);
+    expect(codeOf(() => session.submit())).toBe('PIN_MISMATCH_LIMIT');
     expect(session.step).toBe('enter');
     expect(session.count).toBe(0);
-    expect(session.isClosed).toBe(false);
+    expect(session.mismatches).toBe(0);
+    expect(session.restarts).toBe(1);
     expect(allZero(internals(session).entry)).toBe(true);
     expect(allZero(internals(session).confirmation)).toBe(true);
-
-    // The session goes on and a fresh, matching entry completes.
     expect(Array.from(enterAndConfirm(session, [2, 4, 6, 8]))).toEqual([2, 4, 6, 8]);
+  });
+
+  it('maxMismatches is configurable', () => {
+    const session = new PinSession({ ...POLICY, maxMismatches: 1 });
+    type(session, [1, 3, 5, 7]);
+    session.submit();
+    type(session, [1, 3, 5, 8]);
+    expect(codeOf(() => session.submit())).toBe('PIN_MISMATCH_LIMIT');
+    expect(session.step).toBe('enter');
   });
 
   it('a confirmation that is a longer version of the entry is a mismatch', () => {
@@ -325,8 +358,7 @@ describe('PinSession submit and confirmation', () => {
     session.submit();
     type(session, [1, 2, 3, 4, 0]);
     expect(codeOf(() => session.submit())).toBe('PIN_MISMATCH');
-    expect(session.step).toBe('enter');
-    expect(allZero(internals(session).entry)).toBe(true);
+    expect(session.step).toBe('confirm');
     expect(allZero(internals(session).confirmation)).toBe(true);
   });
 
@@ -336,7 +368,52 @@ describe('PinSession submit and confirmation', () => {
     session.submit();
     type(session, [1, 2, 3, 4]);
     expect(codeOf(() => session.submit())).toBe('PIN_MISMATCH');
-    expect(session.step).toBe('enter');
+    expect(session.step).toBe('confirm');
+  });
+});
+
+describe('PinSession weak-PIN policy (on by default)', () => {
+  const STRICT: PinPolicy = { minLength: 4, maxLength: 12, denyList: ['1212', '200012'] };
+  const rejected: [readonly number[], ErrorCode][] = [
+    [[1, 1, 1, 1], 'PIN_REPEATED'],
+    [[0, 0, 0, 0, 0, 0], 'PIN_REPEATED'],
+    [[1, 2, 3, 4], 'PIN_SEQUENCE'],
+    [[0, 1, 2, 3], 'PIN_SEQUENCE'],
+    [[9, 8, 7, 6], 'PIN_SEQUENCE'],
+    [[5, 4, 3, 2, 1, 0], 'PIN_SEQUENCE'],
+    [[1, 2, 1, 2], 'PIN_DENIED'],
+    [[2, 0, 0, 0, 1, 2], 'PIN_DENIED'],
+  ];
+  for (const [digits, code] of rejected) {
+    it(`refuses ${digits.length} digits as ${code}, clears the entry and stays at the first step`, () => {
+      const session = new PinSession(STRICT);
+      type(session, digits);
+      expect(codeOf(() => session.submit())).toBe(code);
+      expect(session.step).toBe('enter');
+      expect(session.count).toBe(0);
+      expect(allZero(internals(session).entry)).toBe(true);
+    });
+  }
+  it('accepts near misses: runs with a break, wrap-around, a deny-list entry of another length', () => {
+    for (const digits of [[1, 2, 3, 5], [7, 8, 9, 0], [1, 2, 1, 2, 1], [2, 0, 0, 0], [1, 1, 1, 2]]) {
+      const session = new PinSession(STRICT);
+      type(session, digits);
+      expect(session.submit().kind).toBe('confirm');
+    }
+  });
+  it('each rule can be switched off', () => {
+    const lax = new PinSession({ minLength: 4, maxLength: 4, rejectRepeated: false, rejectSequences: false });
+    type(lax, [1, 2, 3, 4]);
+    expect(lax.submit().kind).toBe('confirm');
+  });
+  it('error messages name the rule, never the digits', () => {
+    const session = new PinSession(STRICT);
+    type(session, [9, 8, 7, 6]);
+    try {
+      session.submit();
+    } catch (error) {
+      expect(String((error as Error).message)).not.toMatch(/9876|9, 8|9,8/);
+    }
   });
 });
 
