@@ -130,10 +130,19 @@ async function startCore(config: StationConfig): Promise<void> {
     processorBaseUrl = embedded.baseUrl;
   }
   log?.info('app.start', { profile: config.profile, sandbox: sandbox !== null });
+  let processorCa: string | undefined;
+  if (config.processor.caFile) {
+    try {
+      processorCa = await readFile(config.processor.caFile, 'utf8');
+    } catch {
+      throw new StationError('CONFIG_INVALID', 'processor.caFile could not be read.');
+    }
+  }
   core = createStationCore({
     config,
     keyStore,
     processorBaseUrl,
+    ...(processorCa ? { processorCa } : {}),
     ...(log ? { log } : {}),
     views: {
       operator: (view) => send('operator', OPERATOR_STATE_EVENT, view),

@@ -4,7 +4,10 @@
  * "outcome unknown" so staff check before trying again.
  */
 import http from 'node:http';
+import { createHash } from 'node:crypto';
 import https from 'node:https';
+import tls from 'node:tls';
+import type { PeerCertificate } from 'node:tls';
 import { isIPv4 } from 'node:net';
 import { z } from 'zod';
 import { StationError } from '../../common/errors';
@@ -36,6 +39,35 @@ export interface CardApiClientOptions {
   readonly totalTimeoutMs: number;
   /** Reads the bearer token per call (from the keychain). */
   readonly getToken: () => Promise<string>;
+  /** SPKI pins: base64 SHA-256 of the server key's SubjectPublicKeyInfo; when set, the key must match one. */
+  readonly pins?: readonly string[];
+  /** Extra trusted CA certificates (PEM), e.g. a processor's private CA. */
+  readonly ca?: string;
+  /** Automatic retries when the connection was refused or the name did not resolve (nothing sent). */
+  readonly retries?: number;
+  readonly retryDelayMs?: number;
+}
+
+/** Failures that prove the request never left this computer, so a retry cannot duplicate it. */
+const NEVER_SENT_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN']);
+const UNTRUSTED_CERT_CODES = new Set([
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'CERT_HAS_EXPIRED',
+  'CERT_NOT_YET_VALID',
+  'CERT_UNTRUSTED',
+  'CERT_REVOKED',
+]);
+const PIN_MISMATCH_CODE = 'PIN_STATION_SPKI_PIN_MISMATCH';
+
+class RetryableError extends StationError {}
+
+/** base64 SHA-256 of a certificate's SubjectPublicKeyInfo (the HPKP pin-sha256 form). */
+export function spkiPin(cert: PeerCertificate): string | null {
+  return cert.pubkey ? createHash('sha256').update(cert.pubkey).digest('base64') : null;
 }
 
 const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]', '::1']);
@@ -73,7 +105,39 @@ export class CardApiClient implements CardApi {
       throw new StationError('KEYCHAIN_ENTRY_MALFORMED', 'Entry "api-token" must be printable ASCII without spaces.');
     }
     const body = JSON.stringify(request.pin === undefined ? { card_id: request.cardId } : { card_id: request.cardId, pin: request.pin });
-    return this.post(body, token);
+    const retries = this.options.retries ?? 2;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.post(body, token);
+      } catch (error) {
+        if (!(error instanceof RetryableError) || attempt >= retries) {
+          throw error instanceof RetryableError ? new StationError('PROCESSOR_UNREACHABLE') : error;
+        }
+        await new Promise((resolve) => setTimeout(resolve, (this.options.retryDelayMs ?? 250) * 2 ** attempt));
+      }
+    }
+  }
+
+  /** Hostname check as usual, then the key pin when pins are configured. */
+  private checkServerIdentity(host: string, cert: PeerCertificate): Error | undefined {
+    const nameError = tls.checkServerIdentity(host, cert);
+    if (nameError) return nameError;
+    const pins = this.options.pins;
+    const pin = spkiPin(cert);
+    if (pins && pins.length > 0 && (pin === null || !pins.includes(pin))) {
+      return Object.assign(new Error('SPKI pin mismatch'), { code: PIN_MISMATCH_CODE });
+    }
+    return undefined;
+  }
+
+  /** A connection-level error before anything was written: which one, in the operator's words. */
+  private beforeSendError(error: NodeJS.ErrnoException): StationError {
+    const code = error.code ?? '';
+    if (code === PIN_MISMATCH_CODE) return new StationError('PROCESSOR_TLS_PIN_MISMATCH');
+    if (code === 'ERR_TLS_CERT_ALTNAME_INVALID') return new StationError('PROCESSOR_TLS_NAME_MISMATCH');
+    if (UNTRUSTED_CERT_CODES.has(code)) return new StationError('PROCESSOR_TLS_UNTRUSTED');
+    if (NEVER_SENT_CODES.has(code)) return new RetryableError('PROCESSOR_UNREACHABLE');
+    return new StationError('PROCESSOR_UNREACHABLE');
   }
 
   close(): void {
@@ -103,6 +167,9 @@ export class CardApiClient implements CardApi {
       const req = transport.request(this.endpoint, {
         method: 'POST',
         agent: this.agent,
+        ...(this.endpoint.protocol === 'https:'
+          ? { checkServerIdentity: (host: string, cert: PeerCertificate) => this.checkServerIdentity(host, cert), ...(this.options.ca ? { ca: this.options.ca } : {}) }
+          : {}),
         headers: {
           'content-type': 'application/json',
           accept: 'application/json',
@@ -120,7 +187,7 @@ export class CardApiClient implements CardApi {
         connectTimer = setTimeout(() => finish(new StationError('PROCESSOR_UNREACHABLE', '(connection timed out)')), this.options.connectTimeoutMs);
         socket.once(this.endpoint.protocol === 'https:' ? 'secureConnect' : 'connect', connected);
       });
-      req.on('error', () => finish(failAfterSend()));
+      req.on('error', (error: NodeJS.ErrnoException) => finish(mayHaveBeenDelivered ? failAfterSend() : this.beforeSendError(error)));
       req.on('response', (res) => {
         const chunks: Buffer[] = [];
         let size = 0;

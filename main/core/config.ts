@@ -18,6 +18,12 @@ export const configSchema = z
         baseUrl: z.string().min(1).default(SANDBOX_BASE_URL),
         connectTimeoutMs: z.number().int().min(100).max(60_000).default(5_000),
         totalTimeoutMs: z.number().int().min(500).max(120_000).default(20_000),
+        /** Retries when the connection is refused or the name does not resolve (nothing was sent). */
+        retries: z.number().int().min(0).max(5).default(2),
+        /** SPKI pins: base64 SHA-256 of the processor key's SubjectPublicKeyInfo. */
+        pins: z.array(z.string().regex(/^[A-Za-z0-9+/]{43}=$/, 'base64 SHA-256 (44 characters)')).max(10).default([]),
+        /** PEM file of an extra CA to trust for the processor (e.g. a private CA). */
+        caFile: z.string().min(1).optional(),
       })
       .prefault({}),
     keychain: z

@@ -15,6 +15,8 @@ export interface StationCoreOptions {
   readonly processorBaseUrl: string;
   readonly views: StationViewSink;
   readonly log?: Logger;
+  /** Contents of processor.caFile, read by the caller. */
+  readonly processorCa?: string;
 }
 
 export interface StationCore {
@@ -29,6 +31,9 @@ export function createStationCore(options: StationCoreOptions): StationCore {
     connectTimeoutMs: options.config.processor.connectTimeoutMs,
     totalTimeoutMs: options.config.processor.totalTimeoutMs,
     getToken: () => requireEntry(options.keyStore, 'api-token'),
+    retries: options.config.processor.retries,
+    pins: options.config.processor.pins,
+    ...(options.processorCa ? { ca: options.processorCa } : {}),
   });
   const station = new Station({ config: options.config, keyStore: options.keyStore, cardApi: client, views: options.views, log: options.log });
   const router = new IpcRouter(station);

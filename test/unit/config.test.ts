@@ -4,7 +4,7 @@ import { SANDBOX_BASE_URL, parseConfig, parseConfigText } from '../../main/core/
 import type { StationConfig } from '../../main/core/config';
 
 const DEFAULTS: StationConfig = {
-  processor: { baseUrl: 'sandbox', connectTimeoutMs: 5_000, totalTimeoutMs: 20_000 },
+  processor: { baseUrl: 'sandbox', connectTimeoutMs: 5_000, totalTimeoutMs: 20_000, retries: 2, pins: [] },
   keychain: { service: 'pin-station' },
   profile: 'gcm',
   pin: {
@@ -60,7 +60,7 @@ describe('parseConfig defaults', () => {
     const config = parseConfig({ pin: { maxLength: 6 }, pad: { shuffle: false }, processor: { baseUrl: 'https://processor.example.com' } });
     expect(config.pin).toEqual({ ...DEFAULTS.pin, maxLength: 6 });
     expect(config.pad).toEqual({ ...DEFAULTS.pad, shuffle: false });
-    expect(config.processor).toEqual({ baseUrl: 'https://processor.example.com', connectTimeoutMs: 5_000, totalTimeoutMs: 20_000 });
+    expect(config.processor).toEqual({ ...DEFAULTS.processor, baseUrl: 'https://processor.example.com' });
     expect(config.keychain).toEqual(DEFAULTS.keychain);
   });
 
