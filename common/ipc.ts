@@ -32,7 +32,8 @@ export interface ProcessorOutcome {
 
 export type PadStep = 'enter' | 'confirm';
 
-export type OperatorPhase = 'idle' | 'awaiting-pin' | 'sending' | 'done' | 'failed';
+/** 'unavailable': the station could not start (bad config or keychain); `error` says why and how to fix it. */
+export type OperatorPhase = 'idle' | 'awaiting-pin' | 'sending' | 'done' | 'failed' | 'unavailable';
 
 /** What the operator window may know: never a digit, only counts and outcomes. */
 export interface OperatorView {

@@ -5,7 +5,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { app, BrowserWindow, dialog, ipcMain, screen, session } from 'electron';
+import { app, BrowserWindow, ipcMain, screen, session } from 'electron';
 import type { IpcMainInvokeEvent } from 'electron';
 import { StationError, toErrorInfo } from '../common/errors';
 import { OPERATOR_STATE_EVENT, PINPAD_STATE_EVENT } from '../common/ipc';
@@ -23,6 +23,8 @@ import { ALL_CHANNELS } from './core/ipc-router';
 import { KeytarKeyStore } from './core/keytar-store';
 import { fileSink, Logger } from './core/log';
 import { createStationCore } from './core/station-core';
+import { unavailableRouter } from './core/unavailable';
+import type { IpcHandler } from './core/unavailable';
 import type { StationCore } from './core/station-core';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
@@ -149,8 +151,14 @@ async function startCore(config: StationConfig): Promise<void> {
       pinpad: onPinpadView,
     },
   });
-  const router = core.router;
+  // Keys are checked now so a missing or malformed one is a clear screen, not a surprise at the first card.
+  await core.station.preflight();
+  routeIpc(core.router);
+}
+
+function routeIpc(router: IpcHandler): void {
   for (const channel of ALL_CHANNELS) {
+    ipcMain.removeHandler(channel);
     ipcMain.handle(channel, (event, arg: unknown) => router.handle(roleOf(event), channel, arg));
   }
 }
@@ -174,15 +182,19 @@ if (!app.requestSingleInstanceLock()) {
   void app.whenReady().then(async () => {
     hardenSessions();
     serveRenderer(join(here, '../renderer'));
-    let config: StationConfig;
+    let config: StationConfig | null = null;
     try {
       config = await loadConfig();
       log = new Logger(config.log.level, [fileSink(join(app.getPath('userData'), 'logs', 'station.log')), { write: (line) => console.log(line) }]);
       await startCore(config);
     } catch (error) {
+      // No crash and no stack trace: the operator window shows what is wrong and how to fix it.
       const info = toErrorInfo(error);
-      dialog.showErrorBox('PIN Station cannot start', `${info.message}\n\nError code: ${info.code}`);
-      app.exit(1);
+      log?.error('app.unavailable', { code: info.code });
+      core?.station.dispose();
+      core = null;
+      routeIpc(unavailableRouter(info));
+      createWindow('operator', config ?? parseConfigText(''));
       return;
     }
     createWindow('operator', config);

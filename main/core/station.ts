@@ -252,6 +252,15 @@ export class Station {
     }
   }
 
+  /** Startup check: the token and the key the profile needs are present and well-formed. */
+  async preflight(): Promise<void> {
+    const token = await requireEntry(this.deps.keyStore, 'api-token');
+    if (!/^[\x21-\x7e]+$/.test(token)) {
+      throw new StationError('KEYCHAIN_ENTRY_MALFORMED', 'Entry "api-token" must be printable ASCII without spaces. Fix: npm run keys -- import api-token --replace');
+    }
+    await this.checkPinKey();
+  }
+
   /** Start-time check that the key the profile needs is present and well-formed. */
   private async checkPinKey(): Promise<void> {
     if (this.deps.config.profile === 'rsa-oaep') {

@@ -85,16 +85,15 @@ describe('profile rsa-oaep (hybrid under the processor public key)', () => {
     expect(() => decryptRsaOaep(privateKey, pin, 'CARD-RSA-2')).toThrow(/authentication/);
   });
 
-  it('a missing pin-public-key stops Start with its own message', async () => {
+  it('a missing pin-public-key: the station cannot start, and says which entry', async () => {
     const s = await launch({ config: { profile: 'rsa-oaep' }, keys: { pinKeyHex: 'AB'.repeat(32), apiToken: 'token-present-1234' } });
-    await startCard(s.operator, 'CARD-RSA-3', 'Customer chooses PIN');
-    await expect.poll(() => statusText(s.operator)).toContain('Entry "pin-public-key" was not found.');
+    await expect.poll(() => statusText(s.operator)).toContain('PIN Station cannot start.');
+    expect(await statusText(s.operator)).toContain('Entry "pin-public-key" was not found.');
     expect(s.sandbox?.requests).toHaveLength(0);
   });
 
   it('a malformed pin-public-key is named, not used', async () => {
     const s = await launch({ config: { profile: 'rsa-oaep' }, keys: { apiToken: 'token-present-1234', pinPublicKeyPem: 'not a key' } });
-    await startCard(s.operator, 'CARD-RSA-4', 'Customer chooses PIN');
     await expect.poll(() => statusText(s.operator)).toContain('Entry "pin-public-key" must be a PEM RSA public key');
     expect(s.sandbox?.requests).toHaveLength(0);
   });

@@ -108,9 +108,21 @@ describe('bad input gets a specific error and nothing is sent', () => {
     expect(sandbox?.requests).toHaveLength(0);
   });
 
-  it('a missing keychain entry', async () => {
+  it('a missing keychain entry at startup: the station cannot start and says which entry and how to fix it', async () => {
     const { operator, pinpad, sandbox } = await launch({ keys: { apiToken: 'token-without-key' } });
-    await startCard(operator, 'CARD-0200', 'Customer chooses PIN');
+    await expect.poll(() => statusText(operator)).toContain('PIN Station cannot start.');
+    const text = await statusText(operator);
+    expect(text).toContain('A required key is missing from the keychain. Entry "pin-key" was not found.');
+    expect(text).toContain('npm run keys -- import pin-key');
+    expect(await operator.getByRole('button', { name: 'Start' }).isDisabled()).toBe(true);
+    expect(await pinpad.getByRole('heading').textContent()).toBe('Please wait');
+    expect(sandbox?.requests).toHaveLength(0);
+  });
+
+  it('a keychain entry removed while running: Start refuses with the entry named', async () => {
+    const { operator, pinpad, sandbox, keyStore } = await launch();
+    await keyStore.delete('pin-key');
+    await startCard(operator, 'CARD-0201', 'Customer chooses PIN');
     await expect.poll(() => statusText(operator)).toContain('A required key is missing from the keychain. Entry "pin-key" was not found.');
     expect(await pinpad.getByRole('heading').textContent()).toBe('Please wait');
     expect(sandbox?.requests).toHaveLength(0);

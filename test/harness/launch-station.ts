@@ -7,8 +7,12 @@ import type { Browser, Page } from 'playwright-core';
 import { OPERATOR_STATE_EVENT, PINPAD_STATE_EVENT } from '../../common/ipc';
 import type { WindowRole } from '../../common/ipc';
 import { CONTENT_SECURITY_POLICY } from '../../main/adapter/csp';
-import { configSchema } from '../../main/core/config';
-import type { StationConfigInput } from '../../main/core/config';
+import { toErrorInfo } from '../../common/errors';
+import type { StationErrorInfo } from '../../common/errors';
+import { parseConfig, parseConfigText } from '../../main/core/config';
+import type { StationConfig, StationConfigInput } from '../../main/core/config';
+import { unavailableRouter } from '../../main/core/unavailable';
+import type { IpcHandler } from '../../main/core/unavailable';
 import type { KeyStore } from '../../main/core/keystore';
 import { KeytarKeyStore } from '../../main/core/keytar-store';
 import { fileSink, Logger, memorySink } from '../../main/core/log';
@@ -47,6 +51,8 @@ export interface LaunchStationOptions {
   readonly processorUrl?: string;
   /** Config overrides, validated exactly like the station's config file. */
   readonly config?: StationConfigInput;
+  /** The text of a config file instead of `config` (to test what a bad file does). */
+  readonly configText?: string;
   /**
    * Keychain entries to provision before start (and the sandbox's copies).
    * Defaults to freshly generated keys for the configured profile; pass `{}`
@@ -112,7 +118,15 @@ export async function launchStation(options: LaunchStationOptions = {}): Promise
   };
   readBuilt(join(outDir, 'renderer', 'operator', 'index.html'));
 
-  const config = configSchema.parse(options.config ?? {});
+  // As in the app: a bad config or keychain entry gives the "cannot start" screen, not a crash.
+  let startupError: StationErrorInfo | null = null;
+  let config: StationConfig;
+  try {
+    config = options.configText !== undefined ? parseConfigText(options.configText) : parseConfig(options.config ?? {});
+  } catch (error) {
+    startupError = toErrorInfo(error);
+    config = parseConfig({});
+  }
   const keyStore = options.keyStore ?? new KeytarKeyStore(`pin-station-test-${randomBytes(6).toString('hex')}`);
   const keys = options.keys ?? generateTestKeys(config.profile === 'rsa-oaep');
   if (keys.pinKeyHex !== undefined) await keyStore.set('pin-key', keys.pinKeyHex);
@@ -123,7 +137,8 @@ export async function launchStation(options: LaunchStationOptions = {}): Promise
   let processorUrl = options.processorUrl;
   if (processorUrl === undefined) {
     const sandboxKeys: SandboxKeys = {
-      pinKeyHex: keys.pinKeyHex ?? randomBytes(32).toString('hex'),
+      // A test may put a malformed key in the keychain; the processor keeps a well-formed one of its own.
+      pinKeyHex: keys.pinKeyHex && /^[0-9a-fA-F]{64}$/.test(keys.pinKeyHex) ? keys.pinKeyHex : randomBytes(32).toString('hex'),
       apiToken: keys.apiToken ?? randomBytes(18).toString('hex'),
       // The processor always has a private key; with the keys a test chose it may simply not match.
       privateKeyPem: keys.privateKeyPem ?? (config.profile === 'rsa-oaep' ? generateTestKeys(true).privateKeyPem : undefined),
@@ -162,6 +177,15 @@ export async function launchStation(options: LaunchStationOptions = {}): Promise
     },
   });
 
+  if (startupError === null) {
+    try {
+      await core.station.preflight();
+    } catch (error) {
+      startupError = toErrorInfo(error);
+    }
+  }
+  const router: IpcHandler = startupError ? unavailableRouter(startupError) : core.router;
+
   const args = [
     '--disable-gpu',
     '--disable-background-networking',
@@ -191,7 +215,7 @@ export async function launchStation(options: LaunchStationOptions = {}): Promise
       page.on('console', (message) => void consoleLines.push(`${role} ${message.type()}: ${message.text()}`));
       page.on('pageerror', (error) => void consoleLines.push(`${role} pageerror: ${error.message}`));
       await page.exposeBinding('__pinStationInvoke', (source, channel: unknown, arg: unknown) =>
-        core.router.handle(source.page === pages.operator ? 'operator' : source.page === pages.pinpad ? 'pinpad' : null, channel, arg),
+        router.handle(source.page === pages.operator ? 'operator' : source.page === pages.pinpad ? 'pinpad' : null, channel, arg),
       );
       await page.addInitScript({ content: preloadShim(preloads[role]) });
       pages[role] = page;

@@ -51,6 +51,8 @@ export interface Catalogue {
     readonly pinGenerated: string;
     readonly notSet: string;
     readonly notStarted: string;
+    readonly unavailable: string;
+    readonly unavailableFix: string;
     readonly status: string;
     readonly requestStatus: string;
     readonly time: string;

@@ -40,6 +40,8 @@ export const en: Catalogue = {
     pinGenerated: 'The processor generated the PIN.',
     notSet: 'PIN not set.',
     notStarted: 'Not started.',
+    unavailable: 'PIN Station cannot start.',
+    unavailableFix: 'Ask the administrator or key custodian to fix this, then restart PIN Station. No PIN can be set until then.',
     status: 'Status',
     requestStatus: 'Request status',
     time: 'Time',

@@ -39,6 +39,8 @@ export const kk: Catalogue = {
     pinGenerated: 'Процессинг PIN-кодты жасады.',
     notSet: 'PIN-код орнатылмады.',
     notStarted: 'Басталмады.',
+    unavailable: 'PIN Station іске қосылмады.',
+    unavailableFix: 'Мұны түзету үшін әкімшіге немесе кілт сақтаушыға хабарласыңыз, содан кейін PIN Station-ды қайта іске қосыңыз. Оған дейін PIN-код орнату мүмкін емес.',
     status: 'Күйі',
     requestStatus: 'Сұрау күйі',
     time: 'Уақыты',

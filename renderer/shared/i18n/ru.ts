@@ -39,6 +39,8 @@ export const ru: Catalogue = {
     pinGenerated: 'Процессинг создал ПИН-код.',
     notSet: 'ПИН-код не установлен.',
     notStarted: 'Не начато.',
+    unavailable: 'PIN Station не может запуститься.',
+    unavailableFix: 'Попросите администратора или хранителя ключей исправить это, затем перезапустите PIN Station. До этого ПИН-коды устанавливать нельзя.',
     status: 'Статус',
     requestStatus: 'Статус запроса',
     time: 'Время',

@@ -1,0 +1,51 @@
+/** A station that cannot start shows why and how to fix it: no crash, no stack trace, nothing sent. */
+import { afterEach, expect, it } from 'vitest';
+import { statusText } from '../harness/journeys';
+import { launchStation } from '../harness/launch-station';
+import type { LaunchedStation, LaunchStationOptions } from '../harness/launch-station';
+
+let station: LaunchedStation | null = null;
+afterEach(async () => {
+  await station?.close();
+  station = null;
+});
+
+async function screenFor(options: LaunchStationOptions): Promise<string> {
+  station = await launchStation(options);
+  await expect.poll(() => statusText(station?.operator as LaunchedStation['operator'])).toContain('PIN Station cannot start.');
+  const text = (await statusText(station.operator)) ?? '';
+  expect(text).not.toMatch(/\bat .*\.(ts|js):\d+/);
+  expect(await station.operator.getByRole('button', { name: 'Start' }).isDisabled()).toBe(true);
+  expect(station.sandbox?.requests ?? []).toHaveLength(0);
+  return text;
+}
+
+it('a config file that is not JSON', async () => {
+  expect(await screenFor({ configText: '{ "pin": { "minLength": 4, ' })).toContain('The config file is not valid JSON.');
+});
+
+it('a config field that breaks its rule names the field and the rule', async () => {
+  const text = await screenFor({ configText: JSON.stringify({ pin: { minLength: 3 }, processor: { retries: 'many' } }) });
+  expect(text).toContain('CONFIG_INVALID');
+  expect(text).toContain('pin.minLength');
+  expect(text).toContain('processor.retries');
+});
+
+it('an unknown config field is named', async () => {
+  expect(await screenFor({ configText: JSON.stringify({ pad: { shufle: false } }) })).toMatch(/pad.*shufle/);
+});
+
+it('a plain-HTTP processor that is not on this computer', async () => {
+  // The client refuses it when the core is built; the launch itself reports it.
+  await expect(launchStation({ processorUrl: 'http://processor.example.com' })).rejects.toThrow(/HTTPS/);
+});
+
+it('a malformed pin-key names the entry and the expected format', async () => {
+  const text = await screenFor({ keys: { pinKeyHex: 'not-hex', apiToken: 'token-present-1234' } });
+  expect(text).toContain('Entry "pin-key" must be 64 hexadecimal characters');
+  expect(text).not.toContain('not-hex');
+});
+
+it('a missing api-token', async () => {
+  expect(await screenFor({ keys: { pinKeyHex: 'AB'.repeat(32) } })).toContain('Entry "api-token" was not found.');
+});
