@@ -1,0 +1,205 @@
+/**
+ * DESIGN.md section 4, rule 4: after an operation, neither the main core's
+ * heap (this test process, which runs the real main core) nor either
+ * renderer's heap holds the PIN as a digit string or the PIN field as hex.
+ *
+ * The PIN is 12 random digits, so a chance match in a heap is out of the
+ * question. This file never builds it as a string before every snapshot has
+ * been taken and scanned: it lives in a number[] and is typed one
+ * single-character key label at a time; the needles are byte Buffers
+ * (test/harness/heap-scan.ts). The positive control at the end shows the same
+ * detector finds a planted PIN in each of the three heaps.
+ */
+import { randomInt } from 'node:crypto';
+import type { Page } from 'playwright-core';
+import { afterEach, describe, expect, it } from 'vitest';
+import { launchStation } from '../harness/launch-station';
+import type { LaunchedStation } from '../harness/launch-station';
+import { pinNeedles, retainerReport, scanHeaps, snapshotPage, snapshotTestProcess } from '../harness/heap-scan';
+import type { Needle } from '../harness/heap-scan';
+
+const PIN_LENGTH = 12;
+const TEST_TIMEOUT_MS = 120_000;
+const PLANT = '__heapSecrecyPlant';
+
+let station: LaunchedStation | null = null;
+afterEach(async () => {
+  await station?.close();
+  station = null;
+});
+
+async function launch(inactivityTimeoutMs: number): Promise<LaunchedStation> {
+  station = await launchStation({
+    config: { pin: { minLength: PIN_LENGTH, maxLength: PIN_LENGTH, inactivityTimeoutMs }, pad: { shuffle: true } },
+  });
+  return station;
+}
+
+/** 12 random digits as numbers, never all the same. */
+function randomDigits(): number[] {
+  for (;;) {
+    const digits = Array.from({ length: PIN_LENGTH }, () => randomInt(10));
+    if (digits.some((d) => d !== digits[0])) return digits;
+  }
+}
+
+async function startCustomerEntry(operator: Page, pinpad: Page, cardId: string): Promise<void> {
+  await operator.getByRole('textbox', { name: 'Card ID' }).fill(cardId);
+  await operator.getByRole('radio', { name: 'Customer chooses PIN' }).check();
+  await operator.getByRole('button', { name: 'Start' }).click();
+  await expect.poll(() => pinpad.getByRole('heading').textContent()).toBe('Enter your new PIN');
+}
+
+/** Clicks the shuffled pad's keys by their one-character labels; the PIN never becomes a string here. */
+async function typeDigits(pinpad: Page, digits: readonly number[]): Promise<void> {
+  for (const digit of digits) await pinpad.getByRole('button', { name: String(digit), exact: true }).click();
+  await pinpad.getByRole('img', { name: `${digits.length} digits entered` }).waitFor();
+}
+
+const statusText = (page: Page) => page.getByRole('status').textContent();
+
+type Heaps = Record<'main core (test process)' | 'operator renderer' | 'PIN pad renderer', Buffer>;
+
+/** The test process first, so snapshot chunks of the renderers (strings passing through it) cannot show up in it. */
+async function snapshotAllHeaps(s: LaunchedStation): Promise<Heaps> {
+  const main = await snapshotTestProcess();
+  const operator = await snapshotPage(s.operator);
+  const pinpad = await snapshotPage(s.pinpad);
+  return { 'main core (test process)': main, 'operator renderer': operator, 'PIN pad renderer': pinpad };
+}
+
+/** The one detector: which needles each heap contains. */
+function detect(heaps: Heaps, needles: readonly Needle[]): Record<string, string[]> {
+  return scanHeaps(heaps, needles);
+}
+
+/** Fails with the retaining path of every hit, so a leak says where it is held. */
+function expectNoPin(heaps: Heaps, digits: readonly number[]): void {
+  const needles = pinNeedles(digits);
+  const found = detect(heaps, needles);
+  const details: string[] = [];
+  for (const [heap, labels] of Object.entries(found)) {
+    for (const label of labels) {
+      const needle = needles.find((n) => n.label === label) as Needle;
+      const paths = retainerReport(heaps[heap as keyof Heaps], needle);
+      details.push(`${heap} holds the ${label}; retained via:\n    ${paths.join('\n    ') || '(no heap object names it)'}`);
+    }
+  }
+  expect(details, details.join('\n')).toEqual([]);
+  expect(found).toEqual({ 'main core (test process)': [], 'operator renderer': [], 'PIN pad renderer': [] });
+}
+
+describe('no PIN survives in any heap after an operation', () => {
+  it(
+    'after a successful set',
+    async () => {
+      const { operator, pinpad, sandbox } = await launch(20_000);
+      const digits = randomDigits();
+      await startCustomerEntry(operator, pinpad, 'CARD-HEAP-1');
+      await typeDigits(pinpad, digits);
+      await pinpad.getByRole('button', { name: 'OK' }).click();
+      await expect.poll(() => pinpad.getByRole('heading').textContent()).toBe('Enter the same PIN again');
+      await typeDigits(pinpad, digits);
+      await pinpad.getByRole('button', { name: 'OK' }).click();
+      await expect.poll(() => statusText(operator)).toContain('PIN set.');
+      await expect.poll(() => pinpad.getByRole('heading').textContent()).toBe('Please wait');
+
+      expectNoPin(await snapshotAllHeaps(station as LaunchedStation), digits);
+
+      // Only now, with every heap checked, may the PIN exist as a string: the processor really got it.
+      expect(sandbox?.requests).toHaveLength(1);
+      expect(sandbox?.isPinSet('CARD-HEAP-1', digits.join(''))).toBe(true);
+    },
+    TEST_TIMEOUT_MS,
+  );
+
+  it(
+    'after a cancel mid-entry (whole PIN entered, confirmation half typed)',
+    async () => {
+      const { operator, pinpad, sandbox } = await launch(20_000);
+      const digits = randomDigits();
+      await startCustomerEntry(operator, pinpad, 'CARD-HEAP-2');
+      await typeDigits(pinpad, digits);
+      await pinpad.getByRole('button', { name: 'OK' }).click();
+      await expect.poll(() => pinpad.getByRole('heading').textContent()).toBe('Enter the same PIN again');
+      await typeDigits(pinpad, digits.slice(0, 7));
+      await pinpad.getByRole('button', { name: 'Cancel' }).click();
+      await expect.poll(() => statusText(operator)).toContain('cancelled');
+      expect(await statusText(operator)).toContain('PIN_CANCELLED');
+      await expect.poll(() => pinpad.getByRole('heading').textContent()).toBe('Please wait');
+
+      expectNoPin(await snapshotAllHeaps(station as LaunchedStation), digits);
+      expect(sandbox?.requests).toHaveLength(0);
+    },
+    TEST_TIMEOUT_MS,
+  );
+
+  it(
+    'after an inactivity timeout (whole PIN entered, never submitted)',
+    async () => {
+      const { operator, pinpad, sandbox } = await launch(1_500);
+      const digits = randomDigits();
+      await startCustomerEntry(operator, pinpad, 'CARD-HEAP-3');
+      await typeDigits(pinpad, digits);
+      await expect.poll(() => statusText(operator), { timeout: 10_000 }).toContain('PIN entry timed out');
+      expect(await statusText(operator)).toContain('PIN_TIMEOUT');
+      await expect.poll(() => pinpad.getByRole('heading').textContent()).toBe('Please wait');
+
+      expectNoPin(await snapshotAllHeaps(station as LaunchedStation), digits);
+      expect(sandbox?.requests).toHaveLength(0);
+    },
+    TEST_TIMEOUT_MS,
+  );
+});
+
+describe('positive control: the detector finds a PIN that is kept', () => {
+  it(
+    'a PIN planted in each heap is found there (with its retaining path), and gone once the plant is removed',
+    async () => {
+      const s = await launch(20_000);
+      const digits = randomDigits();
+      const needles = pinNeedles(digits);
+      const allLabels = needles.map((n) => n.label);
+      const global = globalThis as Record<string, unknown>;
+
+      // Deliberately keep references: the digit string as a careless `join('')` makes it, plus the other needles' text.
+      global[PLANT] = [digits.join(''), ...needles.slice(1).map((n) => n.bytes.toString('latin1'))];
+      // In both pages, built from digits inside the page (the digits travel offset by 100, so never as the PIN).
+      const plantInPage = (page: Page) =>
+        page.evaluate(
+          ([name, masked]) => {
+            const ds = masked.map((m) => m - 100);
+            const nibbles = [4, ds.length, ...ds];
+            while (nibbles.length < 16) nibbles.push(10);
+            const hex = (alphabet: string) => nibbles.map((n) => alphabet.charAt(n)).join('');
+            (window as unknown as Record<string, unknown>)[name] = [ds.join(''), hex('0123456789ABCDEF'), hex('0123456789abcdef'), ds.join(',')];
+          },
+          [PLANT, digits.map((d) => d + 100)] as const,
+        );
+      await plantInPage(s.operator);
+      await plantInPage(s.pinpad);
+
+      const planted = await snapshotAllHeaps(s);
+
+      delete global[PLANT];
+      const unplant = (page: Page) => page.evaluate((name) => delete (window as unknown as Record<string, unknown>)[name], PLANT);
+      await unplant(s.operator);
+      await unplant(s.pinpad);
+      const removed = await snapshotAllHeaps(s);
+
+      expect(detect(planted, needles)).toEqual({
+        'main core (test process)': allLabels,
+        'operator renderer': allLabels,
+        'PIN pad renderer': allLabels,
+      });
+      // The retainer walk leads back to the plant.
+      for (const heap of Object.values(planted)) {
+        const [first] = retainerReport(heap, needles[0] as Needle, 1);
+        expect(first).toContain(PLANT);
+      }
+      // Once the reference is dropped, the same check passes: a clean result is not stale state.
+      expectNoPin(removed, digits);
+    },
+    TEST_TIMEOUT_MS,
+  );
+});
