@@ -33,6 +33,7 @@ export const ERROR_MESSAGES = {
   PROCESSOR_BAD_RESPONSE: 'The card processor sent an answer that could not be read: the outcome is unknown. Check with the processor before trying again.',
   PROCESSOR_REJECTED: 'The card processor answered with an error.',
   CONFIG_INVALID: 'The station configuration is invalid.',
+  AUDIT_FAILED: 'The audit trail could not record this. Tell your supervisor (npm run audit -- verify).',
   INTERNAL: 'An internal error occurred. Nothing was sent.',
 } as const;
 

@@ -22,6 +22,7 @@ import type { StationConfig } from './core/config';
 import { ALL_CHANNELS } from './core/ipc-router';
 import { KeytarKeyStore } from './core/keytar-store';
 import { fileSink, Logger } from './core/log';
+import { AuditLog, auditFilePath } from './core/audit';
 import { createStationCore } from './core/station-core';
 import { unavailableRouter } from './core/unavailable';
 import type { IpcHandler } from './core/unavailable';
@@ -145,6 +146,8 @@ async function startCore(config: StationConfig): Promise<void> {
     keyStore,
     processorBaseUrl,
     ...(processorCa ? { processorCa } : {}),
+    // The audit key lives with the station's own keys, also when the processor is the sandbox.
+    audit: new AuditLog(auditFilePath(app.getPath('userData')), new KeytarKeyStore(config.keychain.service)),
     ...(log ? { log } : {}),
     views: {
       operator: (view) => send('operator', OPERATOR_STATE_EVENT, view),
@@ -162,6 +165,9 @@ function routeIpc(router: IpcHandler): void {
     ipcMain.handle(channel, (event, arg: unknown) => router.handle(roleOf(event), channel, arg));
   }
 }
+
+// One data folder whatever the packaged product name: the config, logs and audit trail live here.
+app.setPath('userData', join(app.getPath('appData'), 'pin-station'));
 
 if (!app.requestSingleInstanceLock()) {
   app.quit();

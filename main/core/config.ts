@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import { StationError } from '../../common/errors';
 import { PIN_MAX_LENGTH, PIN_MIN_LENGTH } from '../crypto/pin-field';
+import { hostname } from 'node:os';
 import { LOG_LEVELS } from './log';
 import { compileCardIdPattern, DEFAULT_CARD_ID_PATTERN } from '../../common/card-id';
 import { LANGUAGES } from '../../common/ipc';
@@ -11,8 +12,16 @@ export const SANDBOX_BASE_URL = 'sandbox';
 
 const pinLength = z.number().int().min(PIN_MIN_LENGTH).max(PIN_MAX_LENGTH);
 
+/** The default station ID: this computer's name, reduced to the characters an ID may hold. */
+function defaultStationId(): string {
+  return hostname().replace(/[^A-Za-z0-9._-]/g, '-').slice(0, 64) || 'station';
+}
+
 export const configSchema = z
   .strictObject({
+    station: z
+      .strictObject({ id: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'letters, digits, ".", "_" or "-" (1-64)').default(defaultStationId) })
+      .prefault({}),
     processor: z
       .strictObject({
         baseUrl: z.string().min(1).default(SANDBOX_BASE_URL),

@@ -6,7 +6,7 @@ import type { KeyStore } from './keystore';
 import type { Logger } from './log';
 import { requireEntry } from './keystore';
 import { Station } from './station';
-import type { StationViewSink } from './station';
+import type { AuditSink, StationViewSink } from './station';
 
 export interface StationCoreOptions {
   readonly config: StationConfig;
@@ -17,6 +17,8 @@ export interface StationCoreOptions {
   readonly log?: Logger;
   /** Contents of processor.caFile, read by the caller. */
   readonly processorCa?: string;
+  /** The audit trail (main/core/audit.ts AuditLog in the app). */
+  readonly audit?: AuditSink;
 }
 
 export interface StationCore {
@@ -35,7 +37,14 @@ export function createStationCore(options: StationCoreOptions): StationCore {
     pins: options.config.processor.pins,
     ...(options.processorCa ? { ca: options.processorCa } : {}),
   });
-  const station = new Station({ config: options.config, keyStore: options.keyStore, cardApi: client, views: options.views, log: options.log });
+  const station = new Station({
+    config: options.config,
+    keyStore: options.keyStore,
+    cardApi: client,
+    views: options.views,
+    ...(options.log ? { log: options.log } : {}),
+    ...(options.audit ? { audit: options.audit } : {}),
+  });
   const router = new IpcRouter(station);
   return {
     station,

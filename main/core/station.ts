@@ -15,6 +15,7 @@ import { encryptRsaOaep, parseRsaPublicKey } from '../crypto/rsa-oaep';
 import type { CardApi } from './card-api-client';
 import type { StationConfig } from './config';
 import type { KeyStore } from './keystore';
+import type { AuditEntry } from './audit';
 import type { Logger } from './log';
 import { silentLogger } from './log';
 import { requireEntry } from './keystore';
@@ -26,6 +27,15 @@ export interface StationViewSink {
   pinpad(view: PinpadView): void;
 }
 
+/** Where outcomes are recorded: append resolves only once the record is on disk. */
+export interface AuditSink {
+  append(entry: AuditEntry): Promise<unknown>;
+  /** Start-time check that the trail can take a record. */
+  check(): Promise<unknown>;
+}
+
+export const AUDIT_OPERATOR = 'unassigned';
+
 export interface StationDeps {
   readonly config: StationConfig;
   readonly keyStore: KeyStore;
@@ -33,6 +43,7 @@ export interface StationDeps {
   readonly views: StationViewSink;
   readonly random?: RandomSource;
   readonly log?: Logger;
+  readonly audit?: AuditSink;
 }
 
 interface CurrentCard {
@@ -115,6 +126,8 @@ export class Station {
     }
     await requireEntry(this.deps.keyStore, 'api-token');
     if (request.mode === 'customer') await this.checkPinKey();
+    // No PIN is taken if its outcome could not be recorded.
+    if (this.deps.audit) await this.deps.audit.check().catch((error: unknown) => Promise.reject(this.auditFailure(error)));
     // Re-check: another start may have won while the keychain answered.
     if (this.isBusy()) throw new StationError('SESSION_BUSY');
     this.card = { cardId, mode: request.mode, pan };
@@ -248,8 +261,10 @@ export class Station {
       this.log.warn('request.failed', { cardId: card.cardId, code: this.error.code });
     } finally {
       digits?.fill(0);
-      this.publish();
     }
+    // The record is on disk before the operator sees the outcome.
+    await this.record(card, this.auditOutcome(card), this.outcome?.requestStatus ?? null, this.error?.code ?? null);
+    this.publish();
   }
 
   /** Startup check: the token and the key the profile needs are present and well-formed. */
@@ -297,12 +312,50 @@ export class Station {
 
   private abandon(reason: StationErrorInfo): void {
     this.log.info('session.end', { cardId: this.card?.cardId ?? null, code: reason.code });
-    if (this.card) this.card.pan = null;
+    const card = this.card;
+    if (card) card.pan = null;
     this.endSession();
     this.phase = 'failed';
     this.error = reason;
     this.padNotice = null;
-    this.publish();
+    if (!card || !this.deps.audit) return this.publish();
+    const outcome = reason.code === 'PIN_TIMEOUT' ? 'timeout' : reason.code === 'PIN_CANCELLED' ? 'cancelled' : 'failed';
+    this.inFlight = this.record(card, outcome, null, reason.code).then(() => this.publish());
+  }
+
+  private auditOutcome(card: CurrentCard): AuditEntry['outcome'] {
+    if (this.phase === 'done') return card.mode === 'processor' ? 'pin-generated' : 'pin-set';
+    if (this.outcome?.status === 'error') return 'rejected';
+    if (this.error?.code === 'OUTCOME_UNKNOWN' || this.error?.code === 'PROCESSOR_BAD_RESPONSE') return 'outcome-unknown';
+    return 'failed';
+  }
+
+  /** Appends one audit record; if that fails, the operator is told (the outcome itself stays visible). */
+  private async record(card: CurrentCard, outcome: AuditEntry['outcome'], requestStatus: string | null, errorCode: string | null): Promise<void> {
+    const audit = this.deps.audit;
+    if (!audit) return;
+    try {
+      await audit.append({
+        stationId: this.deps.config.station.id,
+        operator: AUDIT_OPERATOR,
+        cardId: card.cardId,
+        mode: card.mode,
+        profile: this.deps.config.profile,
+        outcome,
+        requestStatus,
+        errorCode,
+      });
+    } catch (error) {
+      this.error = this.auditFailure(error).toInfo();
+      this.log.error('audit.failed', { cardId: card.cardId, outcome });
+    }
+  }
+
+  private auditFailure(error: unknown): StationError {
+    // Keychain problems keep their own codes; anything else about the trail is AUDIT_FAILED.
+    if (error instanceof StationError) return error;
+    const code = typeof (error as { code?: unknown })?.code === 'string' ? (error as { code: string }).code : 'AUDIT_WRITE_FAILED';
+    return new StationError('AUDIT_FAILED', `(${code})`);
   }
 
   private endSession(): void {

@@ -1,5 +1,6 @@
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { readFile } from 'node:fs/promises';
 import { extname, join, normalize, sep } from 'node:path';
 import { chromium } from 'playwright-core';
@@ -16,6 +17,7 @@ import type { IpcHandler } from '../../main/core/unavailable';
 import type { KeyStore } from '../../main/core/keystore';
 import { KeytarKeyStore } from '../../main/core/keytar-store';
 import { fileSink, Logger, memorySink } from '../../main/core/log';
+import { AuditLog } from '../../main/core/audit';
 import { createStationCore } from '../../main/core/station-core';
 import type { StationCore } from '../../main/core/station-core';
 import { SandboxProcessor } from '../../sandbox/processor';
@@ -65,6 +67,8 @@ export interface LaunchStationOptions {
   readonly headless?: boolean;
   /** Where the station's log also goes (it is always kept in `logLines`); the level comes from config.log. */
   readonly logFile?: string;
+  /** Audit trail file; defaults to a fresh file in a temporary folder, removed on close. */
+  readonly auditPath?: string;
 }
 
 export interface LaunchedStation {
@@ -80,6 +84,8 @@ export interface LaunchedStation {
   /** The keys provisioned into the keychain (what the sandbox holds too). */
   readonly keys: Partial<StationTestKeys>;
   readonly processorUrl: string;
+  /** The audit trail file this launch writes. */
+  readonly auditPath: string;
   /** Every line the station logged, in order. */
   readonly logLines: readonly string[];
   /** Every console message and page error of both pages (for leak sweeps). */
@@ -166,10 +172,13 @@ export async function launchStation(options: LaunchStationOptions = {}): Promise
   const logLines: string[] = [];
   const consoleLines: string[] = [];
   const log = new Logger(config.log.level, [memorySink(logLines), ...(options.logFile ? [fileSink(options.logFile)] : [])]);
+  const auditDir = options.auditPath ? null : mkdtempSync(join(tmpdir(), 'pin-station-audit-'));
+  const auditPath = options.auditPath ?? join(auditDir as string, 'audit.jsonl');
   const core = createStationCore({
     config,
     keyStore,
     log,
+    audit: new AuditLog(auditPath, keyStore),
     processorBaseUrl: processorUrl,
     views: {
       operator: (view) => deliver('operator', OPERATOR_STATE_EVENT, view),
@@ -234,11 +243,13 @@ export async function launchStation(options: LaunchStationOptions = {}): Promise
       processorUrl,
       logLines,
       consoleLines,
+      auditPath,
       async close() {
         await core.close();
         await openedBrowser.close();
         await sandbox?.stop();
-        for (const account of ['pin-key', 'api-token', 'pin-public-key'] as const) await keyStore.delete(account).catch(() => false);
+        for (const account of ['pin-key', 'api-token', 'pin-public-key', 'audit-key'] as const) await keyStore.delete(account).catch(() => false);
+        if (auditDir) rmSync(auditDir, { recursive: true, force: true });
       },
     };
   } catch (error) {

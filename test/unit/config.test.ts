@@ -4,6 +4,8 @@ import { SANDBOX_BASE_URL, parseConfig, parseConfigText } from '../../main/core/
 import type { StationConfig } from '../../main/core/config';
 
 const DEFAULTS: StationConfig = {
+  // The station ID defaults to this computer's name; its rule is tested below.
+  station: { id: parseConfig({}).station.id },
   processor: { baseUrl: 'sandbox', connectTimeoutMs: 5_000, totalTimeoutMs: 20_000, retries: 2, pins: [] },
   keychain: { service: 'pin-station' },
   profile: 'gcm',
@@ -154,5 +156,13 @@ describe('parseConfig errors name the field', () => {
   it('several bad fields are all named', () => {
     const error = expectInvalid({ pin: { minLength: 3 }, pad: { shuffle: 'no' } }, 'pin.minLength', 'pad.shuffle');
     expect(error.message.split(';').length).toBeGreaterThanOrEqual(2);
+  });
+});
+
+describe('station ID', () => {
+  it('defaults to a valid ID derived from the computer name, and can be configured', () => {
+    expect(parseConfig({}).station.id).toMatch(/^[A-Za-z0-9._-]{1,64}$/);
+    expect(parseConfig({ station: { id: 'branch-12.desk-3' } }).station.id).toBe('branch-12.desk-3');
+    expect(() => parseConfig({ station: { id: 'desk 3' } })).toThrow(/station\.id/);
   });
 });

@@ -1,0 +1,80 @@
+/** The audit trail through real journeys: one verified record per outcome, written before the outcome shows. */
+import { appendFileSync, readFileSync } from 'node:fs';
+import { afterEach, expect, it } from 'vitest';
+import { readAuditKey, verifyAuditFile } from '../../main/core/audit';
+import { enterAndConfirm, startCard, statusText, typeDigits } from '../harness/journeys';
+import { launchStation } from '../harness/launch-station';
+import type { LaunchedStation, LaunchStationOptions } from '../harness/launch-station';
+
+let station: LaunchedStation | null = null;
+afterEach(async () => {
+  await station?.close();
+  station = null;
+});
+async function launch(options?: LaunchStationOptions): Promise<LaunchedStation> {
+  station = await launchStation(options);
+  return station;
+}
+const records = (s: LaunchedStation): Record<string, unknown>[] =>
+  readFileSync(s.auditPath, 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => JSON.parse(line) as Record<string, unknown>);
+
+it('set, generated, cancelled and timed-out sessions each leave one chained record; verify passes; no secrets', async () => {
+  const s = await launch({ config: { station: { id: 'desk-7' }, pin: { inactivityTimeoutMs: 1_500 } } });
+  await startCard(s.operator, 'AUD-1', 'Customer chooses PIN');
+  await enterAndConfirm(s.pinpad, '4826');
+  await expect.poll(() => statusText(s.operator)).toContain('PIN set.');
+  // Written before the outcome was shown.
+  expect(records(s).at(-1)).toMatchObject({ seq: 1, cardId: 'AUD-1', outcome: 'pin-set', requestStatus: 'pin_set', errorCode: null });
+
+  await s.operator.getByRole('button', { name: 'Next card' }).click();
+  await startCard(s.operator, 'AUD-2', 'Processor generates PIN');
+  await expect.poll(() => statusText(s.operator)).toContain('generated');
+  expect(records(s).at(-1)).toMatchObject({ seq: 2, cardId: 'AUD-2', mode: 'processor', outcome: 'pin-generated' });
+
+  await s.operator.getByRole('button', { name: 'Next card' }).click();
+  await startCard(s.operator, 'AUD-3', 'Customer chooses PIN');
+  await typeDigits(s.pinpad, '93');
+  await s.pinpad.getByRole('button', { name: 'Cancel' }).click();
+  await expect.poll(() => statusText(s.operator)).toContain('cancelled');
+  expect(records(s).at(-1)).toMatchObject({ seq: 3, outcome: 'cancelled', errorCode: 'PIN_CANCELLED' });
+
+  await s.operator.getByRole('button', { name: 'Next card' }).click();
+  await startCard(s.operator, 'AUD-4', 'Customer chooses PIN');
+  await expect.poll(() => statusText(s.operator), { timeout: 10_000 }).toContain('timed out');
+  expect(records(s).at(-1)).toMatchObject({ seq: 4, outcome: 'timeout', errorCode: 'PIN_TIMEOUT' });
+
+  for (const record of records(s)) {
+    expect(Object.keys(record).sort()).toEqual(['cardId', 'errorCode', 'mac', 'mode', 'operator', 'outcome', 'prev', 'profile', 'requestStatus', 'seq', 'stationId', 'time']);
+    expect(record).toMatchObject({ stationId: 'desk-7', operator: 'unassigned', profile: 'gcm' });
+  }
+  const text = readFileSync(s.auditPath, 'utf8');
+  for (const secret of ['4826', s.keys.pinKeyHex ?? 'x', s.keys.apiToken ?? 'x']) expect(text).not.toContain(secret);
+  const key = await readAuditKey(s.keyStore);
+  try {
+    expect(verifyAuditFile(s.auditPath, key)).toMatchObject({ ok: true, records: 4 });
+  } finally {
+    key.fill(0);
+  }
+});
+
+it('an unreachable processor is recorded as failed with its code', async () => {
+  const s = await launch({ processorUrl: 'http://127.0.0.1:9', config: { processor: { retries: 0 } } });
+  await startCard(s.operator, 'AUD-5', 'Processor generates PIN');
+  await expect.poll(() => statusText(s.operator)).toContain('could not be reached');
+  expect(records(s)).toMatchObject([{ seq: 1, outcome: 'failed', errorCode: 'PROCESSOR_UNREACHABLE' }]);
+});
+
+it('a damaged audit trail stops Start: no PIN is taken whose outcome could not be recorded', async () => {
+  const s = await launch();
+  await startCard(s.operator, 'AUD-6', 'Processor generates PIN');
+  await expect.poll(() => statusText(s.operator)).toContain('generated');
+  appendFileSync(s.auditPath, '{"seq":2,"time":"2026-');
+  await s.operator.getByRole('button', { name: 'Next card' }).click();
+  await startCard(s.operator, 'AUD-7', 'Customer chooses PIN');
+  await expect.poll(() => statusText(s.operator)).toContain('The audit trail could not record this.');
+  expect(await s.pinpad.getByRole('heading').textContent()).toBe('Please wait');
+  expect(s.sandbox?.requests).toHaveLength(1);
+});
