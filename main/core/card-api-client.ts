@@ -27,6 +27,8 @@ export interface SetPinRequest {
   readonly cardId: string;
   /** Encrypted PIN; omitted when the processor generates the PIN. */
   readonly pin?: string;
+  /** The bearer token when the caller has already read it (never part of the body). */
+  readonly token?: string;
 }
 
 export interface CardApi {
@@ -100,7 +102,7 @@ export class CardApiClient implements CardApi {
   }
 
   async setPin(request: SetPinRequest): Promise<ProcessorOutcome> {
-    const token = await this.options.getToken();
+    const token = request.token ?? (await this.options.getToken());
     if (!/^[\x21-\x7e]+$/.test(token)) {
       throw new StationError('KEYCHAIN_ENTRY_MALFORMED', 'Entry "api-token" must be printable ASCII without spaces.');
     }

@@ -254,7 +254,9 @@ describe('IpcRouter: a full flow', () => {
     expect(r.calls).toHaveLength(1);
     const [call] = r.calls;
     expect(call?.cardId).toBe('CARD-9');
-    expect(Object.keys(call ?? {}).sort()).toEqual(['cardId', 'pin']);
+    // The token read from the keychain travels with the call (it becomes the Authorization header, never the body).
+    expect(Object.keys(call ?? {}).sort()).toEqual(['cardId', 'pin', 'token']);
+    expect(call?.token).toBe(API_TOKEN);
     expect(decrypt(call?.pin, 'CARD-9')).toEqual([1, 3, 5, 7]);
     // Bound to the card: the same pin does not open for another card ID.
     expect(() => decrypt(call?.pin, 'CARD-8')).toThrow();
@@ -308,7 +310,7 @@ describe('IpcRouter: a full flow', () => {
     const r = rig();
     expect(await r.router.handle('operator', 'station:start', { cardId: 'CARD-9', mode: 'processor' })).toEqual({ ok: true, value: null });
     await r.station.settled();
-    expect(r.calls).toEqual([{ cardId: 'CARD-9' }]);
+    expect(r.calls).toEqual([{ cardId: 'CARD-9', token: API_TOKEN }]);
     expect(r.calls[0] !== undefined && 'pin' in r.calls[0]).toBe(false);
     expect(r.lastOperator()).toMatchObject({ phase: 'done', cardId: 'CARD-9', mode: 'processor', outcome: OUTCOME, error: null });
     expect(r.station.pinpadView().active).toBe(false);
@@ -330,7 +332,7 @@ describe('IpcRouter: a full flow', () => {
     const router = new IpcRouter(station);
     expect((await router.handle('operator', 'station:start', { cardId: 'CARD-9', mode: 'processor' })).ok).toBe(true);
     await station.settled();
-    expect(calls).toEqual([{ cardId: 'CARD-9' }]);
+    expect(calls).toEqual([{ cardId: 'CARD-9', token: API_TOKEN }]);
     expect(station.operatorView()).toMatchObject({ phase: 'done', error: null });
   });
 });
