@@ -25,6 +25,8 @@ export interface SandboxKeys {
 export interface SandboxOptions {
   /** The wire format agreed at onboarding (default gcm). */
   readonly profile?: SandboxProfile;
+  /** Benchmark hook: called with `performance.now()` once a set_pin body has been fully read. */
+  readonly onRequest?: (receivedAt: number) => void;
 }
 
 export interface RecordedRequest {
@@ -52,11 +54,13 @@ export class SandboxProcessor {
   readonly profile: SandboxProfile;
   /** Every set_pin request received, in order (bodies carry only ciphertext). */
   readonly requests: RecordedRequest[] = [];
+  private readonly onRequest: ((receivedAt: number) => void) | undefined;
 
   constructor(
     private readonly keys: SandboxKeys,
     options: SandboxOptions = {},
   ) {
+    this.onRequest = options.onRequest;
     if (!/^[0-9a-fA-F]{64}$/.test(keys.pinKeyHex)) throw new Error('sandbox pinKeyHex must be 64 hex characters');
     this.key = Buffer.from(keys.pinKeyHex, 'hex');
     this.profile = options.profile ?? 'gcm';
@@ -126,6 +130,7 @@ export class SandboxProcessor {
     const bodyText = await readBody(req);
     if (bodyText === null) return reply(res, 413, answer('error', 'body_too_large'));
     if (path === PIN_CHECK_PATH) return this.pinCheck(req, res, bodyText);
+    this.onRequest?.(performance.now());
 
     const authorized = bearerMatches(req.headers.authorization, this.keys.apiToken);
     this.requests.push({ method: req.method, path, contentType: req.headers['content-type'], bodyText, authorized });

@@ -1,0 +1,456 @@
+/**
+ * set_pin pipeline benchmark: from the pad's final OK (the IPC submit, as the
+ * router receives it) to the moment the sandbox processor has the request body
+ * in hand — keychain reads (real keytar / private Secret Service), node-forge
+ * encryption and a fresh HTTP connection included — against bare `fetch` POSTs
+ * of an equally sized body to the same server, interleaved one-for-one.
+ *
+ * Baselines (each with a dispatcher of its own, so they never share a socket):
+ * - `fetch (fresh connection)`: an undici Agent with pipelining 0 (no
+ *   keep-alive) and `connection: close`, so every request opens its own TCP
+ *   connection, as CardApiClient does by design (http.Agent keepAlive false: a
+ *   reused idle socket the server just closed would turn a clean failure into
+ *   "outcome unknown"). This is the budget's reference: it asks what the
+ *   station adds on top of the same network work.
+ * - `fetch (keep-alive)`: a default undici Agent reusing one pooled
+ *   connection; shown so the data says how much of the total is connection
+ *   set-up rather than the station.
+ * The connections the server accepts are counted per variant to check this.
+ *
+ * Everything runs in this process (the sandbox too) and is timed with
+ * performance.now(), so the clocks are the same.
+ */
+import { randomBytes } from 'node:crypto';
+import dc from 'node:diagnostics_channel';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { IpcResult, OperatorView, PinpadView } from '../../common/ipc';
+import { configSchema } from '../../main/core/config';
+import type { KeyAccount, KeyStore } from '../../main/core/keystore';
+import { KeytarKeyStore } from '../../main/core/keytar-store';
+import { fileSink, Logger } from '../../main/core/log';
+import { createStationCore } from '../../main/core/station-core';
+import { encryptGcm } from '../../main/crypto/gcm';
+import { parseAes256KeyHex } from '../../main/crypto/keys';
+import { SandboxProcessor, SET_PIN_PATH } from '../../sandbox/processor';
+import { round, spreadOf, summarize } from './stats';
+import type { Spread, Summary } from './stats';
+
+export interface PipelineOptions {
+  /** Measured operations per run (each variant). */
+  readonly n: number;
+  /** Unmeasured operations per run before measuring (each variant). */
+  readonly warmup: number;
+  /** Independent runs (fresh station core, sandbox and keychain service each time). */
+  readonly runs: number;
+  /** When set, a V8 CPU profile of the first run is written here and summarized. */
+  readonly cpuProfilePath?: string | null;
+  readonly progress?: (line: string) => void;
+}
+
+export type VariantName = 'pipeline' | 'fetchFresh' | 'fetchKeepAlive';
+const VARIANTS: readonly VariantName[] = ['pipeline', 'fetchFresh', 'fetchKeepAlive'];
+
+export interface PipelineRun {
+  readonly samplesMs: Readonly<Record<VariantName, readonly number[]>>;
+  readonly summaries: Readonly<Record<VariantName, Summary>>;
+  /** pipeline ÷ baseline, per percentile. */
+  readonly ratioFresh: { readonly p50: number; readonly p95: number; readonly p99: number };
+  readonly ratioKeepAlive: { readonly p50: number; readonly p95: number; readonly p99: number };
+  /** Connections the server accepted per measured operation, per variant (checks the fresh/keep-alive premise). */
+  readonly connectionsPerOp: Readonly<Record<VariantName, number>>;
+  /** Time spent in keychain reads inside the submit -> wire window of each pipeline operation. */
+  readonly keychainInWindowMs: Summary;
+  readonly keychainInWindowSamplesMs: readonly number[];
+  /** Each pipeline operation minus its own keychain time: encryption, the station's code and the HTTP request. */
+  readonly withoutKeychainMs: Summary;
+  readonly withoutKeychainSamplesMs: readonly number[];
+  readonly ratioWithoutKeychainFresh: number;
+  readonly keychainReadsPerOp: number;
+  readonly bodyBytes: number;
+}
+
+export interface PipelineResult {
+  readonly profile: 'gcm';
+  readonly n: number;
+  readonly warmup: number;
+  readonly runs: readonly PipelineRun[];
+  /** Percentiles over the samples of all runs together. */
+  readonly pooled: Readonly<Record<VariantName, Summary>>;
+  readonly pooledKeychainInWindowMs: Summary;
+  readonly pooledWithoutKeychainMs: Summary;
+  readonly ratioWithoutKeychainFresh: Spread;
+  /** Per-run ratios: median over the runs (the budget figure) and min–max. */
+  readonly ratioFresh: { readonly p50: Spread; readonly p95: Spread; readonly p99: Spread };
+  readonly ratioKeepAlive: { readonly p50: Spread; readonly p95: Spread; readonly p99: Spread };
+  readonly cpuProfile: CpuProfileSummary | null;
+}
+
+export interface CpuProfileSummary {
+  readonly path: string;
+  readonly totalMs: number;
+  readonly topFunctions: readonly { readonly name: string; readonly selfMs: number; readonly share: number }[];
+  readonly categories: readonly { readonly name: string; readonly selfMs: number; readonly share: number }[];
+}
+
+/** Digits of the benchmark PIN (keys are found by digit in the pad's shuffled layout). */
+const PIN: readonly number[] = [1, 3, 5, 7];
+
+interface KeyRead {
+  readonly account: KeyAccount;
+  readonly start: number;
+  readonly end: number;
+}
+
+/** Delegates to the real keychain store and notes when each read started and ended (two performance.now() calls). */
+class TimedKeyStore implements KeyStore {
+  readonly reads: KeyRead[] = [];
+  constructor(private readonly inner: KeyStore) {}
+  async get(account: KeyAccount): Promise<string | null> {
+    const start = performance.now();
+    try {
+      return await this.inner.get(account);
+    } finally {
+      this.reads.push({ account, start, end: performance.now() });
+    }
+  }
+  set(account: KeyAccount, value: string): Promise<void> {
+    return this.inner.set(account, value);
+  }
+  delete(account: KeyAccount): Promise<boolean> {
+    return this.inner.delete(account);
+  }
+}
+
+/** Length of the union of [start, end] intervals. */
+function coveredMs(reads: readonly KeyRead[]): number {
+  const sorted = [...reads].sort((a, b) => a.start - b.start);
+  let total = 0;
+  let end = -Infinity;
+  for (const read of sorted) {
+    if (read.start > end) {
+      total += read.end - read.start;
+      end = read.end;
+    } else if (read.end > end) {
+      total += read.end - end;
+      end = read.end;
+    }
+  }
+  return total;
+}
+
+function unwrap<T>(result: IpcResult<unknown>, what: string): T {
+  if (!result.ok) throw new Error(`${what} failed: ${result.error.code} ${result.error.message}`);
+  return result.value as T;
+}
+
+function ratios(a: Summary, b: Summary): { p50: number; p95: number; p99: number } {
+  return { p50: a.p50 / b.p50, p95: a.p95 / b.p95, p99: a.p99 / b.p99 };
+}
+
+interface FetchDispatcher {
+  close(): Promise<void>;
+}
+type AgentClass = new (options?: { pipelining?: number }) => FetchDispatcher;
+
+/**
+ * Node's fetch is undici, bundled in Node; its Agent class is not exported, so it
+ * is taken from the global dispatcher (set up by the first fetch). No extra package.
+ */
+async function undiciAgentClass(url: string): Promise<AgentClass> {
+  await (await fetch(url)).arrayBuffer();
+  const dispatcher = (globalThis as Record<symbol, unknown>)[Symbol.for('undici.globalDispatcher.1')] as { constructor?: unknown } | undefined;
+  if (typeof dispatcher?.constructor !== 'function') throw new Error("cannot reach undici's Agent through fetch's global dispatcher");
+  return dispatcher.constructor as AgentClass;
+}
+
+/** Counts TCP connections accepted by any server in this process (the sandbox is the only one). */
+function connectionCounter(): { count(): number; dispose(): void } {
+  let accepted = 0;
+  const onSocket = (): void => void accepted++;
+  dc.subscribe('net.server.socket', onSocket);
+  return { count: () => accepted, dispose: () => dc.unsubscribe('net.server.socket', onSocket) };
+}
+
+async function oneRun(options: PipelineOptions, runIndex: number, session: Session | null): Promise<PipelineRun> {
+  const pinKeyHex = randomBytes(32).toString('hex').toUpperCase();
+  const apiToken = `bench-${randomBytes(18).toString('base64url')}`;
+  const keyStore = new TimedKeyStore(new KeytarKeyStore(`pin-station-bench-${randomBytes(6).toString('hex')}`));
+  await keyStore.set('pin-key', pinKeyHex);
+  await keyStore.set('api-token', apiToken);
+
+  let pending: ((receivedAt: number) => void) | null = null;
+  const sandbox = new SandboxProcessor(
+    { pinKeyHex, apiToken },
+    {
+      profile: 'gcm',
+      onRequest: (receivedAt) => {
+        const resolve = pending;
+        pending = null;
+        resolve?.(receivedAt);
+      },
+    },
+  );
+  const baseUrl = await sandbox.start();
+  const logDir = mkdtempSync(join(tmpdir(), 'pin-station-bench-'));
+  // As in the app: info level, JSON lines appended to a file (the app also echoes them to stdout; that is left out).
+  const log = new Logger('info', [fileSink(join(logDir, 'station.log'))]);
+  const config = configSchema.parse({ processor: { baseUrl }, pin: { sessionTimeoutMs: 1_800_000, inactivityTimeoutMs: 600_000 } });
+  // The Electron adapter serializes each view for webContents.send; structuredClone stands in for that cost.
+  // No audit sink: the station checks the trail at Start and appends after the processor answers, both
+  // outside the submit -> wire window measured here.
+  const core = createStationCore({
+    config,
+    keyStore,
+    log,
+    processorBaseUrl: baseUrl,
+    views: { operator: (view) => void structuredClone(view), pinpad: (view) => void structuredClone(view) },
+  });
+  const { router, station } = core;
+  const connections = connectionCounter();
+  const key = parseAes256KeyHex(pinKeyHex, 'pin-key');
+  const endpoint = new URL(SET_PIN_PATH, baseUrl).toString();
+  const Agent = await undiciAgentClass(new URL('/', baseUrl).toString());
+  const dispatchers = { F: new Agent({ pipelining: 0 }), K: new Agent() };
+
+  const nextRequest = (): Promise<number> =>
+    new Promise<number>((resolve, reject) => {
+      if (pending) reject(new Error('a request is already awaited'));
+      pending = resolve;
+    });
+
+  let serial = 0;
+  const cardId = (variant: string): string => `BENCH-${variant}-${String(runIndex).padStart(2, '0')}${String(serial).padStart(6, '0')}`;
+
+  const pressPin = async (layout: readonly number[]): Promise<void> => {
+    for (const digit of PIN) unwrap(await router.handle('pinpad', 'pinpad:press', layout.indexOf(digit)), 'pinpad:press');
+  };
+
+  let windowKeychainMs = 0;
+  let windowKeychainReads = 0;
+  const pipelineOp = async (): Promise<number> => {
+    const id = cardId('P');
+    unwrap(await router.handle('operator', 'station:start', { cardId: id, mode: 'customer' }), 'station:start');
+    const { layout } = unwrap<PinpadView>(await router.handle('pinpad', 'pinpad:get-state', null), 'pinpad:get-state');
+    await pressPin(layout);
+    unwrap(await router.handle('pinpad', 'pinpad:submit', null), 'pinpad:submit (enter)');
+    await pressPin(layout);
+    const received = nextRequest();
+    const readsBefore = keyStore.reads.length;
+    const t0 = performance.now();
+    const submitted = router.handle('pinpad', 'pinpad:submit', null);
+    const t1 = await received;
+    unwrap(await submitted, 'pinpad:submit (confirm)');
+    await station.settled();
+    const view: OperatorView = station.operatorView();
+    if (view.phase !== 'done' || view.outcome?.requestStatus !== 'pin_set') {
+      throw new Error(`pipeline operation ended in ${view.phase} (${view.error?.code ?? view.outcome?.requestStatus ?? '?'})`);
+    }
+    const inWindow = keyStore.reads.slice(readsBefore).filter((read) => read.start >= t0 && read.end <= t1);
+    // Wall-clock time covered by keychain reads: the station reads its entries concurrently, so overlapping reads count once.
+    windowKeychainMs = coveredMs(inWindow);
+    windowKeychainReads = inWindow.length;
+    unwrap(await router.handle('operator', 'station:next-card', null), 'station:next-card');
+    return t1 - t0;
+  };
+
+  const fetchOp = async (variant: 'F' | 'K'): Promise<number> => {
+    const id = cardId(variant);
+    // An equally sized body: a real gcm ciphertext for a card ID of the same length, made before the clock starts.
+    const body = JSON.stringify({ card_id: id, pin: encryptGcm(key, Uint8Array.from(PIN), id) });
+    const headers: Record<string, string> = {
+      'content-type': 'application/json',
+      accept: 'application/json',
+      authorization: `Bearer ${apiToken}`,
+    };
+    if (variant === 'F') headers.connection = 'close';
+    const received = nextRequest();
+    const t0 = performance.now();
+    const init = { method: 'POST', headers, body, dispatcher: dispatchers[variant] };
+    const response = fetch(endpoint, init as RequestInit);
+    const t1 = await received;
+    const answer = (await (await response).json()) as { request_status?: string };
+    if (answer.request_status !== 'pin_set') throw new Error(`bare fetch answered ${String(answer.request_status)}`);
+    return t1 - t0;
+  };
+
+  const ops: Record<VariantName, () => Promise<number>> = {
+    pipeline: pipelineOp,
+    fetchFresh: () => fetchOp('F'),
+    fetchKeepAlive: () => fetchOp('K'),
+  };
+  const samples: Record<VariantName, number[]> = { pipeline: [], fetchFresh: [], fetchKeepAlive: [] };
+  const connectionTotals: Record<VariantName, number> = { pipeline: 0, fetchFresh: 0, fetchKeepAlive: 0 };
+  const keychainWindow: number[] = [];
+  let keychainReads = 0;
+  let bodyBytes = 0;
+
+  try {
+    for (let i = 0; i < options.warmup + options.n; i++) {
+      const measured = i >= options.warmup;
+      if (measured && i === options.warmup && session) await session.post('Profiler.start');
+      // Rotate the order each iteration so no variant always runs first (or right after a GC-heavy one).
+      for (let k = 0; k < VARIANTS.length; k++) {
+        const variant = VARIANTS[(i + k) % VARIANTS.length] as VariantName;
+        serial++;
+        const before = connections.count();
+        const ms = await ops[variant]();
+        if (!measured) continue;
+        samples[variant].push(ms);
+        connectionTotals[variant] += connections.count() - before;
+        if (variant === 'pipeline') {
+          keychainWindow.push(windowKeychainMs);
+          keychainReads += windowKeychainReads;
+        }
+      }
+      if (measured && (i - options.warmup + 1) % 100 === 0) options.progress?.(`  pipeline run ${runIndex + 1}: ${i - options.warmup + 1}/${options.n}`);
+    }
+    // Same body size for every variant, or the comparison is off.
+    const sizes = new Set(sandbox.requests.map((request) => Buffer.byteLength(request.bodyText)));
+    if (sizes.size !== 1) throw new Error(`request bodies differ in size: ${[...sizes].join(', ')} bytes`);
+    bodyBytes = [...sizes][0] as number;
+  } finally {
+    connections.dispose();
+    key.fill(0);
+    await Promise.all([dispatchers.F.close(), dispatchers.K.close()]);
+    await core.close();
+    await sandbox.stop();
+    for (const account of ['pin-key', 'api-token'] as const) await keyStore.delete(account).catch(() => false);
+    rmSync(logDir, { recursive: true, force: true });
+  }
+
+  const withoutKeychain = samples.pipeline.map((ms, i) => ms - (keychainWindow[i] as number));
+  const summaries = {
+    pipeline: summarize(samples.pipeline),
+    fetchFresh: summarize(samples.fetchFresh),
+    fetchKeepAlive: summarize(samples.fetchKeepAlive),
+  };
+  return {
+    samplesMs: samples,
+    summaries,
+    ratioFresh: ratios(summaries.pipeline, summaries.fetchFresh),
+    ratioKeepAlive: ratios(summaries.pipeline, summaries.fetchKeepAlive),
+    connectionsPerOp: {
+      pipeline: connectionTotals.pipeline / options.n,
+      fetchFresh: connectionTotals.fetchFresh / options.n,
+      fetchKeepAlive: connectionTotals.fetchKeepAlive / options.n,
+    },
+    keychainInWindowMs: summarize(keychainWindow),
+    keychainInWindowSamplesMs: keychainWindow,
+    withoutKeychainMs: summarize(withoutKeychain),
+    withoutKeychainSamplesMs: withoutKeychain,
+    ratioWithoutKeychainFresh: summarize(withoutKeychain).p50 / summaries.fetchFresh.p50,
+    keychainReadsPerOp: keychainReads / options.n,
+    bodyBytes,
+  };
+}
+
+export async function runPipelineBench(options: PipelineOptions): Promise<PipelineResult> {
+  if (options.n < 1 || options.runs < 1) throw new Error('pipeline: n and runs must be at least 1');
+  const runs: PipelineRun[] = [];
+  for (let r = 0; r < options.runs; r++) {
+    const run = await oneRun(options, r, null);
+    runs.push(run);
+    options.progress?.(
+      `  pipeline run ${r + 1}/${options.runs}: p50 ${run.summaries.pipeline.p50.toFixed(3)} ms vs fresh-connection fetch ${run.summaries.fetchFresh.p50.toFixed(3)} ms (x${run.ratioFresh.p50.toFixed(2)})`,
+    );
+  }
+  // The profiled run is an extra one, left out of the figures: sampling slows what it watches.
+  let cpuProfile: CpuProfileSummary | null = null;
+  if (options.cpuProfilePath) {
+    const session = new Session();
+    session.connect();
+    try {
+      await session.post('Profiler.enable');
+      await session.post('Profiler.setSamplingInterval', { interval: 100 });
+      await oneRun(options, options.runs, session);
+      const { profile } = await session.post('Profiler.stop');
+      writeFileSync(options.cpuProfilePath, JSON.stringify(profile));
+      cpuProfile = summarizeProfile(profile as unknown as CpuProfile, options.cpuProfilePath);
+    } finally {
+      session.disconnect();
+    }
+  }
+  const pool = (variant: VariantName): Summary => summarize(runs.flatMap((run) => run.samplesMs[variant]));
+  const ratioSpread = (pick: (run: PipelineRun) => number): Spread => spreadOf(runs.map(pick));
+  return {
+    profile: 'gcm',
+    n: options.n,
+    warmup: options.warmup,
+    runs,
+    pooled: { pipeline: pool('pipeline'), fetchFresh: pool('fetchFresh'), fetchKeepAlive: pool('fetchKeepAlive') },
+    pooledKeychainInWindowMs: summarize(runs.flatMap((run) => run.keychainInWindowSamplesMs)),
+    pooledWithoutKeychainMs: summarize(runs.flatMap((run) => run.withoutKeychainSamplesMs)),
+    ratioWithoutKeychainFresh: ratioSpread((r) => r.ratioWithoutKeychainFresh),
+    ratioFresh: { p50: ratioSpread((r) => r.ratioFresh.p50), p95: ratioSpread((r) => r.ratioFresh.p95), p99: ratioSpread((r) => r.ratioFresh.p99) },
+    ratioKeepAlive: {
+      p50: ratioSpread((r) => r.ratioKeepAlive.p50),
+      p95: ratioSpread((r) => r.ratioKeepAlive.p95),
+      p99: ratioSpread((r) => r.ratioKeepAlive.p99),
+    },
+    cpuProfile,
+  };
+}
+
+interface CpuProfileNode {
+  readonly id: number;
+  readonly callFrame: { readonly functionName: string; readonly url: string; readonly lineNumber: number };
+  readonly hitCount?: number;
+}
+interface CpuProfile {
+  readonly nodes: readonly CpuProfileNode[];
+  readonly startTime: number;
+  readonly endTime: number;
+  readonly samples?: readonly number[];
+  readonly timeDeltas?: readonly number[];
+}
+
+function categoryOf(url: string, functionName: string): string {
+  if (functionName === '(idle)') return 'idle (waiting: keychain D-Bus round trips, sockets)';
+  if (functionName === '(garbage collector)') return 'garbage collector';
+  if (functionName === '(program)') return 'V8/native (program)';
+  if (url.includes('node-forge')) return 'node-forge';
+  if (url.includes('/main/crypto/')) return 'main/crypto (station code on node-forge)';
+  if (url.includes('zod')) return 'zod (validation)';
+  if (url.includes('/main/core/')) return 'main/core';
+  if (url.includes('/sandbox/')) return 'sandbox processor';
+  if (url.includes('keytar')) return 'keytar';
+  if (url.startsWith('node:') || url === '') return 'Node.js internals and natives (http, net, streams, llhttp, undici)';
+  if (url.includes('/scripts/bench/')) return 'benchmark driver';
+  return 'other';
+}
+
+function summarizeProfile(profile: CpuProfile, path: string): CpuProfileSummary {
+  // Self time per node: each sample lasts until the next one (the gap before the first is the profiler starting up).
+  const selfUs = new Map<number, number>();
+  const samples = profile.samples ?? [];
+  const deltas = profile.timeDeltas ?? [];
+  let sampledUs = 0;
+  for (let i = 0; i < samples.length; i++) {
+    const id = samples[i] as number;
+    const delta = deltas[i + 1] ?? 0;
+    sampledUs += delta;
+    selfUs.set(id, (selfUs.get(id) ?? 0) + delta);
+  }
+  const totalMs = sampledUs / 1000;
+  const byFunction = new Map<string, number>();
+  const byCategory = new Map<string, number>();
+  for (const node of profile.nodes) {
+    const us = selfUs.get(node.id) ?? 0;
+    if (us === 0) continue;
+    const { functionName, url, lineNumber } = node.callFrame;
+    const file = url.replace(/^file:\/\//, '').replace(/^.*\/(node_modules\/)/, '$1').replace(/^.*\/work\/main\//, '');
+    const name = `${functionName || '(anonymous)'}${file ? ` ${file}:${lineNumber + 1}` : ''}`;
+    byFunction.set(name, (byFunction.get(name) ?? 0) + us);
+    const category = categoryOf(url, functionName);
+    byCategory.set(category, (byCategory.get(category) ?? 0) + us);
+  }
+  const ranked = (map: Map<string, number>, limit: number) =>
+    [...map.entries()]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, limit)
+      .map(([name, us]) => ({ name, selfMs: round(us / 1000), share: round(us / 1000 / totalMs, 4) }));
+  return { path, totalMs: round(totalMs), topFunctions: ranked(byFunction, 15), categories: ranked(byCategory, 12) };
+}
