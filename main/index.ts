@@ -128,7 +128,7 @@ async function startCore(config: StationConfig): Promise<void> {
   if (processorBaseUrl === SANDBOX_BASE_URL) {
     // The embedded sandbox keeps its keys under its own keychain service.
     keyStore = new KeytarKeyStore(SANDBOX_KEYCHAIN_SERVICE);
-    const embedded = await startEmbeddedSandbox(keyStore, config.profile);
+    const embedded = await startEmbeddedSandbox(keyStore, config.profile, config.sandbox.faults);
     sandbox = embedded.sandbox;
     processorBaseUrl = embedded.baseUrl;
   }

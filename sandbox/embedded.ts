@@ -6,7 +6,7 @@
 import { generateKeyPairSync } from 'node:crypto';
 import type { KeyStore } from '../main/core/keystore';
 import { SandboxProcessor } from './processor';
-import type { SandboxProfile } from './processor';
+import type { SandboxFault, SandboxProfile } from './processor';
 import { ensureSandboxKeys } from './provision';
 
 /** Demo cards the sandbox knows the PAN of (for the iso4 profile); the PANs pass the Luhn check. */
@@ -16,7 +16,11 @@ export const SANDBOX_DEMO_CARDS: readonly { readonly cardId: string; readonly pa
   { cardId: 'DEMO-0003', pan: '4111111111111111' },
 ];
 
-export async function startEmbeddedSandbox(keyStore: KeyStore, profile: SandboxProfile): Promise<{ sandbox: SandboxProcessor; baseUrl: string }> {
+export async function startEmbeddedSandbox(
+  keyStore: KeyStore,
+  profile: SandboxProfile,
+  faults: readonly SandboxFault[] = [],
+): Promise<{ sandbox: SandboxProcessor; baseUrl: string }> {
   const keys = await ensureSandboxKeys(keyStore);
   let privateKeyPem: string | undefined;
   if (profile === 'rsa-oaep') {
@@ -29,7 +33,7 @@ export async function startEmbeddedSandbox(keyStore: KeyStore, profile: SandboxP
     await keyStore.set('pin-public-key', pair.publicKey);
     privateKeyPem = pair.privateKey;
   }
-  const sandbox = new SandboxProcessor(privateKeyPem ? { ...keys, privateKeyPem } : keys, { profile });
+  const sandbox = new SandboxProcessor(privateKeyPem ? { ...keys, privateKeyPem } : keys, { profile, faults });
   for (const card of SANDBOX_DEMO_CARDS) sandbox.registerCard(card.cardId, card.pan);
   return { sandbox, baseUrl: await sandbox.start() };
 }

@@ -22,9 +22,27 @@ export interface SandboxKeys {
   readonly privateKeyPem?: string;
 }
 
+/**
+ * Faults the sandbox can inject into set_pin answers, one per request in
+ * order. "processed" means the PIN is applied before the fault strikes, as a
+ * real processor may have done when the answer goes wrong.
+ */
+export type SandboxFault =
+  | { readonly kind: 'latency'; readonly ms: number } // answers normally, late
+  | { readonly kind: 'reset-before-body' } // drops the connection as soon as the request starts
+  | { readonly kind: 'reset-after-body' } // processed, then the connection is dropped
+  | { readonly kind: 'hang' } // processed, never answers
+  | { readonly kind: 'http'; readonly status: number } // not processed; answers that HTTP status
+  | { readonly kind: 'non-json' } // processed; the answer is not JSON
+  | { readonly kind: 'wrong-shape' } // processed; JSON without the seed's fields
+  | { readonly kind: 'status-error'; readonly requestStatus: string } // not processed; status "error"
+  | { readonly kind: 'invalid-dt' }; // processed; dt is not RFC 3339
+
 export interface SandboxOptions {
   /** The wire format agreed at onboarding (default gcm). */
   readonly profile?: SandboxProfile;
+  /** Faults for the first set_pin requests, in order (more can be queued with injectFaults). */
+  readonly faults?: readonly SandboxFault[];
   /** Benchmark hook: called with `performance.now()` once a set_pin body has been fully read. */
   readonly onRequest?: (receivedAt: number) => void;
 }
@@ -55,16 +73,25 @@ export class SandboxProcessor {
   /** Every set_pin request received, in order (bodies carry only ciphertext). */
   readonly requests: RecordedRequest[] = [];
   private readonly onRequest: ((receivedAt: number) => void) | undefined;
+  private readonly faults: SandboxFault[] = [];
+  /** set_pin requests that arrived, counting those a fault cut off before their body was read. */
+  attempts = 0;
 
   constructor(
     private readonly keys: SandboxKeys,
     options: SandboxOptions = {},
   ) {
     this.onRequest = options.onRequest;
+    this.faults.push(...(options.faults ?? []));
     if (!/^[0-9a-fA-F]{64}$/.test(keys.pinKeyHex)) throw new Error('sandbox pinKeyHex must be 64 hex characters');
     this.key = Buffer.from(keys.pinKeyHex, 'hex');
     this.profile = options.profile ?? 'gcm';
     if (this.profile === 'rsa-oaep' && !keys.privateKeyPem) throw new Error('the rsa-oaep profile needs privateKeyPem');
+  }
+
+  /** Queues faults for the next set_pin requests, one per request. */
+  injectFaults(...faults: SandboxFault[]): void {
+    this.faults.push(...faults);
   }
 
   /** Tells the sandbox a card's PAN (a real processor knows it from issuance). */
@@ -127,38 +154,85 @@ export class SandboxProcessor {
     if (req.method !== 'POST' || (path !== SET_PIN_PATH && path !== PIN_CHECK_PATH)) {
       return reply(res, 404, answer('error', 'not_found'));
     }
+    const fault = path === SET_PIN_PATH ? this.faults.shift() : undefined;
+    if (path === SET_PIN_PATH) this.attempts++;
+    if (fault?.kind === 'reset-before-body') return void req.socket.destroy();
     const bodyText = await readBody(req);
     if (bodyText === null) return reply(res, 413, answer('error', 'body_too_large'));
     if (path === PIN_CHECK_PATH) return this.pinCheck(req, res, bodyText);
     this.onRequest?.(performance.now());
+    if (fault) return this.withFault(fault, req, res, bodyText);
+    const [status, body] = this.setPin(req, bodyText);
+    reply(res, status, body);
+  }
 
+  private async withFault(fault: SandboxFault, req: http.IncomingMessage, res: http.ServerResponse, bodyText: string): Promise<void> {
+    switch (fault.kind) {
+      case 'latency': {
+        await new Promise((resolve) => setTimeout(resolve, fault.ms));
+        const [status, body] = this.setPin(req, bodyText);
+        return reply(res, status, body);
+      }
+      case 'http':
+        this.record(req, bodyText);
+        return reply(res, fault.status, answer('error', `http_${fault.status}`));
+      case 'status-error':
+        this.record(req, bodyText);
+        return reply(res, 200, answer('error', fault.requestStatus));
+      case 'reset-before-body':
+        return void req.socket.destroy();
+    }
+    // The remaining faults strike after the PIN was applied.
+    this.setPin(req, bodyText);
+    switch (fault.kind) {
+      case 'reset-after-body':
+        return void req.socket.destroy();
+      case 'hang':
+        return;
+      case 'non-json':
+        res.writeHead(200, { 'content-type': 'text/html' }).end('<html>Bad gateway</html>');
+        return;
+      case 'wrong-shape':
+        return reply(res, 200, { result: 'done' });
+      case 'invalid-dt':
+        return reply(res, 200, { ...answer('ok', 'pin_set'), dt: 'yesterday' });
+    }
+  }
+
+  private record(req: http.IncomingMessage, bodyText: string): boolean {
     const authorized = bearerMatches(req.headers.authorization, this.keys.apiToken);
-    this.requests.push({ method: req.method, path, contentType: req.headers['content-type'], bodyText, authorized });
-    if (!authorized) return reply(res, 401, answer('error', 'unauthorized'));
+    this.requests.push({ method: req.method ?? 'POST', path: SET_PIN_PATH, contentType: req.headers['content-type'], bodyText, authorized });
+    return authorized;
+  }
+
+  /** Applies a set_pin request; returns the HTTP status and the seed's answer shape. */
+  private setPin(req: http.IncomingMessage, bodyText: string): [number, unknown] {
+
+    if (!this.record(req, bodyText)) return [401, answer('error', 'unauthorized')];
     let body: unknown;
     try {
       body = JSON.parse(bodyText);
     } catch {
-      return reply(res, 400, answer('error', 'malformed_json'));
+      return [400, answer('error', 'malformed_json')];
     }
     if (!isRecord(body) || typeof body.card_id !== 'string' || body.card_id.length === 0) {
-      return reply(res, 200, answer('error', 'invalid_card_id'));
+      return [200, answer('error', 'invalid_card_id')];
     }
     const extra = Object.keys(body).filter((k) => k !== 'card_id' && k !== 'pin');
-    if (extra.length > 0) return reply(res, 200, answer('error', 'unexpected_parameter'));
+    if (extra.length > 0) return [200, answer('error', 'unexpected_parameter')];
     const cardId = body.card_id;
     if (body.pin === undefined) {
       const generated = Array.from({ length: 4 }, () => randomInt(10));
       this.store(cardId, generated, true);
       generated.fill(0);
-      return reply(res, 200, answer('ok', 'pin_generated'));
+      return [200, answer('ok', 'pin_generated')];
     }
-    if (typeof body.pin !== 'string') return reply(res, 200, answer('error', 'invalid_pin_block'));
+    if (typeof body.pin !== 'string') return [200, answer('error', 'invalid_pin_block')];
     const digits = this.decrypt(body.pin, cardId);
-    if (digits === null) return reply(res, 200, answer('error', 'invalid_pin_block'));
+    if (digits === null) return [200, answer('error', 'invalid_pin_block')];
     this.store(cardId, digits, false);
     digits.fill(0);
-    return reply(res, 200, answer('ok', 'pin_set'));
+    return [200, answer('ok', 'pin_set')];
   }
 
   private pinCheck(req: http.IncomingMessage, res: http.ServerResponse, bodyText: string): void {

@@ -17,6 +17,19 @@ function defaultStationId(): string {
   return hostname().replace(/[^A-Za-z0-9._-]/g, '-').slice(0, 64) || 'station';
 }
 
+/** Faults the embedded sandbox injects, one per set_pin request (sandbox/processor.ts SandboxFault). */
+const sandboxFaultSchema = z.discriminatedUnion('kind', [
+  z.strictObject({ kind: z.literal('latency'), ms: z.number().int().min(0).max(120_000) }),
+  z.strictObject({ kind: z.literal('reset-before-body') }),
+  z.strictObject({ kind: z.literal('reset-after-body') }),
+  z.strictObject({ kind: z.literal('hang') }),
+  z.strictObject({ kind: z.literal('http'), status: z.number().int().min(300).max(599) }),
+  z.strictObject({ kind: z.literal('non-json') }),
+  z.strictObject({ kind: z.literal('wrong-shape') }),
+  z.strictObject({ kind: z.literal('status-error'), requestStatus: z.string().min(1).max(100) }),
+  z.strictObject({ kind: z.literal('invalid-dt') }),
+]);
+
 export const configSchema = z
   .strictObject({
     station: z
@@ -74,6 +87,8 @@ export const configSchema = z
       })
       .prefault({}),
     log: z.strictObject({ level: z.enum(LOG_LEVELS).default('info') }).prefault({}),
+    /** Only with processor.baseUrl "sandbox": faults to rehearse what the operator sees. */
+    sandbox: z.strictObject({ faults: z.array(sandboxFaultSchema).max(100).default([]) }).prefault({}),
   })
   .prefault({});
 

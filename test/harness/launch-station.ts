@@ -149,7 +149,7 @@ export async function launchStation(options: LaunchStationOptions = {}): Promise
       // The processor always has a private key; with the keys a test chose it may simply not match.
       privateKeyPem: keys.privateKeyPem ?? (config.profile === 'rsa-oaep' ? generateTestKeys(true).privateKeyPem : undefined),
     };
-    sandbox = new SandboxProcessor(sandboxKeys, { profile: config.profile });
+    sandbox = new SandboxProcessor(sandboxKeys, { profile: config.profile, faults: config.sandbox.faults });
     processorUrl = await sandbox.start();
   }
 

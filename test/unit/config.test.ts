@@ -22,6 +22,7 @@ const DEFAULTS: StationConfig = {
   operator: { cardIdPattern: '^[A-Za-z0-9_-]{1,64}$', language: 'en' },
   pad: { shuffle: true, language: 'en', display: 'secondary', blurTimeoutMs: 10_000 },
   log: { level: 'info' },
+  sandbox: { faults: [] },
 };
 
 function configError(action: () => unknown): StationError {

@@ -1,0 +1,89 @@
+/**
+ * Every processor fault the sandbox can inject, end to end: what the operator
+ * sees, what the audit trail says, and whether anything was resent. The
+ * console table this prints is the one in the issue note.
+ */
+import { readFileSync } from 'node:fs';
+import { afterAll, afterEach, expect, it } from 'vitest';
+import type { SandboxFault } from '../../sandbox/processor';
+import { enterAndConfirm, startCard, statusText } from '../harness/journeys';
+import { launchStation } from '../harness/launch-station';
+import type { LaunchedStation } from '../harness/launch-station';
+
+let station: LaunchedStation | null = null;
+afterEach(async () => {
+  await station?.close();
+  station = null;
+});
+const table: string[] = [];
+afterAll(() => console.log(['fault | operator sees | audit | requests received', ...table].join('\n')));
+
+interface Case {
+  readonly name: string;
+  readonly faults: readonly SandboxFault[];
+  readonly code: string | null;
+  readonly says: string;
+  readonly audit: string;
+  /** How many set_pin requests must reach the sandbox: 1 means never resent. */
+  readonly attempts: number;
+}
+
+const cases: Case[] = [
+  { name: 'latency 300 ms', faults: [{ kind: 'latency', ms: 300 }], code: null, says: 'PIN set.', audit: 'pin-set', attempts: 1 },
+  { name: 'reset before the body', faults: [{ kind: 'reset-before-body' }], code: 'OUTCOME_UNKNOWN', says: 'outcome is unknown', audit: 'outcome-unknown', attempts: 1 },
+  { name: 'reset after the body', faults: [{ kind: 'reset-after-body' }], code: 'OUTCOME_UNKNOWN', says: 'Check with the processor before trying again', audit: 'outcome-unknown', attempts: 1 },
+  { name: 'no answer until the client times out', faults: [{ kind: 'hang' }], code: 'OUTCOME_UNKNOWN', says: 'outcome is unknown', audit: 'outcome-unknown', attempts: 1 },
+  { name: 'HTTP 401', faults: [{ kind: 'http', status: 401 }], code: 'PROCESSOR_HTTP_ERROR', says: 'refused the request. (HTTP 401)', audit: 'failed', attempts: 1 },
+  { name: 'HTTP 503', faults: [{ kind: 'http', status: 503 }], code: 'OUTCOME_UNKNOWN', says: '(HTTP 503)', audit: 'outcome-unknown', attempts: 1 },
+  { name: 'non-JSON body', faults: [{ kind: 'non-json' }], code: 'PROCESSOR_BAD_RESPONSE', says: 'could not be read', audit: 'outcome-unknown', attempts: 1 },
+  { name: 'JSON of the wrong shape', faults: [{ kind: 'wrong-shape' }], code: 'PROCESSOR_BAD_RESPONSE', says: 'could not be read', audit: 'outcome-unknown', attempts: 1 },
+  { name: 'status "error"', faults: [{ kind: 'status-error', requestStatus: 'card_blocked' }], code: 'PROCESSOR_REJECTED', says: 'card_blocked', audit: 'rejected', attempts: 1 },
+  { name: 'invalid dt', faults: [{ kind: 'invalid-dt' }], code: 'PROCESSOR_BAD_RESPONSE', says: 'could not be read', audit: 'outcome-unknown', attempts: 1 },
+];
+
+for (const c of cases) {
+  it(`${c.name}: ${c.code ?? 'success'}, audited as ${c.audit}, sent ${c.attempts} time(s)`, async () => {
+    station = await launchStation({ config: { sandbox: { faults: [...c.faults] }, processor: { totalTimeoutMs: 1_500 } } });
+    const { operator, pinpad, sandbox } = station;
+    await startCard(operator, 'FAULT-1', 'Customer chooses PIN');
+    await enterAndConfirm(pinpad, '4826');
+    const heading = c.code === null ? 'PIN set.' : c.audit === 'outcome-unknown' ? 'Outcome unknown.' : 'PIN not set.';
+    await expect.poll(() => statusText(operator), { timeout: 10_000 }).toContain(heading);
+    const text = (await statusText(operator)) ?? '';
+    expect(text).toContain(c.says);
+    if (c.code) expect(text).toContain(`Error code: ${c.code}`);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(sandbox?.attempts).toBe(c.attempts);
+    const audit = readFileSync(station.auditPath, 'utf8').trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
+    expect(audit).toHaveLength(1);
+    expect(audit[0]).toMatchObject({ outcome: c.audit, errorCode: c.code });
+    table.push(`${c.name} | ${c.code ?? 'PIN set'}: ${text.replace(/\s+/g, ' ').slice(0, 110)} | ${c.audit} | ${sandbox?.attempts}`);
+  });
+}
+
+it('connection refused: retried while nothing can have been sent, then reported; audited as failed', async () => {
+  station = await launchStation({ processorUrl: 'http://127.0.0.1:9', config: { processor: { retries: 2 } } });
+  await startCard(station.operator, 'FAULT-2', 'Processor generates PIN');
+  await expect.poll(() => statusText(station?.operator as LaunchedStation['operator']), { timeout: 10_000 }).toContain('Nothing was sent');
+  const audit = readFileSync(station.auditPath, 'utf8').trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
+  expect(audit).toMatchObject([{ outcome: 'failed', errorCode: 'PROCESSOR_UNREACHABLE' }]);
+  table.push(`connection refused | PROCESSOR_UNREACHABLE: could not be reached. Nothing was sent. | failed | 0 (retried 2x before giving up)`);
+});
+
+it('a second OK or a new Start while a request is in flight sends nothing', async () => {
+  station = await launchStation({ config: { sandbox: { faults: [{ kind: 'latency', ms: 1_500 }] } } });
+  const { operator, pinpad, sandbox, core } = station;
+  await startCard(operator, 'FAULT-3', 'Customer chooses PIN');
+  await enterAndConfirm(pinpad, '4826');
+  await expect.poll(() => core.station.operatorView().phase).toBe('sending');
+  // The pad's OK again, and a new session from the operator, both while the request is out.
+  const again = await pinpad.evaluate(() => (window as unknown as { pinpad: { submit(): Promise<unknown> } }).pinpad.submit());
+  const restart = await operator.evaluate(() =>
+    (window as unknown as { station: { start(r: unknown): Promise<unknown> } }).station.start({ cardId: 'FAULT-4', mode: 'processor' }),
+  );
+  expect(again).toMatchObject({ ok: false, error: { code: 'NO_SESSION' } });
+  expect(restart).toMatchObject({ ok: false, error: { code: 'SESSION_BUSY' } });
+  await expect.poll(() => statusText(operator), { timeout: 10_000 }).toContain('PIN set.');
+  expect(sandbox?.attempts).toBe(1);
+  expect(sandbox?.isPinSet('FAULT-3', '4826')).toBe(true);
+});
