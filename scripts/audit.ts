@@ -15,15 +15,18 @@
  * The logic lives in runAuditCli() with injected streams and keychain so
  * tests can drive it; main() is the thin process entry.
  */
-import { existsSync, realpathSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { StationError } from '../common/errors';
 import { AuditError, auditFilePath, auditHeadPath, readAuditKey, sealAuditFile, verifyAuditFile } from '../main/core/audit';
 import type { AuditVerifyResult } from '../main/core/audit';
 import type { KeyStore } from '../main/core/keystore';
-import { KeytarKeyStore } from '../main/core/keytar-store';
+import { CliError, DEFAULT_SERVICE, exitCodesHelp, isEntryPoint, openStoreChecked, parseCliArgs, runCli } from './cli-common';
+import type { CliArgs, CliBaseDeps, CliOutput } from './cli-common';
+
+export { CliError, DEFAULT_SERVICE };
+export type { CliOutput };
 
 /** Every exit code of the CLI, in one place (also listed by --help). */
 export const EXIT_CODES = {
@@ -47,32 +50,14 @@ const EXIT_CODE_HELP: Record<ExitCodeName, string> = {
   KEYCHAIN_UNAVAILABLE: 'the keychain could not be reached or is locked',
 };
 
-export const DEFAULT_SERVICE = 'pin-station';
 export const APP_DIR_NAME = 'pin-station';
 
-export interface CliOutput {
-  write(text: string): unknown;
-}
-export interface AuditCliDeps {
-  readonly stdout: CliOutput;
-  readonly stderr: CliOutput;
-  /** Opens the keychain for a service; KeytarKeyStore by default (it validates the name). */
-  readonly openStore?: (service: string) => KeyStore;
+export interface AuditCliDeps extends CliBaseDeps {
   /** For the default data directory; process.env, process.platform and os.homedir() by default. */
   readonly env?: NodeJS.ProcessEnv;
   readonly platform?: NodeJS.Platform;
   readonly homedir?: string;
   readonly now?: () => Date;
-}
-
-export class CliError extends Error {
-  constructor(
-    readonly exitCode: number,
-    message: string,
-  ) {
-    super(message);
-    this.name = 'CliError';
-  }
 }
 
 /** Electron's userData for the app on each platform (app.getPath('userData')). */
@@ -83,9 +68,6 @@ export function defaultDataDir(platform: NodeJS.Platform, env: NodeJS.ProcessEnv
 }
 
 export function helpText(): string {
-  const codes = (Object.keys(EXIT_CODES) as ExitCodeName[])
-    .map((name) => `  ${String(EXIT_CODES[name]).padStart(3)}  ${EXIT_CODE_HELP[name]}`)
-    .join('\n');
   return `Usage: npm run audit -- <command> [file] [options]
 
 Commands:
@@ -105,60 +87,21 @@ Options:
   --service <name>   keychain service holding audit-key (default "${DEFAULT_SERVICE}")
   -h, --help         show this text
 
-Exit codes:
-${codes}
-`;
+${exitCodesHelp(EXIT_CODES, EXIT_CODE_HELP)}`;
 }
 
-interface ParsedArgs {
-  readonly help: boolean;
-  readonly positional: readonly string[];
+interface ParsedArgs extends CliArgs {
   readonly service: string;
   readonly dataDir: string | undefined;
 }
 
+/** Parsed by parseCliArgs (node:util parseArgs); no message repeats an argument that could be a mistyped secret. */
 export function parseArgs(argv: readonly string[]): ParsedArgs {
-  const positional: string[] = [];
-  const seen = new Set<string>();
-  let service: string | undefined;
-  let dataDir: string | undefined;
-  let help = false;
-  let optionsEnded = false;
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i] as string;
-    if (optionsEnded || !arg.startsWith('-') || arg === '-') {
-      positional.push(arg);
-      continue;
-    }
-    if (arg === '--') {
-      optionsEnded = true;
-      continue;
-    }
-    const eq = arg.indexOf('=');
-    const name = eq === -1 ? arg : arg.slice(0, eq);
-    const inline = eq === -1 ? undefined : arg.slice(eq + 1);
-    if (name === '-h' || name === '--help') {
-      help = true;
-      continue;
-    }
-    if (name !== '--service' && name !== '--data-dir') {
-      const shown = /^--?[A-Za-z][A-Za-z0-9-]{0,30}$/.test(name) ? ` "${name}"` : '';
-      throw new CliError(EXIT_CODES.USAGE, `unknown option${shown}. See --help.`);
-    }
-    if (seen.has(name)) throw new CliError(EXIT_CODES.USAGE, `${name} was given more than once.`);
-    seen.add(name);
-    let value = inline;
-    if (value === undefined) {
-      const next = argv[i + 1];
-      if (next === undefined || next.startsWith('--')) throw new CliError(EXIT_CODES.USAGE, `${name} needs a value.`);
-      value = next;
-      i++;
-    }
-    if (value.length === 0) throw new CliError(EXIT_CODES.USAGE, `${name} needs a value.`);
-    if (name === '--service') service = value;
-    else dataDir = value;
+  const { help, positional, values, seen } = parseCliArgs(argv, { service: 'string', 'data-dir': 'string' }, EXIT_CODES.USAGE);
+  for (const name of seen) {
+    if (values[name.slice(2) as 'service' | 'data-dir'] === '') throw new CliError(EXIT_CODES.USAGE, `${name} needs a value.`);
   }
-  return { help, positional, service: service ?? DEFAULT_SERVICE, dataDir };
+  return { help, positional, service: values.service ?? DEFAULT_SERVICE, dataDir: values['data-dir'] };
 }
 
 function trailPath(args: ParsedArgs, deps: AuditCliDeps): string {
@@ -168,17 +111,6 @@ function trailPath(args: ParsedArgs, deps: AuditCliDeps): string {
   if (file !== undefined) return resolve(file);
   const dataDir = args.dataDir ?? defaultDataDir(deps.platform ?? process.platform, deps.env ?? process.env, deps.homedir ?? homedir());
   return auditFilePath(resolve(dataDir));
-}
-
-function openStoreChecked(deps: AuditCliDeps, service: string): KeyStore {
-  try {
-    return (deps.openStore ?? ((name: string) => new KeytarKeyStore(name)))(service);
-  } catch (error) {
-    if (error instanceof StationError && error.code === 'CONFIG_INVALID') {
-      throw new CliError(EXIT_CODES.USAGE, '--service must be 1-64 characters: letters, digits, ".", "_" or "-".');
-    }
-    throw error;
-  }
 }
 
 function requireTrail(path: string): void {
@@ -211,7 +143,7 @@ async function withKey<T>(store: KeyStore, use: (key: Buffer) => T | Promise<T>)
 async function runVerify(args: ParsedArgs, deps: AuditCliDeps): Promise<number> {
   const path = trailPath(args, deps);
   requireTrail(path);
-  const store = openStoreChecked(deps, args.service);
+  const store = openStoreChecked(deps, args.service, EXIT_CODES.USAGE);
   const result = await withKey(store, (key) => verifyAuditFile(path, key));
   if (result.ok) {
     deps.stdout.write(`ok: ${result.records} record${result.records === 1 ? '' : 's'} verified: ${path}\n`);
@@ -228,7 +160,7 @@ async function runVerify(args: ParsedArgs, deps: AuditCliDeps): Promise<number> 
 async function runSeal(args: ParsedArgs, deps: AuditCliDeps): Promise<number> {
   const path = trailPath(args, deps);
   requireTrail(path);
-  const store = openStoreChecked(deps, args.service);
+  const store = openStoreChecked(deps, args.service, EXIT_CODES.USAGE);
   const before = await withKey(store, (key) => verifyAuditFile(path, key));
   if (before.ok) {
     deps.stdout.write(`nothing to seal: ${before.records} record${before.records === 1 ? '' : 's'} verified: ${path}\n`);
@@ -254,33 +186,13 @@ async function runSeal(args: ParsedArgs, deps: AuditCliDeps): Promise<number> {
 }
 
 /** Runs one CLI invocation and returns its exit code; all output goes to the injected streams. */
-export async function runAuditCli(argv: readonly string[], deps: AuditCliDeps): Promise<number> {
-  try {
-    const args = parseArgs(argv);
-    const command = args.positional[0];
-    if (args.help || command === 'help') {
-      deps.stdout.write(helpText());
-      return EXIT_CODES.OK;
-    }
-    switch (command) {
-      case 'verify':
-        return await runVerify(args, deps);
-      case 'seal':
-        return await runSeal(args, deps);
-      case undefined:
-        throw new CliError(EXIT_CODES.USAGE, 'a command is required: verify, seal or help. See --help.');
-      default:
-        throw new CliError(EXIT_CODES.USAGE, 'unknown command; expected verify, seal or help. See --help.');
-    }
-  } catch (error) {
-    const { code, message } = describeError(error);
-    deps.stderr.write(`audit: error: ${message}\n`);
-    return code;
-  }
+export function runAuditCli(argv: readonly string[], deps: AuditCliDeps): Promise<number> {
+  const commands = { verify: (args: ParsedArgs) => runVerify(args, deps), seal: (args: ParsedArgs) => runSeal(args, deps) };
+  return runCli({ name: 'audit', exitCodes: EXIT_CODES, parse: parseArgs, helpText, commands, describeError }, argv, deps);
 }
 
+/** For errors other than CliError. */
 function describeError(error: unknown): { code: number; message: string } {
-  if (error instanceof CliError) return { code: error.exitCode, message: error.message };
   if (error instanceof AuditError) {
     return { code: error.code === 'AUDIT_WRITE_FAILED' ? EXIT_CODES.INTERNAL : EXIT_CODES.VERIFY_FAILED, message: error.message };
   }
@@ -299,14 +211,4 @@ export async function main(): Promise<void> {
   process.exitCode = await runAuditCli(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr });
 }
 
-function isEntryPoint(): boolean {
-  const script = process.argv[1];
-  if (!script) return false;
-  try {
-    return realpathSync(resolve(script)) === realpathSync(fileURLToPath(import.meta.url));
-  } catch {
-    return false;
-  }
-}
-
-if (isEntryPoint()) void main();
+if (isEntryPoint(import.meta.url)) void main();

@@ -17,16 +17,17 @@
  * ("PUBLIC KEY") or a PKCS#1 ("RSA PUBLIC KEY") PEM.
  */
 import { createHash, createPublicKey } from 'node:crypto';
-import { realpathSync } from 'node:fs';
-import { resolve } from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
-import { fileURLToPath } from 'node:url';
 import forge from 'node-forge';
 import { StationError } from '../common/errors';
 import { isKeyAccount, KEY_ACCOUNTS } from '../main/core/keystore';
-import type { KeyAccount, KeyStore } from '../main/core/keystore';
-import { KeytarKeyStore } from '../main/core/keytar-store';
+import type { KeyAccount } from '../main/core/keystore';
 import { kcv, kcvMatches, parseAes256KeyHex, parseRsaPublicKey, RSA_MIN_BITS } from '../main/crypto';
+import { CliError, DEFAULT_SERVICE, exitCodesHelp, isEntryPoint, openStoreChecked, parseCliArgs, runCli } from './cli-common';
+import type { CliArgs, CliBaseDeps, CliOutput } from './cli-common';
+
+export { CliError, DEFAULT_SERVICE };
+export type { CliOutput };
 
 /** Every exit code of the CLI, in one place (also listed by --help). */
 export const EXIT_CODES = {
@@ -56,7 +57,6 @@ const EXIT_CODE_HELP: Record<ExitCodeName, string> = {
   CANCELLED: 'input cancelled with Ctrl-C',
 };
 
-export const DEFAULT_SERVICE = 'pin-station';
 /** Upper bound on what is read for one value (a PEM for RSA-8192 is under 2 KiB). */
 export const MAX_INPUT_BYTES = 64 * 1024;
 export const API_TOKEN_MIN = 16;
@@ -68,32 +68,11 @@ export interface CliInput extends NodeJS.ReadableStream {
   isTTY?: boolean;
   setRawMode?(mode: boolean): unknown;
 }
-export interface CliOutput {
-  write(text: string): unknown;
-}
-export interface CliDeps {
+export interface CliDeps extends CliBaseDeps {
   readonly stdin: CliInput;
-  readonly stdout: CliOutput;
-  readonly stderr: CliOutput;
-  /** Opens the keychain for a service; KeytarKeyStore by default (it validates the name). */
-  readonly openStore?: (service: string) => KeyStore;
-}
-
-/** An error whose message was written here and never contains a value. */
-export class CliError extends Error {
-  constructor(
-    readonly exitCode: number,
-    message: string,
-  ) {
-    super(message);
-    this.name = 'CliError';
-  }
 }
 
 export function helpText(): string {
-  const codes = (Object.keys(EXIT_CODES) as ExitCodeName[])
-    .map((name) => `  ${String(EXIT_CODES[name]).padStart(3)}  ${EXIT_CODE_HELP[name]}`)
-    .join('\n');
   return `Usage: npm run keys -- <command> [options]
 
 Commands:
@@ -119,68 +98,20 @@ Options:
 
 The value is never accepted as an argument and is never printed.
 
-Exit codes:
-${codes}
-`;
+${exitCodesHelp(EXIT_CODES, EXIT_CODE_HELP)}`;
 }
 
-interface ParsedArgs {
-  readonly help: boolean;
-  readonly positional: readonly string[];
+interface ParsedArgs extends CliArgs {
   readonly service: string;
   readonly kcv: string | undefined;
   readonly replace: boolean;
   readonly seen: ReadonlySet<string>;
 }
 
-/** Own parser, so that no message ever repeats an argument that could be a mistyped secret. */
+/** Parsed by parseCliArgs (node:util parseArgs); no message repeats an argument that could be a mistyped secret. */
 export function parseArgs(argv: readonly string[]): ParsedArgs {
-  const positional: string[] = [];
-  const seen = new Set<string>();
-  let service: string | undefined;
-  let kcvValue: string | undefined;
-  let replace = false;
-  let help = false;
-  let optionsEnded = false;
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i] as string;
-    if (optionsEnded || !arg.startsWith('-') || arg === '-') {
-      positional.push(arg);
-      continue;
-    }
-    if (arg === '--') {
-      optionsEnded = true;
-      continue;
-    }
-    const eq = arg.indexOf('=');
-    const name = eq === -1 ? arg : arg.slice(0, eq);
-    const inline = eq === -1 ? undefined : arg.slice(eq + 1);
-    if (name === '-h' || name === '--help') {
-      help = true;
-      continue;
-    }
-    if (name !== '--service' && name !== '--kcv' && name !== '--replace') {
-      const shown = /^--?[A-Za-z][A-Za-z0-9-]{0,30}$/.test(name) ? ` "${name}"` : '';
-      throw new CliError(EXIT_CODES.USAGE, `unknown option${shown}. See --help.`);
-    }
-    if (seen.has(name)) throw new CliError(EXIT_CODES.USAGE, `${name} was given more than once.`);
-    seen.add(name);
-    if (name === '--replace') {
-      if (inline !== undefined) throw new CliError(EXIT_CODES.USAGE, '--replace takes no value.');
-      replace = true;
-      continue;
-    }
-    let value = inline;
-    if (value === undefined) {
-      const next = argv[i + 1];
-      if (next === undefined || next.startsWith('--')) throw new CliError(EXIT_CODES.USAGE, `${name} needs a value.`);
-      value = next;
-      i++;
-    }
-    if (name === '--service') service = value;
-    else kcvValue = value;
-  }
-  return { help, positional, service: service ?? DEFAULT_SERVICE, kcv: kcvValue, replace, seen };
+  const { help, positional, values, seen } = parseCliArgs(argv, { service: 'string', kcv: 'string', replace: 'boolean' }, EXIT_CODES.USAGE);
+  return { help, positional, service: values.service ?? DEFAULT_SERVICE, kcv: values.kcv, replace: values.replace === true, seen };
 }
 
 // ---------------------------------------------------------------- validation
@@ -433,17 +364,6 @@ function rejectOptions(args: ParsedArgs, command: string, allowed: readonly stri
   }
 }
 
-function openStoreChecked(deps: CliDeps, service: string): KeyStore {
-  try {
-    return (deps.openStore ?? ((name: string) => new KeytarKeyStore(name)))(service);
-  } catch (error) {
-    if (error instanceof StationError && error.code === 'CONFIG_INVALID') {
-      throw new CliError(EXIT_CODES.USAGE, '--service must be 1-64 characters: letters, digits, ".", "_" or "-".');
-    }
-    throw error;
-  }
-}
-
 async function runImport(args: ParsedArgs, deps: CliDeps): Promise<void> {
   rejectOptions(args, 'import', ['--service', '--kcv', '--replace']);
   const account = requireAccount(args.positional, 'import');
@@ -455,7 +375,7 @@ async function runImport(args: ParsedArgs, deps: CliDeps): Promise<void> {
     );
   }
   const givenKcv = args.kcv === undefined ? undefined : normalizeKcv(args.kcv, account);
-  const store = openStoreChecked(deps, args.service);
+  const store = openStoreChecked(deps, args.service, EXIT_CODES.USAGE);
   const existed = (await store.get(account)) !== null;
   if (existed && !args.replace) {
     throw new CliError(
@@ -504,7 +424,7 @@ async function runImport(args: ParsedArgs, deps: CliDeps): Promise<void> {
 async function runStatus(args: ParsedArgs, deps: CliDeps): Promise<void> {
   rejectOptions(args, 'status', ['--service']);
   if (args.positional.length > 1) throw new CliError(EXIT_CODES.USAGE, 'status takes no arguments.');
-  const store = openStoreChecked(deps, args.service);
+  const store = openStoreChecked(deps, args.service, EXIT_CODES.USAGE);
   const lines = [`service "${args.service}"`];
   for (const account of KEY_ACCOUNTS) {
     const value = await store.get(account);
@@ -516,7 +436,7 @@ async function runStatus(args: ParsedArgs, deps: CliDeps): Promise<void> {
 async function runDelete(args: ParsedArgs, deps: CliDeps): Promise<void> {
   rejectOptions(args, 'delete', ['--service']);
   const account = requireAccount(args.positional, 'delete');
-  const store = openStoreChecked(deps, args.service);
+  const store = openStoreChecked(deps, args.service, EXIT_CODES.USAGE);
   const existed = await store.delete(account);
   deps.stdout.write(
     existed ? `deleted ${account} from service "${args.service}"\n` : `${account} was not present in service "${args.service}"; nothing deleted\n`,
@@ -524,39 +444,17 @@ async function runDelete(args: ParsedArgs, deps: CliDeps): Promise<void> {
 }
 
 /** Runs one CLI invocation and returns its exit code; all output goes to the injected streams. */
-export async function runKeysCli(argv: readonly string[], deps: CliDeps): Promise<number> {
-  try {
-    const args = parseArgs(argv);
-    const command = args.positional[0];
-    if (args.help || command === 'help') {
-      deps.stdout.write(helpText());
-      return EXIT_CODES.OK;
-    }
-    switch (command) {
-      case 'import':
-        await runImport(args, deps);
-        break;
-      case 'status':
-        await runStatus(args, deps);
-        break;
-      case 'delete':
-        await runDelete(args, deps);
-        break;
-      case undefined:
-        throw new CliError(EXIT_CODES.USAGE, 'a command is required: import, status, delete or help. See --help.');
-      default:
-        throw new CliError(EXIT_CODES.USAGE, 'unknown command; expected import, status, delete or help. See --help.');
-    }
-    return EXIT_CODES.OK;
-  } catch (error) {
-    const { code, message } = describeError(error);
-    deps.stderr.write(`keys: error: ${message}\n`);
-    return code;
-  }
+export function runKeysCli(argv: readonly string[], deps: CliDeps): Promise<number> {
+  const commands = {
+    import: (args: ParsedArgs) => runImport(args, deps),
+    status: (args: ParsedArgs) => runStatus(args, deps),
+    delete: (args: ParsedArgs) => runDelete(args, deps),
+  };
+  return runCli({ name: 'keys', exitCodes: EXIT_CODES, parse: parseArgs, helpText, commands, describeError }, argv, deps);
 }
 
+/** For errors other than CliError. */
 function describeError(error: unknown): { code: number; message: string } {
-  if (error instanceof CliError) return { code: error.exitCode, message: error.message };
   if (error instanceof StationError) {
     // StationError messages are written, never interpolated from a secret.
     if (error.code === 'KEYCHAIN_UNAVAILABLE') return { code: EXIT_CODES.KEYCHAIN_UNAVAILABLE, message: `${error.message} Nothing was changed.` };
@@ -570,14 +468,4 @@ export async function main(): Promise<void> {
   process.exitCode = await runKeysCli(process.argv.slice(2), { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr });
 }
 
-function isEntryPoint(): boolean {
-  const script = process.argv[1];
-  if (!script) return false;
-  try {
-    return realpathSync(resolve(script)) === realpathSync(fileURLToPath(import.meta.url));
-  } catch {
-    return false;
-  }
-}
-
-if (isEntryPoint()) void main();
+if (isEntryPoint(import.meta.url)) void main();
