@@ -1,44 +1,157 @@
 /**
- * Pictures of the main screens, taken through the harness so they show the
- * real pages. Written to test-results/screenshots; with UPDATE_SCREENSHOTS=1
- * to docs/screenshots (the ones README.md shows).
+ * Pictures of every screen and state of both windows, taken through the
+ * harness so they show the real pages and stay current. Written to
+ * test-results/screenshots; with UPDATE_SCREENSHOTS=1 to docs/screenshots
+ * (README.md shows the main ones). The pad's layout is fixed (pad.shuffle
+ * false) so the pictures are stable; times and the countdown still vary.
  */
 import { mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, expect, it } from 'vitest';
+import { CATALOGUES } from '../../renderer/shared/i18n';
 import { launchStation } from '../harness/launch-station';
 import type { LaunchedStation } from '../harness/launch-station';
+import { launchGatedStation, setZoom, zoomedScreenshot, startCard, statusText, typeDigits, waitForCount } from '../harness/journeys';
+import type { GatedStation } from '../harness/journeys';
+import type { Page } from 'playwright-core';
 
 const dir = join(import.meta.dirname, '..', '..', process.env.UPDATE_SCREENSHOTS === '1' ? 'docs/screenshots' : 'test-results/screenshots');
-let station: LaunchedStation | null = null;
-afterAll(async () => station?.close());
+let gated: GatedStation | null = null;
+let iso4: LaunchedStation | null = null;
+afterAll(async () => {
+  await gated?.close();
+  await iso4?.close();
+});
 
-it('captures the operator and PIN pad screens through one customer-chooses-PIN journey', async () => {
+const shots: string[] = [];
+async function shoot(page: Page, name: string): Promise<void> {
+  const path = join(dir, `${name}.png`);
+  await page.screenshot({ path, animations: 'disabled', caret: 'hide' });
+  shots.push(path);
+}
+
+async function shootZoomed(page: Page, name: string): Promise<void> {
+  const path = join(dir, `${name}.png`);
+  await zoomedScreenshot(page, path);
+  shots.push(path);
+}
+
+const alertText = (page: Page): Promise<string | null> => page.getByRole('alert').textContent();
+
+it('captures every operator and PIN pad state through the journeys', async () => {
   mkdirSync(dir, { recursive: true });
-  station = await launchStation({ config: { pad: { shuffle: false } } });
-  const { operator, pinpad } = station;
-  const shots: string[] = [];
-  const shoot = async (page: typeof operator, name: string): Promise<void> => {
-    const path = join(dir, `${name}.png`);
-    await page.screenshot({ path, animations: 'disabled', caret: 'hide' });
-    shots.push(path);
-  };
+  gated = await launchGatedStation({ config: { pad: { shuffle: false } } });
+  const { operator, pinpad } = gated.station;
+  const ok = pinpad.getByRole('button', { name: 'OK' });
 
+  await operator.getByRole('status').getByText('Ready.').waitFor();
   await shoot(operator, 'operator-ready');
-  await shoot(pinpad, 'pinpad-waiting');
-  await operator.getByRole('textbox', { name: 'Card ID' }).fill('CARD-0001');
-  await operator.getByRole('button', { name: 'Start' }).click();
-  for (const digit of '25') await pinpad.getByRole('button', { name: digit, exact: true }).click();
-  await pinpad.getByRole('img', { name: '2 digits entered' }).waitFor();
+  await shoot(pinpad, 'pinpad-idle');
+
+  await startCard(operator, 'CARD 12/<x>', 'Customer chooses PIN');
+  await operator.getByRole('alert').waitFor();
+  await shoot(operator, 'operator-card-id-error');
+
+  await startCard(operator, 'CARD-0001', 'Customer chooses PIN');
+  await typeDigits(pinpad, '25');
+  await waitForCount(pinpad, 2);
+  await expect.poll(() => statusText(operator)).toContain('2 digits entered');
   await shoot(pinpad, 'pinpad-entering');
-  await expect.poll(() => operator.getByRole('status').textContent()).toContain('2 digits entered');
   await shoot(operator, 'operator-waiting');
-  for (const digit of '80') await pinpad.getByRole('button', { name: digit, exact: true }).click();
-  await pinpad.getByRole('button', { name: 'OK' }).click();
-  for (const digit of '2580') await pinpad.getByRole('button', { name: digit, exact: true }).click();
-  await pinpad.getByRole('button', { name: 'OK' }).click();
-  await expect.poll(() => operator.getByRole('status').textContent()).toContain('PIN set.');
+
+  await pinpad.getByRole('button', { name: 'Русский' }).click();
+  await pinpad.getByRole('heading', { name: CATALOGUES.ru.pad.enterTitle }).waitFor();
+  await shoot(pinpad, 'pinpad-ru');
+  await pinpad.getByRole('button', { name: 'Қазақша' }).click();
+  await pinpad.getByRole('heading', { name: CATALOGUES.kk.pad.enterTitle }).waitFor();
+  await shoot(pinpad, 'pinpad-kk');
+  await pinpad.getByRole('button', { name: 'English' }).click();
+
+  await pinpad.emulateMedia({ forcedColors: 'active', contrast: 'more' });
+  await operator.emulateMedia({ forcedColors: 'active', contrast: 'more' });
+  await shoot(pinpad, 'pinpad-high-contrast');
+  await shoot(operator, 'operator-high-contrast');
+  await pinpad.emulateMedia({ forcedColors: null, contrast: null });
+  await operator.emulateMedia({ forcedColors: null, contrast: null });
+
+  await setZoom(pinpad, 2);
+  await setZoom(operator, 2);
+  await shootZoomed(pinpad, 'pinpad-zoom-200');
+  await shootZoomed(operator, 'operator-zoom-200');
+  await setZoom(pinpad, 1);
+  await setZoom(operator, 1);
+
+  await pinpad.keyboard.press('Delete');
+  await typeDigits(pinpad, '1111');
+  await ok.click();
+  await expect.poll(() => alertText(pinpad)).toContain('one digit repeated');
+  await shoot(pinpad, 'pinpad-policy-notice');
+
+  await typeDigits(pinpad, '2580');
+  await ok.click();
+  await pinpad.getByRole('heading', { name: 'Enter the same PIN again' }).waitFor();
+  await typeDigits(pinpad, '2');
+  await waitForCount(pinpad, 1);
+  await shoot(pinpad, 'pinpad-confirm');
+  await typeDigits(pinpad, '581');
+  await ok.click();
+  await expect.poll(() => alertText(pinpad)).toContain('did not match');
+  await shoot(pinpad, 'pinpad-mismatch');
+  for (let i = 0; i < 2; i++) {
+    await typeDigits(pinpad, '2581');
+    await waitForCount(pinpad, 4);
+    await ok.click();
+  }
+  await expect.poll(() => alertText(pinpad)).toContain('did not match several times');
+  await expect.poll(() => statusText(operator)).toContain('starting again');
+  await shoot(pinpad, 'pinpad-mismatch-limit');
+  await shoot(operator, 'operator-restart-notice');
+
+  gated.gate.hold();
+  await typeDigits(pinpad, '2580');
+  await waitForCount(pinpad, 4);
+  await ok.click();
+  await typeDigits(pinpad, '2580');
+  await waitForCount(pinpad, 4);
+  await ok.click();
+  await expect.poll(() => statusText(operator)).toContain('Sending');
+  await expect.poll(() => gated?.gate.waiting).toBe(1);
+  await shoot(operator, 'operator-sending');
+  gated.gate.release();
+  await expect.poll(() => statusText(operator)).toContain('PIN set.');
+  expect(gated.sandbox.isPinSet('CARD-0001', '2580')).toBe(true);
   await shoot(operator, 'operator-done');
+
+  await operator.getByRole('button', { name: 'Next card' }).click();
+  await startCard(operator, 'CARD-0002', 'Processor generates PIN');
+  await expect.poll(() => statusText(operator)).toContain('The processor generated the PIN.');
+  await shoot(operator, 'operator-done-generated');
+
+  await operator.getByRole('button', { name: 'Next card' }).click();
+  await operator.getByRole('combobox', { name: 'Language' }).selectOption('ru');
+  await operator.getByRole('status').getByText(CATALOGUES.ru.operator.ready).waitFor();
+  await shoot(operator, 'operator-ru');
+  await operator.getByRole('combobox', { name: CATALOGUES.ru.operator.language }).selectOption('kk');
+  await operator.getByRole('status').getByText(CATALOGUES.kk.operator.ready).waitFor();
+  await shoot(operator, 'operator-kk');
+  await operator.getByRole('combobox', { name: CATALOGUES.kk.operator.language }).selectOption('en');
+
+  await gated.gate.stop();
+  await startCard(operator, 'CARD-0003', 'Processor generates PIN');
+  await expect.poll(() => statusText(operator)).toContain('could not be reached');
+  await shoot(operator, 'operator-failed');
+
+  // The iso4 profile asks for the card number; a short inactivity limit shows the countdown at once.
+  iso4 = await launchStation({ config: { profile: 'iso4', pad: { shuffle: false }, pin: { inactivityTimeoutMs: 9_000 } } });
+  await iso4.operator.getByLabel('Card number (PAN)').fill('4000001234567890');
+  await startCard(iso4.operator, 'DEMO-0001', 'Customer chooses PIN');
+  await iso4.operator.getByRole('alert').waitFor();
+  await shoot(iso4.operator, 'operator-pan');
+  await startCard(iso4.operator, 'DEMO-0001', 'Customer chooses PIN', '4000 0012 3456 7899');
+  await typeDigits(iso4.pinpad, '25');
+  await waitForCount(iso4.pinpad, 2);
+  await expect.poll(() => iso4?.pinpad.getByRole('timer').textContent()).toMatch(/^\d s left$/);
+  await shoot(iso4.pinpad, 'pinpad-countdown');
 
   for (const path of shots) expect(statSync(path).size).toBeGreaterThan(5_000);
 });

@@ -50,6 +50,7 @@ export interface Catalogue {
     readonly pinSet: string;
     readonly pinGenerated: string;
     readonly notSet: string;
+    readonly outcomeUnknown: string;
     readonly notStarted: string;
     readonly unavailable: string;
     readonly unavailableFix: string;

@@ -39,6 +39,7 @@ export const en: Catalogue = {
     pinSet: 'PIN set.',
     pinGenerated: 'The processor generated the PIN.',
     notSet: 'PIN not set.',
+    outcomeUnknown: 'Outcome unknown.',
     notStarted: 'Not started.',
     unavailable: 'PIN Station cannot start.',
     unavailableFix: 'Ask the administrator or key custodian to fix this, then restart PIN Station. No PIN can be set until then.',

@@ -38,6 +38,7 @@ export const kk: Catalogue = {
     pinSet: 'PIN-код орнатылды.',
     pinGenerated: 'Процессинг PIN-кодты жасады.',
     notSet: 'PIN-код орнатылмады.',
+    outcomeUnknown: 'Нәтиже белгісіз.',
     notStarted: 'Басталмады.',
     unavailable: 'PIN Station іске қосылмады.',
     unavailableFix: 'Мұны түзету үшін әкімшіге немесе кілт сақтаушыға хабарласыңыз, содан кейін PIN Station-ды қайта іске қосыңыз. Оған дейін PIN-код орнату мүмкін емес.',

@@ -38,6 +38,7 @@ export const ru: Catalogue = {
     pinSet: 'ПИН-код установлен.',
     pinGenerated: 'Процессинг создал ПИН-код.',
     notSet: 'ПИН-код не установлен.',
+    outcomeUnknown: 'Результат неизвестен.',
     notStarted: 'Не начато.',
     unavailable: 'PIN Station не может запуститься.',
     unavailableFix: 'Попросите администратора или хранителя ключей исправить это, затем перезапустите PIN Station. До этого ПИН-коды устанавливать нельзя.',
