@@ -53,7 +53,11 @@ it('no PIN, PAN or key appears in any log, console, page or file after every kin
   await journey('gcm', {}, async ({ operator, pinpad }) => {
     await startCard(operator, 'LEAK-1', 'Customer chooses PIN');
     await enterAndConfirm(pinpad, pin('830571926403'), pin('830571926404'));
-    await enterAndConfirm(pinpad, pin('830571926403'));
+    // A mismatch asks for the confirmation again.
+    await expect.poll(() => pinpad.getByRole('alert').textContent()).toContain('did not match');
+    await typeDigits(pinpad, '830571926403');
+    await waitForCount(pinpad, 12);
+    await pinpad.getByRole('button', { name: 'OK' }).click();
     await expect.poll(() => statusText(operator)).toContain('PIN set.');
   });
   await journey('short-and-cancel', { config: { pin: { minLength: 12, maxLength: 12 } } }, async ({ operator, pinpad }) => {
