@@ -1,20 +1,12 @@
 /** The audit trail through real journeys: one verified record per outcome, written before the outcome shows. */
 import { appendFileSync, readFileSync } from 'node:fs';
-import { afterEach, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { readAuditKey, verifyAuditFile } from '../../main/core/audit';
 import { enterAndConfirm, startCard, statusText, typeDigits } from '../harness/journeys';
-import { launchStation } from '../harness/launch-station';
-import type { LaunchedStation, LaunchStationOptions } from '../harness/launch-station';
+import { useStation } from '../harness/launch-station';
+import type { LaunchedStation } from '../harness/launch-station';
 
-let station: LaunchedStation | null = null;
-afterEach(async () => {
-  await station?.close();
-  station = null;
-});
-async function launch(options?: LaunchStationOptions): Promise<LaunchedStation> {
-  station = await launchStation(options);
-  return station;
-}
+const launch = useStation();
 const records = (s: LaunchedStation): Record<string, unknown>[] =>
   readFileSync(s.auditPath, 'utf8')
     .split('\n')

@@ -1,20 +1,12 @@
 /** The iso4 and rsa-oaep profiles end to end: the sandbox decrypts with node:crypto, independently of the station. */
 import { constants, privateDecrypt } from 'node:crypto';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { decipherIso4, decryptGcm, decryptRsaOaep, parseAes256KeyHex } from '../../main/crypto';
 import { enterAndConfirm, startCard, statusText } from '../harness/journeys';
-import { launchStation } from '../harness/launch-station';
-import type { LaunchedStation, LaunchStationOptions } from '../harness/launch-station';
+import { useStation } from '../harness/launch-station';
+import type { LaunchedStation } from '../harness/launch-station';
 
-let station: LaunchedStation | null = null;
-afterEach(async () => {
-  await station?.close();
-  station = null;
-});
-async function launch(options?: LaunchStationOptions): Promise<LaunchedStation> {
-  station = await launchStation(options);
-  return station;
-}
+const launch = useStation();
 const sentBody = (s: LaunchedStation, index = 0): Record<string, unknown> => JSON.parse(s.sandbox?.requests[index]?.bodyText ?? '{}') as Record<string, unknown>;
 
 describe('profile iso4 (PAN-bound format 4 PIN block)', () => {

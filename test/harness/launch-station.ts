@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { readFile } from 'node:fs/promises';
 import { extname, join, normalize, sep } from 'node:path';
 import { chromium } from 'playwright-core';
+import { afterEach } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import { OPERATOR_STATE_EVENT, PINPAD_STATE_EVENT } from '../../common/ipc';
 import type { WindowRole } from '../../common/ipc';
@@ -318,4 +319,20 @@ function preloadShim(preloadSource: string): string {
 ${preloadSource}
   })(require, module, module.exports);
 })();`;
+}
+
+/**
+ * For a test file: returns a `launch(options)` that starts a station and
+ * registers its close after each test, so no file repeats that bookkeeping.
+ */
+export function useStation(): (options?: LaunchStationOptions) => Promise<LaunchedStation> {
+  let current: LaunchedStation | null = null;
+  afterEach(async () => {
+    await current?.close();
+    current = null;
+  });
+  return async (options) => {
+    current = await launchStation(options);
+    return current;
+  };
 }
