@@ -2,12 +2,13 @@ import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { readFile } from 'node:fs/promises';
-import { extname, join, normalize, sep } from 'node:path';
+import { join, normalize } from 'node:path';
 import { chromium } from 'playwright-core';
 import { afterEach } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import { OPERATOR_STATE_EVENT, PINPAD_STATE_EVENT } from '../../common/ipc';
 import type { WindowRole } from '../../common/ipc';
+import { resolveAppFile } from '../../main/adapter/app-files';
 import { CONTENT_SECURITY_POLICY } from '../../main/adapter/csp';
 import { toErrorInfo } from '../../common/errors';
 import type { StationErrorInfo } from '../../common/errors';
@@ -213,7 +214,7 @@ export async function launchStation(options: LaunchStationOptions = {}): Promise
       await context.route('**/*', async (route) => {
         const url = new URL(route.request().url());
         if (url.origin !== HARNESS_ORIGIN) return route.abort('blockedbyclient');
-        const body = await readRendererFile(url.pathname);
+        const body = await readRendererFile(url.href);
         if (body === null) return route.fulfill({ status: 404, body: 'Not found' });
         return route.fulfill({
           status: 200,
@@ -261,20 +262,12 @@ export async function launchStation(options: LaunchStationOptions = {}): Promise
   }
 }
 
-const MIME: Record<string, string> = {
-  '.html': 'text/html; charset=utf-8',
-  '.js': 'text/javascript; charset=utf-8',
-  '.css': 'text/css; charset=utf-8',
-  '.svg': 'image/svg+xml',
-};
-
-async function readRendererFile(pathname: string): Promise<{ data: Buffer; type: string } | null> {
-  const root = join(outDir, 'renderer') + sep;
-  const file = normalize(join(root, decodeURIComponent(pathname)));
-  const type = MIME[extname(file)];
-  if (!file.startsWith(root) || !type) return null;
+async function readRendererFile(requestUrl: string): Promise<{ data: Buffer; type: string } | null> {
+  // The same resolution the app:// protocol handler uses.
+  const target = resolveAppFile(join(outDir, 'renderer'), requestUrl, new URL(HARNESS_ORIGIN).host);
+  if (!target) return null;
   try {
-    return { data: await readFile(file), type };
+    return { data: await readFile(target.file), type: target.type };
   } catch {
     return null;
   }

@@ -1,5 +1,6 @@
 /** The Electron adapter's pure parts: window hardening item by item, the IPC sender check, display choice. */
 import { describe, expect, it } from 'vitest';
+import { resolveAppFile } from '../../main/adapter/app-files';
 import { choosePadDisplay } from '../../main/adapter/displays';
 import type { DisplayLike } from '../../main/adapter/displays';
 import { senderRole } from '../../main/adapter/sender';
@@ -108,5 +109,23 @@ describe('senderRole: the IPC sender check', () => {
     expect(senderRole(frame(3, `${APP_ORIGIN}/operator/index.html#x`), ids)).toBe('operator');
     expect(senderRole(frame(3, `${APP_ORIGIN}/operator/../pinpad/index.html`), ids)).toBeNull();
     expect(senderRole(frame(3, `${APP_ORIGIN}/operator/index.html/..`), ids)).toBeNull();
+  });
+});
+
+describe('resolveAppFile: what app:// may serve', () => {
+  const root = '/srv/app/renderer';
+  it('serves built pages and assets with their types', () => {
+    expect(resolveAppFile(root, 'app://station/operator/index.html')).toEqual({ file: '/srv/app/renderer/operator/index.html', type: 'text/html; charset=utf-8' });
+    expect(resolveAppFile(root, 'app://station/assets/x-1.js')?.type).toBe('text/javascript; charset=utf-8');
+  });
+  it('refuses traversal, encoded traversal, other hosts, unknown types and malformed escapes', () => {
+    // The URL parser already folds dot segments (also %2e%2e), so these stay inside the root.
+    expect(resolveAppFile(root, 'app://station/../../etc/passwd.html')?.file).toBe('/srv/app/renderer/etc/passwd.html');
+    expect(resolveAppFile(root, 'app://station/%2e%2e/%2e%2e/etc/x.js')?.file).toBe('/srv/app/renderer/etc/x.js');
+    expect(resolveAppFile(root, 'app://station/..%2f..%2fsecret.js')).toBeNull();
+    expect(resolveAppFile(root, 'app://other/operator/index.html')).toBeNull();
+    expect(resolveAppFile(root, 'app://station/config.json')).toBeNull();
+    expect(resolveAppFile(root, 'app://station/%E0%A4%A.js')).toBeNull();
+    expect(resolveAppFile(root, 'app://station/a%00.js')).toBeNull();
   });
 });
