@@ -50,12 +50,16 @@ export interface OperatorView {
   } | null;
   readonly outcome: ProcessorOutcome | null;
   readonly error: StationErrorInfo | null;
+  /** The outcome could not be written to the audit trail (shown beside the outcome). */
+  readonly auditError: StationErrorInfo | null;
   /** True when the configured profile binds the PIN to the card number, so Start needs the PAN. */
   readonly panRequired: boolean;
   /** The configured card ID rule (a regular expression source, anchored). */
   readonly cardIdPattern: string;
   /** The operator window's configured language. */
   readonly language: Language;
+  /** True when the processor is the built-in sandbox: no real card is affected. */
+  readonly sandbox: boolean;
 }
 
 /** What the PIN pad may know: the key layout it draws and how many digits were entered. */

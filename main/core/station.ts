@@ -14,6 +14,7 @@ import { parseAes256KeyHex } from '../crypto/keys';
 import { encryptRsaOaep, parseRsaPublicKey } from '../crypto/rsa-oaep';
 import type { CardApi } from './card-api-client';
 import type { StationConfig } from './config';
+import { SANDBOX_BASE_URL } from './config';
 import type { KeyStore } from './keystore';
 import type { AuditEntry } from './audit';
 import type { Logger } from './log';
@@ -59,6 +60,9 @@ export class Station {
   private session: PinSession | null = null;
   private outcome: ProcessorOutcome | null = null;
   private error: StationErrorInfo | null = null;
+  /** Set when the outcome could not be recorded; shown beside the outcome, never instead of it. */
+  private auditError: StationErrorInfo | null = null;
+  private recording = false;
   private padNotice: StationErrorInfo | null = null;
   private inactivityTimer: NodeJS.Timeout | undefined;
   private sessionTimer: NodeJS.Timeout | undefined;
@@ -85,9 +89,11 @@ export class Station {
       pad: session ? { step: session.step, count: session.count, secondsLeft: this.secondsLeft() ?? 0, restarts: session.restarts } : null,
       outcome: this.outcome,
       error: this.error,
+      auditError: this.auditError,
       panRequired: this.deps.config.profile === 'iso4',
       cardIdPattern: this.deps.config.operator.cardIdPattern,
       language: this.deps.config.operator.language,
+      sandbox: this.deps.config.processor.baseUrl === SANDBOX_BASE_URL,
     };
   }
 
@@ -118,7 +124,7 @@ export class Station {
   async start(request: StartRequest): Promise<void> {
     if (this.isBusy()) throw new StationError('SESSION_BUSY');
     const cardId = request.cardId.trim();
-    if (!this.cardIdPattern.test(cardId)) throw new StationError('CARD_ID_INVALID');
+    if (!this.cardIdPattern.test(cardId) || /\p{Cc}/u.test(cardId)) throw new StationError('CARD_ID_INVALID');
     let pan: string | null = null;
     if (request.mode === 'customer' && this.deps.config.profile === 'iso4') {
       pan = (request.pan ?? '').replace(/[\s-]/g, '');
@@ -131,6 +137,7 @@ export class Station {
     // Re-check: another start may have won while the keychain answered.
     if (this.isBusy()) throw new StationError('SESSION_BUSY');
     this.card = { cardId, mode: request.mode, pan };
+    this.auditError = null;
     this.log.info('session.start', { cardId, mode: request.mode, profile: this.deps.config.profile });
     this.outcome = null;
     this.error = null;
@@ -152,12 +159,14 @@ export class Station {
   }
 
   nextCard(): void {
-    if (this.phase === 'sending') throw new StationError('SESSION_BUSY');
+    // During entry the operator cancels first, so the session ends with its audit record.
+    if (this.isBusy()) throw new StationError('SESSION_BUSY');
     this.endSession();
     this.phase = 'idle';
     this.card = null;
     this.outcome = null;
     this.error = null;
+    this.auditError = null;
     this.padNotice = null;
     this.publish();
   }
@@ -206,7 +215,7 @@ export class Station {
   }
 
   private isBusy(): boolean {
-    return this.phase === 'awaiting-pin' || this.phase === 'sending';
+    return this.phase === 'awaiting-pin' || this.phase === 'sending' || this.recording;
   }
 
   private padAction(action: (session: PinSession) => void): PinpadView {
@@ -222,7 +231,9 @@ export class Station {
       }
       // Policy feedback goes to the pad; it names a rule, never a digit.
       this.padNotice = error.toInfo();
-      this.log.info('pad.notice', { cardId: this.card?.cardId ?? null, code: error.code });
+      // Which weak-PIN rule fired would narrow the rejected candidate, so the log keeps only that a policy refused it.
+      const logged = error.code === 'PIN_REPEATED' || error.code === 'PIN_SEQUENCE' || error.code === 'PIN_DENIED' ? 'PIN_POLICY' : error.code;
+      this.log.info('pad.notice', { cardId: this.card?.cardId ?? null, code: logged });
     }
     if (this.session) this.log.debug('pad.progress', { step: this.session.step, count: this.session.count });
     if (this.session) this.armInactivityTimer();
@@ -232,43 +243,38 @@ export class Station {
 
   private async send(digits: Uint8Array | null): Promise<void> {
     const card = this.card;
-    if (!card) return;
-    this.phase = 'sending';
-    this.publish();
-    // Both keychain entries are read at once: each read is a D-Bus round trip,
-    // the largest cost between OK and the request on the wire (npm run bench).
-    const tokenRead = requireEntry(this.deps.keyStore, 'api-token');
-    tokenRead.catch(() => undefined);
+    let outcome: ProcessorOutcome | null = null;
+    let failure: StationErrorInfo | null = null;
     try {
+      if (!card) return;
+      this.phase = 'sending';
+      this.publish();
+      // Both keychain entries are read at once: each read is a D-Bus round trip,
+      // the largest cost between OK and the request on the wire (npm run bench).
+      const tokenRead = requireEntry(this.deps.keyStore, 'api-token');
+      tokenRead.catch(() => undefined);
       let pin: string | undefined;
-      if (digits) {
-        try {
-          pin = await this.encrypt(digits, card);
-        } finally {
-          digits.fill(0);
-          card.pan = null;
-        }
-      }
+      if (digits) pin = await this.encrypt(digits, card);
+      digits?.fill(0);
+      card.pan = null;
       const token = await tokenRead;
       this.log.info('request.send', { cardId: card.cardId, mode: card.mode, withPin: pin !== undefined });
-      const outcome = await this.deps.cardApi.setPin(pin === undefined ? { cardId: card.cardId, token } : { cardId: card.cardId, pin, token });
+      outcome = await this.deps.cardApi.setPin(pin === undefined ? { cardId: card.cardId, token } : { cardId: card.cardId, pin, token });
       this.log.info('request.outcome', { cardId: card.cardId, status: outcome.status, requestStatus: outcome.requestStatus });
-      this.outcome = outcome;
-      if (outcome.status === 'ok') {
-        this.phase = 'done';
-      } else {
-        this.phase = 'failed';
-        this.error = new StationError('PROCESSOR_REJECTED', `Request status: ${outcome.requestStatus}.`).toInfo();
-      }
+      if (outcome.status !== 'ok') failure = new StationError('PROCESSOR_REJECTED', `Request status: ${outcome.requestStatus}.`).toInfo();
     } catch (error) {
-      this.phase = 'failed';
-      this.error = toErrorInfo(error);
-      this.log.warn('request.failed', { cardId: card.cardId, code: this.error.code });
+      failure = toErrorInfo(error);
+      this.log.warn('request.failed', { cardId: card?.cardId ?? null, code: failure.code });
     } finally {
       digits?.fill(0);
+      if (card) card.pan = null;
     }
-    // The record is on disk before the operator sees the outcome.
-    await this.record(card, this.auditOutcome(card), this.outcome?.requestStatus ?? null, this.error?.code ?? null);
+    if (!card) return;
+    // Still 'sending' (busy) until the record is on disk; only then is the outcome shown.
+    this.auditError = await this.record(card, auditOutcomeOf(card.mode, outcome, failure), outcome?.requestStatus ?? null, failure?.code ?? null);
+    this.outcome = outcome;
+    this.error = failure;
+    this.phase = outcome?.status === 'ok' && failure === null ? 'done' : 'failed';
     this.publish();
   }
 
@@ -323,22 +329,22 @@ export class Station {
     this.phase = 'failed';
     this.error = reason;
     this.padNotice = null;
+    // The pad goes blank at once; the operator sees the end once it is recorded.
+    this.publishPad();
     if (!card || !this.deps.audit) return this.publish();
     const outcome = reason.code === 'PIN_TIMEOUT' ? 'timeout' : reason.code === 'PIN_CANCELLED' ? 'cancelled' : 'failed';
-    this.inFlight = this.record(card, outcome, null, reason.code).then(() => this.publish());
+    this.recording = true;
+    this.inFlight = this.record(card, outcome, null, reason.code).then((auditError) => {
+      this.recording = false;
+      this.auditError = auditError;
+      this.publish();
+    });
   }
 
-  private auditOutcome(card: CurrentCard): AuditEntry['outcome'] {
-    if (this.phase === 'done') return card.mode === 'processor' ? 'pin-generated' : 'pin-set';
-    if (this.outcome?.status === 'error') return 'rejected';
-    if (this.error?.code === 'OUTCOME_UNKNOWN' || this.error?.code === 'PROCESSOR_BAD_RESPONSE') return 'outcome-unknown';
-    return 'failed';
-  }
-
-  /** Appends one audit record; if that fails, the operator is told (the outcome itself stays visible). */
-  private async record(card: CurrentCard, outcome: AuditEntry['outcome'], requestStatus: string | null, errorCode: string | null): Promise<void> {
+  /** Appends one audit record; returns why it failed, if it did (the outcome itself stays visible). */
+  private async record(card: CurrentCard, outcome: AuditEntry['outcome'], requestStatus: string | null, errorCode: string | null): Promise<StationErrorInfo | null> {
     const audit = this.deps.audit;
-    if (!audit) return;
+    if (!audit) return null;
     try {
       await audit.append({
         stationId: this.deps.config.station.id,
@@ -350,9 +356,10 @@ export class Station {
         requestStatus,
         errorCode,
       });
+      return null;
     } catch (error) {
-      this.error = this.auditFailure(error).toInfo();
       this.log.error('audit.failed', { cardId: card.cardId, outcome });
+      return this.auditFailure(error).toInfo();
     }
   }
 
@@ -392,7 +399,28 @@ export class Station {
   }
 
   private publish(): void {
-    this.deps.views.operator(this.operatorView());
-    this.deps.views.pinpad(this.pinpadView());
+    this.publishPad();
+    try {
+      this.deps.views.operator(this.operatorView());
+    } catch {
+      // A window that cannot take an update must not stop the state machine.
+      this.log.warn('view.publish-failed', { window: 'operator' });
+    }
   }
+
+  private publishPad(): void {
+    try {
+      this.deps.views.pinpad(this.pinpadView());
+    } catch {
+      this.log.warn('view.publish-failed', { window: 'pinpad' });
+    }
+  }
+}
+
+/** The audit outcome for a finished request. */
+function auditOutcomeOf(mode: PinMode, outcome: ProcessorOutcome | null, failure: StationErrorInfo | null): AuditEntry['outcome'] {
+  if (outcome?.status === 'ok' && failure === null) return mode === 'processor' ? 'pin-generated' : 'pin-set';
+  if (outcome?.status === 'error') return 'rejected';
+  if (failure?.code === 'OUTCOME_UNKNOWN' || failure?.code === 'PROCESSOR_BAD_RESPONSE') return 'outcome-unknown';
+  return 'failed';
 }

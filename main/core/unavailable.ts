@@ -20,9 +20,11 @@ export function unavailableView(error: StationErrorInfo): OperatorView {
     pad: null,
     outcome: null,
     error,
+    auditError: null,
     panRequired: false,
     cardIdPattern: DEFAULT_CARD_ID_PATTERN,
     language: 'en',
+    sandbox: false,
   };
 }
 

@@ -268,9 +268,11 @@ describe('IpcRouter: a full flow', () => {
       pad: null,
       outcome: OUTCOME,
       error: null,
+      auditError: null,
       panRequired: false,
       cardIdPattern: '^[A-Za-z0-9_-]{1,64}$',
       language: 'en',
+      sandbox: true,
     });
     expect(r.lastPinpad()).toMatchObject({ active: false, count: 0 });
   });
@@ -298,7 +300,7 @@ describe('IpcRouter: a full flow', () => {
       if (view.notice !== null) expect(Object.keys(view.notice).sort()).toEqual(['code', 'message']);
     }
     for (const view of r.operatorViews) {
-      expect(Object.keys(view).sort()).toEqual(['cardId', 'cardIdPattern', 'error', 'language', 'mode', 'outcome', 'pad', 'panRequired', 'phase']);
+      expect(Object.keys(view).sort()).toEqual(['auditError', 'cardId', 'cardIdPattern', 'error', 'language', 'mode', 'outcome', 'pad', 'panRequired', 'phase', 'sandbox']);
       if (view.pad !== null) expect(Object.keys(view.pad).sort()).toEqual(['count', 'restarts', 'secondsLeft', 'step']);
     }
     // The count rose 1..4 in each step: the views report only how many digits, never which.
