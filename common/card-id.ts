@@ -6,7 +6,8 @@ export const CARD_ID_PATTERN = new RegExp(DEFAULT_CARD_ID_PATTERN);
 export function compileCardIdPattern(source: string): RegExp | null {
   if (!source.startsWith('^') || !source.endsWith('$') || source.length > 200) return null;
   try {
-    return new RegExp(source);
+    // Wrapped as a whole, so an alternation such as ^A|B$ cannot match a mere part of the ID.
+    return new RegExp(`^(?:${source})$`, 'u');
   } catch {
     return null;
   }

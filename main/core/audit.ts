@@ -127,7 +127,8 @@ export class AuditError extends Error {
 // ---------------------------------------------------------------- schemas
 
 const STATION_ID_PATTERN = /^[A-Za-z0-9._-]{1,64}$/;
-const AUDIT_CARD_ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
+// Any card ID the station's (configurable) rule admits: printable, no control characters.
+const AUDIT_CARD_ID_PATTERN = /^[^\p{Cc}]{1,256}$/u;
 const ERROR_CODE_PATTERN = /^[A-Z][A-Z0-9_]{0,63}$/;
 const NO_CONTROL = /^[^\p{Cc}]*$/u;
 const HEX64 = /^[0-9a-f]{64}$/;

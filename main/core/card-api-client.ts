@@ -4,7 +4,7 @@
  * "outcome unknown" so staff check before trying again.
  */
 import http from 'node:http';
-import { createHash } from 'node:crypto';
+import { createHash, X509Certificate } from 'node:crypto';
 import https from 'node:https';
 import tls from 'node:tls';
 import type { PeerCertificate } from 'node:tls';
@@ -19,7 +19,8 @@ const RFC3339 = /^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}
 
 const responseSchema = z.object({
   status: z.enum(['ok', 'error']),
-  request_status: z.string().max(200),
+  // Printable only: it is shown to staff and written to the audit trail.
+  request_status: z.string().max(200).regex(/^[^\p{Cc}]*$/u),
   dt: z.string().regex(RFC3339).refine((value) => !Number.isNaN(Date.parse(value))),
 });
 
@@ -69,7 +70,10 @@ class RetryableError extends StationError {}
 
 /** base64 SHA-256 of a certificate's SubjectPublicKeyInfo (the HPKP pin-sha256 form). */
 export function spkiPin(cert: PeerCertificate): string | null {
-  return cert.pubkey ? createHash('sha256').update(cert.pubkey).digest('base64') : null;
+  if (!cert.raw) return null;
+  // cert.pubkey is the SPKI only for RSA (a raw point for EC, absent for Ed25519), so derive it from the certificate.
+  const spki = new X509Certificate(cert.raw).publicKey.export({ type: 'spki', format: 'der' });
+  return createHash('sha256').update(spki).digest('base64');
 }
 
 const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]', '::1']);
@@ -170,7 +174,11 @@ export class CardApiClient implements CardApi {
         method: 'POST',
         agent: this.agent,
         ...(this.endpoint.protocol === 'https:'
-          ? { checkServerIdentity: (host: string, cert: PeerCertificate) => this.checkServerIdentity(host, cert), ...(this.options.ca ? { ca: this.options.ca } : {}) }
+          ? {
+              checkServerIdentity: (host: string, cert: PeerCertificate) => this.checkServerIdentity(host, cert),
+              // `ca` replaces Node's trusted roots, so keep them and add the configured CA.
+              ...(this.options.ca ? { ca: [...tls.rootCertificates, this.options.ca] } : {}),
+            }
           : {}),
         headers: {
           'content-type': 'application/json',
@@ -202,7 +210,10 @@ export class CardApiClient implements CardApi {
         res.on('aborted', () => finish(failAfterSend()));
         res.on('end', () => {
           const status = res.statusCode ?? 0;
-          if (status >= 500) return finish(new StationError('OUTCOME_UNKNOWN', `(HTTP ${status})`));
+          // A server error, a non-200 success or a request timeout may still have been processed.
+          if (status >= 500 || (status >= 200 && status < 300 && status !== 200) || status === 408) {
+            return finish(new StationError('OUTCOME_UNKNOWN', `(HTTP ${status})`));
+          }
           if (status !== 200) return finish(new StationError('PROCESSOR_HTTP_ERROR', `(HTTP ${status})`));
           let json: unknown;
           try {

@@ -182,8 +182,9 @@ describe('AuditLog: what a record may hold', () => {
     ['a PAN field', { ...entry(), pan: '4000001234567899' }],
     ['a PIN block field', { ...entry(), pinBlock: '41A9C3D2E5F60718' }],
     ['a key field', { ...entry(), key: KEY_HEX }],
-    ['a card ID outside the rule', entry({ cardId: '4000 0012 3456 7899' })],
-    ['a card ID too long', entry({ cardId: 'A'.repeat(65) })],
+    // The trail admits any card ID the station's configurable rule can: printable, at most 256 characters.
+    ['a card ID with a control character', entry({ cardId: 'CARD\n0001' })],
+    ['a card ID too long', entry({ cardId: 'A'.repeat(257) })],
     ['an unknown outcome', { ...entry(), outcome: 'approved' }],
     ['an unknown mode', { ...entry(), mode: 'operator' }],
     ['an unknown profile', { ...entry(), profile: 'des' }],

@@ -1,5 +1,9 @@
 /** TLS, key pinning and the retry rule of the Card API client, against local servers with throw-away certificates. */
+import { execFileSync } from 'node:child_process';
 import { createHash, generateKeyPairSync, X509Certificate } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
@@ -145,5 +149,41 @@ describe('retry only when nothing can have been sent', () => {
     expect(await codeOf(client({ baseUrl: `http://127.0.0.1:${port}`, retries: 3 }).setPin({ cardId: 'C1', pin: 'X' }))).toBe('OUTCOME_UNKNOWN');
     await new Promise((r) => setTimeout(r, 300));
     expect(requests).toBe(1);
+  });
+});
+
+describe('review fixes', () => {
+  it('SPKI pinning works for an ECDSA certificate (the pin covers the SubjectPublicKeyInfo, not the raw point)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ec-cert-'));
+    try {
+      execFileSync('openssl', [
+        'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-subj', '/CN=test',
+        '-addext', 'subjectAltName=IP:127.0.0.1', '-days', '1', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'),
+      ], { stdio: 'ignore' });
+      const cert = readFileSync(join(dir, 'cert.pem'), 'utf8');
+      const received: string[] = [];
+      const port = await listen(https.createServer({ cert, key: readFileSync(join(dir, 'key.pem')) }, answering(received)));
+      const pin = createHash('sha256').update(new X509Certificate(cert).publicKey.export({ type: 'spki', format: 'der' })).digest('base64');
+      await expect(client({ baseUrl: `https://127.0.0.1:${port}`, ca: cert, pins: [pin] }).setPin({ cardId: 'EC1' })).resolves.toMatchObject({ status: 'ok' });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  const answeringWith = (status: number, body: string): http.RequestListener => (req, res) => {
+    req.resume();
+    req.on('end', () => res.writeHead(status, { 'content-type': 'application/json' }).end(body));
+  };
+
+  it('a 2xx other than 200, or a 408, is outcome unknown; other 4xx are refusals', async () => {
+    for (const [status, code] of [[202, 'OUTCOME_UNKNOWN'], [204, 'OUTCOME_UNKNOWN'], [408, 'OUTCOME_UNKNOWN'], [429, 'PROCESSOR_HTTP_ERROR'], [403, 'PROCESSOR_HTTP_ERROR']] as const) {
+      const port = await listen(http.createServer(answeringWith(status, status === 204 ? '' : ANSWER)));
+      expect(await codeOf(client({ baseUrl: `http://127.0.0.1:${port}` }).setPin({ cardId: 'S1' }))).toBe(code);
+    }
+  });
+
+  it('a request_status with control characters is an unreadable answer, not something to show or audit', async () => {
+    const port = await listen(http.createServer(answeringWith(200, JSON.stringify({ status: 'ok', request_status: 'pin\u001b[2Jset', dt: '2026-01-01T00:00:00+00:00' }))));
+    expect(await codeOf(client({ baseUrl: `http://127.0.0.1:${port}` }).setPin({ cardId: 'S2' }))).toBe('PROCESSOR_BAD_RESPONSE');
   });
 });
