@@ -44,7 +44,12 @@ async function loadConfig(): Promise<StationConfig> {
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw new StationError('CONFIG_INVALID', 'The config file could not be read.');
   }
-  return parseConfigText(text);
+  const config = parseConfigText(text);
+  // An installed station never falls back to the emulator: "sandbox" must be chosen in the file.
+  if (app.isPackaged && config.processor.baseUrl === SANDBOX_BASE_URL && !/"baseUrl"\s*:\s*"sandbox"/.test(text)) {
+    throw new StationError('CONFIG_INVALID', `processor.baseUrl is not set. Set the card processor's address in ${path}.`);
+  }
+  return config;
 }
 
 function roleOf(event: IpcMainInvokeEvent): WindowRole | null {
@@ -53,8 +58,13 @@ function roleOf(event: IpcMainInvokeEvent): WindowRole | null {
     const win = windows[role];
     if (win && !win.isDestroyed()) ids[role] = win.webContents.id;
   }
-  const frame = event.senderFrame;
-  return senderRole({ senderId: event.sender.id, frameUrl: frame?.url, isMainFrame: frame !== null && frame.parent === null }, ids);
+  try {
+    const frame = event.senderFrame;
+    return senderRole({ senderId: event.sender.id, frameUrl: frame?.url, isMainFrame: frame !== null && frame.parent === null }, ids);
+  } catch {
+    // A frame being torn down (the pad reloads after each session) is nobody's.
+    return null;
+  }
 }
 
 function send(role: WindowRole, channel: string, payload: unknown): void {
@@ -98,11 +108,9 @@ function createWindow(role: WindowRole, config: StationConfig): BrowserWindow {
   win.once('ready-to-show', () => win.show());
   win.on('closed', () => {
     delete windows[role];
-    core?.station.interruptEntry('PIN_CANCELLED');
-    core?.station.dispose();
     app.quit();
   });
-  void win.loadURL(pageUrl(role));
+  win.loadURL(pageUrl(role)).catch(() => log?.error('window.load-failed', { role }));
   windows[role] = win;
   return win;
 }
@@ -129,6 +137,7 @@ async function startCore(config: StationConfig): Promise<void> {
     // The embedded sandbox keeps its keys under its own keychain service.
     keyStore = new KeytarKeyStore(SANDBOX_KEYCHAIN_SERVICE);
     const embedded = await startEmbeddedSandbox(keyStore, config.profile, config.sandbox.faults);
+    log?.warn('app.sandbox', { note: 'the embedded sandbox processor is in use; no real card is affected' });
     sandbox = embedded.sandbox;
     processorBaseUrl = embedded.baseUrl;
   }
@@ -181,10 +190,21 @@ if (!app.requestSingleInstanceLock()) {
     }
   });
   app.on('window-all-closed', () => app.quit());
-  app.on('before-quit', () => {
-    core?.station.dispose();
-    void sandbox?.stop();
+  // Quitting waits for a request in flight and for its audit record; entry in progress is cancelled (and recorded).
+  let closing = false;
+  app.on('before-quit', (event) => {
+    if (closing) return;
+    closing = true;
+    event.preventDefault();
+    core?.station.interruptEntry('PIN_CANCELLED');
+    void (core?.close() ?? Promise.resolve())
+      .catch(() => log?.error('app.close-failed', {}))
+      .then(() => sandbox?.stop())
+      .finally(() => app.quit());
   });
+  // Nothing reaches a screen as a stack trace: unexpected errors are logged by kind only.
+  process.on('uncaughtException', (error) => log?.error('app.uncaught', { kind: error.name }));
+  process.on('unhandledRejection', () => log?.error('app.unhandled-rejection', {}));
   void app.whenReady().then(async () => {
     hardenSessions();
     serveRenderer(join(here, '../renderer'));

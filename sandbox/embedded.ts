@@ -33,7 +33,7 @@ export async function startEmbeddedSandbox(
     await keyStore.set('pin-public-key', pair.publicKey);
     privateKeyPem = pair.privateKey;
   }
-  const sandbox = new SandboxProcessor(privateKeyPem ? { ...keys, privateKeyPem } : keys, { profile, faults });
+  const sandbox = new SandboxProcessor(privateKeyPem ? { ...keys, privateKeyPem } : keys, { profile, faults, testHooks: false });
   for (const card of SANDBOX_DEMO_CARDS) sandbox.registerCard(card.cardId, card.pan);
   return { sandbox, baseUrl: await sandbox.start() };
 }

@@ -43,6 +43,8 @@ export interface SandboxOptions {
   readonly profile?: SandboxProfile;
   /** Faults for the first set_pin requests, in order (more can be queued with injectFaults). */
   readonly faults?: readonly SandboxFault[];
+  /** Test hooks: the loopback pin-check endpoint and the record of request bodies (default on; off inside the app). */
+  readonly testHooks?: boolean;
   /** Benchmark hook: called with `performance.now()` once a set_pin body has been fully read. */
   readonly onRequest?: (receivedAt: number) => void;
 }
@@ -74,6 +76,7 @@ export class SandboxProcessor {
   readonly requests: RecordedRequest[] = [];
   private readonly onRequest: ((receivedAt: number) => void) | undefined;
   private readonly faults: SandboxFault[] = [];
+  private readonly testHooks: boolean;
   /** set_pin requests that arrived, counting those a fault cut off before their body was read. */
   attempts = 0;
 
@@ -83,6 +86,7 @@ export class SandboxProcessor {
   ) {
     this.onRequest = options.onRequest;
     this.faults.push(...(options.faults ?? []));
+    this.testHooks = options.testHooks ?? true;
     if (!/^[0-9a-fA-F]{64}$/.test(keys.pinKeyHex)) throw new Error('sandbox pinKeyHex must be 64 hex characters');
     this.key = Buffer.from(keys.pinKeyHex, 'hex');
     this.profile = options.profile ?? 'gcm';
@@ -159,7 +163,7 @@ export class SandboxProcessor {
     if (fault?.kind === 'reset-before-body') return void req.socket.destroy();
     const bodyText = await readBody(req);
     if (bodyText === null) return reply(res, 413, answer('error', 'body_too_large'));
-    if (path === PIN_CHECK_PATH) return this.pinCheck(req, res, bodyText);
+    if (path === PIN_CHECK_PATH) return this.testHooks ? this.pinCheck(req, res, bodyText) : reply(res, 404, answer('error', 'not_found'));
     this.onRequest?.(performance.now());
     if (fault) return this.withFault(fault, req, res, bodyText);
     const [status, body] = this.setPin(req, bodyText);
@@ -201,7 +205,7 @@ export class SandboxProcessor {
 
   private record(req: http.IncomingMessage, bodyText: string): boolean {
     const authorized = bearerMatches(req.headers.authorization, this.keys.apiToken);
-    this.requests.push({ method: req.method ?? 'POST', path: SET_PIN_PATH, contentType: req.headers['content-type'], bodyText, authorized });
+    if (this.testHooks) this.requests.push({ method: req.method ?? 'POST', path: SET_PIN_PATH, contentType: req.headers['content-type'], bodyText, authorized });
     return authorized;
   }
 

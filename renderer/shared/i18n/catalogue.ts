@@ -59,6 +59,7 @@ export interface Catalogue {
     readonly time: string;
     readonly errorCode: string;
     readonly language: string;
+    readonly sandboxBanner: string;
   };
   readonly errors: Readonly<Record<ErrorCode, string>>;
 }

@@ -48,6 +48,7 @@ export const en: Catalogue = {
     time: 'Time',
     errorCode: 'Error code',
     language: 'Language',
+    sandboxBanner: 'Sandbox processor: practice only, no real card is affected.',
   },
   // English error texts are the ones main writes, so they cannot drift apart.
   errors: ERROR_MESSAGES,

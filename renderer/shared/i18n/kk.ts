@@ -47,6 +47,7 @@ export const kk: Catalogue = {
     time: 'Уақыты',
     errorCode: 'Қате коды',
     language: 'Тіл',
+    sandboxBanner: 'Тестілік процессинг: тек жаттығу үшін, нақты карталарға әсер етпейді.',
   },
   errors: {
     INVALID_REQUEST: 'Сұрау түсініксіз.',

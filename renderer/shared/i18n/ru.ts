@@ -47,6 +47,7 @@ export const ru: Catalogue = {
     time: 'Время',
     errorCode: 'Код ошибки',
     language: 'Язык',
+    sandboxBanner: 'Тестовый процессинг: только для практики, реальные карты не затрагиваются.',
   },
   errors: {
     INVALID_REQUEST: 'Запрос не распознан.',
