@@ -59,7 +59,7 @@ export interface OperatorView {
   /** The operator window's configured language. */
   readonly language: Language;
   /** True when the processor is the built-in sandbox: no real card is affected. */
-  readonly sandbox: boolean;
+  readonly usingSandboxProcessor: boolean;
 }
 
 /** What the PIN pad may know: the key layout it draws and how many digits were entered. */

@@ -93,7 +93,7 @@ export class Station {
       panRequired: this.deps.config.profile === 'iso4',
       cardIdPattern: this.deps.config.operator.cardIdPattern,
       language: this.deps.config.operator.language,
-      sandbox: this.deps.config.processor.baseUrl === SANDBOX_BASE_URL,
+      usingSandboxProcessor: this.deps.config.processor.baseUrl === SANDBOX_BASE_URL,
     };
   }
 

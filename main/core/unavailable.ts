@@ -24,7 +24,7 @@ export function unavailableView(error: StationErrorInfo): OperatorView {
     panRequired: false,
     cardIdPattern: DEFAULT_CARD_ID_PATTERN,
     language: 'en',
-    sandbox: false,
+    usingSandboxProcessor: false,
   };
 }
 

@@ -272,7 +272,7 @@ describe('IpcRouter: a full flow', () => {
       panRequired: false,
       cardIdPattern: '^[A-Za-z0-9_-]{1,64}$',
       language: 'en',
-      sandbox: true,
+      usingSandboxProcessor: true,
     });
     expect(r.lastPinpad()).toMatchObject({ active: false, count: 0 });
   });
@@ -300,7 +300,7 @@ describe('IpcRouter: a full flow', () => {
       if (view.notice !== null) expect(Object.keys(view.notice).sort()).toEqual(['code', 'message']);
     }
     for (const view of r.operatorViews) {
-      expect(Object.keys(view).sort()).toEqual(['auditError', 'cardId', 'cardIdPattern', 'error', 'language', 'mode', 'outcome', 'pad', 'panRequired', 'phase', 'sandbox']);
+      expect(Object.keys(view).sort()).toEqual(['auditError', 'cardId', 'cardIdPattern', 'error', 'language', 'mode', 'outcome', 'pad', 'panRequired', 'phase', 'usingSandboxProcessor']);
       if (view.pad !== null) expect(Object.keys(view.pad).sort()).toEqual(['count', 'restarts', 'secondsLeft', 'step']);
     }
     // The count rose 1..4 in each step: the views report only how many digits, never which.
