@@ -2,6 +2,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ERROR_MESSAGES, StationError } from '../../common/errors';
+import { thrownStationError } from '../helpers/station-error';
 import type { ErrorCode } from '../../common/errors';
 import { CardApiClient, SET_PIN_PATH, parseProcessorUrl } from '../../main/core/card-api-client';
 import type { CardApiClientOptions } from '../../main/core/card-api-client';
@@ -100,16 +101,6 @@ async function rejection(promise: Promise<unknown>): Promise<StationError> {
     throw error;
   }
   throw new Error('expected the call to fail with a StationError');
-}
-
-function thrown(action: () => unknown): StationError {
-  try {
-    action();
-  } catch (error) {
-    if (error instanceof StationError) return error;
-    throw error;
-  }
-  throw new Error('expected a StationError, but nothing was thrown');
 }
 
 /** The error has the code, starts with the code's fixed text, and leaks neither secret. */
@@ -315,15 +306,15 @@ describe('parseProcessorUrl and the constructor', () => {
   it.each(['http://example.com', 'http://example.com:8080/api', 'http://10.0.0.5', 'ftp://127.0.0.1'])(
     '%s is PROCESSOR_URL_INSECURE',
     (url) => {
-      expect(thrown(() => parseProcessorUrl(url)).code).toBe('PROCESSOR_URL_INSECURE');
-      expect(thrown(() => makeClient(url)).code).toBe('PROCESSOR_URL_INSECURE');
+      expect(thrownStationError(() => parseProcessorUrl(url)).code).toBe('PROCESSOR_URL_INSECURE');
+      expect(thrownStationError(() => makeClient(url)).code).toBe('PROCESSOR_URL_INSECURE');
     },
   );
 
   it.each(['http://127.example.com', 'http://127.0.0.1.nip.io'])(
     'a DNS name that merely starts with "127." (%s) is not loopback: PROCESSOR_URL_INSECURE',
     (url) => {
-      expect(thrown(() => parseProcessorUrl(url)).code).toBe('PROCESSOR_URL_INSECURE');
+      expect(thrownStationError(() => parseProcessorUrl(url)).code).toBe('PROCESSOR_URL_INSECURE');
     },
   );
 
@@ -343,9 +334,9 @@ describe('parseProcessorUrl and the constructor', () => {
   });
 
   it.each(['not a url', '', 'sandbox', '127.0.0.1:8080'])('"%s" is CONFIG_INVALID', (url) => {
-    const error = thrown(() => parseProcessorUrl(url));
+    const error = thrownStationError(() => parseProcessorUrl(url));
     expect(error.code).toBe('CONFIG_INVALID');
     expect(error.message).toContain('processor.baseUrl');
-    expect(thrown(() => makeClient(url)).code).toBe('CONFIG_INVALID');
+    expect(thrownStationError(() => makeClient(url)).code).toBe('CONFIG_INVALID');
   });
 });

@@ -1,3 +1,4 @@
+import { thrownStationError } from '../helpers/station-error';
 import { describe, expect, it } from 'vitest';
 import { ERROR_MESSAGES, StationError } from '../../common/errors';
 import { SANDBOX_BASE_URL, parseConfig, parseConfigText } from '../../main/core/config';
@@ -25,18 +26,8 @@ const DEFAULTS: StationConfig = {
   sandbox: { faults: [] },
 };
 
-function configError(action: () => unknown): StationError {
-  try {
-    action();
-  } catch (error) {
-    if (error instanceof StationError) return error;
-    throw error;
-  }
-  throw new Error('expected a StationError, but nothing was thrown');
-}
-
 function expectInvalid(value: unknown, ...fragments: string[]): StationError {
-  const error = configError(() => parseConfig(value));
+  const error = thrownStationError(() => parseConfig(value));
   expect(error.code).toBe('CONFIG_INVALID');
   expect(error.message.startsWith(ERROR_MESSAGES.CONFIG_INVALID)).toBe(true);
   for (const fragment of fragments) expect(error.message).toContain(fragment);
@@ -84,13 +75,13 @@ describe('parseConfigText', () => {
   });
 
   it.each(['{', '{"pad":', "{'pad':{}}", 'shuffle=false', '{"a":1,}'])('invalid JSON (%s) is CONFIG_INVALID, "not valid JSON"', (text) => {
-    const error = configError(() => parseConfigText(text));
+    const error = thrownStationError(() => parseConfigText(text));
     expect(error.code).toBe('CONFIG_INVALID');
     expect(error.message).toContain('not valid JSON');
   });
 
   it('valid JSON with a bad field is CONFIG_INVALID naming the field', () => {
-    const error = configError(() => parseConfigText('{"pin":{"minLength":3}}'));
+    const error = thrownStationError(() => parseConfigText('{"pin":{"minLength":3}}'));
     expect(error.code).toBe('CONFIG_INVALID');
     expect(error.message).toContain('pin.minLength');
     expect(error.message).not.toContain('not valid JSON');

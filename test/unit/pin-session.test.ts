@@ -1,5 +1,6 @@
+import { thrownStationError } from '../helpers/station-error';
 import { describe, expect, it } from 'vitest';
-import { StationError } from '../../common/errors';
+
 import type { ErrorCode } from '../../common/errors';
 import { FIXED_LAYOUT, PinSession, shuffledLayout } from '../../main/core/pin-session';
 import type { PinPolicy, RandomSource, SubmitResult } from '../../main/core/pin-session';
@@ -41,15 +42,7 @@ function seededRandom(seed: number): RandomSource {
   };
 }
 
-function codeOf(action: () => unknown): ErrorCode {
-  try {
-    action();
-  } catch (error) {
-    if (error instanceof StationError) return error.code;
-    throw error;
-  }
-  throw new Error('expected a StationError, but nothing was thrown');
-}
+const codeOf = (action: () => unknown): ErrorCode => thrownStationError(action).code;
 
 function positionOf(layout: ArrayLike<number>, digit: number): number {
   const position = Array.from(layout).indexOf(digit);
