@@ -1,6 +1,5 @@
 import { thrownStationError } from '../helpers/station-error';
 import { describe, expect, it } from 'vitest';
-
 import type { ErrorCode } from '../../common/errors';
 import { FIXED_LAYOUT, PinSession, shuffledLayout } from '../../main/core/pin-session';
 import type { PinPolicy, RandomSource, SubmitResult } from '../../main/core/pin-session';
