@@ -1,5 +1,6 @@
 /**
- * Client for the Freedom Processing Card API `set_pin` call. It never retries:
+ * Client for the Freedom Processing Card API `set_pin` call. It retries only
+ * when nothing can have been sent (connection refused, name not resolved);
  * once the request may have reached the processor, a failure is reported as
  * "outcome unknown" so staff check before trying again.
  */
@@ -76,7 +77,7 @@ export function spkiPin(cert: PeerCertificate): string | null {
   return createHash('sha256').update(spki).digest('base64');
 }
 
-const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]', '::1']);
+const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]']);
 
 /** HTTPS everywhere; plain HTTP only to this computer. */
 export function parseProcessorUrl(baseUrl: string): URL {
@@ -86,10 +87,38 @@ export function parseProcessorUrl(baseUrl: string): URL {
   } catch {
     throw new StationError('CONFIG_INVALID', 'processor.baseUrl is not a valid URL.');
   }
+  // Credentials in the address would be sent to whoever answers, and `a@b` hides the real host in plain sight.
+  if (url.username !== '' || url.password !== '') {
+    throw new StationError('CONFIG_INVALID', 'processor.baseUrl must not contain a user name or password.');
+  }
   if (url.protocol === 'https:') return url;
   // Only a literal 127.x address is loopback; a DNS name such as 127.example.com is not.
   if (url.protocol === 'http:' && (LOOPBACK_HOSTS.has(url.hostname) || (isIPv4(url.hostname) && url.hostname.startsWith('127.')))) return url;
   throw new StationError('PROCESSOR_URL_INSECURE');
+}
+
+/**
+ * The set_pin endpoint: the base URL's origin plus a normalised path, never a
+ * URL resolved against the base (a path starting with `//` would name another
+ * host). The result is checked again against the HTTPS/loopback rule.
+ */
+export function processorEndpoint(baseUrl: string): URL {
+  if (baseUrl.includes('\\')) throw new StationError('CONFIG_INVALID', 'processor.baseUrl must not contain a backslash.');
+  const base = parseProcessorUrl(baseUrl);
+  if (base.search !== '' || base.hash !== '') throw new StationError('CONFIG_INVALID', 'processor.baseUrl must not contain a query or a fragment.');
+  const segments = base.pathname.split('/').filter((segment) => segment !== '');
+  // An encoded slash or dot segment means a different path to each server that decodes it.
+  if (segments.some((segment) => /%2f|%5c/i.test(segment) || /^(%2e|\.){1,2}$/i.test(segment))) {
+    throw new StationError('CONFIG_INVALID', 'processor.baseUrl has an encoded slash or dot segment in its path.');
+  }
+  const path = (segments.length > 0 ? `/${segments.join('/')}` : '') + SET_PIN_PATH;
+  const endpoint = new URL(base.origin);
+  endpoint.pathname = path;
+  parseProcessorUrl(endpoint.href);
+  if (endpoint.origin !== base.origin || endpoint.pathname !== path) {
+    throw new StationError('CONFIG_INVALID', 'processor.baseUrl does not give a usable set_pin address.');
+  }
+  return endpoint;
 }
 
 export class CardApiClient implements CardApi {
@@ -97,8 +126,11 @@ export class CardApiClient implements CardApi {
   private readonly agent: http.Agent;
 
   constructor(private readonly options: CardApiClientOptions) {
-    const base = parseProcessorUrl(options.baseUrl);
-    this.endpoint = new URL(base.pathname.replace(/\/+$/, '') + SET_PIN_PATH, base);
+    this.endpoint = processorEndpoint(options.baseUrl);
+    // A pin checks a TLS key; over plain HTTP there is none, so the setting would silently do nothing.
+    if (this.endpoint.protocol !== 'https:' && (options.pins?.length ?? 0) > 0) {
+      throw new StationError('CONFIG_INVALID', 'processor.pins needs an https:// processor.baseUrl.');
+    }
     const AgentClass = this.endpoint.protocol === 'https:' ? https.Agent : http.Agent;
     // A fresh connection per call: a reused idle socket that the server has just
     // closed would turn a clean failure into "outcome unknown".

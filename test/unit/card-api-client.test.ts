@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { ERROR_MESSAGES, StationError } from '../../common/errors';
 import { thrownStationError } from '../helpers/station-error';
 import type { ErrorCode } from '../../common/errors';
-import { CardApiClient, SET_PIN_PATH, parseProcessorUrl } from '../../main/core/card-api-client';
+import { CardApiClient, SET_PIN_PATH, parseProcessorUrl, processorEndpoint } from '../../main/core/card-api-client';
 import type { CardApiClientOptions } from '../../main/core/card-api-client';
 
 const TOKEN = 'tok-Secret_4711.abc';
@@ -338,5 +338,60 @@ describe('parseProcessorUrl and the constructor', () => {
     expect(error.code).toBe('CONFIG_INVALID');
     expect(error.message).toContain('processor.baseUrl');
     expect(thrownStationError(() => makeClient(url)).code).toBe('CONFIG_INVALID');
+  });
+});
+
+describe('processorEndpoint: origin plus a normalised path, re-checked', () => {
+  // Each row: configured base URL -> the exact endpoint, or the error code. A base whose path
+  // starts with "//" once named another host (the bearer token and PIN block went there in clear).
+  const table: readonly (readonly [string, string])[] = [
+    ['http://127.0.0.1:8080', `http://127.0.0.1:8080${SET_PIN_PATH}`],
+    ['http://127.0.0.1:8080/', `http://127.0.0.1:8080${SET_PIN_PATH}`],
+    ['https://processor.example.com/prefix/', `https://processor.example.com/prefix${SET_PIN_PATH}`],
+    ['http://127.0.0.1//evil.example', `http://127.0.0.1/evil.example${SET_PIN_PATH}`],
+    ['http://127.0.0.1:9000//evil.example/x', `http://127.0.0.1:9000/evil.example/x${SET_PIN_PATH}`],
+    ['http://127.0.0.1/..//evil.example', `http://127.0.0.1/evil.example${SET_PIN_PATH}`],
+    ['http://127.0.0.1/a/./b/../c/', `http://127.0.0.1/a/c${SET_PIN_PATH}`],
+    ['http://127.0.0.1/%2e%2e//evil.example', `http://127.0.0.1/evil.example${SET_PIN_PATH}`],
+    ['http://127.0.0.1\\evil.example', 'CONFIG_INVALID'],
+    ['http://127.0.0.1/\\\\evil.example', 'CONFIG_INVALID'],
+    ['http://127.0.0.1/%2F%2Fevil.example', 'CONFIG_INVALID'],
+    ['http://127.0.0.1/a%5cb', 'CONFIG_INVALID'],
+    ['http://127.0.0.1@evil/', 'CONFIG_INVALID'],
+    ['http://user:secret@127.0.0.1/', 'CONFIG_INVALID'],
+    ['https://user@processor.example.com/', 'CONFIG_INVALID'],
+    ['http://127.0.0.1/?next=//evil.example', 'CONFIG_INVALID'],
+    ['http://127.0.0.1/#//evil.example', 'CONFIG_INVALID'],
+    ['http://[::1]:9000//evil.example', `http://[::1]:9000/evil.example${SET_PIN_PATH}`],
+    ['http://[0:0:0:0:0:0:0:1]/', `http://[::1]${SET_PIN_PATH}`],
+    ['http://[::ffff:127.0.0.1]/', 'PROCESSOR_URL_INSECURE'],
+    ['http://[::2]/', 'PROCESSOR_URL_INSECURE'],
+    ['http://%31%32%37.0.0.1:8080/', `http://127.0.0.1:8080${SET_PIN_PATH}`],
+    ['http://%65vil.example/', 'PROCESSOR_URL_INSECURE'],
+    ['http://127.1/', `http://127.0.0.1${SET_PIN_PATH}`],
+    ['https://processor.example.com/a%20b/', `https://processor.example.com/a%20b${SET_PIN_PATH}`],
+  ];
+
+  it.each(table)('%s -> %s', (baseUrl, expected) => {
+    if (expected.includes('://')) {
+      expect(processorEndpoint(baseUrl).href).toBe(expected);
+      expect(() => makeClient(baseUrl)).not.toThrow();
+    } else {
+      expect(thrownStationError(() => processorEndpoint(baseUrl)).code).toBe(expected);
+      expect(thrownStationError(() => makeClient(baseUrl)).code).toBe(expected);
+    }
+  });
+
+  it('sends a "//host" base to loopback, never to the named host', async () => {
+    const server = await startServer(okAnswer);
+    const outcome = await makeClient(`${server.base}//evil.example`).setPin({ cardId: 'C1', pin: PIN });
+    expect(outcome.status).toBe('ok');
+    expect(server.requests[0]?.url).toBe(`/evil.example${SET_PIN_PATH}`);
+  });
+
+  it('refuses SPKI pins with a plain-HTTP processor (a pin checks a TLS key there is none of)', () => {
+    const error = thrownStationError(() => makeClient('http://127.0.0.1:8080', { pins: ['A'.repeat(43) + '='] }));
+    expect(error.code).toBe('CONFIG_INVALID');
+    expect(error.message).toContain('processor.pins');
   });
 });
