@@ -108,6 +108,8 @@ export function parseConfig(value: unknown): StationConfig {
 
 /** Parses the text of a config file; an empty file means defaults. */
 export function parseConfigText(text: string): StationConfig {
+  // Some Windows editors save UTF-8 with a byte-order mark, which JSON.parse refuses.
+  if (text.startsWith('\uFEFF')) text = text.slice(1);
   if (text.trim() === '') return parseConfig({});
   let value: unknown;
   try {

@@ -87,6 +87,15 @@ describe('parseConfigText', () => {
     expect(error.message).not.toContain('not valid JSON');
   });
 
+  it('a file saved as UTF-8 with a byte-order mark is read as if it had none', () => {
+    // The bytes a Windows editor writes, decoded as the station reads the file (utf8 keeps the BOM).
+    const bytes = Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from('{"pad":{"shuffle":false}}\r\n')]);
+    expect(parseConfigText(bytes.toString('utf8')).pad.shuffle).toBe(false);
+    expect(parseConfigText('\uFEFF')).toEqual(DEFAULTS);
+    // Only a leading mark is dropped: one inside the text is still bad JSON.
+    expect(thrownStationError(() => parseConfigText('{}\uFEFF{')).code).toBe('CONFIG_INVALID');
+  });
+
   it('JSON null text is the defaults', () => {
     expect(parseConfigText('null')).toEqual(DEFAULTS);
   });
