@@ -80,10 +80,13 @@ export class SandboxProcessor {
   /** set_pin requests that arrived, counting those a fault cut off before their body was read. */
   attempts = 0;
 
-  constructor(
-    private readonly keys: SandboxKeys,
-    options: SandboxOptions = {},
-  ) {
+  private readonly apiToken: string;
+  private readonly privateKeyPem: string | undefined;
+
+  // Keeps the key as bytes, never the hex string it came in, so a heap scan for the key's hex means the station.
+  constructor(keys: SandboxKeys, options: SandboxOptions = {}) {
+    this.apiToken = keys.apiToken;
+    this.privateKeyPem = keys.privateKeyPem;
     this.onRequest = options.onRequest;
     this.faults.push(...(options.faults ?? []));
     this.testHooks = options.testHooks ?? true;
@@ -149,7 +152,7 @@ export class SandboxProcessor {
         return pan === undefined ? null : decryptIso4Pin(this.key, pin, pan);
       }
       case 'rsa-oaep':
-        return decryptRsaOaepPin(this.keys.privateKeyPem ?? '', pin, cardId);
+        return decryptRsaOaepPin(this.privateKeyPem ?? '', pin, cardId);
     }
   }
 
@@ -204,7 +207,7 @@ export class SandboxProcessor {
   }
 
   private record(req: http.IncomingMessage, bodyText: string): boolean {
-    const authorized = bearerMatches(req.headers.authorization, this.keys.apiToken);
+    const authorized = bearerMatches(req.headers.authorization, this.apiToken);
     if (this.testHooks) this.requests.push({ method: req.method ?? 'POST', path: SET_PIN_PATH, contentType: req.headers['content-type'], bodyText, authorized });
     return authorized;
   }

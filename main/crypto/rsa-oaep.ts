@@ -1,14 +1,16 @@
 /**
  * Profile `rsa-oaep`: a random AES-256 session key seals the PIN field with
  * AES-256-GCM as in `gcm`; the session key is wrapped with RSA-OAEP (SHA-256,
- * MGF1 SHA-256) under the processor's public key.
+ * MGF1 SHA-256) under the processor's public key. The wrap is node:crypto's
+ * (OpenSSL uses the OAEP hash for MGF1 too) because it takes the session key
+ * as a Buffer that is zeroed after use; the GCM part is node-forge's AES.
  * Output: base64(wrappedKey || nonce || ciphertext || tag).
  */
+import { constants, publicEncrypt, randomFillSync } from 'node:crypto';
 import forge from 'node-forge';
 import { StationError } from '../../common/errors';
 import { base64ToBytes, bytesToBase64, GCM_NONCE_BYTES, GCM_TAG_BYTES, openPinField, sealPinField } from './gcm';
 import type { GcmOptions } from './gcm';
-import { randomBytes } from './pin-field';
 
 export const RSA_MIN_BITS = 2048;
 const SESSION_KEY_BYTES = 32;
@@ -42,21 +44,30 @@ export function parseRsaPublicKey(pem: string): forge.pki.rsa.PublicKey {
 }
 
 export function encryptRsaOaep(publicKeyPem: string, digits: Uint8Array, cardId: string, opts: RsaOaepOptions = {}): string {
-  const publicKey = parseRsaPublicKey(publicKeyPem);
-  const sessionKey = opts.sessionKey ?? randomBytes(SESSION_KEY_BYTES);
-  if (sessionKey.length !== SESSION_KEY_BYTES) throw new StationError('CRYPTO_FAILED', 'The session key is 32 bytes.');
+  parseRsaPublicKey(publicKeyPem);
+  // A Buffer of its own (never the shared pool), so zeroing it wipes the only copy.
+  const sessionKey = Buffer.alloc(SESSION_KEY_BYTES);
+  if (opts.sessionKey) {
+    if (opts.sessionKey.length !== SESSION_KEY_BYTES) throw new StationError('CRYPTO_FAILED', 'The session key is 32 bytes.');
+    sessionKey.set(opts.sessionKey);
+  } else {
+    randomFillSync(sessionKey);
+  }
   try {
     const sealedField = sealPinField(sessionKey, digits, cardId, opts);
-    // RSA needs the session key as a binary string; it is a one-time key, not PIN material.
-    let keyBinary = '';
-    for (const byte of sessionKey) keyBinary += String.fromCharCode(byte);
-    const wrappedBinary = publicKey.encrypt(keyBinary, 'RSA-OAEP', oaepParams());
-    const out = new Uint8Array(wrappedBinary.length + sealedField.length);
-    for (let i = 0; i < wrappedBinary.length; i++) out[i] = wrappedBinary.charCodeAt(i);
-    out.set(sealedField, wrappedBinary.length);
+    // node:crypto wraps a Buffer, so the session key never becomes a string (node-forge's RSA needs one, which cannot be wiped).
+    let wrapped: Buffer;
+    try {
+      wrapped = publicEncrypt({ key: publicKeyPem, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: 'sha256' }, sessionKey);
+    } catch {
+      throw new StationError('CRYPTO_FAILED', 'The session key could not be wrapped with the public key.');
+    }
+    const out = new Uint8Array(wrapped.length + sealedField.length);
+    out.set(wrapped);
+    out.set(sealedField, wrapped.length);
     return bytesToBase64(out);
   } finally {
-    if (!opts.sessionKey) sessionKey.fill(0);
+    sessionKey.fill(0);
   }
 }
 

@@ -10,12 +10,14 @@
  * (test/harness/heap-scan.ts). The positive control at the end shows the same
  * detector finds a planted PIN in each of the three heaps.
  */
-import { randomInt } from 'node:crypto';
+import { constants, privateDecrypt, randomBytes, randomInt } from 'node:crypto';
 import type { Page } from 'playwright-core';
 import { afterEach, describe, expect, it } from 'vitest';
 import { launchStation } from '../harness/launch-station';
 import type { LaunchedStation } from '../harness/launch-station';
-import { pinNeedles, retainerReport, scanHeaps, snapshotPage, snapshotTestProcess } from '../harness/heap-scan';
+import { keyNeedles, pinNeedles, retainerReport, scanHeaps, snapshotPage, snapshotTestProcess } from '../harness/heap-scan';
+import { KeytarKeyStore } from '../../main/core/keytar-store';
+import { SandboxProcessor } from '../../sandbox/processor';
 import type { Needle } from '../harness/heap-scan';
 
 const PIN_LENGTH = 12;
@@ -23,16 +25,36 @@ const TEST_TIMEOUT_MS = 120_000;
 const PLANT = '__heapSecrecyPlant';
 
 let station: LaunchedStation | null = null;
+let ownSandbox: SandboxProcessor | null = null;
 afterEach(async () => {
   await station?.close();
   station = null;
+  await ownSandbox?.stop();
+  ownSandbox = null;
 });
 
-async function launch(inactivityTimeoutMs: number): Promise<LaunchedStation> {
-  station = await launchStation({
-    config: { pin: { minLength: PIN_LENGTH, maxLength: PIN_LENGTH, inactivityTimeoutMs }, pad: { shuffle: true } },
-  });
+const entryConfig = (inactivityTimeoutMs: number) => ({ pin: { minLength: PIN_LENGTH, maxLength: PIN_LENGTH, inactivityTimeoutMs }, pad: { shuffle: true } });
+
+async function launch(inactivityTimeoutMs: number, profile: 'gcm' | 'rsa-oaep' = 'gcm'): Promise<LaunchedStation> {
+  station = await launchStation({ config: { ...entryConfig(inactivityTimeoutMs), profile } });
   return station;
+}
+
+/**
+ * A gcm station whose pin-key this test never keeps as a string: the key is a
+ * Buffer here, and its hex exists only as the argument handed to the keychain
+ * and to the sandbox (which keeps bytes). So any copy of the hex in the heap
+ * afterwards is the station's.
+ */
+async function launchWithUnkeptPinKey(inactivityTimeoutMs: number): Promise<{ station: LaunchedStation; sandbox: SandboxProcessor; pinKey: Buffer }> {
+  const pinKey = randomBytes(32);
+  const apiToken = `test-${randomBytes(18).toString('base64url')}`;
+  const keyStore = new KeytarKeyStore(`pin-station-test-${randomBytes(6).toString('hex')}`);
+  await keyStore.set('pin-key', pinKey.toString('hex').toUpperCase());
+  ownSandbox = new SandboxProcessor({ pinKeyHex: pinKey.toString('hex'), apiToken });
+  const processorUrl = await ownSandbox.start();
+  station = await launchStation({ config: entryConfig(inactivityTimeoutMs), keyStore, keys: { apiToken }, processorUrl });
+  return { station, sandbox: ownSandbox, pinKey };
 }
 
 /** 12 random digits as numbers, never all the same. */
@@ -74,8 +96,7 @@ function detect(heaps: Heaps, needles: readonly Needle[]): Record<string, string
 }
 
 /** Fails with the retaining path of every hit, so a leak says where it is held. */
-function expectNoPin(heaps: Heaps, digits: readonly number[]): void {
-  const needles = pinNeedles(digits);
+function expectClean(heaps: Heaps, needles: readonly Needle[]): void {
   const found = detect(heaps, needles);
   const details: string[] = [];
   for (const [heap, labels] of Object.entries(found)) {
@@ -89,26 +110,51 @@ function expectNoPin(heaps: Heaps, digits: readonly number[]): void {
   expect(found).toEqual({ 'main core (test process)': [], 'operator renderer': [], 'PIN pad renderer': [] });
 }
 
+const expectNoPin = (heaps: Heaps, digits: readonly number[]): void => expectClean(heaps, pinNeedles(digits));
+
+/** Enters the PIN twice and presses OK, then waits for the outcome and the idle pad. */
+async function setPin(operator: Page, pinpad: Page, cardId: string, digits: readonly number[]): Promise<void> {
+  await startCustomerEntry(operator, pinpad, cardId);
+  await typeDigits(pinpad, digits);
+  await pinpad.getByRole('button', { name: 'OK' }).click();
+  await expect.poll(() => pinpad.getByRole('heading').textContent()).toBe('Enter the same PIN again');
+  await typeDigits(pinpad, digits);
+  await pinpad.getByRole('button', { name: 'OK' }).click();
+  await expect.poll(() => statusText(operator)).toContain('PIN set.');
+  await expect.poll(() => pinpad.getByRole('heading').textContent()).toBe('Please wait');
+}
+
 describe('no PIN survives in any heap after an operation', () => {
   it(
-    'after a successful set',
+    'after a successful set: no PIN, and no pin-key hex',
     async () => {
-      const { operator, pinpad, sandbox } = await launch(20_000);
+      const { station: s, sandbox, pinKey } = await launchWithUnkeptPinKey(20_000);
       const digits = randomDigits();
-      await startCustomerEntry(operator, pinpad, 'CARD-HEAP-1');
-      await typeDigits(pinpad, digits);
-      await pinpad.getByRole('button', { name: 'OK' }).click();
-      await expect.poll(() => pinpad.getByRole('heading').textContent()).toBe('Enter the same PIN again');
-      await typeDigits(pinpad, digits);
-      await pinpad.getByRole('button', { name: 'OK' }).click();
-      await expect.poll(() => statusText(operator)).toContain('PIN set.');
-      await expect.poll(() => pinpad.getByRole('heading').textContent()).toBe('Please wait');
+      await setPin(s.operator, s.pinpad, 'CARD-HEAP-1', digits);
 
-      expectNoPin(await snapshotAllHeaps(station as LaunchedStation), digits);
+      expectClean(await snapshotAllHeaps(s), [...pinNeedles(digits), ...keyNeedles('pin-key', pinKey)]);
 
       // Only now, with every heap checked, may the PIN exist as a string: the processor really got it.
-      expect(sandbox?.requests).toHaveLength(1);
-      expect(sandbox?.isPinSet('CARD-HEAP-1', digits.join(''))).toBe(true);
+      expect(sandbox.requests).toHaveLength(1);
+      expect(sandbox.isPinSet('CARD-HEAP-1', digits.join(''))).toBe(true);
+    },
+    TEST_TIMEOUT_MS,
+  );
+
+  it(
+    'after a successful rsa-oaep set: no PIN, and no session key (hex or binary string)',
+    async () => {
+      const { operator, pinpad, sandbox, keys } = await launch(20_000, 'rsa-oaep');
+      const digits = randomDigits();
+      await setPin(operator, pinpad, 'CARD-HEAP-RSA', digits);
+      const heaps = await snapshotAllHeaps(station as LaunchedStation);
+
+      // The session key is learnt only after the snapshots, by unwrapping what went on the wire, and only as bytes.
+      const sealed = Buffer.from((JSON.parse(sandbox?.requests[0]?.bodyText ?? '{}') as { pin?: string }).pin ?? '', 'base64');
+      const sessionKey = privateDecrypt({ key: keys.privateKeyPem ?? '', padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: 'sha256' }, sealed.subarray(0, 256));
+      expect(sessionKey).toHaveLength(32);
+      expectClean(heaps, [...pinNeedles(digits), ...keyNeedles('session key', sessionKey)]);
+      expect(sandbox?.isPinSet('CARD-HEAP-RSA', digits.join(''))).toBe(true);
     },
     TEST_TIMEOUT_MS,
   );
@@ -164,6 +210,10 @@ describe('positive control: the detector finds a PIN that is kept', () => {
 
       // Deliberately keep references: the digit string as a careless `join('')` makes it, plus the other needles' text.
       global[PLANT] = [digits.join(''), ...needles.slice(1).map((n) => n.bytes.toString('latin1'))];
+      // And a key as node-forge would hold it (a binary string with every byte value but zero), and as hex.
+      const key = Buffer.from(Array.from({ length: 40 }, (_, i) => (i * 53 + 7) % 255).map((b) => b + 1));
+      const keyNeedleSet = keyNeedles('planted key', key);
+      (global[PLANT] as string[]).push(key.toString('latin1').split('').join(''), key.toString('hex'), key.toString('hex').toUpperCase());
       // In both pages, built from digits inside the page (the digits travel offset by 100, so never as the PIN).
       const plantInPage = (page: Page) =>
         page.evaluate(
@@ -187,6 +237,10 @@ describe('positive control: the detector finds a PIN that is kept', () => {
       await unplant(s.pinpad);
       const removed = await snapshotAllHeaps(s);
 
+      expect(keyNeedleSet.map((n) => n.label)).toEqual(['planted key hex (upper case)', 'planted key hex (lower case)', 'planted key as a binary string']);
+      expect(scanHeaps({ main: planted['main core (test process)'] }, keyNeedleSet)).toEqual({ main: keyNeedleSet.map((n) => n.label) });
+      expect(retainerReport(planted['main core (test process)'], keyNeedleSet[2] as Needle, 1)[0]).toContain(PLANT);
+      expect(scanHeaps({ main: removed['main core (test process)'] }, keyNeedleSet)).toEqual({ main: [] });
       expect(detect(planted, needles)).toEqual({
         'main core (test process)': allLabels,
         'operator renderer': allLabels,

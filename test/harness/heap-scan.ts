@@ -25,6 +25,8 @@ export interface Needle {
   readonly label: string;
   /** ASCII bytes of what must not appear; never materialised as a JS string here. */
   readonly bytes: Buffer;
+  /** True when `bytes` is the snapshot's JSON-escaped form of a binary string (see keyNeedles). */
+  readonly escaped?: boolean;
 }
 
 const ASCII_0 = 0x30;
@@ -54,6 +56,40 @@ export function pinNeedles(digits: readonly number[]): Needle[] {
     { label: 'PIN field hex (lower case)', bytes: hex(HEX_LOWER) },
     { label: 'PIN digits joined with ","', bytes: comma },
   ];
+}
+
+/**
+ * Everything that would betray a key held as a string: its hex in both cases
+ * and the key as a binary string (what node-forge's byte-string APIs take).
+ * A heap snapshot writes a string as JSON from its UTF-8 form: bytes 0x20-0x7F
+ * as themselves (`"` and `\\` escaped), the usual \b \f \n \r \t, every other
+ * byte as \u00XX in upper case, and a NUL as a space. So the binary needle is
+ * the escaped text of the bytes before the first zero byte, and is
+ * left out when that prefix is shorter than 4 bytes (too short to mean anything).
+ */
+export function keyNeedles(name: string, key: Buffer): Needle[] {
+  const needles: Needle[] = [
+    { label: `${name} hex (upper case)`, bytes: Buffer.from(key.toString('hex').toUpperCase(), 'latin1') },
+    { label: `${name} hex (lower case)`, bytes: Buffer.from(key.toString('hex'), 'latin1') },
+  ];
+  const end = key.indexOf(0);
+  const prefix = end === -1 ? key : key.subarray(0, end);
+  if (prefix.length >= 4) needles.push({ label: `${name} as a binary string`, bytes: snapshotEscape(prefix), escaped: true });
+  return needles;
+}
+
+const SHORT_ESCAPES: Readonly<Record<number, string>> = { 0x08: '\\b', 0x09: '\\t', 0x0a: '\\n', 0x0c: '\\f', 0x0d: '\\r', 0x22: '\\"', 0x5c: '\\\\' };
+
+/** The bytes V8 writes into a heap snapshot for a one-byte string made of `bytes` (no NUL). */
+export function snapshotEscape(bytes: Buffer): Buffer {
+  const parts: Buffer[] = [];
+  for (const byte of bytes) {
+    const short = SHORT_ESCAPES[byte];
+    if (short !== undefined) parts.push(Buffer.from(short, 'latin1'));
+    else if (byte >= 0x20 && byte <= 0x7f) parts.push(Buffer.of(byte));
+    else parts.push(Buffer.from(`\\u${byte.toString(16).toUpperCase().padStart(4, '0')}`, 'latin1'));
+  }
+  return Buffer.concat(parts);
 }
 
 /** The labels of the needles found in the snapshot bytes (empty when the heap is clean). */
@@ -180,7 +216,7 @@ export function retainerReport(snapshotBytes: Buffer, needle: Needle, maxPaths =
     }
   }
 
-  const text = needle.bytes.toString('latin1');
+  const text = needle.escaped ? (JSON.parse(`"${needle.bytes.toString('latin1')}"`) as string) : needle.bytes.toString('latin1');
   const describeNode = (n: number): string => {
     const type = nodeTypes[nodes[n * nodeFieldCount + nodeType] as number] ?? '?';
     const name = strings[nodes[n * nodeFieldCount + nodeName] as number] ?? '';

@@ -128,6 +128,17 @@ describe('rsa-oaep profile', () => {
     expect(pinOf(decryptRsaOaep(privateKey, b64, 'CARD-77'))).toBe('123456789012');
   });
 
+  it('node-forge (an implementation independent of the wrap) unwraps the session key with SHA-256 and MGF1-SHA-256', () => {
+    const sessionKey = Uint8Array.from(randomBytes(32));
+    const b64 = encryptRsaOaep(publicKey, digitsOf('9071'), 'CARD-80', { sessionKey });
+    const wrapped = Buffer.from(b64, 'base64').subarray(0, 256).toString('latin1');
+    const forgeKey = forge.pki.privateKeyFromPem(privateKey);
+    const unwrapped = forgeKey.decrypt(wrapped, 'RSA-OAEP', { md: forge.md.sha256.create(), mgf1: { md: forge.md.sha256.create() } });
+    expect(Buffer.from(unwrapped, 'latin1').toString('hex').toUpperCase()).toBe(toHex(sessionKey));
+    // With MGF1-SHA-1 (OpenSSL's default when no OAEP hash is named) the unwrap fails.
+    expect(() => forgeKey.decrypt(wrapped, 'RSA-OAEP', { md: forge.md.sha256.create(), mgf1: { md: forge.md.sha1.create() } })).toThrow();
+  });
+
   it('decrypts what node:crypto builds, and refuses the wrong card ID', () => {
     const sessionKey = randomBytes(32);
     const nonce = randomBytes(12);
