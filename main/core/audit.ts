@@ -8,8 +8,9 @@
  * On disk (`<dataDir>/audit/audit.jsonl`), one object per line, fields in this
  * order:
  *
- *   entry: seq, time, stationId, operator, cardId, mode, profile, outcome,
- *          requestStatus, errorCode, prev, mac
+ *   entry: seq, time, stationId, operator, cardId, mode, profile,
+ *          [processor: "sandbox", only when the emulator was the processor],
+ *          outcome, requestStatus, errorCode, prev, mac
  *   seal:  seq, time, type ("seal"), tornBytes, tornSha256, prev, mac
  *
  * `seq` starts at 1 and is consecutive; `prev` is the previous record's `mac`
@@ -75,6 +76,8 @@ export interface AuditEntry {
   outcome: AuditOutcome;
   requestStatus: string | null;
   errorCode: string | null;
+  /** Present only when the station's processor was the built-in emulator, so a practice record cannot pass for a real one. */
+  processor?: 'sandbox';
 }
 
 /** An entry as written: the entry plus its place in the chain. */
@@ -106,7 +109,8 @@ export const AUDIT_GENESIS = '0'.repeat(64);
 export const AUDIT_MAC_DOMAIN = 'pin-station-audit-record-v1\n';
 export const AUDIT_HEAD_DOMAIN = 'pin-station-audit-head-v1\n';
 
-const ENTRY_FIELDS = ['seq', 'time', 'stationId', 'operator', 'cardId', 'mode', 'profile', 'outcome', 'requestStatus', 'errorCode', 'prev'] as const;
+// `processor` is left out of the JSON when absent, so records written before it existed verify unchanged.
+const ENTRY_FIELDS = ['seq', 'time', 'stationId', 'operator', 'cardId', 'mode', 'profile', 'processor', 'outcome', 'requestStatus', 'errorCode', 'prev'] as const;
 const SEAL_FIELDS = ['seq', 'time', 'type', 'tornBytes', 'tornSha256', 'prev'] as const;
 /** Every field name that may appear in the file, for tests and reviewers. */
 export const AUDIT_RECORD_FIELDS: readonly string[] = [...new Set<string>([...ENTRY_FIELDS, ...SEAL_FIELDS, 'mac'])];
@@ -145,6 +149,7 @@ const entryShape = {
   outcome: z.enum(AUDIT_OUTCOMES),
   requestStatus: z.string().max(256).regex(NO_CONTROL).nullable(),
   errorCode: z.string().regex(ERROR_CODE_PATTERN).nullable(),
+  processor: z.literal('sandbox').optional(),
 };
 const chainShape = {
   seq: z.number().int().min(1).max(Number.MAX_SAFE_INTEGER),
@@ -582,6 +587,7 @@ export class AuditLog {
           cardId: entry.cardId,
           mode: entry.mode,
           profile: entry.profile,
+          ...(entry.processor ? { processor: entry.processor } : {}),
           outcome: entry.outcome,
           requestStatus: entry.requestStatus,
           errorCode: entry.errorCode,

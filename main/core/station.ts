@@ -355,6 +355,7 @@ export class Station {
         outcome,
         requestStatus,
         errorCode,
+        ...(this.deps.config.processor.baseUrl === SANDBOX_BASE_URL ? { processor: 'sandbox' as const } : {}),
       });
       return null;
     } catch (error) {

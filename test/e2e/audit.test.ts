@@ -39,8 +39,9 @@ it('set, generated, cancelled and timed-out sessions each leave one chained reco
   expect(records(s).at(-1)).toMatchObject({ seq: 4, outcome: 'timeout', errorCode: 'PIN_TIMEOUT' });
 
   for (const record of records(s)) {
-    expect(Object.keys(record).sort()).toEqual(['cardId', 'errorCode', 'mac', 'mode', 'operator', 'outcome', 'prev', 'profile', 'requestStatus', 'seq', 'stationId', 'time']);
-    expect(record).toMatchObject({ stationId: 'desk-7', operator: 'unassigned', profile: 'gcm' });
+    expect(Object.keys(record).sort()).toEqual(['cardId', 'errorCode', 'mac', 'mode', 'operator', 'outcome', 'prev', 'processor', 'profile', 'requestStatus', 'seq', 'stationId', 'time']);
+    // Practice against the sandbox is marked as such, so it cannot pass for a real record.
+    expect(record).toMatchObject({ stationId: 'desk-7', operator: 'unassigned', profile: 'gcm', processor: 'sandbox' });
   }
   const text = readFileSync(s.auditPath, 'utf8');
   for (const secret of ['4826', s.keys.pinKeyHex ?? 'x', s.keys.apiToken ?? 'x']) expect(text).not.toContain(secret);
@@ -57,6 +58,8 @@ it('an unreachable processor is recorded as failed with its code', async () => {
   await startCard(s.operator, 'AUD-5', 'Processor generates PIN');
   await expect.poll(() => statusText(s.operator)).toContain('could not be reached');
   expect(records(s)).toMatchObject([{ seq: 1, outcome: 'failed', errorCode: 'PROCESSOR_UNREACHABLE' }]);
+  // A configured processor address is not the sandbox: no practice mark.
+  expect(records(s)[0]).not.toHaveProperty('processor');
 });
 
 it('a damaged audit trail stops Start: no PIN is taken whose outcome could not be recorded', async () => {

@@ -12,7 +12,7 @@ import { resolveAppFile } from '../../main/adapter/app-files';
 import { CONTENT_SECURITY_POLICY } from '../../main/adapter/csp';
 import { toErrorInfo } from '../../common/errors';
 import type { StationErrorInfo } from '../../common/errors';
-import { parseConfig, parseConfigText } from '../../main/core/config';
+import { parseConfig, parseConfigText, SANDBOX_BASE_URL } from '../../main/core/config';
 import type { StationConfig, StationConfigInput } from '../../main/core/config';
 import { unavailableRouter } from '../../main/core/unavailable';
 import type { IpcHandler } from '../../main/core/unavailable';
@@ -134,6 +134,10 @@ export async function launchStation(options: LaunchStationOptions = {}): Promise
   } catch (error) {
     startupError = toErrorInfo(error);
     config = parseConfig({});
+  }
+  // A processor address given to the harness is what the station is configured with, as in the app.
+  if (options.processorUrl !== undefined && config.processor.baseUrl === SANDBOX_BASE_URL && startupError === null) {
+    config = { ...config, processor: { ...config.processor, baseUrl: options.processorUrl } };
   }
   const keyStore = options.keyStore ?? new KeytarKeyStore(`pin-station-test-${randomBytes(6).toString('hex')}`);
   const keys = options.keys ?? generateTestKeys(config.profile === 'rsa-oaep');

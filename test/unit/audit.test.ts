@@ -194,6 +194,8 @@ describe('AuditLog: what a record may hold', () => {
     ['an empty station ID', entry({ stationId: '' })],
     ['a missing field', (({ errorCode: _omit, ...rest }) => rest)(entry())],
     ['a non-object', '1234'],
+    ['a processor other than the sandbox', { ...entry(), processor: 'freedom' }],
+    ['a null processor', { ...entry(), processor: null }],
   ];
   it.each(refused)('refuses %s (AUDIT_INVALID_ENTRY, value not repeated) and writes nothing', async (_name, value) => {
     const log = new AuditLog(file, new MemoryKeyStore({ 'audit-key': KEY_HEX }));
@@ -212,9 +214,31 @@ describe('AuditLog: what a record may hold', () => {
   it('writes only the documented fields, in their documented order', async () => {
     await writeTrail(4);
     for (const line of lines()) expect(Object.keys(JSON.parse(line) as object)).toEqual(ENTRY_KEYS);
-    expect([...AUDIT_RECORD_FIELDS].sort()).toEqual([...ENTRY_KEYS, 'type', 'tornBytes', 'tornSha256'].sort());
+    expect([...AUDIT_RECORD_FIELDS].sort()).toEqual([...ENTRY_KEYS, 'processor', 'type', 'tornBytes', 'tornSha256'].sort());
     expect(readFileSync(file, 'utf8')).not.toContain(KEY_HEX.toLowerCase());
     expect(readFileSync(file, 'utf8')).not.toContain(KEY_HEX);
+  });
+});
+
+describe('records made against the sandbox processor', () => {
+  it('carry processor "sandbox" after the profile; other records keep their old form', async () => {
+    const log = new AuditLog(file, new MemoryKeyStore({ 'audit-key': KEY_HEX }), { now });
+    await log.append(entry({ processor: 'sandbox' }));
+    await log.append(entry());
+    const [practice, real] = lines().map((line) => JSON.parse(line) as Record<string, unknown>);
+    expect(Object.keys(practice ?? {})).toEqual([...ENTRY_KEYS.slice(0, 7), 'processor', ...ENTRY_KEYS.slice(7)]);
+    expect(practice?.processor).toBe('sandbox');
+    expect(Object.keys(real ?? {})).toEqual(ENTRY_KEYS);
+    expect((await verifyAuditFile(file, KEY)).ok).toBe(true);
+  });
+
+  it('removing the mark from a practice record breaks its mac', async () => {
+    const log = new AuditLog(file, new MemoryKeyStore({ 'audit-key': KEY_HEX }), { now });
+    await log.append(entry({ processor: 'sandbox' }));
+    writeLines(lines().map((line) => line.replace('"processor":"sandbox",', '')));
+    const result = await verifyAuditFile(file, KEY);
+    expect(result.ok).toBe(false);
+    expect(JSON.stringify(result)).toContain('mac does not match');
   });
 });
 
