@@ -124,7 +124,8 @@ describe('bad input gets a specific error and nothing is sent', () => {
     const { operator, pinpad } = await launch({ processorUrl: 'http://127.0.0.1:9' });
     await startCard(operator, 'CARD-0300', 'Customer chooses PIN');
     await enterAndConfirm(pinpad, '4826');
-    await expect.poll(() => statusText(operator)).toContain('The card processor could not be reached. Nothing was sent.');
+    // Two retries with back-off come first (about 0.75 s), more on a busy machine: poll past the 1 s default.
+    await expect.poll(() => statusText(operator), { timeout: 10_000 }).toContain('The card processor could not be reached. Nothing was sent.');
     expect(await statusText(operator)).toContain('PROCESSOR_UNREACHABLE');
   });
 
