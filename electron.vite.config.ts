@@ -8,7 +8,15 @@ export default defineConfig({
   main: {
     build: {
       outDir: 'out/main',
-      rollupOptions: { input: { index: resolve(root, 'main/index.ts') } },
+      rollupOptions: {
+        input: { index: resolve(root, 'main/index.ts') },
+        output: {
+          // The processor emulator is imported dynamically and only in a development checkout; it gets a
+          // chunk with a fixed name so electron-builder.yml can leave it out of every installer.
+          manualChunks: (id) => (id.startsWith(resolve(root, 'sandbox') + '/') ? 'sandbox-emulator' : undefined),
+          chunkFileNames: 'chunks/[name]-[hash].js',
+        },
+      },
     },
   },
   preload: {

@@ -34,6 +34,7 @@ export const ERROR_MESSAGES = {
   PROCESSOR_REJECTED: 'The card processor answered with an error.',
   CONFIG_INVALID: 'The station configuration is invalid.',
   AUDIT_FAILED: 'The audit trail could not record this. Tell your supervisor (npm run audit -- verify).',
+  STATION_CLOSING: 'The station is closing. Nothing new can start.',
   INTERNAL: 'An internal error occurred. Nothing was sent.',
 } as const;
 

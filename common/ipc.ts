@@ -76,6 +76,8 @@ export interface PinpadView {
   readonly secondsLeft: number | null;
   /** The configured default language for the cardholder. */
   readonly language: Language;
+  /** Whether the pad takes keys from a keyboard (a pad display with its own keypad); otherwise touch and mouse only. */
+  readonly keyboardInput: boolean;
 }
 
 export const KEY_POSITIONS = 10;

@@ -1,6 +1,9 @@
 /**
  * Electron adapter: app lifecycle, windows and ipcMain wiring. Everything else
- * lives in main/core and runs without Electron.
+ * lives in main/core and runs without Electron; the rules for the pad window
+ * and for quitting are decided there and only carried out here.
+ * test/integration/electron-wiring-contract.test.ts loads the built bundle of
+ * this file with a recording double of `electron` and checks the wiring.
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -8,11 +11,9 @@ import { fileURLToPath } from 'node:url';
 import { app, BrowserWindow, ipcMain, screen, session } from 'electron';
 import type { IpcMainInvokeEvent } from 'electron';
 import { StationError, toErrorInfo } from '../common/errors';
+import type { StationErrorInfo } from '../common/errors';
 import { OPERATOR_STATE_EVENT, PINPAD_STATE_EVENT } from '../common/ipc';
-import type { PinpadView, WindowRole } from '../common/ipc';
-import { startEmbeddedSandbox } from '../sandbox/embedded';
-import type { SandboxProcessor } from '../sandbox/processor';
-import { SANDBOX_KEYCHAIN_SERVICE } from '../sandbox/provision';
+import type { WindowRole } from '../common/ipc';
 import { registerAppScheme, serveRenderer } from './adapter/app-protocol';
 import { choosePadDisplay } from './adapter/displays';
 import { senderRole } from './adapter/sender';
@@ -20,36 +21,41 @@ import { pageUrl, windowOptions } from './adapter/window-options';
 import { parseConfigText, SANDBOX_BASE_URL } from './core/config';
 import type { StationConfig } from './core/config';
 import { ALL_CHANNELS } from './core/ipc-router';
+import type { KeyStore } from './core/keystore';
 import { KeytarKeyStore } from './core/keytar-store';
 import { fileSink, Logger } from './core/log';
+import type { LogFields } from './core/log';
 import { AuditLog, auditFilePath } from './core/audit';
+import { PadWindowRules } from './core/pad-window';
+import { QuitGate } from './core/quit-gate';
 import { createStationCore } from './core/station-core';
+import type { StationCore } from './core/station-core';
 import { unavailableRouter } from './core/unavailable';
 import type { IpcHandler } from './core/unavailable';
-import type { StationCore } from './core/station-core';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 const windows: Partial<Record<WindowRole, BrowserWindow>> = {};
 let core: StationCore | null = null;
-let sandbox: SandboxProcessor | null = null;
+let processorStop: (() => Promise<void>) | null = null;
 let log: Logger | null = null;
-let padActive = false;
-let blurTimer: NodeJS.Timeout | undefined;
+let padRules: PadWindowRules | null = null;
+
+/** An event for the log; before the log exists (config not read yet), one line on stderr. */
+function report(level: 'error' | 'warn', event: string, fields: LogFields = {}): void {
+  if (log) return log[level](event, fields);
+  process.stderr.write(`PIN Station: ${event} ${JSON.stringify(fields)}\n`);
+}
+
+const configPath = (): string => join(app.getPath('userData'), 'config.json');
 
 async function loadConfig(): Promise<StationConfig> {
-  const path = join(app.getPath('userData'), 'config.json');
   let text = '';
   try {
-    text = await readFile(path, 'utf8');
+    text = await readFile(configPath(), 'utf8');
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw new StationError('CONFIG_INVALID', 'The config file could not be read.');
   }
-  const config = parseConfigText(text);
-  // An installed station never falls back to the emulator: "sandbox" must be chosen in the file.
-  if (app.isPackaged && config.processor.baseUrl === SANDBOX_BASE_URL && !/"baseUrl"\s*:\s*"sandbox"/.test(text)) {
-    throw new StationError('CONFIG_INVALID', `processor.baseUrl is not set. Set the card processor's address in ${path}.`);
-  }
-  return config;
+  return parseConfigText(text);
 }
 
 function roleOf(event: IpcMainInvokeEvent): WindowRole | null {
@@ -72,20 +78,42 @@ function send(role: WindowRole, channel: string, payload: unknown): void {
   if (win && !win.isDestroyed()) win.webContents.send(channel, payload);
 }
 
-/** The pad is on top while a cardholder enters a PIN; after each session its page is reloaded so no renderer state survives. */
-function onPinpadView(view: PinpadView): void {
-  const pad = windows.pinpad;
-  send('pinpad', PINPAD_STATE_EVENT, view);
-  if (!pad || pad.isDestroyed() || view.active === padActive) return;
-  padActive = view.active;
-  pad.setAlwaysOnTop(view.active, 'screen-saver');
-  if (view.active) {
-    pad.show();
-    pad.focus();
-  } else {
-    clearTimeout(blurTimer);
-    pad.webContents.reload();
-  }
+function liveWindow(role: WindowRole): BrowserWindow | null {
+  const win = windows[role];
+  return win && !win.isDestroyed() ? win : null;
+}
+
+function padRulesFor(config: StationConfig): PadWindowRules {
+  return new PadWindowRules({
+    keyboardInput: config.pad.keyboardInput,
+    blurTimeoutMs: config.pad.blurTimeoutMs,
+    onFocusLost: () => core?.station.interruptEntry('PIN_TIMEOUT'),
+    controls: {
+      raisePad(focus) {
+        const pad = liveWindow('pinpad');
+        if (!pad) return;
+        pad.setAlwaysOnTop(true, 'screen-saver');
+        if (focus) {
+          pad.show();
+          pad.focus();
+        } else {
+          pad.showInactive();
+        }
+      },
+      releasePad() {
+        const pad = liveWindow('pinpad');
+        if (!pad) return;
+        pad.setAlwaysOnTop(false);
+        pad.webContents.reload();
+      },
+      focusOperator() {
+        liveWindow('operator')?.focus();
+      },
+      padHasFocus() {
+        return liveWindow('pinpad')?.isFocused() ?? false;
+      },
+    },
+  });
 }
 
 function createWindow(role: WindowRole, config: StationConfig): BrowserWindow {
@@ -94,18 +122,16 @@ function createWindow(role: WindowRole, config: StationConfig): BrowserWindow {
     padChoice = choosePadDisplay(screen.getAllDisplays(), screen.getPrimaryDisplay(), config.pad.display);
     if (padChoice.fellBack) log?.warn('pinpad.display-fallback', { configured: String(config.pad.display) });
   }
-  const win = new BrowserWindow(windowOptions(role, join(here, `../preload/${role}.cjs`), app.isPackaged, padChoice));
+  const preload = join(here, `../preload/${role}.cjs`);
+  const win = new BrowserWindow(windowOptions(role, preload, app.isPackaged, padChoice, config.pad.keyboardInput));
   if (role === 'pinpad') {
     win.setContentProtection(true);
-    // Losing focus for too long during entry wipes it (someone else may be at the pad).
-    win.on('blur', () => {
-      clearTimeout(blurTimer);
-      if (padActive) blurTimer = setTimeout(() => core?.station.interruptEntry('PIN_TIMEOUT'), config.pad.blurTimeoutMs);
-    });
-    win.on('focus', () => clearTimeout(blurTimer));
+    win.on('blur', () => padRules?.padBlurred());
+    win.on('focus', () => padRules?.padFocused());
   }
   win.removeMenu();
-  win.once('ready-to-show', () => win.show());
+  // The idle pad never takes focus when it appears; the operator window does.
+  win.once('ready-to-show', () => (role === 'pinpad' ? win.showInactive() : win.show()));
   win.on('closed', () => {
     delete windows[role];
     app.quit();
@@ -130,18 +156,28 @@ function hardenSessions(): void {
   });
 }
 
-async function startCore(config: StationConfig): Promise<void> {
-  let processorBaseUrl = config.processor.baseUrl;
-  let keyStore = new KeytarKeyStore(config.keychain.service);
-  if (processorBaseUrl === SANDBOX_BASE_URL) {
-    // The embedded sandbox keeps its keys under its own keychain service.
-    keyStore = new KeytarKeyStore(SANDBOX_KEYCHAIN_SERVICE);
-    const embedded = await startEmbeddedSandbox(keyStore, config.profile, config.sandbox.faults);
-    log?.warn('app.sandbox', { note: 'the embedded sandbox processor is in use; no real card is affected' });
-    sandbox = embedded.sandbox;
-    processorBaseUrl = embedded.baseUrl;
+/** The processor's address and the keychain holding the keys for it. */
+async function startProcessor(config: StationConfig): Promise<{ baseUrl: string; keyStore: KeyStore }> {
+  if (config.processor.baseUrl !== SANDBOX_BASE_URL) {
+    return { baseUrl: config.processor.baseUrl, keyStore: new KeytarKeyStore(config.keychain.service) };
   }
-  log?.info('app.start', { profile: config.profile, sandbox: sandbox !== null });
+  // An installed station has no emulator (its chunk is left out of the installer) and never falls back to one.
+  if (app.isPackaged) {
+    throw new StationError('CONFIG_INVALID', `processor.baseUrl is not set to a card processor. Set the processor's address in ${configPath()}.`);
+  }
+  // Imported only here, so the emulator is a chunk of its own that the main bundle does not contain.
+  const { startEmbeddedSandbox, SANDBOX_KEYCHAIN_SERVICE } = await import('../sandbox/embedded');
+  // The embedded sandbox keeps its keys under its own keychain service.
+  const keyStore = new KeytarKeyStore(SANDBOX_KEYCHAIN_SERVICE);
+  const embedded = await startEmbeddedSandbox(keyStore, config.profile, config.sandbox.faults);
+  processorStop = () => embedded.sandbox.stop();
+  log?.warn('app.sandbox', { note: 'the embedded sandbox processor is in use; no real card is affected' });
+  return { baseUrl: embedded.baseUrl, keyStore };
+}
+
+async function startCore(config: StationConfig): Promise<void> {
+  const processor = await startProcessor(config);
+  log?.info('app.start', { profile: config.profile, sandbox: processorStop !== null });
   let processorCa: string | undefined;
   if (config.processor.caFile) {
     try {
@@ -150,17 +186,22 @@ async function startCore(config: StationConfig): Promise<void> {
       throw new StationError('CONFIG_INVALID', 'processor.caFile could not be read.');
     }
   }
+  const rules = padRulesFor(config);
+  padRules = rules;
   core = createStationCore({
     config,
-    keyStore,
-    processorBaseUrl,
+    keyStore: processor.keyStore,
+    processorBaseUrl: processor.baseUrl,
     ...(processorCa ? { processorCa } : {}),
     // The audit key lives with the station's own keys, also when the processor is the sandbox.
     audit: new AuditLog(auditFilePath(app.getPath('userData')), new KeytarKeyStore(config.keychain.service)),
     ...(log ? { log } : {}),
     views: {
       operator: (view) => send('operator', OPERATOR_STATE_EVENT, view),
-      pinpad: onPinpadView,
+      pinpad: (view) => {
+        send('pinpad', PINPAD_STATE_EVENT, view);
+        rules.onPinpadView(view);
+      },
     },
   });
   // Keys are checked now so a missing or malformed one is a clear screen, not a surprise at the first card.
@@ -175,6 +216,72 @@ function routeIpc(router: IpcHandler): void {
   }
 }
 
+/** When no window can be shown: one line on stderr, and a non-zero exit. */
+function exitFatally(stage: string, error: unknown): void {
+  const info = toErrorInfo(error);
+  const kind = error instanceof Error ? error.name : typeof error;
+  process.stderr.write(`PIN Station cannot start (${stage}, ${kind}): ${info.code}: ${info.message}\n`);
+  app.exit(1);
+}
+
+/** A station that cannot start shows why and how to fix it, in the operator window only. */
+async function showUnavailable(error: unknown, config: StationConfig | null): Promise<void> {
+  const info: StationErrorInfo = toErrorInfo(error);
+  report('error', 'app.unavailable', { code: info.code, kind: error instanceof Error ? error.name : typeof error });
+  try {
+    padRules?.dispose();
+    padRules = null;
+    core?.station.dispose();
+    core = null;
+    await processorStop?.().catch(() => undefined);
+    processorStop = null;
+    // A start that failed half-way may have made windows: they go without quitting the app.
+    for (const role of ['operator', 'pinpad'] as const) {
+      const win = windows[role];
+      delete windows[role];
+      if (win && !win.isDestroyed()) {
+        win.removeAllListeners('closed');
+        win.destroy();
+      }
+    }
+    routeIpc(unavailableRouter(info));
+    createWindow('operator', config ?? parseConfigText(''));
+  } catch (windowError) {
+    exitFatally('unavailable window', windowError);
+  }
+}
+
+async function onReady(): Promise<void> {
+  // No window is ever shown without these guards, so a failure here ends the process.
+  try {
+    hardenSessions();
+    serveRenderer(join(here, '../renderer'));
+  } catch (error) {
+    return exitFatally('hardening', error);
+  }
+  let config: StationConfig | null = null;
+  try {
+    config = await loadConfig();
+    log = new Logger(config.log.level, [fileSink(join(app.getPath('userData'), 'logs', 'station.log')), { write: (line) => console.log(line) }]);
+    await startCore(config);
+    createWindow('operator', config);
+    createWindow('pinpad', config);
+  } catch (error) {
+    await showUnavailable(error, config);
+  }
+}
+
+// Every quit waits until a request in flight and its audit record have settled; from the first, nothing new starts.
+const quitGate = new QuitGate(
+  async () => {
+    padRules?.dispose();
+    await core?.close();
+    await processorStop?.();
+  },
+  () => app.quit(),
+  () => report('error', 'app.close-failed'),
+);
+
 // One data folder whatever the packaged product name: the config, logs and audit trail live here.
 app.setPath('userData', join(app.getPath('appData'), 'pin-station'));
 
@@ -183,47 +290,21 @@ if (!app.requestSingleInstanceLock()) {
 } else {
   registerAppScheme();
   app.on('second-instance', () => {
-    const operator = windows.operator;
+    const operator = liveWindow('operator');
     if (operator) {
       if (operator.isMinimized()) operator.restore();
       operator.focus();
     }
   });
   app.on('window-all-closed', () => app.quit());
-  // Quitting waits for a request in flight and for its audit record; entry in progress is cancelled (and recorded).
-  let closing = false;
   app.on('before-quit', (event) => {
-    if (closing) return;
-    closing = true;
-    event.preventDefault();
-    core?.station.interruptEntry('PIN_CANCELLED');
-    void (core?.close() ?? Promise.resolve())
-      .catch(() => log?.error('app.close-failed', {}))
-      .then(() => sandbox?.stop())
-      .finally(() => app.quit());
+    if (!quitGate.requestQuit()) event.preventDefault();
   });
-  // Nothing reaches a screen as a stack trace: unexpected errors are logged by kind only.
-  process.on('uncaughtException', (error) => log?.error('app.uncaught', { kind: error.name }));
-  process.on('unhandledRejection', () => log?.error('app.unhandled-rejection', {}));
-  void app.whenReady().then(async () => {
-    hardenSessions();
-    serveRenderer(join(here, '../renderer'));
-    let config: StationConfig | null = null;
-    try {
-      config = await loadConfig();
-      log = new Logger(config.log.level, [fileSink(join(app.getPath('userData'), 'logs', 'station.log')), { write: (line) => console.log(line) }]);
-      await startCore(config);
-    } catch (error) {
-      // No crash and no stack trace: the operator window shows what is wrong and how to fix it.
-      const info = toErrorInfo(error);
-      log?.error('app.unavailable', { code: info.code });
-      core?.station.dispose();
-      core = null;
-      routeIpc(unavailableRouter(info));
-      createWindow('operator', config ?? parseConfigText(''));
-      return;
-    }
-    createWindow('operator', config);
-    createWindow('pinpad', config);
-  });
+  // Nothing reaches a screen as a stack trace: unexpected errors are reported by kind only.
+  process.on('uncaughtException', (error) => report('error', 'app.uncaught', { kind: error.name }));
+  process.on('unhandledRejection', () => report('error', 'app.unhandled-rejection'));
+  app
+    .whenReady()
+    .then(onReady)
+    .catch((error: unknown) => exitFatally('start', error));
 }

@@ -9,6 +9,8 @@ import { SandboxProcessor } from './processor';
 import type { SandboxFault, SandboxProfile } from './processor';
 import { ensureSandboxKeys } from './provision';
 
+export { SANDBOX_KEYCHAIN_SERVICE } from './provision';
+
 /** Demo cards the sandbox knows the PAN of (for the iso4 profile); the PANs pass the Luhn check. */
 export const SANDBOX_DEMO_CARDS: readonly { readonly cardId: string; readonly pan: string }[] = [
   { cardId: 'DEMO-0001', pan: '4000001234567899' },

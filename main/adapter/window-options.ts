@@ -39,7 +39,17 @@ export function webPreferences(role: WindowRole, preloadPath: string, isPackaged
   };
 }
 
-export function windowOptions(role: WindowRole, preloadPath: string, isPackaged: boolean, pad?: PadDisplayChoice): BrowserWindowConstructorOptions {
+/**
+ * @param padFocusable for the pad: whether it may take keyboard focus (`pad.keyboardInput`). A pad that
+ *   cannot be focused still takes touch and mouse input, and never takes the keyboard from the operator.
+ */
+export function windowOptions(
+  role: WindowRole,
+  preloadPath: string,
+  isPackaged: boolean,
+  pad?: PadDisplayChoice,
+  padFocusable = false,
+): BrowserWindowConstructorOptions {
   const common: BrowserWindowConstructorOptions = {
     show: false,
     autoHideMenuBar: true,
@@ -52,6 +62,7 @@ export function windowOptions(role: WindowRole, preloadPath: string, isPackaged:
   return {
     ...common,
     title: 'PIN pad',
+    focusable: padFocusable,
     frame: false,
     resizable: false,
     minimizable: false,

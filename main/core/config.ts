@@ -82,7 +82,12 @@ export const configSchema = z
         language: z.enum(LANGUAGES).default('en'),
         /** Where the customer-facing pad goes; falls back to the primary display with a notice. */
         display: z.union([z.enum(['primary', 'secondary']), z.number().int().min(0).max(15)]).default('secondary'),
-        /** Entry is wiped when the pad window stays out of focus this long. */
+        /**
+         * True only for a pad display with its own keypad: the pad then takes keyboard input and focus.
+         * False: touch and mouse only, and the pad never takes keyboard focus from the operator window.
+         */
+        keyboardInput: z.boolean().default(false),
+        /** With keyboardInput: entry is wiped when the pad window stays out of focus this long. */
         blurTimeoutMs: z.number().int().min(1_000).max(600_000).default(10_000),
       })
       .prefault({}),

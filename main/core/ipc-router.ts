@@ -16,8 +16,18 @@ const CHANNELS_BY_ROLE: Readonly<Record<WindowRole, readonly string[]>> = {
 
 export const ALL_CHANNELS: readonly string[] = [...OPERATOR_CHANNELS, ...PINPAD_CHANNELS];
 
+/** Channels that only read state; everything else starts or changes work. */
+const READ_ONLY_CHANNELS: ReadonlySet<string> = new Set(['station:get-state', 'pinpad:get-state']);
+
 export class IpcRouter {
+  private closing = false;
+
   constructor(private readonly station: Station) {}
+
+  /** From the first quit on, nothing new starts: every action is refused; windows can still read state. */
+  refuseActions(): void {
+    this.closing = true;
+  }
 
   /** `role` is null when the sender is not one of the station's own windows. */
   async handle(role: WindowRole | null, channel: unknown, arg: unknown): Promise<IpcResult<unknown>> {
@@ -25,6 +35,7 @@ export class IpcRouter {
       if (role === null || typeof channel !== 'string' || !CHANNELS_BY_ROLE[role].includes(channel)) {
         return fail(new StationError('WRONG_WINDOW'));
       }
+      if (this.closing && !READ_ONLY_CHANNELS.has(channel)) return fail(new StationError('STATION_CLOSING'));
       const value = role === 'operator' ? await this.operator(channel as OperatorChannel, arg) : this.pinpad(channel as PinpadChannel, arg);
       return { ok: true, value };
     } catch (error) {

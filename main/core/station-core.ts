@@ -24,6 +24,11 @@ export interface StationCoreOptions {
 export interface StationCore {
   readonly station: Station;
   readonly router: IpcRouter;
+  /**
+   * Closes for quitting: the router refuses every new action, entry in
+   * progress is cancelled (and recorded), and it resolves once a request in
+   * flight has its outcome and its audit record.
+   */
   close(): Promise<void>;
 }
 
@@ -50,8 +55,10 @@ export function createStationCore(options: StationCoreOptions): StationCore {
     station,
     router,
     async close() {
-      station.dispose();
+      router.refuseActions();
+      station.interruptEntry('PIN_CANCELLED');
       await station.settled();
+      station.dispose();
       client.close();
     },
   };

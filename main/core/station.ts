@@ -110,6 +110,7 @@ export class Station {
       notice: this.padNotice,
       secondsLeft: this.secondsLeft(),
       language: this.deps.config.pad.language,
+      keyboardInput: this.deps.config.pad.keyboardInput,
     };
   }
 

@@ -38,6 +38,7 @@ const IDLE_PAD: PinpadView = {
   notice: null,
   secondsLeft: null,
   language: 'en',
+  keyboardInput: false,
 };
 
 export function unavailableRouter(error: StationErrorInfo): IpcHandler {

@@ -81,7 +81,7 @@ it('captures every operator and PIN pad state through the journeys', async () =>
   await setZoom(pinpad, 1);
   await setZoom(operator, 1);
 
-  await pinpad.keyboard.press('Delete');
+  await pinpad.getByRole('button', { name: 'Clear' }).click();
   await typeDigits(pinpad, '1111');
   await ok.click();
   await expect.poll(() => alertText(pinpad)).toContain('one digit repeated');

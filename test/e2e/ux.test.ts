@@ -177,8 +177,25 @@ describe('PIN pad', () => {
     expect(sandbox?.isPinSet('CARD-0700', '2580')).toBe(false);
   });
 
-  it('works with a physical keyboard only, through the shuffled layout: digits, Backspace, Delete, Enter, Escape', async () => {
+  it('without pad.keyboardInput (the default) the pad takes no keys at all, not even on a focused control', async () => {
     const { operator, pinpad, sandbox } = await launch();
+    await startCard(operator, 'CARD-0810', 'Customer chooses PIN');
+    await expect.poll(() => heading(pinpad)).toBe('Enter your new PIN');
+    const cancel = pinpad.getByRole('button', { name: 'Cancel' });
+    await cancel.focus();
+    for (const key of ['4', '8', 'Numpad2', 'Backspace', 'Delete', 'Enter', 'NumpadEnter', 'Space', 'Tab', 'Escape']) await pinpad.keyboard.press(key);
+    // One round trip to main after the keys, so any IPC they caused has arrived.
+    await pinpad.evaluate(() => (window as unknown as { pinpad: { getState(): Promise<unknown> } }).pinpad.getState());
+    expect(station?.core.station.pinpadView()).toMatchObject({ active: true, step: 'enter', count: 0 });
+    expect(await isFocused(cancel)).toBe(true);
+    // Touch and mouse work as always.
+    await enterAndConfirm(pinpad, '4826');
+    await expect.poll(() => statusText(operator)).toContain('PIN set.');
+    expect(sandbox?.isPinSet('CARD-0810', '4826')).toBe(true);
+  });
+
+  it('with pad.keyboardInput, works with a physical keyboard only, through the shuffled layout: digits, Backspace, Delete, Enter, Escape', async () => {
+    const { operator, pinpad, sandbox } = await launch({ config: { pad: { keyboardInput: true } } });
     const keypad = await pinpad.context().newCDPSession(pinpad);
     // Playwright models the numeric keypad with NumLock off (Numpad3 is PageDown), so its digits are sent
     // as Chromium receives them with NumLock on: key "3", code "Numpad3", on the numpad.
@@ -220,8 +237,15 @@ describe('PIN pad', () => {
     await expect.poll(() => heading(pinpad)).toBe('Enter your new PIN');
     const layout = await padLayout(pinpad);
     expect(layout).toEqual(station?.core.station.pinpadView().layout);
-    // Enter is the pad's OK key even while a language button has the focus.
-    await press(9, '4', 0, '1', '9', 'Backspace', 6, 'Enter');
+    await press(9, '4', 0, '1', '9', 'Backspace', 6);
+    await waitForCount(pinpad, 4);
+    // Enter activates the control reached with the keyboard (the English button), like any button: no OK.
+    await press('Enter');
+    await pinpad.evaluate(() => (window as unknown as { pinpad: { getState(): Promise<unknown> } }).pinpad.getState());
+    expect(station?.core.station.pinpadView()).toMatchObject({ step: 'enter', count: 4 });
+    // With no focused control, Enter means OK.
+    await pinpad.evaluate(() => (document.activeElement as HTMLElement | null)?.blur());
+    await press('Enter');
     await expect.poll(() => heading(pinpad)).toBe('Enter the same PIN again');
     await press('9', '4', '0', '6', 'NumpadEnter');
     await expect.poll(() => statusText(operator)).toContain('PIN set.');
@@ -327,7 +351,7 @@ describe('PIN pad', () => {
 describe('timeouts (inactivity 2 s, session 3 s)', () => {
   let timed: LaunchedStation;
   beforeAll(async () => {
-    timed = await launchStation({ config: { pin: { inactivityTimeoutMs: 2_000, sessionTimeoutMs: 3_000 } } });
+    timed = await launchStation({ config: { pin: { inactivityTimeoutMs: 2_000, sessionTimeoutMs: 3_000 }, pad: { keyboardInput: true } } });
   });
   afterAll(async () => timed?.close());
 

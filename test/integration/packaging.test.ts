@@ -3,7 +3,9 @@
  * validated instead: electron-builder's own loader and schema check, plus the
  * security-relevant settings one by one.
  */
-import { join } from 'node:path';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import type { Stats } from 'node:fs';
+import { join, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
 const root = join(import.meta.dirname, '..', '..');
@@ -29,6 +31,56 @@ async function loadConfig(): Promise<BuilderConfig> {
   return config;
 }
 
+function filePatterns(config: BuilderConfig): string[] {
+  return config.files?.flatMap((f) => (typeof f === 'string' ? [f] : (f.filter ?? []))) ?? [];
+}
+
+/** Every file under out/ that electron-builder's own matcher would put in the installer, given the config's `files`. */
+async function packagedFiles(config: BuilderConfig): Promise<{ packaged: string[]; left: string[] }> {
+  const { FileMatcher } = (await import('app-builder-lib/out/fileMatcher.js')) as {
+    FileMatcher: new (from: string, to: string, expand: (p: string) => string, patterns: string[]) => { createFilter(): (file: string, stat: Stats) => boolean };
+  };
+  const filter = new FileMatcher(root, root, (pattern) => pattern, filePatterns(config)).createFilter();
+  const packaged: string[] = [];
+  const left: string[] = [];
+  const walk = (dir: string): void => {
+    for (const entry of readdirSync(dir, { withFileTypes: true })) {
+      const path = join(dir, entry.name);
+      if (entry.isDirectory()) walk(path);
+      else (filter(path, statSync(path)) ? packaged : left).push(relative(root, path));
+    }
+  };
+  walk(join(root, 'out'));
+  return { packaged, left };
+}
+
+// Text that only the processor emulator's code contains.
+const EMULATOR_MARKERS = ['sandbox pinKeyHex must be 64 hex characters', '/sandbox/pin-check', 'ensureSandboxKeys', 'decryptRsaOaepPin'];
+
+describe('the processor emulator stays out of installed builds', () => {
+  it('the main bundle has no emulator code; the emulator is one chunk, loaded by a dynamic import', () => {
+    const mainBundle = readFileSync(join(root, 'out', 'main', 'index.js'), 'utf8');
+    for (const marker of EMULATOR_MARKERS) expect(mainBundle, marker).not.toContain(marker);
+    const chunks = readdirSync(join(root, 'out', 'main', 'chunks')).filter((name) => name.startsWith('sandbox-emulator-'));
+    expect(chunks).toHaveLength(1);
+    const chunk = readFileSync(join(root, 'out', 'main', 'chunks', chunks[0] as string), 'utf8');
+    for (const marker of EMULATOR_MARKERS) expect(chunk, marker).toContain(marker);
+    expect(mainBundle).toMatch(new RegExp(`await import\\("\\./chunks/${(chunks[0] as string).replace(/[.]/g, '\\.')}"\\)`));
+  });
+
+  it("electron-builder's file matcher leaves the emulator chunk out, and nothing packaged holds emulator code", async () => {
+    expect(existsSync(join(root, 'out', 'main', 'index.js'))).toBe(true);
+    const { packaged, left } = await packagedFiles(await loadConfig());
+    expect(left).toEqual([expect.stringMatching(/^out\/main\/chunks\/sandbox-emulator-[\w-]+\.js$/)]);
+    expect(packaged).toContain('out/main/index.js');
+    expect(packaged).toContain('out/preload/pinpad.cjs');
+    for (const file of packaged.filter((name) => /\.(c?js|html)$/.test(name))) {
+      const text = readFileSync(join(root, file), 'utf8');
+      for (const marker of EMULATOR_MARKERS) expect(text.includes(marker), `${file} holds ${marker}`).toBe(false);
+    }
+  });
+});
+
 describe('electron-builder config', () => {
   it('passes electron-builder\'s schema validation', async () => {
     await expect(loadConfig()).resolves.toBeTruthy();
@@ -52,7 +104,7 @@ describe('electron-builder config', () => {
     expect(config.asar).toBe(true);
     expect(config.asarUnpack).toContain('**/node_modules/keytar/**');
     // The loader normalises the list into one filter set.
-    expect(config.files?.flatMap((f) => (typeof f === 'string' ? [f] : (f.filter ?? [])))).toEqual(['out/**', 'package.json']);
+    expect(filePatterns(config)).toEqual(['out/**', 'package.json', '!out/main/chunks/sandbox-emulator-*.js']);
   });
 
   it('targets AppImage and deb, NSIS, and dmg with the hardened runtime', async () => {

@@ -21,7 +21,7 @@ const DEFAULTS: StationConfig = {
     maxMismatches: 3,
   },
   operator: { cardIdPattern: '^[A-Za-z0-9_-]{1,64}$', language: 'en' },
-  pad: { shuffle: true, language: 'en', display: 'secondary', blurTimeoutMs: 10_000 },
+  pad: { shuffle: true, language: 'en', display: 'secondary', keyboardInput: false, blurTimeoutMs: 10_000 },
   log: { level: 'info' },
   sandbox: { faults: [] },
 };

@@ -66,6 +66,12 @@ describe('window options', () => {
     const options = windowOptions('pinpad', '/p', true, choosePadDisplay([primary], primary, 'secondary'));
     expect(options).toMatchObject({ frame: false, kiosk: false, fullscreen: false, width: 520, height: 760 });
   });
+  it('the pad cannot take keyboard focus unless it has its own keypad (pad.keyboardInput); the operator window can', () => {
+    expect(windowOptions('pinpad', '/p', true).focusable).toBe(false);
+    expect(windowOptions('pinpad', '/p', true, choosePadDisplay([primary, second], primary, 'secondary'), false).focusable).toBe(false);
+    expect(windowOptions('pinpad', '/p', true, undefined, true).focusable).toBe(true);
+    expect(windowOptions('operator', '/p', true).focusable).not.toBe(false);
+  });
   it('pages load from the app origin only', () => {
     expect(pageUrl('operator')).toBe('app://station/operator/index.html');
     expect(pageUrl('pinpad')).toBe('app://station/pinpad/index.html');

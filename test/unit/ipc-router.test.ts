@@ -15,7 +15,7 @@ import { Station } from '../../main/core/station';
 const PIN_KEY_HEX = '000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f';
 const API_TOKEN = 'test-api-token';
 const OUTCOME: ProcessorOutcome = { status: 'ok', requestStatus: 'pin_set', dt: '2026-01-01T00:00:00+00:00' };
-const PINPAD_VIEW_KEYS = ['active', 'count', 'language', 'layout', 'maxLength', 'minLength', 'notice', 'secondsLeft', 'step'];
+const PINPAD_VIEW_KEYS = ['active', 'count', 'keyboardInput', 'language', 'layout', 'maxLength', 'minLength', 'notice', 'secondsLeft', 'step'];
 
 interface Rig {
   readonly router: IpcRouter;
@@ -403,5 +403,31 @@ describe('Station timeouts', () => {
     vi.advanceTimersByTime(200_000);
     expect(r.lastOperator()).toMatchObject({ phase: 'done', error: null });
     expect(r.calls).toHaveLength(1);
+  });
+});
+
+describe('closing: from the first quit on, nothing new starts', () => {
+  it('every action on either window is refused with STATION_CLOSING; reading state still works', async () => {
+    const r = rig();
+    r.router.refuseActions();
+    expectError(await r.router.handle('operator', 'station:start', { cardId: 'CARD-1', mode: 'processor' }), 'STATION_CLOSING');
+    expectError(await r.router.handle('operator', 'station:next-card', null), 'STATION_CLOSING');
+    expectError(await r.router.handle('operator', 'station:cancel', null), 'STATION_CLOSING');
+    expectError(await r.router.handle('pinpad', 'pinpad:press', 0), 'STATION_CLOSING');
+    expectError(await r.router.handle('pinpad', 'pinpad:submit', null), 'STATION_CLOSING');
+    expect(valueOf<OperatorView>(await r.router.handle('operator', 'station:get-state', null)).phase).toBe('idle');
+    expect(valueOf<PinpadView>(await r.router.handle('pinpad', 'pinpad:get-state', null)).active).toBe(false);
+    expect(r.calls).toHaveLength(0);
+    // The sender check still comes first.
+    expectError(await r.router.handle(null, 'station:start', { cardId: 'CARD-1', mode: 'processor' }), 'WRONG_WINDOW');
+  });
+
+  it('an entry in progress cannot be completed once closing has begun', async () => {
+    const r = rig();
+    expect((await r.router.handle('operator', 'station:start', { cardId: 'CARD-2', mode: 'customer' })).ok).toBe(true);
+    await press(r, [4, 8, 2, 6]);
+    r.router.refuseActions();
+    expectError(await r.router.handle('pinpad', 'pinpad:submit', null), 'STATION_CLOSING');
+    expect(r.calls).toHaveLength(0);
   });
 });

@@ -1,0 +1,90 @@
+/**
+ * Rules for the PIN pad's window, decided here and only carried out by the
+ * Electron adapter (which relays the window's focus events and owns the real
+ * window). Plain Node, so every rule is unit-tested without Electron.
+ *
+ * - While a PIN is entered the pad is shown on top; afterwards it drops back,
+ *   its page is reloaded (no renderer state survives a session) and keyboard
+ *   focus goes back to the operator window.
+ * - `pad.keyboardInput: false` (the default): the pad is touch/mouse only. It
+ *   never takes keyboard focus from the operator window, so neither the
+ *   operator's keyboard nor a keyboard-wedge scanner can type into a PIN. The
+ *   focus-loss rule does not apply (a window that never has focus cannot lose
+ *   it); the inactivity and session timeouts bound an unattended entry.
+ * - `pad.keyboardInput: true` (a pad display with its own keypad): the pad is
+ *   focused for entry, and when it is out of focus for `pad.blurTimeoutMs`
+ *   the entry is wiped. The rule runs from the start of entry: a pad that
+ *   could not be focused counts as out of focus from that moment.
+ */
+import type { PinpadView } from '../../common/ipc';
+
+/** What the adapter does to the real windows. */
+export interface PadWindowControls {
+  /** Shows the pad on top of other windows; takes keyboard focus only when `focus` is true. */
+  raisePad(focus: boolean): void;
+  /** Ends "on top" and reloads the pad page. */
+  releasePad(): void;
+  focusOperator(): void;
+  /** Whether the pad window has keyboard focus right now. */
+  padHasFocus(): boolean;
+}
+
+export interface PadWindowRulesOptions {
+  readonly keyboardInput: boolean;
+  readonly blurTimeoutMs: number;
+  readonly controls: PadWindowControls;
+  /** Called when the pad stayed out of focus too long during entry. */
+  readonly onFocusLost: () => void;
+}
+
+export class PadWindowRules {
+  private entryActive = false;
+  private blurTimer: NodeJS.Timeout | undefined;
+
+  constructor(private readonly options: PadWindowRulesOptions) {}
+
+  /** Whether the pad window may ever take keyboard focus (a window option). */
+  get padFocusable(): boolean {
+    return this.options.keyboardInput;
+  }
+
+  /** Every pad view goes through here; only the start and end of entry matter. */
+  onPinpadView(view: PinpadView): void {
+    if (view.active === this.entryActive) return;
+    this.entryActive = view.active;
+    const { controls, keyboardInput } = this.options;
+    if (view.active) {
+      controls.raisePad(keyboardInput);
+      if (keyboardInput && !controls.padHasFocus()) this.armBlurTimer();
+      return;
+    }
+    this.clearBlurTimer();
+    controls.releasePad();
+    controls.focusOperator();
+  }
+
+  padBlurred(): void {
+    if (this.options.keyboardInput && this.entryActive) this.armBlurTimer();
+  }
+
+  padFocused(): void {
+    this.clearBlurTimer();
+  }
+
+  dispose(): void {
+    this.clearBlurTimer();
+  }
+
+  private armBlurTimer(): void {
+    this.clearBlurTimer();
+    this.blurTimer = setTimeout(() => {
+      this.blurTimer = undefined;
+      if (this.entryActive) this.options.onFocusLost();
+    }, this.options.blurTimeoutMs);
+  }
+
+  private clearBlurTimer(): void {
+    clearTimeout(this.blurTimer);
+    this.blurTimer = undefined;
+  }
+}
