@@ -1,0 +1,378 @@
+/**
+ * Wiring contract of the Electron adapter (main/index.ts). The built main
+ * bundle (out/main/index.js) is loaded in Node with a recording double of the
+ * `electron` module (test/harness/electron-double.ts), against a real keychain
+ * (the private test keyring), a real audit trail and a loopback processor. It
+ * checks what the adapter registers and what it does to its windows: the app
+ * scheme is privileged before `ready`; every IPC channel goes through the
+ * sender check; both windows come from the window factory with their
+ * preloads; every web-contents guard is attached; quitting waits for work in
+ * flight; the pad never takes the keyboard unless it has its own keypad; a
+ * fatal start-up shows the cannot-start window or exits non-zero.
+ *
+ * It is not a substitute for test/electron, which runs the real app wherever
+ * an Electron binary exists: Chromium, window managers and the app:// handler
+ * serving real pages are not modelled here.
+ */
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import type { IpcResult, OperatorView, PinpadView } from '../../common/ipc';
+import { OPERATOR_CHANNELS, PINPAD_CHANNELS } from '../../common/ipc';
+import { webPreferences, windowOptions } from '../../main/adapter/window-options';
+import { KeytarKeyStore } from '../../main/core/keytar-store';
+import { ElectronDouble, PreventableEvent } from '../harness/electron-double';
+import type { BrowserWindowDouble, DoubleOptions } from '../harness/electron-double';
+
+const DOUBLE_KEY = '__pinStationElectronDouble';
+// Vitest keeps a mocked module across resetModules, so each export reads the current test's double when used.
+vi.mock('electron', () => {
+  const current = (): Record<string, unknown> => ((globalThis as unknown as Record<string, ElectronDouble | undefined>)[DOUBLE_KEY] as ElectronDouble).module;
+  const names = ['app', 'BrowserWindow', 'ipcMain', 'screen', 'session', 'protocol'];
+  return Object.defineProperties({}, Object.fromEntries(names.map((name) => [name, { enumerable: true, get: () => current()[name] }])));
+});
+
+const root = join(import.meta.dirname, '..', '..');
+const bundle = join(root, 'out', 'main', 'index.js');
+const OPERATOR_URL = 'app://station/operator/index.html';
+const PINPAD_URL = 'app://station/pinpad/index.html';
+const DT = '2026-01-01T00:00:00+00:00';
+
+interface Rig {
+  readonly double: ElectronDouble;
+  readonly userData: string;
+  readonly service: string;
+  operator(): BrowserWindowDouble;
+  pinpad(): BrowserWindowDouble;
+  fromOperator(channel: string, arg?: unknown): Promise<IpcResult<unknown>>;
+  fromPinpad(channel: string, arg?: unknown): Promise<IpcResult<unknown>>;
+}
+
+const cleanups: (() => Promise<void> | void)[] = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+/** A loopback processor whose answers are held until the test releases them. */
+async function heldProcessor(): Promise<{ url: string; arrived: () => number; release: () => void }> {
+  let arrived = 0;
+  const waiting: (() => void)[] = [];
+  let released = false;
+  const server = http.createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      arrived++;
+      const answer = () => {
+        const body = JSON.stringify({ status: 'ok', request_status: 'pin_generated', dt: DT });
+        res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
+        res.end(body);
+      };
+      if (released) answer();
+      else waiting.push(answer);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  cleanups.push(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    arrived: () => arrived,
+    release: () => {
+      released = true;
+      for (const answer of waiting.splice(0)) answer();
+    },
+  };
+}
+
+/**
+ * Loads a fresh copy of the built main bundle against a new double, with
+ * config.json (text as given) and the keychain entries the station needs.
+ */
+async function loadApp(configFor: (service: string) => string, doubleOptions: Omit<DoubleOptions, 'appData'> = {}): Promise<Rig> {
+  if (!existsSync(bundle)) throw new Error(`${bundle} is missing; run "npm run build" first`);
+  const appData = mkdtempSync(join(tmpdir(), 'pin-station-wiring-'));
+  const userData = join(appData, 'pin-station');
+  mkdirSync(userData, { recursive: true });
+  const service = `pin-station-test-${randomBytes(6).toString('hex')}`;
+  writeFileSync(join(userData, 'config.json'), configFor(service));
+  const keyStore = new KeytarKeyStore(service);
+  await keyStore.set('pin-key', randomBytes(32).toString('hex').toUpperCase());
+  await keyStore.set('api-token', `test-${randomBytes(18).toString('base64url')}`);
+
+  const double = new ElectronDouble({ appData, ...doubleOptions });
+  (globalThis as Record<string, unknown>)[DOUBLE_KEY] = double;
+  const listenersBefore = { uncaught: process.listeners('uncaughtException'), rejection: process.listeners('unhandledRejection') };
+  const stderr: string[] = [];
+  const writeStderr = vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
+    stderr.push(String(chunk));
+    return true;
+  });
+  const log = vi.spyOn(console, 'log').mockImplementation(() => undefined);
+  cleanups.push(async () => {
+    // Let a close in progress finish before the keychain entries and folders go.
+    if (!double.app.exited) double.app.quit();
+    await vi.waitFor(() => expect(double.app.exited).not.toBeNull(), { timeout: 10_000 }).catch(() => undefined);
+    for (const listener of process.listeners('uncaughtException')) if (!listenersBefore.uncaught.includes(listener)) process.off('uncaughtException', listener);
+    for (const listener of process.listeners('unhandledRejection')) if (!listenersBefore.rejection.includes(listener)) process.off('unhandledRejection', listener);
+    writeStderr.mockRestore();
+    log.mockRestore();
+    for (const account of ['pin-key', 'api-token', 'audit-key'] as const) await keyStore.delete(account).catch(() => false);
+    rmSync(appData, { recursive: true, force: true });
+    delete (globalThis as Record<string, unknown>)[DOUBLE_KEY];
+  });
+
+  vi.resetModules();
+  await import(/* @vite-ignore */ `${bundle}?wiring=${randomBytes(4).toString('hex')}`);
+  rigStderr.set(double, stderr);
+  const find = (title: string) => () => {
+    const win = double.window(title);
+    if (!win) throw new Error(`no ${title} window`);
+    return win;
+  };
+  const operator = find('PIN Station');
+  const pinpad = find('PIN pad');
+  return {
+    double,
+    userData,
+    service,
+    operator,
+    pinpad,
+    fromOperator: (channel, arg = null) => double.invoke(channel, arg, { contents: operator().webContents, frameUrl: OPERATOR_URL }) as Promise<IpcResult<unknown>>,
+    fromPinpad: (channel, arg = null) => double.invoke(channel, arg, { contents: pinpad().webContents, frameUrl: PINPAD_URL }) as Promise<IpcResult<unknown>>,
+  };
+}
+
+const rigStderr = new WeakMap<ElectronDouble, string[]>();
+
+async function readyWithWindows(rig: Rig, count: number): Promise<void> {
+  rig.double.app.becomeReady();
+  await vi.waitFor(() => expect(rig.double.windows.filter((win) => !win.destroyed)).toHaveLength(count), { timeout: 10_000 });
+  // Windows show on ready-to-show, which the double emits right after loadURL.
+  await new Promise((resolve) => setImmediate(resolve));
+}
+
+const configWith = (processorUrl: string, extra: Record<string, unknown> = {}) => (service: string) =>
+  JSON.stringify({ processor: { baseUrl: processorUrl, retries: 0 }, keychain: { service }, ...extra });
+
+async function operatorView(rig: Rig): Promise<OperatorView> {
+  const result = await rig.fromOperator('station:get-state');
+  if (!result.ok) throw new Error(`get-state failed: ${result.error.code}`);
+  return result.value as OperatorView;
+}
+
+async function startCustomerEntry(rig: Rig): Promise<void> {
+  expect(await rig.fromOperator('station:start', { cardId: 'WIRE-1', mode: 'customer' })).toMatchObject({ ok: true });
+  await vi.waitFor(() => expect(rig.pinpad().onTop).toBe(true));
+}
+
+describe('start-up wiring', () => {
+  it('registers the app scheme as privileged before ready and serves it after', async () => {
+    const processor = await heldProcessor();
+    const rig = await loadApp(configWith(processor.url));
+    expect(rig.double.privilegedSchemes).toEqual([
+      { schemes: [{ scheme: 'app', privileges: { standard: true, secure: true, supportFetchAPI: true } }], beforeReady: true },
+    ]);
+    expect(rig.double.protocolHandlers.has('app')).toBe(false);
+    await readyWithWindows(rig, 2);
+    expect(rig.double.protocolHandlers.has('app')).toBe(true);
+  });
+
+  it('both windows come from the window factory, with their own preload and page', async () => {
+    const processor = await heldProcessor();
+    const rig = await loadApp(configWith(processor.url));
+    await readyWithWindows(rig, 2);
+    for (const [win, role, url] of [
+      [rig.operator(), 'operator', OPERATOR_URL],
+      [rig.pinpad(), 'pinpad', PINPAD_URL],
+    ] as const) {
+      const preload = (win.options.webPreferences as { preload: string }).preload;
+      expect(preload.endsWith(join('out', 'preload', `${role}.cjs`))).toBe(true);
+      expect(existsSync(preload)).toBe(true);
+      const expected = windowOptions(role, preload, false, undefined, false);
+      expect(win.options.webPreferences).toEqual(webPreferences(role, preload, false));
+      for (const key of ['title', 'frame', 'focusable', 'show'] as const) expect(win.options[key]).toEqual(expected[key]);
+      expect(win.loadedUrl).toBe(url);
+      expect(win.menuRemoved).toBe(true);
+    }
+    expect(rig.pinpad().contentProtection).toBe(true);
+    // The operator window has the keyboard; the idle pad appeared without taking it.
+    expect(rig.operator().visible && rig.pinpad().visible).toBe(true);
+    expect(rig.double.focused).toBe(rig.operator());
+  });
+
+  it('every web-contents guard is attached to each window: navigation, redirects, window.open, webviews, context menu', async () => {
+    const processor = await heldProcessor();
+    const rig = await loadApp(configWith(processor.url));
+    await readyWithWindows(rig, 2);
+    for (const win of [rig.operator(), rig.pinpad()]) {
+      for (const eventName of ['will-navigate', 'will-frame-navigate', 'will-redirect', 'will-attach-webview', 'context-menu']) {
+        const event = new PreventableEvent();
+        win.webContents.emit(eventName, event, { url: 'https://evil.example/' });
+        expect(event.defaultPrevented, `${eventName} on ${String(win.options.title)}`).toBe(true);
+      }
+      expect(win.webContents.windowOpenHandler?.({ url: 'https://evil.example/' })).toEqual({ action: 'deny' });
+    }
+  });
+
+  it('permissions, device access and display capture are refused for the session', async () => {
+    const processor = await heldProcessor();
+    const rig = await loadApp(configWith(processor.url));
+    await readyWithWindows(rig, 2);
+    const answers: boolean[] = [];
+    for (const permission of ['media', 'geolocation', 'notifications', 'clipboard-read']) rig.double.session.permissionRequest?.({}, permission, (allow) => answers.push(allow));
+    expect(answers).toEqual([false, false, false, false]);
+    expect(rig.double.session.permissionCheck?.()).toBe(false);
+    expect(rig.double.session.devicePermission?.()).toBe(false);
+    let streams: unknown = 'not answered';
+    rig.double.session.displayMedia?.({}, (value) => (streams = value));
+    expect(streams).toEqual({});
+  });
+
+  it('every IPC channel is handled, and only through the sender check', async () => {
+    const processor = await heldProcessor();
+    const rig = await loadApp(configWith(processor.url));
+    await readyWithWindows(rig, 2);
+    expect([...rig.double.handlers.keys()].sort()).toEqual([...OPERATOR_CHANNELS, ...PINPAD_CHANNELS].sort());
+    const stranger = { id: 9_999 };
+    for (const channel of [...OPERATOR_CHANNELS, ...PINPAD_CHANNELS]) {
+      const results = [
+        await rig.double.invoke(channel, null, { contents: stranger, frameUrl: OPERATOR_URL }),
+        await rig.double.invoke(channel, null, { contents: rig.operator().webContents, frameUrl: 'app://station/pinpad/index.html', mainFrame: true }),
+        await rig.double.invoke(channel, null, { contents: rig.pinpad().webContents, frameUrl: PINPAD_URL, mainFrame: false }),
+        await rig.double.invoke(channel, null, { contents: rig.operator().webContents, frameUrl: 'https://evil.example/operator/index.html' }),
+      ];
+      for (const result of results) expect(result, channel).toMatchObject({ ok: false, error: { code: 'WRONG_WINDOW' } });
+    }
+    // The right window on its own page gets through, and only to its own channels.
+    expect(await rig.fromOperator('station:get-state')).toMatchObject({ ok: true, value: { phase: 'idle' } });
+    expect(await rig.fromPinpad('pinpad:get-state')).toMatchObject({ ok: true, value: { active: false } });
+    expect(await rig.fromPinpad('station:get-state')).toMatchObject({ ok: false, error: { code: 'WRONG_WINDOW' } });
+  });
+});
+
+describe('quitting waits for work in flight', () => {
+  it('every quit waits for the request and its audit record; from the first, nothing new starts', async () => {
+    const processor = await heldProcessor();
+    const rig = await loadApp(configWith(processor.url));
+    await readyWithWindows(rig, 2);
+    const auditFile = join(rig.userData, 'audit', 'audit.jsonl');
+    let recordsAtExit = -1;
+    rig.double.app.on('will-quit', () => {
+      recordsAtExit = existsSync(auditFile) ? readFileSync(auditFile, 'utf8').split('\n').filter(Boolean).length : 0;
+    });
+
+    expect(await rig.fromOperator('station:start', { cardId: 'WIRE-Q1', mode: 'processor' })).toMatchObject({ ok: true });
+    await vi.waitFor(() => expect(processor.arrived()).toBe(1));
+
+    rig.double.app.quit();
+    // A second Ctrl+Q, and the pad window closing, while the answer is still outstanding.
+    rig.double.app.quit();
+    rig.pinpad().close();
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(rig.double.app.exited).toBeNull();
+    expect(await rig.fromOperator('station:start', { cardId: 'WIRE-Q2', mode: 'processor' })).toMatchObject({ ok: false, error: { code: 'STATION_CLOSING' } });
+    expect(await rig.fromOperator('station:next-card')).toMatchObject({ ok: false, error: { code: 'STATION_CLOSING' } });
+    expect(processor.arrived()).toBe(1);
+
+    processor.release();
+    await vi.waitFor(() => expect(rig.double.app.exited).toEqual({ how: 'quit', code: 0 }), { timeout: 10_000 });
+    // The record of the request was on disk before the process was allowed to end.
+    expect(recordsAtExit).toBe(1);
+    expect(JSON.parse(readFileSync(auditFile, 'utf8').trim()) as object).toMatchObject({ cardId: 'WIRE-Q1', outcome: 'pin-generated' });
+  });
+
+  it('quitting during entry cancels it, records the cancel, then exits', async () => {
+    const processor = await heldProcessor();
+    const rig = await loadApp(configWith(processor.url));
+    await readyWithWindows(rig, 2);
+    await startCustomerEntry(rig);
+    rig.double.app.quit();
+    await vi.waitFor(() => expect(rig.double.app.exited).not.toBeNull(), { timeout: 10_000 });
+    const record = JSON.parse(readFileSync(join(rig.userData, 'audit', 'audit.jsonl'), 'utf8').trim()) as object;
+    expect(record).toMatchObject({ cardId: 'WIRE-1', outcome: 'cancelled', errorCode: 'PIN_CANCELLED' });
+    expect(processor.arrived()).toBe(0);
+  });
+});
+
+describe('the pad and the keyboard', () => {
+  it('by default the pad shows on top for entry but never takes the keyboard; afterwards it is reloaded and drops back', async () => {
+    const processor = await heldProcessor();
+    const rig = await loadApp(configWith(processor.url));
+    await readyWithWindows(rig, 2);
+    expect(rig.pinpad().focusable).toBe(false);
+    await startCustomerEntry(rig);
+    expect(rig.double.focused).toBe(rig.operator());
+    // Clicking on an unfocusable window does not move the keyboard either.
+    rig.pinpad().focus();
+    expect(rig.double.focused).toBe(rig.operator());
+    expect(await rig.fromOperator('station:cancel')).toMatchObject({ ok: true });
+    await vi.waitFor(() => expect(rig.pinpad().onTop).toBe(false));
+    expect(rig.pinpad().webContents.reloads).toBe(1);
+    expect(rig.double.focused).toBe(rig.operator());
+  });
+
+  it('with pad.keyboardInput the pad takes focus for entry and gives it back to the operator window afterwards', async () => {
+    const processor = await heldProcessor();
+    const rig = await loadApp(configWith(processor.url, { pad: { keyboardInput: true } }));
+    await readyWithWindows(rig, 2);
+    await startCustomerEntry(rig);
+    expect(rig.double.focused).toBe(rig.pinpad());
+    expect(await rig.fromPinpad('pinpad:cancel')).toMatchObject({ ok: true });
+    await vi.waitFor(() => expect(rig.double.focused).toBe(rig.operator()));
+  });
+
+  it('with pad.keyboardInput, a pad that could not be focused at the start of entry is wiped after pad.blurTimeoutMs', async () => {
+    const processor = await heldProcessor();
+    const rig = await loadApp(configWith(processor.url, { pad: { keyboardInput: true, blurTimeoutMs: 1_000 } }));
+    await readyWithWindows(rig, 2);
+    rig.pinpad().refusesFocus = true;
+    await startCustomerEntry(rig);
+    expect(rig.double.focused).toBe(rig.operator());
+    await vi.waitFor(async () => expect((await operatorView(rig)).error?.code).toBe('PIN_TIMEOUT'), { timeout: 5_000 });
+    expect((await operatorView(rig)).phase).toBe('failed');
+  });
+});
+
+describe('a start-up that fails', () => {
+  it('a bad config shows the cannot-start screen in the operator window only, and every action is refused', async () => {
+    const rig = await loadApp(() => '{"pin": {"minLength": 3}}');
+    await readyWithWindows(rig, 1);
+    const view = await operatorView(rig);
+    expect(view).toMatchObject({ phase: 'unavailable', error: { code: 'CONFIG_INVALID' } });
+    expect(view.error?.message).toContain('pin.minLength');
+    expect(rig.double.window('PIN pad')).toBeUndefined();
+    expect(await rig.fromOperator('station:start', { cardId: 'X', mode: 'processor' })).toMatchObject({ ok: false, error: { code: 'CONFIG_INVALID' } });
+  });
+
+  it('an installed station refuses the sandbox processor and never loads the emulator', async () => {
+    const rig = await loadApp((service) => JSON.stringify({ processor: { baseUrl: 'sandbox' }, keychain: { service } }), { isPackaged: true });
+    await readyWithWindows(rig, 1);
+    const view = await operatorView(rig);
+    expect(view).toMatchObject({ phase: 'unavailable', error: { code: 'CONFIG_INVALID' } });
+    expect(view.error?.message).toContain('processor.baseUrl');
+    // The emulator would have made its keys under its own keychain service on first use.
+    expect(await new KeytarKeyStore('pin-station-sandbox').get('api-token')).toBeNull();
+  });
+
+  it('a failure while hardening shows no window at all: one line on stderr and exit code 1', async () => {
+    const processor = await heldProcessor();
+    const rig = await loadApp(configWith(processor.url), { failHardening: true });
+    rig.double.app.becomeReady();
+    await vi.waitFor(() => expect(rig.double.app.exited).toEqual({ how: 'exit', code: 1 }), { timeout: 5_000 });
+    expect(rig.double.windows).toHaveLength(0);
+    const lines = (rigStderr.get(rig.double) ?? []).join('').trim().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/^PIN Station cannot start \(hardening, Error\): INTERNAL: /);
+  });
+
+  it('when no window can be made, it exits with code 1 and says why on stderr', async () => {
+    const processor = await heldProcessor();
+    const rig = await loadApp(configWith(processor.url), { failWindows: true });
+    rig.double.app.becomeReady();
+    await vi.waitFor(() => expect(rig.double.app.exited).toEqual({ how: 'exit', code: 1 }), { timeout: 5_000 });
+    expect((rigStderr.get(rig.double) ?? []).join('')).toMatch(/PIN Station cannot start \(unavailable window, Error\): INTERNAL: /);
+  });
+});
