@@ -15,6 +15,10 @@
  * - `fetch (keep-alive)`: a default undici Agent reusing one pooled
  *   connection; shown so the data says how much of the total is connection
  *   set-up rather than the station.
+ * - `keychain read`: one bare keytar read of an entry of the same keychain
+ *   service. The budget's reference is fresh-connection fetch p50 + keychain
+ *   read p50: the least any implementation that reads its keys per operation
+ *   and opens a fresh connection can take.
  * The connections the server accepts are counted per variant to check this.
  *
  * Everything runs in this process (the sandbox too) and is timed with
@@ -50,8 +54,8 @@ export interface PipelineOptions {
   readonly progress?: (line: string) => void;
 }
 
-export type VariantName = 'pipeline' | 'fetchFresh' | 'fetchKeepAlive';
-const VARIANTS: readonly VariantName[] = ['pipeline', 'fetchFresh', 'fetchKeepAlive'];
+export type VariantName = 'pipeline' | 'fetchFresh' | 'fetchKeepAlive' | 'keychainRead';
+const VARIANTS: readonly VariantName[] = ['pipeline', 'fetchFresh', 'fetchKeepAlive', 'keychainRead'];
 
 export interface PipelineRun {
   readonly samplesMs: Readonly<Record<VariantName, readonly number[]>>;
@@ -59,8 +63,10 @@ export interface PipelineRun {
   /** pipeline ÷ baseline, per percentile. */
   readonly ratioFresh: { readonly p50: number; readonly p95: number; readonly p99: number };
   readonly ratioKeepAlive: { readonly p50: number; readonly p95: number; readonly p99: number };
+  /** The budget's figure: pipeline p50 ÷ (fresh-connection fetch p50 + bare keychain read p50). */
+  readonly ratioBaseline: { readonly p50: number; readonly p95: number };
   /** Connections the server accepted per measured operation, per variant (checks the fresh/keep-alive premise). */
-  readonly connectionsPerOp: Readonly<Record<VariantName, number>>;
+  readonly connectionsPerOp: Readonly<Record<'pipeline' | 'fetchFresh' | 'fetchKeepAlive', number>>;
   /** Time spent in keychain reads inside the submit -> wire window of each pipeline operation. */
   readonly keychainInWindowMs: Summary;
   readonly keychainInWindowSamplesMs: readonly number[];
@@ -85,6 +91,7 @@ export interface PipelineResult {
   /** Per-run ratios: median over the runs (the budget figure) and min–max. */
   readonly ratioFresh: { readonly p50: Spread; readonly p95: Spread; readonly p99: Spread };
   readonly ratioKeepAlive: { readonly p50: Spread; readonly p95: Spread; readonly p99: Spread };
+  readonly ratioBaseline: { readonly p50: Spread; readonly p95: Spread };
   readonly cpuProfile: CpuProfileSummary | null;
 }
 
@@ -177,7 +184,8 @@ function connectionCounter(): { count(): number; dispose(): void } {
 async function oneRun(options: PipelineOptions, runIndex: number, session: Session | null): Promise<PipelineRun> {
   const pinKeyHex = randomBytes(32).toString('hex').toUpperCase();
   const apiToken = `bench-${randomBytes(18).toString('base64url')}`;
-  const keyStore = new TimedKeyStore(new KeytarKeyStore(`pin-station-bench-${randomBytes(6).toString('hex')}`));
+  const bareStore = new KeytarKeyStore(`pin-station-bench-${randomBytes(6).toString('hex')}`);
+  const keyStore = new TimedKeyStore(bareStore);
   await keyStore.set('pin-key', pinKeyHex);
   await keyStore.set('api-token', apiToken);
 
@@ -276,13 +284,23 @@ async function oneRun(options: PipelineOptions, runIndex: number, session: Sessi
     return t1 - t0;
   };
 
+  // One bare read of an entry of the same service, through keytar and nothing else.
+  const keychainReadOp = async (): Promise<number> => {
+    const t0 = performance.now();
+    const value = await bareStore.get('api-token');
+    const t1 = performance.now();
+    if (value !== apiToken) throw new Error('bare keychain read returned something else');
+    return t1 - t0;
+  };
+
   const ops: Record<VariantName, () => Promise<number>> = {
     pipeline: pipelineOp,
     fetchFresh: () => fetchOp('F'),
     fetchKeepAlive: () => fetchOp('K'),
+    keychainRead: keychainReadOp,
   };
-  const samples: Record<VariantName, number[]> = { pipeline: [], fetchFresh: [], fetchKeepAlive: [] };
-  const connectionTotals: Record<VariantName, number> = { pipeline: 0, fetchFresh: 0, fetchKeepAlive: 0 };
+  const samples: Record<VariantName, number[]> = { pipeline: [], fetchFresh: [], fetchKeepAlive: [], keychainRead: [] };
+  const connectionTotals: Record<VariantName, number> = { pipeline: 0, fetchFresh: 0, fetchKeepAlive: 0, keychainRead: 0 };
   const keychainWindow: number[] = [];
   let keychainReads = 0;
   let bodyBytes = 0;
@@ -326,12 +344,17 @@ async function oneRun(options: PipelineOptions, runIndex: number, session: Sessi
     pipeline: summarize(samples.pipeline),
     fetchFresh: summarize(samples.fetchFresh),
     fetchKeepAlive: summarize(samples.fetchKeepAlive),
+    keychainRead: summarize(samples.keychainRead),
   };
   return {
     samplesMs: samples,
     summaries,
     ratioFresh: ratios(summaries.pipeline, summaries.fetchFresh),
     ratioKeepAlive: ratios(summaries.pipeline, summaries.fetchKeepAlive),
+    ratioBaseline: {
+      p50: summaries.pipeline.p50 / (summaries.fetchFresh.p50 + summaries.keychainRead.p50),
+      p95: summaries.pipeline.p95 / (summaries.fetchFresh.p95 + summaries.keychainRead.p95),
+    },
     connectionsPerOp: {
       pipeline: connectionTotals.pipeline / options.n,
       fetchFresh: connectionTotals.fetchFresh / options.n,
@@ -354,7 +377,7 @@ export async function runPipelineBench(options: PipelineOptions): Promise<Pipeli
     const run = await oneRun(options, r, null);
     runs.push(run);
     options.progress?.(
-      `  pipeline run ${r + 1}/${options.runs}: p50 ${run.summaries.pipeline.p50.toFixed(3)} ms vs fresh-connection fetch ${run.summaries.fetchFresh.p50.toFixed(3)} ms (x${run.ratioFresh.p50.toFixed(2)})`,
+      `  pipeline run ${r + 1}/${options.runs}: p50 ${run.summaries.pipeline.p50.toFixed(3)} ms vs fresh-connection fetch ${run.summaries.fetchFresh.p50.toFixed(3)} ms + keychain read ${run.summaries.keychainRead.p50.toFixed(3)} ms (x${run.ratioBaseline.p50.toFixed(2)})`,
     );
   }
   // The profiled run is an extra one, left out of the figures: sampling slows what it watches.
@@ -380,11 +403,12 @@ export async function runPipelineBench(options: PipelineOptions): Promise<Pipeli
     n: options.n,
     warmup: options.warmup,
     runs,
-    pooled: { pipeline: pool('pipeline'), fetchFresh: pool('fetchFresh'), fetchKeepAlive: pool('fetchKeepAlive') },
+    pooled: { pipeline: pool('pipeline'), fetchFresh: pool('fetchFresh'), fetchKeepAlive: pool('fetchKeepAlive'), keychainRead: pool('keychainRead') },
     pooledKeychainInWindowMs: summarize(runs.flatMap((run) => run.keychainInWindowSamplesMs)),
     pooledWithoutKeychainMs: summarize(runs.flatMap((run) => run.withoutKeychainSamplesMs)),
     ratioWithoutKeychainFresh: ratioSpread((r) => r.ratioWithoutKeychainFresh),
     ratioFresh: { p50: ratioSpread((r) => r.ratioFresh.p50), p95: ratioSpread((r) => r.ratioFresh.p95), p99: ratioSpread((r) => r.ratioFresh.p99) },
+    ratioBaseline: { p50: ratioSpread((r) => r.ratioBaseline.p50), p95: ratioSpread((r) => r.ratioBaseline.p95) },
     ratioKeepAlive: {
       p50: ratioSpread((r) => r.ratioKeepAlive.p50),
       p95: ratioSpread((r) => r.ratioKeepAlive.p95),

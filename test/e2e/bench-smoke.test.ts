@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { QUICK_OPTIONS, resultsJson, runBench } from '../../scripts/bench/index';
 import type { BenchResults } from '../../scripts/bench/index';
 
-const BUDGETED = ['pipeline.ratioFresh.p50', 'pipeline.ratioFresh.p95', 'pinpad.js.gzip', 'pinpad.interactive.p50', 'pinpad.press.p95'];
+const BUDGETED = ['pipeline.ratioBaseline.p50', 'pinpad.js.gzip', 'pinpad.interactive.p50', 'pinpad.pressDom.p95', 'pinpad.press.p95'];
 
 describe('bench smoke (--quick)', () => {
   let results: BenchResults;
@@ -28,6 +28,8 @@ describe('bench smoke (--quick)', () => {
         'pipeline.p50',
         'fetchFresh.p50',
         'fetchKeepAlive.p50',
+        'keychainRead.p50',
+        'pipeline.ratioFresh.p50',
         'pipeline.ratioKeepAlive.p50',
         'crypto.gcm.ratio',
         'crypto.iso4.ratio',
@@ -49,11 +51,15 @@ describe('bench smoke (--quick)', () => {
     const pipeline = results.sections.pipeline;
     expect(pipeline?.runs).toHaveLength(2);
     expect(pipeline?.ratioFresh.p50.values).toHaveLength(2);
-    const spreadRow = results.rows.find((r) => r.id === 'pipeline.ratioFresh.p50');
+    expect(pipeline?.ratioBaseline.p50.values).toHaveLength(2);
+    const spreadRow = results.rows.find((r) => r.id === 'pipeline.ratioBaseline.p50');
     expect(spreadRow?.spread?.runs).toBe(2);
     expect(spreadRow?.spread?.min).toBeLessThanOrEqual(spreadRow?.spread?.max ?? Number.NaN);
     for (const run of pipeline?.runs ?? []) {
       expect(run.summaries.pipeline.n).toBe(10);
+      expect(run.summaries.keychainRead.n).toBe(10);
+      // The budget's reference is the sum of the two interleaved baselines.
+      expect(run.ratioBaseline.p50).toBeCloseTo(run.summaries.pipeline.p50 / (run.summaries.fetchFresh.p50 + run.summaries.keychainRead.p50), 10);
       expect(run.connectionsPerOp.pipeline).toBe(1);
       expect(run.connectionsPerOp.fetchFresh).toBe(1);
       expect(run.connectionsPerOp.fetchKeepAlive).toBeLessThan(0.5);
