@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# npm test: typecheck, build, then the unit, integration, e2e and electron
-# suites. Everything that touches a keychain runs inside a private,
-# throw-away Secret Service (scripts/with-test-keyring.sh).
+# npm test: typecheck, lint (including the folder import rules), build, then
+# the unit, integration, e2e and electron suites. Everything that touches a
+# keychain runs inside a private, throw-away Secret Service
+# (scripts/with-test-keyring.sh).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 results=test-results
@@ -16,6 +17,8 @@ run_suite() { # name, then the command prefix
 
 step "typecheck"
 npm run -s typecheck || exit 1
+step "lint"
+npm run -s lint || exit 1
 step "build"
 npx electron-vite build --logLevel warn || exit 1
 

@@ -1,4 +1,4 @@
 import type { StationApi } from '../../common/ipc';
 
 /** The operator preload's API (window.station). */
-export const station: StationApi = (window as unknown as { station: StationApi }).station;
+export const station: StationApi = window.station;

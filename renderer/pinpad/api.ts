@@ -1,4 +1,4 @@
 import type { PinpadApi } from '../../common/ipc';
 
 /** The PIN pad preload's API (window.pinpad). */
-export const pinpad: PinpadApi = (window as unknown as { pinpad: PinpadApi }).pinpad;
+export const pinpad: PinpadApi = window.pinpad;

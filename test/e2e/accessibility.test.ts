@@ -20,7 +20,6 @@ import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CATALOGUES } from '../../renderer/shared/i18n';
 import { launchStation } from '../harness/launch-station';
-import type { LaunchedStation } from '../harness/launch-station';
 import {
   heading,
   horizontalOverflow,

@@ -63,16 +63,9 @@ export class ElectronDouble {
 
   constructor(readonly options: DoubleOptions) {
     this.app = new AppDouble(this);
-    const double = this;
-    class BrowserWindow extends BrowserWindowDouble {
-      constructor(windowOptions: Record<string, unknown>) {
-        if (double.options.failWindows) throw new Error('window creation failed');
-        super(double, windowOptions);
-      }
-    }
     this.module = {
       app: this.app,
-      BrowserWindow,
+      BrowserWindow: windowClassFor(this),
       ipcMain: {
         handle: (channel: string, handler: Handler) => {
           if (this.handlers.has(channel)) throw new Error(`Attempted to register a second handler for '${channel}'`);
@@ -124,6 +117,16 @@ export class ElectronDouble {
     previous?.emit('blur');
     win?.emit('focus');
   }
+}
+
+/** Electron's BrowserWindow as the adapter sees it: constructed with its options only. */
+function windowClassFor(double: ElectronDouble): new (options: Record<string, unknown>) => BrowserWindowDouble {
+  return class BrowserWindow extends BrowserWindowDouble {
+    constructor(windowOptions: Record<string, unknown>) {
+      if (double.options.failWindows) throw new Error('window creation failed');
+      super(double, windowOptions);
+    }
+  };
 }
 
 const PRIMARY_DISPLAY = { id: 1, bounds: { x: 0, y: 0, width: 1920, height: 1080 } };

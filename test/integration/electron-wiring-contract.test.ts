@@ -21,7 +21,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import type { IpcResult, OperatorView, PinpadView } from '../../common/ipc';
+import type { IpcResult, OperatorView } from '../../common/ipc';
 import { OPERATOR_CHANNELS, PINPAD_CHANNELS } from '../../common/ipc';
 import { webPreferences, windowOptions } from '../../main/adapter/window-options';
 import { KeytarKeyStore } from '../../main/core/keytar-store';

@@ -1,6 +1,7 @@
 import { thrownStationError } from '../helpers/station-error';
 import { describe, expect, it } from 'vitest';
-import { ERROR_MESSAGES, StationError } from '../../common/errors';
+import { ERROR_MESSAGES } from '../../common/errors';
+import type { StationError } from '../../common/errors';
 import { SANDBOX_BASE_URL, parseConfig, parseConfigText } from '../../main/core/config';
 import type { StationConfig } from '../../main/core/config';
 
