@@ -7,7 +7,10 @@ import tseslint from 'typescript-eslint';
 /** An import path (relative, from a file one or two folders deep) that leads into one of `folders`. */
 const into = (...folders) => `^(\\.\\./)+(${folders.join('|')})(/|$)`;
 
-const ELECTRON = { regex: '^electron$', message: 'Only main/index.ts, main/adapter/ and the preload entries import electron; everything else runs and is tested without it.' };
+const ELECTRON = {
+  regex: '^electron$',
+  message: 'Only main/index.ts, main/adapter/ and the preload entries import electron; everything else runs and is tested without it.',
+};
 const NODE = { regex: '^node:', message: 'This code also runs in a renderer: no Node.js modules.' };
 
 /** The import rule for one folder; `allowTypeImports` lets type-only contracts through. */
@@ -40,30 +43,47 @@ export default tseslint.config(
   { files: ['main/index.ts', 'main/adapter/**', 'preload/operator.ts', 'preload/pinpad.ts'], rules: { '@typescript-eslint/no-restricted-imports': 'off' } },
 
   // common/: shared by every process, so nothing process-specific.
-  layer(['common/**'], [ELECTRON, NODE, { regex: into('main', 'preload', 'renderer', 'sandbox', 'scripts', 'test'), message: 'common/ imports only common/.' }]),
+  layer(
+    ['common/**'],
+    [ELECTRON, NODE, { regex: into('main', 'preload', 'renderer', 'sandbox', 'scripts', 'test'), message: 'common/ imports only common/.' }],
+  ),
 
   // renderer/: the pages see only their own code and the shared contract.
-  layer(['renderer/**'], [ELECTRON, NODE, { regex: into('main', 'preload', 'sandbox', 'scripts', 'test'), message: 'renderer/ imports only renderer/ and common/.' }]),
+  layer(
+    ['renderer/**'],
+    [ELECTRON, NODE, { regex: into('main', 'preload', 'sandbox', 'scripts', 'test'), message: 'renderer/ imports only renderer/ and common/.' }],
+  ),
 
   // preload/: the bridge and the contract, nothing of main or the pages.
-  layer(['preload/*-api.ts', 'preload/bridge.ts'], [ELECTRON, NODE, { regex: into('main', 'renderer', 'sandbox', 'scripts', 'test'), message: 'preload/ imports only preload/ and common/.' }]),
+  layer(
+    ['preload/*-api.ts', 'preload/bridge.ts'],
+    [ELECTRON, NODE, { regex: into('main', 'renderer', 'sandbox', 'scripts', 'test'), message: 'preload/ imports only preload/ and common/.' }],
+  ),
 
   // main/core and main/crypto: plain Node, no Electron, no emulator, no adapter.
   layer(
     ['main/core/**', 'main/crypto/**'],
     [
       ELECTRON,
-      { regex: into('sandbox', 'renderer', 'preload', 'scripts', 'test'), message: 'main/core and main/crypto never import the sandbox, a renderer, a preload or a script.' },
+      {
+        regex: into('sandbox', 'renderer', 'preload', 'scripts', 'test'),
+        message: 'main/core and main/crypto never import the sandbox, a renderer, a preload or a script.',
+      },
       { regex: '^\\.\\./(adapter|index)(/|$)', message: 'The core does not depend on the Electron adapter.' },
     ],
   ),
   {
     files: ['main/core/**', 'main/crypto/**'],
     rules: {
-      'no-restricted-syntax': ['error', { selector: 'ImportExpression[source.value=/sandbox\\//]', message: 'main/core and main/crypto never load the sandbox.' }],
+      'no-restricted-syntax': [
+        'error',
+        { selector: 'ImportExpression[source.value=/sandbox\\//]', message: 'main/core and main/crypto never load the sandbox.' },
+      ],
     },
   },
 
   // sandbox/: the emulator may use main's contracts as types only (it is left out of installers).
-  layer(['sandbox/**'], [ELECTRON, { regex: into('main', 'renderer', 'preload', 'scripts', 'test'), message: 'sandbox/ imports main/ for types only.' }], { allowTypeImports: true }),
+  layer(['sandbox/**'], [ELECTRON, { regex: into('main', 'renderer', 'preload', 'scripts', 'test'), message: 'sandbox/ imports main/ for types only.' }], {
+    allowTypeImports: true,
+  }),
 );

@@ -3,7 +3,10 @@ import { z } from 'zod';
 import type { OperatorChannel, OperatorInvoke, PinpadChannel, PinpadInvoke } from './ipc';
 import { KEY_POSITIONS } from './ipc';
 
-const none = z.null().or(z.undefined()).transform(() => null);
+const none = z
+  .null()
+  .or(z.undefined())
+  .transform(() => null);
 
 export const startRequestSchema = z.strictObject({
   cardId: z.string().max(256),
@@ -24,7 +27,11 @@ export const operatorArgSchemas: Schemas<OperatorChannel, OperatorInvoke> = {
 
 export const pinpadArgSchemas: Schemas<PinpadChannel, PinpadInvoke> = {
   'pinpad:get-state': none,
-  'pinpad:press': z.number().int().min(0).max(KEY_POSITIONS - 1),
+  'pinpad:press': z
+    .number()
+    .int()
+    .min(0)
+    .max(KEY_POSITIONS - 1),
   'pinpad:erase': none,
   'pinpad:clear': none,
   'pinpad:submit': none,

@@ -20,9 +20,7 @@ export interface StartRequest {
   readonly pan?: string;
 }
 
-export type IpcResult<T = null> =
-  | { readonly ok: true; readonly value: T }
-  | { readonly ok: false; readonly error: StationErrorInfo };
+export type IpcResult<T = null> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly error: StationErrorInfo };
 
 export interface ProcessorOutcome {
   readonly status: 'ok' | 'error';
@@ -103,20 +101,8 @@ export interface PinpadInvoke {
 export type OperatorChannel = keyof OperatorInvoke;
 export type PinpadChannel = keyof PinpadInvoke;
 
-export const OPERATOR_CHANNELS: readonly OperatorChannel[] = [
-  'station:get-state',
-  'station:start',
-  'station:cancel',
-  'station:next-card',
-];
-export const PINPAD_CHANNELS: readonly PinpadChannel[] = [
-  'pinpad:get-state',
-  'pinpad:press',
-  'pinpad:erase',
-  'pinpad:clear',
-  'pinpad:submit',
-  'pinpad:cancel',
-];
+export const OPERATOR_CHANNELS: readonly OperatorChannel[] = ['station:get-state', 'station:start', 'station:cancel', 'station:next-card'];
+export const PINPAD_CHANNELS: readonly PinpadChannel[] = ['pinpad:get-state', 'pinpad:press', 'pinpad:erase', 'pinpad:clear', 'pinpad:submit', 'pinpad:cancel'];
 
 /** Events main pushes to a window. */
 export const OPERATOR_STATE_EVENT = 'station:state';

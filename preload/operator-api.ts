@@ -11,7 +11,10 @@ export function exposeStationApi({ contextBridge, ipcRenderer }: PreloadDeps): v
     getState: () => invoke('station:get-state', null),
     // Copy only the known fields: nothing else from the page crosses the bridge.
     start: (request) =>
-      invoke('station:start', request.pan === undefined ? { cardId: request.cardId, mode: request.mode } : { cardId: request.cardId, mode: request.mode, pan: request.pan }),
+      invoke(
+        'station:start',
+        request.pan === undefined ? { cardId: request.cardId, mode: request.mode } : { cardId: request.cardId, mode: request.mode, pan: request.pan },
+      ),
     cancel: () => invoke('station:cancel', null),
     nextCard: () => invoke('station:next-card', null),
     onState: (listener) => subscribe<OperatorView>(ipcRenderer, OPERATOR_STATE_EVENT, listener),

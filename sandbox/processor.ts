@@ -208,13 +208,13 @@ export class SandboxProcessor {
 
   private record(req: http.IncomingMessage, bodyText: string): boolean {
     const authorized = bearerMatches(req.headers.authorization, this.apiToken);
-    if (this.testHooks) this.requests.push({ method: req.method ?? 'POST', path: SET_PIN_PATH, contentType: req.headers['content-type'], bodyText, authorized });
+    if (this.testHooks)
+      this.requests.push({ method: req.method ?? 'POST', path: SET_PIN_PATH, contentType: req.headers['content-type'], bodyText, authorized });
     return authorized;
   }
 
   /** Applies a set_pin request; returns the HTTP status and the seed's answer shape. */
   private setPin(req: http.IncomingMessage, bodyText: string): [number, unknown] {
-
     if (!this.record(req, bodyText)) return [401, answer('error', 'unauthorized')];
     let body: unknown;
     try {
@@ -299,10 +299,7 @@ function decryptRsaOaepPin(privateKeyPem: string, pin: string, cardId: string): 
   const wrappedLength = sealed.length - 44;
   let sessionKey: Buffer;
   try {
-    sessionKey = privateDecrypt(
-      { key: privateKeyPem, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: 'sha256' },
-      sealed.subarray(0, wrappedLength),
-    );
+    sessionKey = privateDecrypt({ key: privateKeyPem, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: 'sha256' }, sealed.subarray(0, wrappedLength));
   } catch {
     return null;
   }
@@ -336,11 +333,7 @@ function parsePinField(field: Buffer): number[] | null {
   field.fill(0);
   const length = nibbles[1] ?? 0;
   const valid =
-    nibbles[0] === 4 &&
-    length >= 4 &&
-    length <= 12 &&
-    nibbles.slice(2, 2 + length).every((n) => n <= 9) &&
-    nibbles.slice(2 + length).every((n) => n === 0xa);
+    nibbles[0] === 4 && length >= 4 && length <= 12 && nibbles.slice(2, 2 + length).every((n) => n <= 9) && nibbles.slice(2 + length).every((n) => n === 0xa);
   const digits = valid ? nibbles.slice(2, 2 + length) : null;
   nibbles.fill(0);
   return digits;

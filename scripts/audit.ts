@@ -151,7 +151,9 @@ async function runVerify(args: ParsedArgs, deps: AuditCliDeps): Promise<number> 
   }
   deps.stdout.write(`FAILED: ${path}\n${describeFailure(result)}`);
   if (result.sealable) {
-    deps.stdout.write(`${result.records} record${result.records === 1 ? '' : 's'} before it verified. Close the station and run "npm run audit -- seal" to seal the torn line.\n`);
+    deps.stdout.write(
+      `${result.records} record${result.records === 1 ? '' : 's'} before it verified. Close the station and run "npm run audit -- seal" to seal the torn line.\n`,
+    );
     return EXIT_CODES.TORN_TAIL;
   }
   return EXIT_CODES.VERIFY_FAILED;

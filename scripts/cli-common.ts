@@ -161,11 +161,7 @@ export interface CliProgram<A extends CliArgs> {
  * runs. A CliError prints its own message and exit code; anything else goes
  * through describeError.
  */
-export async function runCli<A extends CliArgs>(
-  program: CliProgram<A>,
-  argv: readonly string[],
-  io: Pick<CliBaseDeps, 'stdout' | 'stderr'>,
-): Promise<number> {
+export async function runCli<A extends CliArgs>(program: CliProgram<A>, argv: readonly string[], io: Pick<CliBaseDeps, 'stdout' | 'stderr'>): Promise<number> {
   const { OK, USAGE } = program.exitCodes;
   try {
     const args = program.parse(argv);

@@ -163,7 +163,7 @@ function rsaBitsIfReadable(pem: string): number | null {
 
 function checkPublicKey(pem: string): Check<PublicKeyInfo> {
   if (/-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----/.test(pem)) {
-    return { ok: false, reason: 'is a private key; only the processor\'s public key may be stored (nothing of it was printed)' };
+    return { ok: false, reason: "is a private key; only the processor's public key may be stored (nothing of it was printed)" };
   }
   let rsa: forge.pki.rsa.PublicKey;
   try {
@@ -350,10 +350,7 @@ function requireAccount(positional: readonly string[], command: string): KeyAcco
     throw new CliError(EXIT_CODES.UNKNOWN_ACCOUNT, `unknown account; expected one of: ${KEY_ACCOUNTS.join(', ')}.`);
   }
   if (positional.length > 2) {
-    throw new CliError(
-      EXIT_CODES.USAGE,
-      'too many arguments. A value is never given on the command line: pipe it to stdin or type it at the prompt.',
-    );
+    throw new CliError(EXIT_CODES.USAGE, 'too many arguments. A value is never given on the command line: pipe it to stdin or type it at the prompt.');
   }
   return account;
 }
@@ -378,13 +375,11 @@ async function runImport(args: ParsedArgs, deps: CliDeps): Promise<void> {
   const store = openStoreChecked(deps, args.service, EXIT_CODES.USAGE);
   const existed = (await store.get(account)) !== null;
   if (existed && !args.replace) {
-    throw new CliError(
-      EXIT_CODES.ENTRY_EXISTS,
-      `${account} already exists in service "${args.service}". Use --replace to overwrite it. Nothing was stored.`,
-    );
+    throw new CliError(EXIT_CODES.ENTRY_EXISTS, `${account} already exists in service "${args.service}". Use --replace to overwrite it. Nothing was stored.`);
   }
 
-  const value = deps.stdin.isTTY === true ? await readHidden(deps.stdin, deps.stderr, promptFor(account), account === 'pin-public-key') : await readPiped(deps.stdin);
+  const value =
+    deps.stdin.isTTY === true ? await readHidden(deps.stdin, deps.stderr, promptFor(account), account === 'pin-public-key') : await readPiped(deps.stdin);
   if (value.length === 0) throw new CliError(EXIT_CODES.MALFORMED_VALUE, `no value was read for ${account} (empty input). Nothing was stored.`);
 
   const verb = existed ? 'replaced' : 'stored';

@@ -5,8 +5,6 @@ import { resolveAppFile } from './app-files';
 import { CONTENT_SECURITY_POLICY } from './csp';
 import { APP_SCHEME } from './window-options';
 
-
-
 /** Must run before app 'ready'. */
 export function registerAppScheme(): void {
   protocol.registerSchemesAsPrivileged([{ scheme: APP_SCHEME, privileges: { standard: true, secure: true, supportFetchAPI: true } }]);

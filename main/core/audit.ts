@@ -110,7 +110,20 @@ export const AUDIT_MAC_DOMAIN = 'pin-station-audit-record-v1\n';
 export const AUDIT_HEAD_DOMAIN = 'pin-station-audit-head-v1\n';
 
 // `processor` is left out of the JSON when absent, so records written before it existed verify unchanged.
-const ENTRY_FIELDS = ['seq', 'time', 'stationId', 'operator', 'cardId', 'mode', 'profile', 'processor', 'outcome', 'requestStatus', 'errorCode', 'prev'] as const;
+const ENTRY_FIELDS = [
+  'seq',
+  'time',
+  'stationId',
+  'operator',
+  'cardId',
+  'mode',
+  'profile',
+  'processor',
+  'outcome',
+  'requestStatus',
+  'errorCode',
+  'prev',
+] as const;
 const SEAL_FIELDS = ['seq', 'time', 'type', 'tornBytes', 'tornSha256', 'prev'] as const;
 /** Every field name that may appear in the file, for tests and reviewers. */
 export const AUDIT_RECORD_FIELDS: readonly string[] = [...new Set<string>([...ENTRY_FIELDS, ...SEAL_FIELDS, 'mac'])];
@@ -217,7 +230,8 @@ function signRecord<T extends AuditLine>(unsigned: Omit<T, 'mac'>, key: Uint8Arr
   return { record: { ...unsigned, mac } as T, line: lineOf(body, mac) };
 }
 
-type LineCheck = { readonly ok: true; readonly record: AuditLine } | { readonly ok: false; readonly seq: number | null; readonly reason: string; readonly json: boolean };
+type LineCheck =
+  { readonly ok: true; readonly record: AuditLine } | { readonly ok: false; readonly seq: number | null; readonly reason: string; readonly json: boolean };
 
 /** Parses one line (without its newline) and checks shape, MAC and exact form. Chain order is checked by the caller. */
 function checkLine(bytes: Buffer, key: Uint8Array): LineCheck {
@@ -240,7 +254,12 @@ function checkLine(bytes: Buffer, key: Uint8Array): LineCheck {
     return { ok: false, seq: record.seq, reason: 'mac does not match — the record was edited', json: true };
   }
   if (!Buffer.from(lineOf(body, record.mac), 'utf8').equals(bytes)) {
-    return { ok: false, seq: record.seq, reason: 'is not byte-for-byte as written (spacing, field order or a repeated field changed) — the record was edited', json: true };
+    return {
+      ok: false,
+      seq: record.seq,
+      reason: 'is not byte-for-byte as written (spacing, field order or a repeated field changed) — the record was edited',
+      json: true,
+    };
   }
   return { ok: true, record };
 }
@@ -489,7 +508,10 @@ async function reconcileHead(path: string, last: AuditLine | null, key: Uint8Arr
   }
   if (head.state === 'bad') throw new AuditError('AUDIT_CHAIN_BROKEN', 'The audit trail\'s head anchor is damaged. Run "npm run audit -- verify".');
   if (head.seq > lastSeq) {
-    throw new AuditError('AUDIT_CHAIN_BROKEN', `The audit trail ends before record ${head.seq} named by its head anchor: records were removed. Run "npm run audit -- verify".`);
+    throw new AuditError(
+      'AUDIT_CHAIN_BROKEN',
+      `The audit trail ends before record ${head.seq} named by its head anchor: records were removed. Run "npm run audit -- verify".`,
+    );
   }
   if (last && head.seq === lastSeq && macEquals(head.mac, last.mac)) return;
   if (last && head.seq === lastSeq - 1 && macEquals(head.mac, last.prev)) {
@@ -676,7 +698,8 @@ async function sealNow(path: string, keyStore: KeyStore, now: () => Date): Promi
     try {
       const torn = Buffer.alloc(tail.size - tornStart);
       const { bytesRead } = await handle.read(torn, 0, torn.length, tornStart);
-      if (bytesRead !== torn.length) throw new AuditError('AUDIT_CHAIN_BROKEN', 'The audit trail changed while it was being sealed. Close the station and try again.');
+      if (bytesRead !== torn.length)
+        throw new AuditError('AUDIT_CHAIN_BROKEN', 'The audit trail changed while it was being sealed. Close the station and try again.');
       const time = now();
       const tornFile = await saveTorn(path, torn, time);
       const { record, line } = signRecord<AuditSealRecord>(
@@ -774,7 +797,7 @@ export function verifyAuditFile(path: string, key: Uint8Array): AuditVerifyResul
   }
   // Lines: [start, end) without the newline; the last may lack one.
   const lines: { start: number; end: number; terminated: boolean }[] = [];
-  for (let start = 0; start < data.length; ) {
+  for (let start = 0; start < data.length;) {
     const nl = data.indexOf(0x0a, start);
     if (nl === -1) {
       lines.push({ start, end: data.length, terminated: false });
@@ -831,7 +854,9 @@ export function verifyAuditFile(path: string, key: Uint8Array): AuditVerifyResul
       return fail(i, { line: number, seq: record.seq, reason: `is out of order: it comes after record ${expected - 1} — records were reordered or copied` });
     }
     if (record.prev !== (last?.mac ?? AUDIT_GENESIS)) {
-      const reason = last ? `prev does not match the mac of record ${last.seq} — the chain is broken (a record was replaced)` : 'prev is not the genesis value — earlier records are missing or the record was replaced';
+      const reason = last
+        ? `prev does not match the mac of record ${last.seq} — the chain is broken (a record was replaced)`
+        : 'prev is not the genesis value — earlier records are missing or the record was replaced';
       return fail(i, { line: number, seq: record.seq, reason });
     }
     last = record;
@@ -843,11 +868,19 @@ export function verifyAuditFile(path: string, key: Uint8Array): AuditVerifyResul
   const head = readHeadSync(path, key);
   const headName = basename(auditHeadPath(path));
   if (head.state === 'bad') {
-    return fail(lastSeq, { line: Math.max(lastSeq, 1), seq: last ? lastSeq : null, reason: `cannot be confirmed as the last record: the head anchor ${headName} is unreadable or its mac does not match — it was edited or replaced` });
+    return fail(lastSeq, {
+      line: Math.max(lastSeq, 1),
+      seq: last ? lastSeq : null,
+      reason: `cannot be confirmed as the last record: the head anchor ${headName} is unreadable or its mac does not match — it was edited or replaced`,
+    });
   }
   if (head.state === 'missing') {
     if (lastSeq > 1) {
-      return fail(lastSeq, { line: lastSeq, seq: lastSeq, reason: `cannot be confirmed as the last record: the head anchor ${headName} is missing — it was deleted, perhaps with records after this one` });
+      return fail(lastSeq, {
+        line: lastSeq,
+        seq: lastSeq,
+        reason: `cannot be confirmed as the last record: the head anchor ${headName} is missing — it was deleted, perhaps with records after this one`,
+      });
     }
   } else if (head.seq > lastSeq) {
     const first = lastSeq + 1;
@@ -859,7 +892,11 @@ export function verifyAuditFile(path: string, key: Uint8Array): AuditVerifyResul
       });
     }
     const missing = first === head.seq ? `record ${first} is missing` : `records ${first} to ${head.seq} are missing`;
-    return fail(lastSeq, { line: tornLine, seq: first, reason: `${missing}: the head anchor shows the trail reached record ${head.seq} — the file was truncated` });
+    return fail(lastSeq, {
+      line: tornLine,
+      seq: first,
+      reason: `${missing}: the head anchor shows the trail reached record ${head.seq} — the file was truncated`,
+    });
   } else if (head.seq === lastSeq) {
     if (!last || !macEquals(head.mac, last.mac)) {
       return fail(lastSeq, { line: lastSeq, seq: lastSeq, reason: 'does not match the head anchor — the record or the anchor was replaced' });
@@ -880,11 +917,15 @@ export function verifyAuditFile(path: string, key: Uint8Array): AuditVerifyResul
   if (torn) {
     const line = lines[complete] as (typeof lines)[number];
     const bytes = data.length - line.start;
-    return fail(lastSeq, {
-      line: tornLine,
-      seq: null,
-      reason: `is a torn final line (${bytes} byte${bytes === 1 ? '' : 's'}, ${line.terminated ? 'not JSON' : 'no newline'}) — an interrupted write; run "npm run audit -- seal"`,
-    }, true);
+    return fail(
+      lastSeq,
+      {
+        line: tornLine,
+        seq: null,
+        reason: `is a torn final line (${bytes} byte${bytes === 1 ? '' : 's'}, ${line.terminated ? 'not JSON' : 'no newline'}) — an interrupted write; run "npm run audit -- seal"`,
+      },
+      true,
+    );
   }
   return { ok: true, records: lastSeq };
 }

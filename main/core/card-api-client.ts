@@ -21,8 +21,14 @@ const RFC3339 = /^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}
 const responseSchema = z.object({
   status: z.enum(['ok', 'error']),
   // Printable only: it is shown to staff and written to the audit trail.
-  request_status: z.string().max(200).regex(/^[^\p{Cc}]*$/u),
-  dt: z.string().regex(RFC3339).refine((value) => !Number.isNaN(Date.parse(value))),
+  request_status: z
+    .string()
+    .max(200)
+    .regex(/^[^\p{Cc}]*$/u),
+  dt: z
+    .string()
+    .regex(RFC3339)
+    .refine((value) => !Number.isNaN(Date.parse(value))),
 });
 
 export interface SetPinRequest {

@@ -14,7 +14,11 @@ const pinLength = z.number().int().min(PIN_MIN_LENGTH).max(PIN_MAX_LENGTH);
 
 /** The default station ID: this computer's name, reduced to the characters an ID may hold. */
 function defaultStationId(): string {
-  return hostname().replace(/[^A-Za-z0-9._-]/g, '-').slice(0, 64) || 'station';
+  return (
+    hostname()
+      .replace(/[^A-Za-z0-9._-]/g, '-')
+      .slice(0, 64) || 'station'
+  );
 }
 
 /** Faults the embedded sandbox injects, one per set_pin request (sandbox/processor.ts SandboxFault). */
@@ -33,7 +37,12 @@ const sandboxFaultSchema = z.discriminatedUnion('kind', [
 export const configSchema = z
   .strictObject({
     station: z
-      .strictObject({ id: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'letters, digits, ".", "_" or "-" (1-64)').default(defaultStationId) })
+      .strictObject({
+        id: z
+          .string()
+          .regex(/^[A-Za-z0-9._-]{1,64}$/, 'letters, digits, ".", "_" or "-" (1-64)')
+          .default(defaultStationId),
+      })
       .prefault({}),
     processor: z
       .strictObject({
@@ -43,14 +52,20 @@ export const configSchema = z
         /** Retries when the connection is refused or the name does not resolve (nothing was sent). */
         retries: z.number().int().min(0).max(5).default(2),
         /** SPKI pins: base64 SHA-256 of the processor key's SubjectPublicKeyInfo. */
-        pins: z.array(z.string().regex(/^[A-Za-z0-9+/]{43}=$/, 'base64 SHA-256 (44 characters)')).max(10).default([]),
+        pins: z
+          .array(z.string().regex(/^[A-Za-z0-9+/]{43}=$/, 'base64 SHA-256 (44 characters)'))
+          .max(10)
+          .default([]),
         /** PEM file of an extra CA to trust for the processor (e.g. a private CA). */
         caFile: z.string().min(1).optional(),
       })
       .prefault({}),
     keychain: z
       .strictObject({
-        service: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'letters, digits, ".", "_" or "-" (1-64)').default('pin-station'),
+        service: z
+          .string()
+          .regex(/^[A-Za-z0-9._-]{1,64}$/, 'letters, digits, ".", "_" or "-" (1-64)')
+          .default('pin-station'),
       })
       .prefault({}),
     profile: z.enum(['gcm', 'iso4', 'rsa-oaep']).default('gcm'),
@@ -62,7 +77,10 @@ export const configSchema = z
         sessionTimeoutMs: z.number().int().min(1_000).max(1_800_000).default(120_000),
         rejectRepeated: z.boolean().default(true),
         rejectSequences: z.boolean().default(true),
-        denyList: z.array(z.string().regex(/^\d{4,12}$/, '4 to 12 digits')).max(1000).default(['1212', '1004', '2000', '6969', '1122', '1313']),
+        denyList: z
+          .array(z.string().regex(/^\d{4,12}$/, '4 to 12 digits'))
+          .max(1000)
+          .default(['1212', '1004', '2000', '6969', '1122', '1313']),
         maxMismatches: z.number().int().min(1).max(10).default(3),
       })
       .prefault({})

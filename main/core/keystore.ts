@@ -17,7 +17,10 @@ export interface KeyStore {
 export async function requireEntry(store: KeyStore, account: KeyAccount): Promise<string> {
   const value = await store.get(account);
   if (value === null || value.length === 0) {
-    throw new StationError('KEYCHAIN_ENTRY_MISSING', `Entry "${account}" was not found. Ask the key custodian to provision it (npm run keys -- import ${account}).`);
+    throw new StationError(
+      'KEYCHAIN_ENTRY_MISSING',
+      `Entry "${account}" was not found. Ask the key custodian to provision it (npm run keys -- import ${account}).`,
+    );
   }
   return value;
 }

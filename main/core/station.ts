@@ -283,7 +283,10 @@ export class Station {
   async preflight(): Promise<void> {
     const token = await requireEntry(this.deps.keyStore, 'api-token');
     if (!/^[\x21-\x7e]+$/.test(token)) {
-      throw new StationError('KEYCHAIN_ENTRY_MALFORMED', 'Entry "api-token" must be printable ASCII without spaces. Fix: npm run keys -- import api-token --replace');
+      throw new StationError(
+        'KEYCHAIN_ENTRY_MALFORMED',
+        'Entry "api-token" must be printable ASCII without spaces. Fix: npm run keys -- import api-token --replace',
+      );
     }
     await this.checkPinKey();
   }
@@ -343,7 +346,12 @@ export class Station {
   }
 
   /** Appends one audit record; returns why it failed, if it did (the outcome itself stays visible). */
-  private async record(card: CurrentCard, outcome: AuditEntry['outcome'], requestStatus: string | null, errorCode: string | null): Promise<StationErrorInfo | null> {
+  private async record(
+    card: CurrentCard,
+    outcome: AuditEntry['outcome'],
+    requestStatus: string | null,
+    errorCode: string | null,
+  ): Promise<StationErrorInfo | null> {
     const audit = this.deps.audit;
     if (!audit) return null;
     try {

@@ -56,7 +56,10 @@ function ghash(h: Uint8Array, aad: Uint8Array, ciphertext: Uint8Array): Uint8Arr
       const block = new Uint8Array(AES_BLOCK_BYTES);
       block.set(data.subarray(offset, Math.min(offset + AES_BLOCK_BYTES, data.length)));
       const x = blockToWords(block, 0);
-      y = gfMultiply(y.map((w, k) => (w ^ (x[k] as number)) >>> 0), hWords);
+      y = gfMultiply(
+        y.map((w, k) => (w ^ (x[k] as number)) >>> 0),
+        hWords,
+      );
     }
   };
   absorb(aad);

@@ -20,17 +20,7 @@ import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CATALOGUES } from '../../renderer/shared/i18n';
 import { launchStation } from '../harness/launch-station';
-import {
-  heading,
-  horizontalOverflow,
-  launchGatedStation,
-  padExposedText,
-  setZoom,
-  startCard,
-  statusText,
-  typeDigits,
-  waitForCount,
-} from '../harness/journeys';
+import { heading, horizontalOverflow, launchGatedStation, padExposedText, setZoom, startCard, statusText, typeDigits, waitForCount } from '../harness/journeys';
 import type { GatedStation } from '../harness/journeys';
 
 const { ru, kk } = CATALOGUES;
@@ -69,7 +59,7 @@ afterAll(async () => {
 });
 
 describe('axe-core, every state', () => {
-  it('the check itself works under the pages\' CSP: a planted violation is reported', async () => {
+  it("the check itself works under the pages' CSP: a planted violation is reported", async () => {
     const { operator } = gated.station;
     await operator.evaluate(() => {
       const image = document.createElement('img');
@@ -166,7 +156,7 @@ describe('axe-core, every state', () => {
     expect(gated.sandbox.isPinSet('CARD-0001', '5860')).toBe(true);
   });
 
-  it('the operator\'s other outcomes and languages', async () => {
+  it("the operator's other outcomes and languages", async () => {
     const { operator, pinpad } = gated.station;
     await button(operator, 'Next card').click();
     await startCard(operator, 'CARD-0002', 'Processor generates PIN');
@@ -181,7 +171,10 @@ describe('axe-core, every state', () => {
     await expectAccessible(operator, 'operator failed, cancelled');
 
     await button(operator, 'Next card').click();
-    for (const [code, catalogue] of [['ru', ru], ['kk', kk]] as const) {
+    for (const [code, catalogue] of [
+      ['ru', ru],
+      ['kk', kk],
+    ] as const) {
       await operator.getByRole('combobox').selectOption(code);
       await operator.getByRole('status').getByText(catalogue.operator.ready).waitFor();
       await expectAccessible(operator, `operator ready, ${code}`);
@@ -307,7 +300,11 @@ describe('200% zoom', () => {
       await expect.poll(() => heading(pinpad)).toBe('Enter your new PIN');
       expect(await horizontalOverflow(operator)).toBeLessThanOrEqual(0);
 
-      for (const [language, catalogue] of [['English', CATALOGUES.en], ['Русский', ru], ['Қазақша', kk]] as const) {
+      for (const [language, catalogue] of [
+        ['English', CATALOGUES.en],
+        ['Русский', ru],
+        ['Қазақша', kk],
+      ] as const) {
         await button(pinpad, language).click();
         await pinpad.getByRole('heading', { name: catalogue.pad.enterTitle }).waitFor();
         expect(await horizontalOverflow(pinpad), language).toBeLessThanOrEqual(0);
@@ -367,7 +364,7 @@ describe('nothing reveals the digits', () => {
     const pin = [5, 9, 8, 6];
     const leaked = (text: string) => text.match(/[5-9]/g) ?? [];
     const operatorDigits = async () =>
-      ((await operator.locator('body').ariaSnapshot()).replace(/\d+ s left|\d+ digits? entered|\[level=\d\]/g, '').match(/\d/g) ?? []);
+      (await operator.locator('body').ariaSnapshot()).replace(/\d+ s left|\d+ digits? entered|\[level=\d\]/g, '').match(/\d/g) ?? [];
     await startCard(operator, 'CARD-ABC', 'Customer chooses PIN');
     await expect.poll(() => heading(pinpad)).toBe('Enter your new PIN');
     for (const step of ['enter', 'confirm'] as const) {

@@ -39,7 +39,21 @@ it('set, generated, cancelled and timed-out sessions each leave one chained reco
   expect(records(s).at(-1)).toMatchObject({ seq: 4, outcome: 'timeout', errorCode: 'PIN_TIMEOUT' });
 
   for (const record of records(s)) {
-    expect(Object.keys(record).sort()).toEqual(['cardId', 'errorCode', 'mac', 'mode', 'operator', 'outcome', 'prev', 'processor', 'profile', 'requestStatus', 'seq', 'stationId', 'time']);
+    expect(Object.keys(record).sort()).toEqual([
+      'cardId',
+      'errorCode',
+      'mac',
+      'mode',
+      'operator',
+      'outcome',
+      'prev',
+      'processor',
+      'profile',
+      'requestStatus',
+      'seq',
+      'stationId',
+      'time',
+    ]);
     // Practice against the sandbox is marked as such, so it cannot pass for a real record.
     expect(record).toMatchObject({ stationId: 'desk-7', operator: 'unassigned', profile: 'gcm', processor: 'sandbox' });
   }

@@ -21,7 +21,12 @@ describe('bench smoke (--quick)', () => {
       expect(Number.isFinite(r.value), r.id).toBe(true);
       expect(r.verdict, r.id).toMatch(r.budget ? /^(pass|fail)$/ : /^info$/);
     }
-    expect(results.rows.filter((r) => r.budget !== null).map((r) => r.id).sort()).toEqual([...BUDGETED].sort());
+    expect(
+      results.rows
+        .filter((r) => r.budget !== null)
+        .map((r) => r.id)
+        .sort(),
+    ).toEqual([...BUDGETED].sort());
     const ids = results.rows.map((r) => r.id);
     expect(ids).toEqual(
       expect.arrayContaining([

@@ -30,14 +30,56 @@ interface Case {
 
 const cases: Case[] = [
   { name: 'latency 300 ms', faults: [{ kind: 'latency', ms: 300 }], code: null, says: 'PIN set.', audit: 'pin-set', attempts: 1 },
-  { name: 'reset before the body', faults: [{ kind: 'reset-before-body' }], code: 'OUTCOME_UNKNOWN', says: 'outcome is unknown', audit: 'outcome-unknown', attempts: 1 },
-  { name: 'reset after the body', faults: [{ kind: 'reset-after-body' }], code: 'OUTCOME_UNKNOWN', says: 'Check with the processor before trying again', audit: 'outcome-unknown', attempts: 1 },
-  { name: 'no answer until the client times out', faults: [{ kind: 'hang' }], code: 'OUTCOME_UNKNOWN', says: 'outcome is unknown', audit: 'outcome-unknown', attempts: 1 },
-  { name: 'HTTP 401', faults: [{ kind: 'http', status: 401 }], code: 'PROCESSOR_HTTP_ERROR', says: 'refused the request. (HTTP 401)', audit: 'failed', attempts: 1 },
+  {
+    name: 'reset before the body',
+    faults: [{ kind: 'reset-before-body' }],
+    code: 'OUTCOME_UNKNOWN',
+    says: 'outcome is unknown',
+    audit: 'outcome-unknown',
+    attempts: 1,
+  },
+  {
+    name: 'reset after the body',
+    faults: [{ kind: 'reset-after-body' }],
+    code: 'OUTCOME_UNKNOWN',
+    says: 'Check with the processor before trying again',
+    audit: 'outcome-unknown',
+    attempts: 1,
+  },
+  {
+    name: 'no answer until the client times out',
+    faults: [{ kind: 'hang' }],
+    code: 'OUTCOME_UNKNOWN',
+    says: 'outcome is unknown',
+    audit: 'outcome-unknown',
+    attempts: 1,
+  },
+  {
+    name: 'HTTP 401',
+    faults: [{ kind: 'http', status: 401 }],
+    code: 'PROCESSOR_HTTP_ERROR',
+    says: 'refused the request. (HTTP 401)',
+    audit: 'failed',
+    attempts: 1,
+  },
   { name: 'HTTP 503', faults: [{ kind: 'http', status: 503 }], code: 'OUTCOME_UNKNOWN', says: '(HTTP 503)', audit: 'outcome-unknown', attempts: 1 },
   { name: 'non-JSON body', faults: [{ kind: 'non-json' }], code: 'PROCESSOR_BAD_RESPONSE', says: 'could not be read', audit: 'outcome-unknown', attempts: 1 },
-  { name: 'JSON of the wrong shape', faults: [{ kind: 'wrong-shape' }], code: 'PROCESSOR_BAD_RESPONSE', says: 'could not be read', audit: 'outcome-unknown', attempts: 1 },
-  { name: 'status "error"', faults: [{ kind: 'status-error', requestStatus: 'card_blocked' }], code: 'PROCESSOR_REJECTED', says: 'card_blocked', audit: 'rejected', attempts: 1 },
+  {
+    name: 'JSON of the wrong shape',
+    faults: [{ kind: 'wrong-shape' }],
+    code: 'PROCESSOR_BAD_RESPONSE',
+    says: 'could not be read',
+    audit: 'outcome-unknown',
+    attempts: 1,
+  },
+  {
+    name: 'status "error"',
+    faults: [{ kind: 'status-error', requestStatus: 'card_blocked' }],
+    code: 'PROCESSOR_REJECTED',
+    says: 'card_blocked',
+    audit: 'rejected',
+    attempts: 1,
+  },
   { name: 'invalid dt', faults: [{ kind: 'invalid-dt' }], code: 'PROCESSOR_BAD_RESPONSE', says: 'could not be read', audit: 'outcome-unknown', attempts: 1 },
 ];
 
@@ -54,7 +96,10 @@ for (const c of cases) {
     if (c.code) expect(text).toContain(`Error code: ${c.code}`);
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect(sandbox?.attempts).toBe(c.attempts);
-    const audit = readFileSync(station.auditPath, 'utf8').trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
+    const audit = readFileSync(station.auditPath, 'utf8')
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
     expect(audit).toHaveLength(1);
     expect(audit[0]).toMatchObject({ outcome: c.audit, errorCode: c.code });
     table.push(`${c.name} | ${c.code ?? 'PIN set'}: ${text.replace(/\s+/g, ' ').slice(0, 110)} | ${c.audit} | ${sandbox?.attempts}`);
@@ -65,7 +110,10 @@ it('connection refused: retried while nothing can have been sent, then reported;
   station = await launchStation({ processorUrl: 'http://127.0.0.1:9', config: { processor: { retries: 2 } } });
   await startCard(station.operator, 'FAULT-2', 'Processor generates PIN');
   await expect.poll(() => statusText(station?.operator as LaunchedStation['operator']), { timeout: 10_000 }).toContain('Nothing was sent');
-  const audit = readFileSync(station.auditPath, 'utf8').trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
+  const audit = readFileSync(station.auditPath, 'utf8')
+    .trim()
+    .split('\n')
+    .map((line) => JSON.parse(line) as Record<string, unknown>);
   expect(audit).toMatchObject([{ outcome: 'failed', errorCode: 'PROCESSOR_UNREACHABLE' }]);
   table.push(`connection refused | PROCESSOR_UNREACHABLE: could not be reached. Nothing was sent. | failed | 0 (retried 2x before giving up)`);
 });

@@ -151,7 +151,10 @@ describe('no PIN survives in any heap after an operation', () => {
 
       // The session key is learnt only after the snapshots, by unwrapping what went on the wire, and only as bytes.
       const sealed = Buffer.from((JSON.parse(sandbox?.requests[0]?.bodyText ?? '{}') as { pin?: string }).pin ?? '', 'base64');
-      const sessionKey = privateDecrypt({ key: keys.privateKeyPem ?? '', padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: 'sha256' }, sealed.subarray(0, 256));
+      const sessionKey = privateDecrypt(
+        { key: keys.privateKeyPem ?? '', padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: 'sha256' },
+        sealed.subarray(0, 256),
+      );
       expect(sessionKey).toHaveLength(32);
       expectClean(heaps, [...pinNeedles(digits), ...keyNeedles('session key', sessionKey)]);
       expect(sandbox?.isPinSet('CARD-HEAP-RSA', digits.join(''))).toBe(true);

@@ -7,7 +7,8 @@ import { useStation } from '../harness/launch-station';
 import type { LaunchedStation } from '../harness/launch-station';
 
 const launch = useStation();
-const sentBody = (s: LaunchedStation, index = 0): Record<string, unknown> => JSON.parse(s.sandbox?.requests[index]?.bodyText ?? '{}') as Record<string, unknown>;
+const sentBody = (s: LaunchedStation, index = 0): Record<string, unknown> =>
+  JSON.parse(s.sandbox?.requests[index]?.bodyText ?? '{}') as Record<string, unknown>;
 
 describe('profile iso4 (PAN-bound format 4 PIN block)', () => {
   const PAN = '4000001234567899';

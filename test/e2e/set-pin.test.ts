@@ -6,7 +6,6 @@ import { enterAndConfirm, startCard, statusText, typeDigits as typePin } from '.
 
 const launch = useStation();
 
-
 describe('customer chooses PIN', () => {
   it('sets exactly the PIN typed on the pad, and the wire carries only {card_id, pin}', async () => {
     const { operator, pinpad, sandbox, keys } = await launch();
@@ -129,7 +128,7 @@ describe('bad input gets a specific error and nothing is sent', () => {
     expect(await statusText(operator)).toContain('PROCESSOR_UNREACHABLE');
   });
 
-  it('a window calling the other window\'s channel is refused', async () => {
+  it("a window calling the other window's channel is refused", async () => {
     const { operator, pinpad } = await launch();
     expect(await operator.evaluate(() => (window as unknown as Record<string, unknown>).pinpad)).toBeUndefined();
     expect(await pinpad.evaluate(() => (window as unknown as Record<string, unknown>).station)).toBeUndefined();

@@ -60,7 +60,10 @@ export const focusedText = (page: Page): Promise<string> =>
  */
 export async function padLayout(pinpad: Page): Promise<number[]> {
   const labels = await pinpad.locator('.keys button').allTextContents();
-  return labels.map((label) => label.trim()).filter((label) => /^[0-9]$/.test(label)).map(Number);
+  return labels
+    .map((label) => label.trim())
+    .filter((label) => /^[0-9]$/.test(label))
+    .map(Number);
 }
 
 /**
@@ -220,7 +223,8 @@ export async function padExposedText(pinpad: Page): Promise<{ speech: string; do
     const keys = document.querySelector('.keys');
     const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
     for (let node = walker.nextNode(); node; node = walker.nextNode()) if (!keys?.contains(node)) parts.push(node.textContent ?? '');
-    for (const element of document.body.querySelectorAll('*')) for (const attribute of element.attributes) if (attribute.name !== 'class') parts.push(`${attribute.name}=${attribute.value}`);
+    for (const element of document.body.querySelectorAll('*'))
+      for (const attribute of element.attributes) if (attribute.name !== 'class') parts.push(`${attribute.name}=${attribute.value}`);
     return parts.join('\n');
   });
   return { speech, dom };

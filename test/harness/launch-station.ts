@@ -167,10 +167,10 @@ export async function launchStation(options: LaunchStationOptions = {}): Promise
     if (!page) return;
     deliveries[role] = deliveries[role]
       .then(() =>
-        page.evaluate(
-          ([ch, value]) => (window as unknown as { __pinStationDeliver?: (c: string, v: unknown) => void }).__pinStationDeliver?.(ch, value),
-          [channel, payload] as const,
-        ),
+        page.evaluate(([ch, value]) => (window as unknown as { __pinStationDeliver?: (c: string, v: unknown) => void }).__pinStationDeliver?.(ch, value), [
+          channel,
+          payload,
+        ] as const),
       )
       .catch(() => undefined);
   };
@@ -201,14 +201,7 @@ export async function launchStation(options: LaunchStationOptions = {}): Promise
   }
   const router: IpcHandler = startupError ? unavailableRouter(startupError) : core.router;
 
-  const args = [
-    '--disable-gpu',
-    '--disable-background-networking',
-    '--disable-component-update',
-    '--disable-sync',
-    '--no-first-run',
-    '--disable-quic',
-  ];
+  const args = ['--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'];
   if (process.getuid?.() === 0) args.push('--no-sandbox');
   let browser: Browser | null = null;
   try {

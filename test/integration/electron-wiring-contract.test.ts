@@ -116,7 +116,8 @@ async function loadApp(configFor: (service: string) => string, doubleOptions: Om
     if (!double.app.exited) double.app.quit();
     await vi.waitFor(() => expect(double.app.exited).not.toBeNull(), { timeout: 10_000 }).catch(() => undefined);
     for (const listener of process.listeners('uncaughtException')) if (!listenersBefore.uncaught.includes(listener)) process.off('uncaughtException', listener);
-    for (const listener of process.listeners('unhandledRejection')) if (!listenersBefore.rejection.includes(listener)) process.off('unhandledRejection', listener);
+    for (const listener of process.listeners('unhandledRejection'))
+      if (!listenersBefore.rejection.includes(listener)) process.off('unhandledRejection', listener);
     writeStderr.mockRestore();
     log.mockRestore();
     for (const account of ['pin-key', 'api-token', 'audit-key'] as const) await keyStore.delete(account).catch(() => false);
@@ -140,7 +141,8 @@ async function loadApp(configFor: (service: string) => string, doubleOptions: Om
     service,
     operator,
     pinpad,
-    fromOperator: (channel, arg = null) => double.invoke(channel, arg, { contents: operator().webContents, frameUrl: OPERATOR_URL }) as Promise<IpcResult<unknown>>,
+    fromOperator: (channel, arg = null) =>
+      double.invoke(channel, arg, { contents: operator().webContents, frameUrl: OPERATOR_URL }) as Promise<IpcResult<unknown>>,
     fromPinpad: (channel, arg = null) => double.invoke(channel, arg, { contents: pinpad().webContents, frameUrl: PINPAD_URL }) as Promise<IpcResult<unknown>>,
   };
 }
@@ -154,8 +156,10 @@ async function readyWithWindows(rig: Rig, count: number): Promise<void> {
   await new Promise((resolve) => setImmediate(resolve));
 }
 
-const configWith = (processorUrl: string, extra: Record<string, unknown> = {}) => (service: string) =>
-  JSON.stringify({ processor: { baseUrl: processorUrl, retries: 0 }, keychain: { service }, ...extra });
+const configWith =
+  (processorUrl: string, extra: Record<string, unknown> = {}) =>
+  (service: string) =>
+    JSON.stringify({ processor: { baseUrl: processorUrl, retries: 0 }, keychain: { service }, ...extra });
 
 async function operatorView(rig: Rig): Promise<OperatorView> {
   const result = await rig.fromOperator('station:get-state');
@@ -222,7 +226,8 @@ describe('start-up wiring', () => {
     const rig = await loadApp(configWith(processor.url));
     await readyWithWindows(rig, 2);
     const answers: boolean[] = [];
-    for (const permission of ['media', 'geolocation', 'notifications', 'clipboard-read']) rig.double.session.permissionRequest?.({}, permission, (allow) => answers.push(allow));
+    for (const permission of ['media', 'geolocation', 'notifications', 'clipboard-read'])
+      rig.double.session.permissionRequest?.({}, permission, (allow) => answers.push(allow));
     expect(answers).toEqual([false, false, false, false]);
     expect(rig.double.session.permissionCheck?.()).toBe(false);
     expect(rig.double.session.devicePermission?.()).toBe(false);

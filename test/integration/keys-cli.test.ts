@@ -105,7 +105,10 @@ function spawnCli(args: readonly string[], input: string, env: NodeJS.ProcessEnv
 /** Neither the value nor any 10-character run of it (ignoring case, PEM armour and whitespace) appears. */
 function expectNoLeak(result: Result, secret: string): void {
   const output = `${result.stdout}\n${result.stderr}`.toLowerCase();
-  const material = secret.replace(/-----[^-]+-----/g, '').replace(/\s+/g, '').toLowerCase();
+  const material = secret
+    .replace(/-----[^-]+-----/g, '')
+    .replace(/\s+/g, '')
+    .toLowerCase();
   expect(material.length).toBeGreaterThan(0);
   const window = Math.min(10, material.length);
   for (let i = 0; i + window <= material.length; i++) {
@@ -159,9 +162,7 @@ describe('keys import (piped input)', () => {
   it('stores a valid RSA 2048 public key, checks its fingerprint KCV, and status shows bits and fingerprint', async () => {
     const result = await run(['import', 'pin-public-key', '--service', service, '--kcv', RSA_2048.fingerprint], RSA_2048.spkiPem);
     expect(result.code).toBe(EXIT_CODES.OK);
-    expect(result.stdout).toBe(
-      `stored pin-public-key in service "${service}"; RSA 2048 bits, fingerprint KCV (SHA-256 of SPKI) ${RSA_2048.fingerprint}\n`,
-    );
+    expect(result.stdout).toBe(`stored pin-public-key in service "${service}"; RSA 2048 bits, fingerprint KCV (SHA-256 of SPKI) ${RSA_2048.fingerprint}\n`);
     const stored = await store.get('pin-public-key');
     expect(stored).not.toBeNull();
     const storedDer = createPublicKey(stored as string).export({ type: 'spki', format: 'der' });

@@ -38,7 +38,12 @@ function filePatterns(config: BuilderConfig): string[] {
 /** Every file under out/ that electron-builder's own matcher would put in the installer, given the config's `files`. */
 async function packagedFiles(config: BuilderConfig): Promise<{ packaged: string[]; left: string[] }> {
   const { FileMatcher } = (await import('app-builder-lib/out/fileMatcher.js')) as {
-    FileMatcher: new (from: string, to: string, expand: (p: string) => string, patterns: string[]) => { createFilter(): (file: string, stat: Stats) => boolean };
+    FileMatcher: new (
+      from: string,
+      to: string,
+      expand: (p: string) => string,
+      patterns: string[],
+    ) => { createFilter(): (file: string, stat: Stats) => boolean };
   };
   const filter = new FileMatcher(root, root, (pattern) => pattern, filePatterns(config)).createFilter();
   const packaged: string[] = [];
@@ -82,7 +87,7 @@ describe('the processor emulator stays out of installed builds', () => {
 });
 
 describe('electron-builder config', () => {
-  it('passes electron-builder\'s schema validation', async () => {
+  it("passes electron-builder's schema validation", async () => {
     await expect(loadConfig()).resolves.toBeTruthy();
   });
 

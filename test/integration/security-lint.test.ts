@@ -36,7 +36,8 @@ async function evaluateCsp(raw: string): Promise<CspFinding[]> {
 
 function metaCsp(page: 'operator' | 'pinpad'): string {
   const html = readFileSync(join(root, 'out', 'renderer', page, 'index.html'), 'utf8');
-  const match = /<meta http-equiv="Content-Security-Policy" content="([^"]+)"/.exec(html);
+  // Attributes may be on lines of their own (the source is formatted by Prettier).
+  const match = /<meta\s+http-equiv="Content-Security-Policy"\s+content="([^"]+)"/.exec(html);
   if (!match?.[1]) throw new Error(`no CSP meta tag in the built ${page} page`);
   return match[1];
 }
@@ -59,7 +60,11 @@ describe('Content-Security-Policy', () => {
   }
 
   it('the policy forbids inline and remote script, eval, objects and framing', () => {
-    const directives = new Map(CONTENT_SECURITY_POLICY.split(';').map((d) => d.trim().split(/\s+/)).map(([name, ...values]) => [name, values]));
+    const directives = new Map(
+      CONTENT_SECURITY_POLICY.split(';')
+        .map((d) => d.trim().split(/\s+/))
+        .map(([name, ...values]) => [name, values]),
+    );
     expect(directives.get('default-src')).toEqual(["'none'"]);
     expect(directives.get('script-src')).toEqual(["'self'"]);
     expect(directives.get('object-src')).toEqual(["'none'"]);

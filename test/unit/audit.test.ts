@@ -105,7 +105,13 @@ describe('AuditLog: chain and key', () => {
   it('returns the record it wrote', async () => {
     const log = new AuditLog(file, new MemoryKeyStore({ 'audit-key': KEY_HEX }), { now });
     const record = await log.append(entry({ mode: 'processor', outcome: 'pin-generated', requestStatus: null }));
-    expect(record).toEqual({ seq: 1, time: '2025-01-02T09:00:00.000Z', ...entry({ mode: 'processor', outcome: 'pin-generated', requestStatus: null }), prev: AUDIT_GENESIS, mac: expect.stringMatching(/^[0-9a-f]{64}$/) });
+    expect(record).toEqual({
+      seq: 1,
+      time: '2025-01-02T09:00:00.000Z',
+      ...entry({ mode: 'processor', outcome: 'pin-generated', requestStatus: null }),
+      prev: AUDIT_GENESIS,
+      mac: expect.stringMatching(/^[0-9a-f]{64}$/),
+    });
     expect(JSON.parse(lines()[0] as string)).toEqual(record);
   });
 
@@ -527,7 +533,15 @@ describe('npm run audit (scripts/audit.ts)', () => {
     return {
       out,
       err,
-      deps: { stdout: { write: (t: string) => out.push(t) }, stderr: { write: (t: string) => err.push(t) }, openStore: () => store, now, env: {}, homedir: dir, platform: 'linux' },
+      deps: {
+        stdout: { write: (t: string) => out.push(t) },
+        stderr: { write: (t: string) => err.push(t) },
+        openStore: () => store,
+        now,
+        env: {},
+        homedir: dir,
+        platform: 'linux',
+      },
     };
   }
 

@@ -17,7 +17,11 @@ const ANSWER = JSON.stringify({ status: 'ok', request_status: 'pin_set', dt: '20
 
 /** A self-signed certificate made in the test, for the given subject alternative names. */
 function makeCertificate(altNames: { type: 2 | 7; value?: string; ip?: string }[]): { cert: string; key: string } {
-  const pair = generateKeyPairSync('rsa', { modulusLength: 2048, publicKeyEncoding: { type: 'spki', format: 'pem' }, privateKeyEncoding: { type: 'pkcs8', format: 'pem' } });
+  const pair = generateKeyPairSync('rsa', {
+    modulusLength: 2048,
+    publicKeyEncoding: { type: 'spki', format: 'pem' },
+    privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
+  });
   const cert = forge.pki.createCertificate();
   cert.publicKey = forge.pki.publicKeyFromPem(pair.publicKey);
   cert.serialNumber = '01' + forge.util.bytesToHex(forge.random.getBytesSync(8));
@@ -26,7 +30,10 @@ function makeCertificate(altNames: { type: 2 | 7; value?: string; ip?: string }[
   const attrs = [{ name: 'commonName', value: 'test processor' }];
   cert.setSubject(attrs);
   cert.setIssuer(attrs);
-  cert.setExtensions([{ name: 'basicConstraints', cA: true }, { name: 'subjectAltName', altNames }]);
+  cert.setExtensions([
+    { name: 'basicConstraints', cA: true },
+    { name: 'subjectAltName', altNames },
+  ]);
   cert.sign(forge.pki.privateKeyFromPem(pair.privateKey), forge.md.sha256.create());
   return { cert: forge.pki.certificateToPem(cert), key: pair.privateKey };
 }
@@ -75,7 +82,10 @@ async function codeOf(promise: Promise<unknown>): Promise<string> {
 
 describe('TLS', () => {
   const local = makeCertificate([{ type: 7, ip: '127.0.0.1' }]);
-  const pinOf = (pem: string): string => createHash('sha256').update(new X509Certificate(pem).publicKey.export({ type: 'spki', format: 'der' })).digest('base64');
+  const pinOf = (pem: string): string =>
+    createHash('sha256')
+      .update(new X509Certificate(pem).publicKey.export({ type: 'spki', format: 'der' }))
+      .digest('base64');
 
   it('a self-signed certificate is refused with its own message, and nothing reaches the server', async () => {
     const received: string[] = [];
@@ -104,7 +114,9 @@ describe('TLS', () => {
     const received: string[] = [];
     const port = await listen(https.createServer({ cert: local.cert, key: local.key }, answering(received)));
     const base = { baseUrl: `https://127.0.0.1:${port}`, ca: local.cert };
-    await expect(client({ ...base, pins: ['AAAA' + pinOf(local.cert).slice(4), pinOf(local.cert)] }).setPin({ cardId: 'C1' })).resolves.toMatchObject({ status: 'ok' });
+    await expect(client({ ...base, pins: ['AAAA' + pinOf(local.cert).slice(4), pinOf(local.cert)] }).setPin({ cardId: 'C1' })).resolves.toMatchObject({
+      status: 'ok',
+    });
     const wrong = pinOf(makeCertificate([{ type: 7, ip: '127.0.0.1' }]).cert);
     expect(await codeOf(client({ ...base, pins: [wrong] }).setPin({ cardId: 'C2', pin: 'Y' }))).toBe('PROCESSOR_TLS_PIN_MISMATCH');
     expect(received).toEqual(['{"card_id":"C1"}']);
@@ -156,34 +168,65 @@ describe('review fixes', () => {
   it('SPKI pinning works for an ECDSA certificate (the pin covers the SubjectPublicKeyInfo, not the raw point)', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'ec-cert-'));
     try {
-      execFileSync('openssl', [
-        'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-subj', '/CN=test',
-        '-addext', 'subjectAltName=IP:127.0.0.1', '-days', '1', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'),
-      ], { stdio: 'ignore' });
+      execFileSync(
+        'openssl',
+        [
+          'req',
+          '-x509',
+          '-newkey',
+          'ec',
+          '-pkeyopt',
+          'ec_paramgen_curve:prime256v1',
+          '-nodes',
+          '-subj',
+          '/CN=test',
+          '-addext',
+          'subjectAltName=IP:127.0.0.1',
+          '-days',
+          '1',
+          '-keyout',
+          join(dir, 'key.pem'),
+          '-out',
+          join(dir, 'cert.pem'),
+        ],
+        { stdio: 'ignore' },
+      );
       const cert = readFileSync(join(dir, 'cert.pem'), 'utf8');
       const received: string[] = [];
       const port = await listen(https.createServer({ cert, key: readFileSync(join(dir, 'key.pem')) }, answering(received)));
-      const pin = createHash('sha256').update(new X509Certificate(cert).publicKey.export({ type: 'spki', format: 'der' })).digest('base64');
+      const pin = createHash('sha256')
+        .update(new X509Certificate(cert).publicKey.export({ type: 'spki', format: 'der' }))
+        .digest('base64');
       await expect(client({ baseUrl: `https://127.0.0.1:${port}`, ca: cert, pins: [pin] }).setPin({ cardId: 'EC1' })).resolves.toMatchObject({ status: 'ok' });
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
   });
 
-  const answeringWith = (status: number, body: string): http.RequestListener => (req, res) => {
-    req.resume();
-    req.on('end', () => res.writeHead(status, { 'content-type': 'application/json' }).end(body));
-  };
+  const answeringWith =
+    (status: number, body: string): http.RequestListener =>
+    (req, res) => {
+      req.resume();
+      req.on('end', () => res.writeHead(status, { 'content-type': 'application/json' }).end(body));
+    };
 
   it('a 2xx other than 200, or a 408, is outcome unknown; other 4xx are refusals', async () => {
-    for (const [status, code] of [[202, 'OUTCOME_UNKNOWN'], [204, 'OUTCOME_UNKNOWN'], [408, 'OUTCOME_UNKNOWN'], [429, 'PROCESSOR_HTTP_ERROR'], [403, 'PROCESSOR_HTTP_ERROR']] as const) {
+    for (const [status, code] of [
+      [202, 'OUTCOME_UNKNOWN'],
+      [204, 'OUTCOME_UNKNOWN'],
+      [408, 'OUTCOME_UNKNOWN'],
+      [429, 'PROCESSOR_HTTP_ERROR'],
+      [403, 'PROCESSOR_HTTP_ERROR'],
+    ] as const) {
       const port = await listen(http.createServer(answeringWith(status, status === 204 ? '' : ANSWER)));
       expect(await codeOf(client({ baseUrl: `http://127.0.0.1:${port}` }).setPin({ cardId: 'S1' }))).toBe(code);
     }
   });
 
   it('a request_status with control characters is an unreadable answer, not something to show or audit', async () => {
-    const port = await listen(http.createServer(answeringWith(200, JSON.stringify({ status: 'ok', request_status: 'pin\u001b[2Jset', dt: '2026-01-01T00:00:00+00:00' }))));
+    const port = await listen(
+      http.createServer(answeringWith(200, JSON.stringify({ status: 'ok', request_status: 'pin\u001b[2Jset', dt: '2026-01-01T00:00:00+00:00' }))),
+    );
     expect(await codeOf(client({ baseUrl: `http://127.0.0.1:${port}` }).setPin({ cardId: 'S2' }))).toBe('PROCESSOR_BAD_RESPONSE');
   });
 });

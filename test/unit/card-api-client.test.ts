@@ -303,13 +303,10 @@ describe('token checks', () => {
 });
 
 describe('parseProcessorUrl and the constructor', () => {
-  it.each(['http://example.com', 'http://example.com:8080/api', 'http://10.0.0.5', 'ftp://127.0.0.1'])(
-    '%s is PROCESSOR_URL_INSECURE',
-    (url) => {
-      expect(thrownStationError(() => parseProcessorUrl(url)).code).toBe('PROCESSOR_URL_INSECURE');
-      expect(thrownStationError(() => makeClient(url)).code).toBe('PROCESSOR_URL_INSECURE');
-    },
-  );
+  it.each(['http://example.com', 'http://example.com:8080/api', 'http://10.0.0.5', 'ftp://127.0.0.1'])('%s is PROCESSOR_URL_INSECURE', (url) => {
+    expect(thrownStationError(() => parseProcessorUrl(url)).code).toBe('PROCESSOR_URL_INSECURE');
+    expect(thrownStationError(() => makeClient(url)).code).toBe('PROCESSOR_URL_INSECURE');
+  });
 
   it.each(['http://127.example.com', 'http://127.0.0.1.nip.io'])(
     'a DNS name that merely starts with "127." (%s) is not loopback: PROCESSOR_URL_INSECURE',

@@ -45,7 +45,10 @@ describe('rsa-oaep session key hygiene', () => {
     // It was a real random key while it was wrapped...
     const atWrap = seen.copies[0] as string;
     expect(atWrap).not.toBe('00'.repeat(32));
-    const unwrapped = privateDecrypt({ key: privateKey, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: 'sha256' }, Buffer.from(b64, 'base64').subarray(0, 256));
+    const unwrapped = privateDecrypt(
+      { key: privateKey, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: 'sha256' },
+      Buffer.from(b64, 'base64').subarray(0, 256),
+    );
     expect(unwrapped.toString('hex')).toBe(atWrap);
     // ...and nothing of it is left in the buffer afterwards.
     expect(Array.from(bytes).every((b) => b === 0)).toBe(true);

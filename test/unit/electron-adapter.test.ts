@@ -121,7 +121,10 @@ describe('senderRole: the IPC sender check', () => {
 describe('resolveAppFile: what app:// may serve', () => {
   const root = '/srv/app/renderer';
   it('serves built pages and assets with their types', () => {
-    expect(resolveAppFile(root, 'app://station/operator/index.html')).toEqual({ file: '/srv/app/renderer/operator/index.html', type: 'text/html; charset=utf-8' });
+    expect(resolveAppFile(root, 'app://station/operator/index.html')).toEqual({
+      file: '/srv/app/renderer/operator/index.html',
+      type: 'text/html; charset=utf-8',
+    });
     expect(resolveAppFile(root, 'app://station/assets/x-1.js')?.type).toBe('text/javascript; charset=utf-8');
   });
   it('refuses traversal, encoded traversal, other hosts, unknown types and malformed escapes', () => {

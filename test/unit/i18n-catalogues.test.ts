@@ -56,7 +56,10 @@ describe('i18n catalogues', () => {
     const pad = en.pad as Tree;
     const withoutErase = { ...en, pad: Object.fromEntries(Object.entries(pad).filter(([key]) => key !== 'erase')) };
     expect(keyDiff(en, withoutErase)).toEqual({ missing: ['pad.erase'], extra: [] });
-    expect(keyDiff(en, { ...en, operator: { ...(en.operator as Tree), waiting: { enter: 'x' } } })).toEqual({ missing: ['operator.waiting.confirm'], extra: [] });
+    expect(keyDiff(en, { ...en, operator: { ...(en.operator as Tree), waiting: { enter: 'x' } } })).toEqual({
+      missing: ['operator.waiting.confirm'],
+      extra: [],
+    });
     expect(keyDiff(en, { ...en, errors: { ...(en.errors as Tree), NEW_CODE: 'x' } })).toEqual({ missing: [], extra: ['errors.NEW_CODE'] });
   });
 
@@ -88,7 +91,7 @@ describe('i18n catalogues', () => {
     }
   });
 
-  it('has a message for every error code in each language, and English is main\'s own text', () => {
+  it("has a message for every error code in each language, and English is main's own text", () => {
     const codes = Object.keys(ERROR_MESSAGES) as ErrorCode[];
     expect(codes.length).toBeGreaterThan(20);
     for (const language of LANGUAGES) {
@@ -128,7 +131,7 @@ describe('i18n catalogues', () => {
     expect(fill('{a} and {b}', { a: 1 })).toBe('1 and {b}');
   });
 
-  it('errorText() translates by code and keeps main\'s detail', () => {
+  it("errorText() translates by code and keeps main's detail", () => {
     const detail = { code: 'KEYCHAIN_ENTRY_MISSING', message: `${ERROR_MESSAGES.KEYCHAIN_ENTRY_MISSING} Entry "pin-key" was not found.` } as const;
     expect(errorText(CATALOGUES.ru, detail)).toBe(`${CATALOGUES.ru.errors.KEYCHAIN_ENTRY_MISSING} Entry "pin-key" was not found.`);
     expect(errorText(CATALOGUES.kk, { code: 'PIN_TIMEOUT', message: ERROR_MESSAGES.PIN_TIMEOUT })).toBe(CATALOGUES.kk.errors.PIN_TIMEOUT);

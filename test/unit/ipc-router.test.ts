@@ -300,7 +300,19 @@ describe('IpcRouter: a full flow', () => {
       if (view.notice !== null) expect(Object.keys(view.notice).sort()).toEqual(['code', 'message']);
     }
     for (const view of r.operatorViews) {
-      expect(Object.keys(view).sort()).toEqual(['auditError', 'cardId', 'cardIdPattern', 'error', 'language', 'mode', 'outcome', 'pad', 'panRequired', 'phase', 'usingSandboxProcessor']);
+      expect(Object.keys(view).sort()).toEqual([
+        'auditError',
+        'cardId',
+        'cardIdPattern',
+        'error',
+        'language',
+        'mode',
+        'outcome',
+        'pad',
+        'panRequired',
+        'phase',
+        'usingSandboxProcessor',
+      ]);
       if (view.pad !== null) expect(Object.keys(view.pad).sort()).toEqual(['count', 'restarts', 'secondsLeft', 'step']);
     }
     // The count rose 1..4 in each step: the views report only how many digits, never which.

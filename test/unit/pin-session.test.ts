@@ -387,7 +387,13 @@ describe('PinSession weak-PIN policy (on by default)', () => {
     });
   }
   it('accepts near misses: runs with a break, wrap-around, a deny-list entry of another length', () => {
-    for (const digits of [[1, 2, 3, 5], [7, 8, 9, 0], [1, 2, 1, 2, 1], [2, 0, 0, 0], [1, 1, 1, 2]]) {
+    for (const digits of [
+      [1, 2, 3, 5],
+      [7, 8, 9, 0],
+      [1, 2, 1, 2, 1],
+      [2, 0, 0, 0],
+      [1, 1, 1, 2],
+    ]) {
       const session = new PinSession(STRICT);
       type(session, digits);
       expect(session.submit().kind).toBe('confirm');
