@@ -63,7 +63,3 @@ export function toErrorInfo(error: unknown): StationErrorInfo {
   if (error instanceof StationError) return error.toInfo();
   return { code: 'INTERNAL', message: ERROR_MESSAGES.INTERNAL };
 }
-
-export function isErrorCode(value: unknown): value is ErrorCode {
-  return typeof value === 'string' && Object.prototype.hasOwnProperty.call(ERROR_MESSAGES, value);
-}

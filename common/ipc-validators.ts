@@ -14,18 +14,19 @@ export const startRequestSchema = z.strictObject({
   pan: z.string().max(64).optional(),
 });
 
-type Schemas<C extends string, M extends Record<C, { arg: unknown }>> = {
-  readonly [K in C]: z.ZodType<M[K]['arg'], unknown>;
+/** One validator per channel of a window: a channel added to the contract without one does not compile. */
+export type ArgSchemas<M extends { [K in keyof M]: { arg: unknown } }> = {
+  readonly [K in keyof M]: z.ZodType<M[K]['arg'], unknown>;
 };
 
-export const operatorArgSchemas: Schemas<OperatorChannel, OperatorInvoke> = {
+export const operatorArgSchemas: ArgSchemas<OperatorInvoke> = {
   'station:get-state': none,
   'station:start': startRequestSchema,
   'station:cancel': none,
   'station:next-card': none,
 };
 
-export const pinpadArgSchemas: Schemas<PinpadChannel, PinpadInvoke> = {
+export const pinpadArgSchemas: ArgSchemas<PinpadInvoke> = {
   'pinpad:get-state': none,
   'pinpad:press': z
     .number()
@@ -37,3 +38,8 @@ export const pinpadArgSchemas: Schemas<PinpadChannel, PinpadInvoke> = {
   'pinpad:submit': none,
   'pinpad:cancel': none,
 };
+
+/** Each window's channels, and all of them (for the adapter's ipcMain wiring), taken from the tables above. */
+export const OPERATOR_CHANNELS = Object.keys(operatorArgSchemas) as readonly OperatorChannel[];
+export const PINPAD_CHANNELS = Object.keys(pinpadArgSchemas) as readonly PinpadChannel[];
+export const ALL_CHANNELS: readonly string[] = [...OPERATOR_CHANNELS, ...PINPAD_CHANNELS];

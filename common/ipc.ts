@@ -4,14 +4,13 @@
  * receiving side (main) live in ./ipc-validators.ts so that preloads and
  * renderers do not bundle the validation library.
  */
+import type { PinMode } from './domain';
 import type { StationErrorInfo } from './errors';
 
-export type PinMode = 'customer' | 'processor';
+export type { PinMode } from './domain';
 
 export const LANGUAGES = ['en', 'ru', 'kk'] as const;
 export type Language = (typeof LANGUAGES)[number];
-
-export type ProfileName = 'gcm' | 'iso4' | 'rsa-oaep';
 
 export interface StartRequest {
   readonly cardId: string;
@@ -101,14 +100,19 @@ export interface PinpadInvoke {
 export type OperatorChannel = keyof OperatorInvoke;
 export type PinpadChannel = keyof PinpadInvoke;
 
-export const OPERATOR_CHANNELS: readonly OperatorChannel[] = ['station:get-state', 'station:start', 'station:cancel', 'station:next-card'];
-export const PINPAD_CHANNELS: readonly PinpadChannel[] = ['pinpad:get-state', 'pinpad:press', 'pinpad:erase', 'pinpad:clear', 'pinpad:submit', 'pinpad:cancel'];
+// The channel lists are derived from the validator tables (common/ipc-validators.ts), so they cannot drift.
 
 /** Events main pushes to a window. */
 export const OPERATOR_STATE_EVENT = 'station:state';
 export const PINPAD_STATE_EVENT = 'pinpad:state';
 
 export type WindowRole = 'operator' | 'pinpad';
+
+/** What main answers IPC with: the router of a running station, or of one that could not start. */
+export interface IpcHandler {
+  /** `role` is null when the sender is not one of the station's own windows. Never throws. */
+  handle(role: WindowRole | null, channel: unknown, arg: unknown): Promise<IpcResult<unknown>>;
+}
 
 /** The API the operator preload exposes as `window.station`. */
 export interface StationApi {

@@ -10,17 +10,18 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { app, BrowserWindow, ipcMain, screen, session } from 'electron';
 import type { IpcMainInvokeEvent } from 'electron';
+import { DATA_DIR_NAME } from '../common/domain';
 import { StationError, toErrorInfo } from '../common/errors';
 import type { StationErrorInfo } from '../common/errors';
 import { OPERATOR_STATE_EVENT, PINPAD_STATE_EVENT } from '../common/ipc';
-import type { WindowRole } from '../common/ipc';
+import type { IpcHandler, WindowRole } from '../common/ipc';
+import { ALL_CHANNELS } from '../common/ipc-validators';
 import { registerAppScheme, serveRenderer } from './adapter/app-protocol';
 import { choosePadDisplay } from './adapter/displays';
 import { senderRole } from './adapter/sender';
 import { pageUrl, windowOptions } from './adapter/window-options';
 import { parseConfigText, SANDBOX_BASE_URL } from './core/config';
 import type { StationConfig } from './core/config';
-import { ALL_CHANNELS } from './core/ipc-router';
 import type { KeyStore } from './core/keystore';
 import { KeytarKeyStore } from './core/keytar-store';
 import { fileSink, Logger } from './core/log';
@@ -31,7 +32,6 @@ import { QuitGate } from './core/quit-gate';
 import { createStationCore } from './core/station-core';
 import type { StationCore } from './core/station-core';
 import { unavailableRouter } from './core/unavailable';
-import type { IpcHandler } from './core/unavailable';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 const windows: Partial<Record<WindowRole, BrowserWindow>> = {};
@@ -283,7 +283,7 @@ const quitGate = new QuitGate(
 );
 
 // One data folder whatever the packaged product name: the config, logs and audit trail live here.
-app.setPath('userData', join(app.getPath('appData'), 'pin-station'));
+app.setPath('userData', join(app.getPath('appData'), DATA_DIR_NAME));
 
 if (!app.requestSingleInstanceLock()) {
   app.quit();

@@ -6,13 +6,16 @@
  */
 import { constants, createDecipheriv, createHash, privateDecrypt, randomBytes, randomInt, timingSafeEqual } from 'node:crypto';
 import http from 'node:http';
+import { AES256_KEY_HEX } from '../common/domain';
+import type { ProfileName } from '../common/domain';
 import type { AddressInfo } from 'node:net';
 
 export const SET_PIN_PATH = '/v5/card-api/card/set_pin';
 /** Loopback-only test hook: `POST {card_id, pin}` answers `{pin_set: boolean}`. */
 export const PIN_CHECK_PATH = '/sandbox/pin-check';
 
-export type SandboxProfile = 'gcm' | 'iso4' | 'rsa-oaep';
+/** The wire formats the emulator decrypts: the station's profiles. */
+export type SandboxProfile = ProfileName;
 
 export interface SandboxKeys {
   /** AES-256 key, 64 hex characters (the sandbox's own copy of `pin-key`). */
@@ -90,7 +93,7 @@ export class SandboxProcessor {
     this.onRequest = options.onRequest;
     this.faults.push(...(options.faults ?? []));
     this.testHooks = options.testHooks ?? true;
-    if (!/^[0-9a-fA-F]{64}$/.test(keys.pinKeyHex)) throw new Error('sandbox pinKeyHex must be 64 hex characters');
+    if (!AES256_KEY_HEX.test(keys.pinKeyHex)) throw new Error('sandbox pinKeyHex must be 64 hex characters');
     this.key = Buffer.from(keys.pinKeyHex, 'hex');
     this.profile = options.profile ?? 'gcm';
     if (this.profile === 'rsa-oaep' && !keys.privateKeyPem) throw new Error('the rsa-oaep profile needs privateKeyPem');

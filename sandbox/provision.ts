@@ -1,5 +1,6 @@
 /** Sandbox keys: made on first run and kept in the keychain under the sandbox's own service name. */
 import { randomBytes } from 'node:crypto';
+import { AES256_KEY_HEX } from '../common/domain';
 import type { KeyStore } from '../main/core/keystore';
 import type { SandboxKeys } from './processor';
 
@@ -7,7 +8,7 @@ export const SANDBOX_KEYCHAIN_SERVICE = 'pin-station-sandbox';
 
 export async function ensureSandboxKeys(store: KeyStore): Promise<SandboxKeys> {
   let pinKeyHex = await store.get('pin-key');
-  if (pinKeyHex === null || !/^[0-9a-fA-F]{64}$/.test(pinKeyHex)) {
+  if (pinKeyHex === null || !AES256_KEY_HEX.test(pinKeyHex)) {
     pinKeyHex = randomBytes(32).toString('hex').toUpperCase();
     await store.set('pin-key', pinKeyHex);
   }

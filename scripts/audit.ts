@@ -15,6 +15,7 @@
  * The logic lives in runAuditCli() with injected streams and keychain so
  * tests can drive it; main() is the thin process entry.
  */
+import { DATA_DIR_NAME } from '../common/domain';
 import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -50,7 +51,7 @@ const EXIT_CODE_HELP: Record<ExitCodeName, string> = {
   KEYCHAIN_UNAVAILABLE: 'the keychain could not be reached or is locked',
 };
 
-export const APP_DIR_NAME = 'pin-station';
+export const APP_DIR_NAME = DATA_DIR_NAME;
 
 export interface AuditCliDeps extends CliBaseDeps {
   /** For the default data directory; process.env, process.platform and os.homedir() by default. */

@@ -4,6 +4,7 @@
  * keychain opener, the error-to-exit-code wrapper and the entry-point check.
  * Each CLI keeps its own EXIT_CODES; the codes needed here are parameters.
  */
+import { DEFAULT_KEYCHAIN_SERVICE } from '../common/domain';
 import { realpathSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -12,7 +13,7 @@ import { StationError } from '../common/errors';
 import type { KeyStore } from '../main/core/keystore';
 import { KeytarKeyStore } from '../main/core/keytar-store';
 
-export const DEFAULT_SERVICE = 'pin-station';
+export const DEFAULT_SERVICE = DEFAULT_KEYCHAIN_SERVICE;
 
 export interface CliOutput {
   write(text: string): unknown;

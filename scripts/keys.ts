@@ -16,6 +16,7 @@
  * the key — the same value whether the custodian supplied an SPKI
  * ("PUBLIC KEY") or a PKCS#1 ("RSA PUBLIC KEY") PEM.
  */
+import { AES256_KEY_HEX, PRINTABLE_TOKEN } from '../common/domain';
 import { createHash, createPublicKey } from 'node:crypto';
 import { StringDecoder } from 'node:string_decoder';
 import forge from 'node-forge';
@@ -134,7 +135,7 @@ function checkAesKey(value: string, account: KeyAccount, givenKcv?: string): Che
   if (value.length !== 64) {
     return { ok: false, reason: `must be exactly 64 hexadecimal characters (AES-256), but ${value.length} were given` };
   }
-  if (!/^[0-9a-fA-F]{64}$/.test(value)) {
+  if (!AES256_KEY_HEX.test(value)) {
     return { ok: false, reason: 'must contain only hexadecimal characters (0-9, a-f, A-F), but it contains other characters' };
   }
   const key = parseAes256KeyHex(value, account);
@@ -188,7 +189,7 @@ function checkApiToken(value: string): Check<{ length: number }> {
     return { ok: false, reason: `must be ${API_TOKEN_MIN} to ${API_TOKEN_MAX} characters, but ${value.length} were given` };
   }
   if (/\s/.test(value)) return { ok: false, reason: 'must not contain spaces or other whitespace' };
-  if (!/^[\x21-\x7e]+$/.test(value)) return { ok: false, reason: 'must contain only printable ASCII characters' };
+  if (!PRINTABLE_TOKEN.test(value)) return { ok: false, reason: 'must contain only printable ASCII characters' };
   return { ok: true, value: { length: value.length } };
 }
 

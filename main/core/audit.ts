@@ -54,16 +54,14 @@ import { mkdir, open, readFile, rename } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { z } from 'zod';
+import { AES256_KEY_HEX, NAME_PATTERN, PIN_MODES, PROFILE_NAMES } from '../../common/domain';
+import type { PinMode, ProfileName } from '../../common/domain';
 import { StationError } from '../../common/errors';
 import type { KeyStore } from './keystore';
 
 // ------------------------------------------------------------------ types
 
-export const AUDIT_MODES = ['customer', 'processor'] as const;
-export const AUDIT_PROFILES = ['gcm', 'iso4', 'rsa-oaep'] as const;
 export const AUDIT_OUTCOMES = ['pin-set', 'pin-generated', 'rejected', 'failed', 'outcome-unknown', 'cancelled', 'timeout'] as const;
-export type AuditMode = (typeof AUDIT_MODES)[number];
-export type AuditProfile = (typeof AUDIT_PROFILES)[number];
 export type AuditOutcome = (typeof AUDIT_OUTCOMES)[number];
 
 /** What the Station hands to append(). Nothing else is accepted (strict schema). */
@@ -71,8 +69,8 @@ export interface AuditEntry {
   stationId: string;
   operator: string;
   cardId: string;
-  mode: AuditMode;
-  profile: AuditProfile;
+  mode: PinMode;
+  profile: ProfileName;
   outcome: AuditOutcome;
   requestStatus: string | null;
   errorCode: string | null;
@@ -101,8 +99,6 @@ export interface AuditSealRecord {
 
 export type AuditLine = AuditRecord | AuditSealRecord;
 
-/** Until operators sign in, entries carry this as `operator`. */
-export const AUDIT_OPERATOR_PLACEHOLDER = 'unassigned';
 /** `prev` of record 1. */
 export const AUDIT_GENESIS = '0'.repeat(64);
 /** Prefixes of the HMAC input, so a record MAC can never be replayed as a head MAC or the reverse. */
@@ -143,7 +139,6 @@ export class AuditError extends Error {
 
 // ---------------------------------------------------------------- schemas
 
-const STATION_ID_PATTERN = /^[A-Za-z0-9._-]{1,64}$/;
 // Any card ID the station's (configurable) rule admits: printable, no control characters.
 const AUDIT_CARD_ID_PATTERN = /^[^\p{Cc}]{1,256}$/u;
 const ERROR_CODE_PATTERN = /^[A-Z][A-Z0-9_]{0,63}$/;
@@ -154,11 +149,11 @@ const ISO_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 const TAIL_WINDOW = 64 * 1024;
 
 const entryShape = {
-  stationId: z.string().regex(STATION_ID_PATTERN),
+  stationId: z.string().regex(NAME_PATTERN),
   operator: z.string().min(1).max(128).regex(NO_CONTROL),
   cardId: z.string().regex(AUDIT_CARD_ID_PATTERN),
-  mode: z.enum(AUDIT_MODES),
-  profile: z.enum(AUDIT_PROFILES),
+  mode: z.enum(PIN_MODES),
+  profile: z.enum(PROFILE_NAMES),
   outcome: z.enum(AUDIT_OUTCOMES),
   requestStatus: z.string().max(256).regex(NO_CONTROL).nullable(),
   errorCode: z.string().regex(ERROR_CODE_PATTERN).nullable(),
@@ -207,10 +202,6 @@ function macEquals(a: string, b: string): boolean {
   const x = Buffer.from(a, 'hex');
   const y = Buffer.from(b, 'hex');
   return x.length === 32 && y.length === 32 && timingSafeEqual(x, y);
-}
-
-function isSeal(record: AuditLine): record is AuditSealRecord {
-  return (record as Partial<AuditSealRecord>).type === 'seal';
 }
 
 /** The record's JSON without `mac`, fields in their fixed order: exactly what the MAC covers. */
@@ -269,7 +260,7 @@ function checkLine(bytes: Buffer, key: Uint8Array): LineCheck {
 /** Parses the keychain's `audit-key` (64 hex characters) into bytes the caller must zero. */
 export function parseAuditKeyHex(value: string): Buffer {
   const trimmed = value.trim();
-  if (!/^[0-9a-fA-F]{64}$/.test(trimmed)) {
+  if (!AES256_KEY_HEX.test(trimmed)) {
     throw new StationError('KEYCHAIN_ENTRY_MALFORMED', 'Entry "audit-key" must be 64 hexadecimal characters.');
   }
   return Buffer.from(trimmed, 'hex');
@@ -942,9 +933,4 @@ export function readAuditRecords(path: string): AuditLine[] {
     }
   }
   return out;
-}
-
-/** Type guard for tools reading records. */
-export function isAuditSealRecord(record: AuditLine): record is AuditSealRecord {
-  return isSeal(record);
 }

@@ -11,6 +11,7 @@ import tls from 'node:tls';
 import type { PeerCertificate } from 'node:tls';
 import { isIPv4 } from 'node:net';
 import { z } from 'zod';
+import { PRINTABLE_TOKEN } from '../../common/domain';
 import { StationError } from '../../common/errors';
 import type { ProcessorOutcome } from '../../common/ipc';
 
@@ -145,7 +146,7 @@ export class CardApiClient implements CardApi {
 
   async setPin(request: SetPinRequest): Promise<ProcessorOutcome> {
     const token = request.token ?? (await this.options.getToken());
-    if (!/^[\x21-\x7e]+$/.test(token)) {
+    if (!PRINTABLE_TOKEN.test(token)) {
       throw new StationError('KEYCHAIN_ENTRY_MALFORMED', 'Entry "api-token" must be printable ASCII without spaces.');
     }
     const body = JSON.stringify(request.pin === undefined ? { card_id: request.cardId } : { card_id: request.cardId, pin: request.pin });

@@ -6,6 +6,7 @@ import { hostname } from 'node:os';
 import { LOG_LEVELS } from './log';
 import { compileCardIdPattern, DEFAULT_CARD_ID_PATTERN } from '../../common/card-id';
 import { LANGUAGES } from '../../common/ipc';
+import { DEFAULT_KEYCHAIN_SERVICE, NAME_PATTERN, NAME_RULE, PROFILE_NAMES } from '../../common/domain';
 
 /** `baseUrl: "sandbox"` runs the embedded processor emulator with keys of its own. */
 export const SANDBOX_BASE_URL = 'sandbox';
@@ -38,10 +39,7 @@ export const configSchema = z
   .strictObject({
     station: z
       .strictObject({
-        id: z
-          .string()
-          .regex(/^[A-Za-z0-9._-]{1,64}$/, 'letters, digits, ".", "_" or "-" (1-64)')
-          .default(defaultStationId),
+        id: z.string().regex(NAME_PATTERN, NAME_RULE).default(defaultStationId),
       })
       .prefault({}),
     processor: z
@@ -62,13 +60,10 @@ export const configSchema = z
       .prefault({}),
     keychain: z
       .strictObject({
-        service: z
-          .string()
-          .regex(/^[A-Za-z0-9._-]{1,64}$/, 'letters, digits, ".", "_" or "-" (1-64)')
-          .default('pin-station'),
+        service: z.string().regex(NAME_PATTERN, NAME_RULE).default(DEFAULT_KEYCHAIN_SERVICE),
       })
       .prefault({}),
-    profile: z.enum(['gcm', 'iso4', 'rsa-oaep']).default('gcm'),
+    profile: z.enum(PROFILE_NAMES).default('gcm'),
     pin: z
       .strictObject({
         minLength: pinLength.default(4),

@@ -4,25 +4,51 @@
  * then calls the station. It never throws and never returns a stack trace.
  */
 import { StationError, toErrorInfo } from '../../common/errors';
-import type { IpcResult, OperatorChannel, PinpadChannel, WindowRole } from '../../common/ipc';
-import { OPERATOR_CHANNELS, PINPAD_CHANNELS } from '../../common/ipc';
+import type { IpcHandler, IpcResult, OperatorInvoke, PinpadInvoke, WindowRole } from '../../common/ipc';
 import { operatorArgSchemas, pinpadArgSchemas } from '../../common/ipc-validators';
 import type { Station } from './station';
 
-const CHANNELS_BY_ROLE: Readonly<Record<WindowRole, readonly string[]>> = {
-  operator: OPERATOR_CHANNELS,
-  pinpad: PINPAD_CHANNELS,
+/** One function per channel, typed by the contract: a handler that returns the wrong shape does not compile. */
+type Handlers<M extends { [K in keyof M]: { arg: unknown; result: unknown } }> = {
+  readonly [C in keyof M]: (arg: M[C]['arg']) => M[C]['result'] | Promise<M[C]['result']>;
 };
-
-export const ALL_CHANNELS: readonly string[] = [...OPERATOR_CHANNELS, ...PINPAD_CHANNELS];
 
 /** Channels that only read state; everything else starts or changes work. */
 const READ_ONLY_CHANNELS: ReadonlySet<string> = new Set(['station:get-state', 'pinpad:get-state']);
 
-export class IpcRouter {
+export class IpcRouter implements IpcHandler {
   private closing = false;
+  private readonly operatorHandlers: Handlers<OperatorInvoke>;
+  private readonly pinpadHandlers: Handlers<PinpadInvoke>;
 
-  constructor(private readonly station: Station) {}
+  constructor(station: Station) {
+    this.operatorHandlers = {
+      'station:get-state': () => station.operatorView(),
+      'station:start': async (request) => {
+        await station.start(request);
+        return null;
+      },
+      'station:cancel': () => {
+        station.cancel();
+        return null;
+      },
+      'station:next-card': () => {
+        station.nextCard();
+        return null;
+      },
+    };
+    this.pinpadHandlers = {
+      'pinpad:get-state': () => station.pinpadView(),
+      'pinpad:press': (position) => station.press(position),
+      'pinpad:erase': () => station.erase(),
+      'pinpad:clear': () => station.clear(),
+      'pinpad:submit': () => station.submit(),
+      'pinpad:cancel': () => {
+        station.padCancel();
+        return null;
+      },
+    };
+  }
 
   /** From the first quit on, nothing new starts: every action is refused; windows can still read state. */
   refuseActions(): void {
@@ -32,61 +58,32 @@ export class IpcRouter {
   /** `role` is null when the sender is not one of the station's own windows. */
   async handle(role: WindowRole | null, channel: unknown, arg: unknown): Promise<IpcResult<unknown>> {
     try {
-      if (role === null || typeof channel !== 'string' || !CHANNELS_BY_ROLE[role].includes(channel)) {
-        return fail(new StationError('WRONG_WINDOW'));
-      }
-      if (this.closing && !READ_ONLY_CHANNELS.has(channel)) return fail(new StationError('STATION_CLOSING'));
-      const value = role === 'operator' ? await this.operator(channel as OperatorChannel, arg) : this.pinpad(channel as PinpadChannel, arg);
-      return { ok: true, value };
+      if (role === 'operator') return { ok: true, value: await this.dispatch(this.operatorHandlers, operatorArgSchemas, channel, arg) };
+      if (role === 'pinpad') return { ok: true, value: await this.dispatch(this.pinpadHandlers, pinpadArgSchemas, channel, arg) };
+      return fail(new StationError('WRONG_WINDOW'));
     } catch (error) {
       return fail(error);
     }
   }
 
-  private async operator(channel: OperatorChannel, raw: unknown): Promise<unknown> {
-    const station = this.station;
-    switch (channel) {
-      case 'station:get-state':
-        parseArg(operatorArgSchemas[channel], raw);
-        return station.operatorView();
-      case 'station:start':
-        await station.start(parseArg(operatorArgSchemas[channel], raw));
-        return null;
-      case 'station:cancel':
-        parseArg(operatorArgSchemas[channel], raw);
-        station.cancel();
-        return null;
-      case 'station:next-card':
-        parseArg(operatorArgSchemas[channel], raw);
-        station.nextCard();
-        return null;
-    }
-  }
-
-  private pinpad(channel: PinpadChannel, raw: unknown): unknown {
-    const station = this.station;
-    switch (channel) {
-      case 'pinpad:get-state':
-        parseArg(pinpadArgSchemas[channel], raw);
-        return station.pinpadView();
-      case 'pinpad:press':
-        return station.press(parseArg(pinpadArgSchemas[channel], raw));
-      case 'pinpad:erase':
-        parseArg(pinpadArgSchemas[channel], raw);
-        return station.erase();
-      case 'pinpad:clear':
-        parseArg(pinpadArgSchemas[channel], raw);
-        return station.clear();
-      case 'pinpad:submit':
-        parseArg(pinpadArgSchemas[channel], raw);
-        return station.submit();
-      case 'pinpad:cancel':
-        parseArg(pinpadArgSchemas[channel], raw);
-        station.padCancel();
-        return null;
-    }
+  /**
+   * Only the window's own channels; the argument is checked against the channel's schema before its
+   * handler sees it. The tables are typed per channel where they are written; here a channel is a string.
+   */
+  private async dispatch(
+    handlers: UntypedTable<(arg: never) => unknown>,
+    schemas: UntypedTable<Schema<unknown>>,
+    channel: unknown,
+    raw: unknown,
+  ): Promise<unknown> {
+    if (typeof channel !== 'string' || !Object.hasOwn(schemas, channel)) throw new StationError('WRONG_WINDOW');
+    if (this.closing && !READ_ONLY_CHANNELS.has(channel)) throw new StationError('STATION_CLOSING');
+    const handler = handlers[channel] as (arg: unknown) => unknown;
+    return handler(parseArg(schemas[channel] as Schema<unknown>, raw));
   }
 }
+
+type UntypedTable<T> = Readonly<Record<string, T>>;
 
 interface Schema<T> {
   safeParse(value: unknown): { success: true; data: T } | { success: false };

@@ -1,11 +1,12 @@
 /** KeyStore backed by the operating system's keychain through keytar. */
 import keytar from 'keytar';
+import { NAME_PATTERN } from '../../common/domain';
 import { StationError } from '../../common/errors';
 import type { KeyAccount, KeyStore } from './keystore';
 
 export class KeytarKeyStore implements KeyStore {
   constructor(readonly service: string) {
-    if (!/^[A-Za-z0-9._-]{1,64}$/.test(service)) {
+    if (!NAME_PATTERN.test(service)) {
       throw new StationError('CONFIG_INVALID', 'keychain.service must be 1-64 characters: letters, digits, ".", "_" or "-".');
     }
   }

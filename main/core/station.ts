@@ -2,16 +2,28 @@
  * The station's state machine: one card at a time, from the operator's Start
  * through the cardholder's entry to the processor's answer. Plain Node; the
  * Electron adapter and the test harness both drive it through IpcRouter.
+ *
+ * The state is one tagged union (docs/architecture.md, "The Station"), so a
+ * combination such as "entry in progress and an outcome shown" cannot be
+ * written down:
+ *
+ *   idle --start(customer)--> awaiting-pin --OK twice--> sending --> done | failed
+ *   idle --start(processor)--------------------------> sending
+ *   awaiting-pin --cancel | timeout | focus lost--> recording --> failed
+ *   done | failed --next card--> idle;  done | failed --start--> (as from idle)
+ *
+ * `sending` lasts until the outcome is on disk in the audit trail, and
+ * `recording` until an ended entry is: only then does the operator see it.
  */
 import { StationError, toErrorInfo } from '../../common/errors';
 import type { StationErrorInfo } from '../../common/errors';
-import type { OperatorView, PinMode, PinpadView, ProcessorOutcome, StartRequest } from '../../common/ipc';
+import type { OperatorView, PinpadView, ProcessorOutcome, StartRequest } from '../../common/ipc';
+import type { PinMode } from '../../common/domain';
+import { isOutcomeUnknown, PRINTABLE_TOKEN } from '../../common/domain';
 import { CARD_ID_PATTERN, compileCardIdPattern } from '../../common/card-id';
 import { isValidPan } from '../../common/pan';
-import { encryptGcm } from '../crypto/gcm';
-import { encryptIso4Hex } from '../crypto/iso4';
-import { parseAes256KeyHex } from '../crypto/keys';
-import { encryptRsaOaep, parseRsaPublicKey } from '../crypto/rsa-oaep';
+import { checkProfileKey, encryptPin } from '../crypto/profiles';
+import type { KeyReader } from '../crypto/profiles';
 import type { CardApi } from './card-api-client';
 import type { StationConfig } from './config';
 import { SANDBOX_BASE_URL } from './config';
@@ -47,49 +59,76 @@ export interface StationDeps {
   readonly audit?: AuditSink;
 }
 
-interface CurrentCard {
+interface Card {
   readonly cardId: string;
   readonly mode: PinMode;
-  /** Only for the iso4 profile; dropped as soon as the request is built, never shown or logged. */
-  pan: string | null;
 }
 
-export class Station {
-  private phase: OperatorView['phase'] = 'idle';
-  private card: CurrentCard | null = null;
-  private session: PinSession | null = null;
-  private outcome: ProcessorOutcome | null = null;
-  private error: StationErrorInfo | null = null;
-  /** Set when the outcome could not be recorded; shown beside the outcome, never instead of it. */
-  private auditError: StationErrorInfo | null = null;
-  private recording = false;
-  private padNotice: StationErrorInfo | null = null;
-  private inactivityTimer: NodeJS.Timeout | undefined;
-  private sessionTimer: NodeJS.Timeout | undefined;
+/** A cardholder's entry in progress: the digits (in the session), its timers and the pad's notice. */
+interface Entry {
+  readonly session: PinSession;
+  /** Only for the iso4 profile; dropped as soon as the request is built, never shown or logged. */
+  pan: string | null;
+  notice: StationErrorInfo | null;
+  inactivityTimer: NodeJS.Timeout | undefined;
+  sessionTimer: NodeJS.Timeout | undefined;
   // Publishes once a second during entry so both windows can show the time left.
-  private ticker: NodeJS.Timeout | undefined;
-  private inactivityDeadline = 0;
-  private sessionDeadline = 0;
+  ticker: NodeJS.Timeout | undefined;
+  inactivityDeadline: number;
+  sessionDeadline: number;
+}
+
+type State =
+  | { readonly kind: 'idle' }
+  | { readonly kind: 'awaiting-pin'; readonly card: Card; readonly entry: Entry }
+  | { readonly kind: 'sending'; readonly card: Card }
+  | { readonly kind: 'recording'; readonly card: Card; readonly error: StationErrorInfo }
+  | { readonly kind: 'done'; readonly card: Card; readonly outcome: ProcessorOutcome; readonly auditError: StationErrorInfo | null }
+  | {
+      readonly kind: 'failed';
+      readonly card: Card;
+      readonly outcome: ProcessorOutcome | null;
+      readonly error: StationErrorInfo;
+      /** Set when the outcome could not be recorded; shown beside the outcome, never instead of it. */
+      readonly auditError: StationErrorInfo | null;
+    };
+
+const IDLE: State = { kind: 'idle' };
+
+export class Station {
+  private state: State = IDLE;
   private inFlight: Promise<void> | null = null;
 
   private readonly log: Logger;
   private readonly cardIdPattern: RegExp;
+  private readonly readKey: KeyReader;
 
   constructor(private readonly deps: StationDeps) {
     this.log = deps.log ?? silentLogger;
     this.cardIdPattern = compileCardIdPattern(deps.config.operator.cardIdPattern) ?? CARD_ID_PATTERN;
+    this.readKey = (account) => requireEntry(deps.keyStore, account);
   }
 
   operatorView(): OperatorView {
-    const session = this.session;
+    const state = this.state;
+    const card = state.kind === 'idle' ? null : state.card;
     return {
-      phase: this.phase,
-      cardId: this.card?.cardId ?? null,
-      mode: this.card?.mode ?? null,
-      pad: session ? { step: session.step, count: session.count, secondsLeft: this.secondsLeft() ?? 0, restarts: session.restarts } : null,
-      outcome: this.outcome,
-      error: this.error,
-      auditError: this.auditError,
+      // An ended entry being recorded already shows as failed (with its reason); the record follows.
+      phase: state.kind === 'recording' ? 'failed' : state.kind,
+      cardId: card?.cardId ?? null,
+      mode: card?.mode ?? null,
+      pad:
+        state.kind === 'awaiting-pin'
+          ? {
+              step: state.entry.session.step,
+              count: state.entry.session.count,
+              secondsLeft: secondsLeft(state.entry),
+              restarts: state.entry.session.restarts,
+            }
+          : null,
+      outcome: state.kind === 'done' || state.kind === 'failed' ? state.outcome : null,
+      error: state.kind === 'failed' || state.kind === 'recording' ? state.error : null,
+      auditError: state.kind === 'done' || state.kind === 'failed' ? state.auditError : null,
       panRequired: this.deps.config.profile === 'iso4',
       cardIdPattern: this.deps.config.operator.cardIdPattern,
       language: this.deps.config.operator.language,
@@ -98,27 +137,20 @@ export class Station {
   }
 
   pinpadView(): PinpadView {
-    const session = this.session;
+    const entry = this.state.kind === 'awaiting-pin' ? this.state.entry : null;
     const { minLength, maxLength } = this.deps.config.pin;
     return {
-      active: session !== null,
-      step: session?.step ?? 'enter',
-      count: session?.count ?? 0,
+      active: entry !== null,
+      step: entry?.session.step ?? 'enter',
+      count: entry?.session.count ?? 0,
       minLength,
       maxLength,
-      layout: session ? Array.from(session.layout) : [...FIXED_LAYOUT],
-      notice: this.padNotice,
-      secondsLeft: this.secondsLeft(),
+      layout: entry ? Array.from(entry.session.layout) : [...FIXED_LAYOUT],
+      notice: entry?.notice ?? null,
+      secondsLeft: entry ? secondsLeft(entry) : null,
       language: this.deps.config.pad.language,
       keyboardInput: this.deps.config.pad.keyboardInput,
     };
-  }
-
-  /** Seconds until the entry times out: the nearer of the inactivity and session deadlines. */
-  private secondsLeft(): number | null {
-    if (!this.session) return null;
-    const deadline = Math.min(this.inactivityDeadline, this.sessionDeadline);
-    return Math.max(0, Math.ceil((deadline - Date.now()) / 1000));
   }
 
   /** Operator's Start. Checks the card ID and the keychain before anyone types a PIN. */
@@ -132,132 +164,147 @@ export class Station {
       if (!isValidPan(pan)) throw new StationError('PAN_INVALID');
     }
     await requireEntry(this.deps.keyStore, 'api-token');
-    if (request.mode === 'customer') await this.checkPinKey();
+    if (request.mode === 'customer') await checkProfileKey(this.deps.config.profile, this.readKey);
     // No PIN is taken if its outcome could not be recorded.
     if (this.deps.audit) await this.deps.audit.check().catch((error: unknown) => Promise.reject(this.auditFailure(error)));
     // Re-check: another start may have won while the keychain answered.
     if (this.isBusy()) throw new StationError('SESSION_BUSY');
-    this.card = { cardId, mode: request.mode, pan };
-    this.auditError = null;
+    const card: Card = { cardId, mode: request.mode };
     this.log.info('session.start', { cardId, mode: request.mode, profile: this.deps.config.profile });
-    this.outcome = null;
-    this.error = null;
-    this.padNotice = null;
     if (request.mode === 'processor') {
-      this.inFlight = this.send(null);
+      this.inFlight = this.send(card, null, null);
       return;
     }
-    this.session = new PinSession(this.deps.config.pin, { shuffle: this.deps.config.pad.shuffle, random: this.deps.random });
-    this.phase = 'awaiting-pin';
-    this.armTimers();
+    const entry: Entry = {
+      session: new PinSession(this.deps.config.pin, { shuffle: this.deps.config.pad.shuffle, random: this.deps.random }),
+      pan,
+      notice: null,
+      inactivityTimer: undefined,
+      sessionTimer: undefined,
+      ticker: undefined,
+      inactivityDeadline: 0,
+      sessionDeadline: 0,
+    };
+    this.state = { kind: 'awaiting-pin', card, entry };
+    this.armTimers(entry);
     this.publish();
   }
 
   /** Operator's Cancel: allowed while the cardholder is entering, not once the request is out. */
   cancel(): void {
-    if (this.phase !== 'awaiting-pin') throw new StationError('NO_SESSION');
-    this.abandon({ code: 'PIN_CANCELLED', message: new StationError('PIN_CANCELLED').message });
+    if (this.state.kind !== 'awaiting-pin') throw new StationError('NO_SESSION');
+    this.abandon(new StationError('PIN_CANCELLED').toInfo());
   }
 
   nextCard(): void {
     // During entry the operator cancels first, so the session ends with its audit record.
     if (this.isBusy()) throw new StationError('SESSION_BUSY');
-    this.endSession();
-    this.phase = 'idle';
-    this.card = null;
-    this.outcome = null;
-    this.error = null;
-    this.auditError = null;
-    this.padNotice = null;
+    this.state = IDLE;
     this.publish();
   }
 
   press(position: number): PinpadView {
-    return this.padAction((session) => session.press(position));
+    return this.padAction((entry) => entry.session.press(position));
   }
 
   erase(): PinpadView {
-    return this.padAction((session) => session.erase());
+    return this.padAction((entry) => entry.session.erase());
   }
 
   clear(): PinpadView {
-    return this.padAction((session) => session.clear());
+    return this.padAction((entry) => entry.session.clear());
   }
 
   submit(): PinpadView {
-    return this.padAction((session) => {
-      const result = session.submit();
-      if (result.kind === 'complete') {
-        this.endSession();
-        this.inFlight = this.send(result.digits);
-      }
+    return this.padAction((entry, card) => {
+      const result = entry.session.submit();
+      if (result.kind !== 'complete') return;
+      const pan = entry.pan;
+      this.endEntry(entry);
+      this.inFlight = this.send(card, result.digits, pan);
     });
   }
 
-  /** Ends PIN entry from outside the pad (its window lost focus for too long, or closed). */
+  /** Ends PIN entry from outside the pad (its window lost focus for too long, the app is quitting). */
   interruptEntry(code: 'PIN_TIMEOUT' | 'PIN_CANCELLED'): void {
-    if (this.phase !== 'awaiting-pin') return;
+    if (this.state.kind !== 'awaiting-pin') return;
     this.abandon(new StationError(code).toInfo());
   }
 
   padCancel(): void {
-    if (!this.session) throw new StationError('NO_SESSION');
-    this.abandon({ code: 'PIN_CANCELLED', message: new StationError('PIN_CANCELLED').message });
+    if (this.state.kind !== 'awaiting-pin') throw new StationError('NO_SESSION');
+    this.abandon(new StationError('PIN_CANCELLED').toInfo());
   }
 
-  /** Resolves when the request in flight (if any) has its outcome; for shutdown and tests. */
+  /** Resolves when the request in flight (if any) has its outcome and its record; for shutdown and tests. */
   async settled(): Promise<void> {
     await this.inFlight;
   }
 
-  /** Wipes everything; the adapter calls this on window close and app quit. */
+  /** Wipes an entry in progress without recording it; for teardown after close. */
   dispose(): void {
-    this.endSession();
+    if (this.state.kind !== 'awaiting-pin') return;
+    this.endEntry(this.state.entry);
+    this.state = IDLE;
+  }
+
+  /** Startup check: the token and the key the profile needs are present and well-formed. */
+  async preflight(): Promise<void> {
+    const token = await requireEntry(this.deps.keyStore, 'api-token');
+    if (!PRINTABLE_TOKEN.test(token)) {
+      throw new StationError(
+        'KEYCHAIN_ENTRY_MALFORMED',
+        'Entry "api-token" must be printable ASCII without spaces. Fix: npm run keys -- import api-token --replace',
+      );
+    }
+    await checkProfileKey(this.deps.config.profile, this.readKey);
   }
 
   private isBusy(): boolean {
-    return this.phase === 'awaiting-pin' || this.phase === 'sending' || this.recording;
+    const kind = this.state.kind;
+    return kind === 'awaiting-pin' || kind === 'sending' || kind === 'recording';
   }
 
-  private padAction(action: (session: PinSession) => void): PinpadView {
-    const session = this.session;
-    if (!session) throw new StationError('NO_SESSION');
-    this.padNotice = null;
+  private padAction(action: (entry: Entry, card: Card) => void): PinpadView {
+    const state = this.state;
+    if (state.kind !== 'awaiting-pin') throw new StationError('NO_SESSION');
+    const { entry, card } = state;
+    entry.notice = null;
     try {
-      action(session);
+      action(entry, card);
     } catch (error) {
       if (!(error instanceof StationError)) {
         this.abandon(toErrorInfo(error));
         throw error;
       }
       // Policy feedback goes to the pad; it names a rule, never a digit.
-      this.padNotice = error.toInfo();
+      entry.notice = error.toInfo();
       // Which weak-PIN rule fired would narrow the rejected candidate, so the log keeps only that a policy refused it.
       const logged = error.code === 'PIN_REPEATED' || error.code === 'PIN_SEQUENCE' || error.code === 'PIN_DENIED' ? 'PIN_POLICY' : error.code;
-      this.log.info('pad.notice', { cardId: this.card?.cardId ?? null, code: logged });
+      this.log.info('pad.notice', { cardId: card.cardId, code: logged });
     }
-    if (this.session) this.log.debug('pad.progress', { step: this.session.step, count: this.session.count });
-    if (this.session) this.armInactivityTimer();
+    if (this.state === state) {
+      this.log.debug('pad.progress', { step: entry.session.step, count: entry.session.count });
+      this.armInactivityTimer(entry);
+    }
     this.publish();
     return this.pinpadView();
   }
 
-  private async send(digits: Uint8Array | null): Promise<void> {
-    const card = this.card;
+  private async send(card: Card, digits: Uint8Array | null, pan: string | null): Promise<void> {
+    this.state = { kind: 'sending', card };
+    this.publish();
     let outcome: ProcessorOutcome | null = null;
     let failure: StationErrorInfo | null = null;
     try {
-      if (!card) return;
-      this.phase = 'sending';
-      this.publish();
       // Both keychain entries are read at once: each read is a D-Bus round trip,
       // the largest cost between OK and the request on the wire (npm run bench).
       const tokenRead = requireEntry(this.deps.keyStore, 'api-token');
       tokenRead.catch(() => undefined);
       let pin: string | undefined;
-      if (digits) pin = await this.encrypt(digits, card);
+      if (digits) pin = await encryptPin(this.deps.config.profile, this.readKey, digits, { cardId: card.cardId, pan });
       digits?.fill(0);
-      card.pan = null;
+      pan = null;
       const token = await tokenRead;
       this.log.info('request.send', { cardId: card.cardId, mode: card.mode, withPin: pin !== undefined });
       outcome = await this.deps.cardApi.setPin(pin === undefined ? { cardId: card.cardId, token } : { cardId: card.cardId, pin, token });
@@ -265,93 +312,40 @@ export class Station {
       if (outcome.status !== 'ok') failure = new StationError('PROCESSOR_REJECTED', `Request status: ${outcome.requestStatus}.`).toInfo();
     } catch (error) {
       failure = toErrorInfo(error);
-      this.log.warn('request.failed', { cardId: card?.cardId ?? null, code: failure.code });
+      this.log.warn('request.failed', { cardId: card.cardId, code: failure.code });
     } finally {
       digits?.fill(0);
-      if (card) card.pan = null;
+      pan = null;
     }
-    if (!card) return;
     // Still 'sending' (busy) until the record is on disk; only then is the outcome shown.
-    this.auditError = await this.record(card, auditOutcomeOf(card.mode, outcome, failure), outcome?.requestStatus ?? null, failure?.code ?? null);
-    this.outcome = outcome;
-    this.error = failure;
-    this.phase = outcome?.status === 'ok' && failure === null ? 'done' : 'failed';
+    const auditError = await this.record(card, auditOutcomeOf(card.mode, outcome, failure), outcome?.requestStatus ?? null, failure?.code ?? null);
+    if (outcome !== null && failure === null) this.state = { kind: 'done', card, outcome, auditError };
+    else this.state = { kind: 'failed', card, outcome, error: failure ?? new StationError('INTERNAL').toInfo(), auditError };
     this.publish();
   }
 
-  /** Startup check: the token and the key the profile needs are present and well-formed. */
-  async preflight(): Promise<void> {
-    const token = await requireEntry(this.deps.keyStore, 'api-token');
-    if (!/^[\x21-\x7e]+$/.test(token)) {
-      throw new StationError(
-        'KEYCHAIN_ENTRY_MALFORMED',
-        'Entry "api-token" must be printable ASCII without spaces. Fix: npm run keys -- import api-token --replace',
-      );
-    }
-    await this.checkPinKey();
-  }
-
-  /** Start-time check that the key the profile needs is present and well-formed. */
-  private async checkPinKey(): Promise<void> {
-    if (this.deps.config.profile === 'rsa-oaep') {
-      try {
-        parseRsaPublicKey(await requireEntry(this.deps.keyStore, 'pin-public-key'));
-      } catch (error) {
-        if (error instanceof StationError && error.code === 'CRYPTO_FAILED') {
-          throw new StationError('KEYCHAIN_ENTRY_MALFORMED', 'Entry "pin-public-key" must be a PEM RSA public key of at least 2048 bits.');
-        }
-        throw error;
-      }
-      return;
-    }
-    parseAes256KeyHex(await requireEntry(this.deps.keyStore, 'pin-key'), 'pin-key').fill(0);
-  }
-
-  /** Encrypts with the configured profile; keys are read per operation and wiped right after use. */
-  private async encrypt(digits: Uint8Array, card: CurrentCard): Promise<string> {
-    const profile = this.deps.config.profile;
-    if (profile === 'rsa-oaep') {
-      return encryptRsaOaep(await requireEntry(this.deps.keyStore, 'pin-public-key'), digits, card.cardId);
-    }
-    const key = parseAes256KeyHex(await requireEntry(this.deps.keyStore, 'pin-key'), 'pin-key');
-    try {
-      if (profile === 'iso4') {
-        if (card.pan === null) throw new StationError('PAN_INVALID');
-        return encryptIso4Hex(key, digits, card.pan);
-      }
-      return encryptGcm(key, digits, card.cardId);
-    } finally {
-      key.fill(0);
-    }
-  }
-
   private abandon(reason: StationErrorInfo): void {
-    this.log.info('session.end', { cardId: this.card?.cardId ?? null, code: reason.code });
-    const card = this.card;
-    if (card) card.pan = null;
-    this.endSession();
-    this.phase = 'failed';
-    this.error = reason;
-    this.padNotice = null;
+    const state = this.state;
+    if (state.kind !== 'awaiting-pin') return;
+    const { card, entry } = state;
+    this.log.info('session.end', { cardId: card.cardId, code: reason.code });
+    this.endEntry(entry);
+    if (!this.deps.audit) {
+      this.state = { kind: 'failed', card, outcome: null, error: reason, auditError: null };
+      return this.publish();
+    }
+    this.state = { kind: 'recording', card, error: reason };
     // The pad goes blank at once; the operator sees the end once it is recorded.
     this.publishPad();
-    if (!card || !this.deps.audit) return this.publish();
     const outcome = reason.code === 'PIN_TIMEOUT' ? 'timeout' : reason.code === 'PIN_CANCELLED' ? 'cancelled' : 'failed';
-    this.recording = true;
     this.inFlight = this.record(card, outcome, null, reason.code).then((auditError) => {
-      this.recording = false;
-      this.auditError = auditError;
+      this.state = { kind: 'failed', card, outcome: null, error: reason, auditError };
       this.publish();
     });
   }
 
   /** Appends one audit record; returns why it failed, if it did (the outcome itself stays visible). */
-  private async record(
-    card: CurrentCard,
-    outcome: AuditEntry['outcome'],
-    requestStatus: string | null,
-    errorCode: string | null,
-  ): Promise<StationErrorInfo | null> {
+  private async record(card: Card, outcome: AuditEntry['outcome'], requestStatus: string | null, errorCode: string | null): Promise<StationErrorInfo | null> {
     const audit = this.deps.audit;
     if (!audit) return null;
     try {
@@ -380,31 +374,33 @@ export class Station {
     return new StationError('AUDIT_FAILED', `(${code})`);
   }
 
-  private endSession(): void {
-    clearTimeout(this.inactivityTimer);
-    clearTimeout(this.sessionTimer);
-    clearInterval(this.ticker);
-    this.session?.wipe();
-    this.session = null;
+  /** Stops the entry's timers and wipes its digits and card number. */
+  private endEntry(entry: Entry): void {
+    clearTimeout(entry.inactivityTimer);
+    clearTimeout(entry.sessionTimer);
+    clearInterval(entry.ticker);
+    entry.session.wipe();
+    entry.pan = null;
+    entry.notice = null;
   }
 
-  private armTimers(): void {
-    clearTimeout(this.sessionTimer);
-    clearInterval(this.ticker);
-    this.sessionDeadline = Date.now() + this.deps.config.pin.sessionTimeoutMs;
-    this.sessionTimer = setTimeout(() => this.timeout(), this.deps.config.pin.sessionTimeoutMs);
-    this.ticker = setInterval(() => this.publish(), 1000);
-    this.armInactivityTimer();
+  private armTimers(entry: Entry): void {
+    const { sessionTimeoutMs } = this.deps.config.pin;
+    entry.sessionDeadline = Date.now() + sessionTimeoutMs;
+    entry.sessionTimer = setTimeout(() => this.timeout(entry), sessionTimeoutMs);
+    entry.ticker = setInterval(() => this.publish(), 1000);
+    this.armInactivityTimer(entry);
   }
 
-  private armInactivityTimer(): void {
-    clearTimeout(this.inactivityTimer);
-    this.inactivityDeadline = Date.now() + this.deps.config.pin.inactivityTimeoutMs;
-    this.inactivityTimer = setTimeout(() => this.timeout(), this.deps.config.pin.inactivityTimeoutMs);
+  private armInactivityTimer(entry: Entry): void {
+    const { inactivityTimeoutMs } = this.deps.config.pin;
+    clearTimeout(entry.inactivityTimer);
+    entry.inactivityDeadline = Date.now() + inactivityTimeoutMs;
+    entry.inactivityTimer = setTimeout(() => this.timeout(entry), inactivityTimeoutMs);
   }
 
-  private timeout(): void {
-    if (this.phase !== 'awaiting-pin') return;
+  private timeout(entry: Entry): void {
+    if (this.state.kind !== 'awaiting-pin' || this.state.entry !== entry) return;
     this.abandon(new StationError('PIN_TIMEOUT').toInfo());
   }
 
@@ -427,10 +423,16 @@ export class Station {
   }
 }
 
+/** Seconds until the entry times out: the nearer of the inactivity and session deadlines. */
+function secondsLeft(entry: Entry): number {
+  const deadline = Math.min(entry.inactivityDeadline, entry.sessionDeadline);
+  return Math.max(0, Math.ceil((deadline - Date.now()) / 1000));
+}
+
 /** The audit outcome for a finished request. */
 function auditOutcomeOf(mode: PinMode, outcome: ProcessorOutcome | null, failure: StationErrorInfo | null): AuditEntry['outcome'] {
   if (outcome?.status === 'ok' && failure === null) return mode === 'processor' ? 'pin-generated' : 'pin-set';
   if (outcome?.status === 'error') return 'rejected';
-  if (failure?.code === 'OUTCOME_UNKNOWN' || failure?.code === 'PROCESSOR_BAD_RESPONSE') return 'outcome-unknown';
+  if (isOutcomeUnknown(failure?.code)) return 'outcome-unknown';
   return 'failed';
 }

@@ -4,13 +4,9 @@
  * to fix it; every action is refused with the same safe error; no crash.
  */
 import type { StationErrorInfo } from '../../common/errors';
-import type { IpcResult, OperatorView, PinpadView, WindowRole } from '../../common/ipc';
+import type { IpcHandler, OperatorView, PinpadView } from '../../common/ipc';
 import { DEFAULT_CARD_ID_PATTERN } from '../../common/card-id';
 import { FIXED_LAYOUT } from './pin-session';
-
-export interface IpcHandler {
-  handle(role: WindowRole | null, channel: unknown, arg: unknown): Promise<IpcResult<unknown>>;
-}
 
 export function unavailableView(error: StationErrorInfo): OperatorView {
   return {

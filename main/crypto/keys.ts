@@ -1,9 +1,10 @@
+import { AES256_KEY_HEX } from '../../common/domain';
 import { StationError } from '../../common/errors';
 
 /** Parses a 64-hex-character AES-256 key as stored in the keychain. */
 export function parseAes256KeyHex(value: string, account: string): Uint8Array {
   const trimmed = value.trim();
-  if (!/^[0-9a-fA-F]{64}$/.test(trimmed)) {
+  if (!AES256_KEY_HEX.test(trimmed)) {
     throw new StationError('KEYCHAIN_ENTRY_MALFORMED', `Entry "${account}" must be 64 hexadecimal characters (AES-256).`);
   }
   const key = new Uint8Array(32);

@@ -6,6 +6,8 @@
  * Each side produces the same wire format, checked once by decrypting both
  * with the product's decrypt functions.
  */
+import { PROFILE_NAMES } from '../../common/domain';
+import type { ProfileName } from '../../common/domain';
 import { constants, createCipheriv, generateKeyPairSync, publicEncrypt, randomBytes } from 'node:crypto';
 import { decryptGcm, encryptGcm } from '../../main/crypto/gcm';
 import { decryptIso4Hex, encodePanField, encryptIso4Hex } from '../../main/crypto/iso4';
@@ -14,8 +16,8 @@ import { decryptRsaOaep, encryptRsaOaep } from '../../main/crypto/rsa-oaep';
 import { median, spreadOf } from './stats';
 import type { Spread } from './stats';
 
-export type ProfileName = 'gcm' | 'iso4' | 'rsa-oaep';
-export const PROFILES: readonly ProfileName[] = ['gcm', 'iso4', 'rsa-oaep'];
+export type { ProfileName } from '../../common/domain';
+export const PROFILES = PROFILE_NAMES;
 
 export interface CryptoOptions {
   /** Length of one timed round per implementation. */

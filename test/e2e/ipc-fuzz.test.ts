@@ -8,7 +8,7 @@
  */
 import { afterAll, expect, it } from 'vitest';
 import { ERROR_MESSAGES } from '../../common/errors';
-import { OPERATOR_CHANNELS, PINPAD_CHANNELS } from '../../common/ipc';
+import { OPERATOR_CHANNELS, PINPAD_CHANNELS } from '../../common/ipc-validators';
 import { enterAndConfirm, startCard, statusText } from '../harness/journeys';
 import { launchStation } from '../harness/launch-station';
 import type { LaunchedStation } from '../harness/launch-station';

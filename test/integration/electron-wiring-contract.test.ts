@@ -22,7 +22,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { IpcResult, OperatorView } from '../../common/ipc';
-import { OPERATOR_CHANNELS, PINPAD_CHANNELS } from '../../common/ipc';
+import { OPERATOR_CHANNELS, PINPAD_CHANNELS } from '../../common/ipc-validators';
 import { webPreferences, windowOptions } from '../../main/adapter/window-options';
 import { KeytarKeyStore } from '../../main/core/keytar-store';
 import { ElectronDouble, PreventableEvent } from '../harness/electron-double';

@@ -1,0 +1,36 @@
+/**
+ * The station's vocabulary, in one place: names and formats that config,
+ * the core, the audit trail, the admin scripts, the sandbox and the windows
+ * must agree on. No Node, no DOM: every process may import it.
+ */
+import type { ErrorCode } from './errors';
+
+/** Encryption profiles (docs/architecture.md, "The PIN's path"). */
+export const PROFILE_NAMES = ['gcm', 'iso4', 'rsa-oaep'] as const;
+export type ProfileName = (typeof PROFILE_NAMES)[number];
+
+/** Who chooses the PIN: the cardholder on the pad, or the processor (the request then has no `pin`). */
+export const PIN_MODES = ['customer', 'processor'] as const;
+export type PinMode = (typeof PIN_MODES)[number];
+
+/** Station IDs and keychain service names: letters, digits, ".", "_" or "-", 1 to 64. */
+export const NAME_PATTERN = /^[A-Za-z0-9._-]{1,64}$/;
+export const NAME_RULE = 'letters, digits, ".", "_" or "-" (1-64)';
+
+/** The keychain service holding the station's keys unless config names another. */
+export const DEFAULT_KEYCHAIN_SERVICE = 'pin-station';
+/** The data folder's name under the OS's application-data folder (config, log, audit trail). */
+export const DATA_DIR_NAME = 'pin-station';
+
+/** An AES-256 key as stored in the keychain: 64 hexadecimal characters. */
+export const AES256_KEY_HEX = /^[0-9a-fA-F]{64}$/;
+
+/** A bearer token as sent in an HTTP header: printable ASCII, no spaces. */
+export const PRINTABLE_TOKEN = /^[\x21-\x7e]+$/;
+
+/** Failures after which the processor may or may not have applied the request: staff must check before trying again. */
+const OUTCOME_UNKNOWN_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>(['OUTCOME_UNKNOWN', 'PROCESSOR_BAD_RESPONSE']);
+
+export function isOutcomeUnknown(code: ErrorCode | null | undefined): boolean {
+  return code !== null && code !== undefined && OUTCOME_UNKNOWN_CODES.has(code);
+}
