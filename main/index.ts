@@ -22,15 +22,16 @@ import { senderRole } from './adapter/sender';
 import { pageUrl, windowOptions } from './adapter/window-options';
 import { parseConfigText, SANDBOX_BASE_URL } from './core/config';
 import type { StationConfig } from './core/config';
-import type { KeyStore } from './core/keystore';
 import { KeytarKeyStore } from './core/keytar-store';
 import { fileSink, Logger } from './core/log';
 import type { LogFields } from './core/log';
 import { AuditLog, auditFilePath } from './core/audit';
 import { PadWindowRules } from './core/pad-window';
 import { QuitGate } from './core/quit-gate';
-import { createStationCore } from './core/station-core';
+import { bootStation } from './core/boot';
+import type { Processor } from './core/boot';
 import type { StationCore } from './core/station-core';
+import type { StationViewSink } from './core/station';
 import { unavailableRouter } from './core/unavailable';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
@@ -48,14 +49,13 @@ function report(level: 'error' | 'warn', event: string, fields: LogFields = {}):
 
 const configPath = (): string => join(app.getPath('userData'), 'config.json');
 
-async function loadConfig(): Promise<StationConfig> {
-  let text = '';
+async function readConfigText(): Promise<string> {
   try {
-    text = await readFile(configPath(), 'utf8');
+    return await readFile(configPath(), 'utf8');
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw new StationError('CONFIG_INVALID', 'The config file could not be read.');
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return '';
+    throw new StationError('CONFIG_INVALID', 'The config file could not be read.');
   }
-  return parseConfigText(text);
 }
 
 function roleOf(event: IpcMainInvokeEvent): WindowRole | null {
@@ -157,7 +157,7 @@ function hardenSessions(): void {
 }
 
 /** The processor's address and the keychain holding the keys for it. */
-async function startProcessor(config: StationConfig): Promise<{ baseUrl: string; keyStore: KeyStore }> {
+async function startProcessor(config: StationConfig): Promise<Processor> {
   if (config.processor.baseUrl !== SANDBOX_BASE_URL) {
     return { baseUrl: config.processor.baseUrl, keyStore: new KeytarKeyStore(config.keychain.service) };
   }
@@ -170,43 +170,21 @@ async function startProcessor(config: StationConfig): Promise<{ baseUrl: string;
   // The embedded sandbox keeps its keys under its own keychain service.
   const keyStore = new KeytarKeyStore(SANDBOX_KEYCHAIN_SERVICE);
   const embedded = await startEmbeddedSandbox(keyStore, config.profile, config.sandbox.faults);
-  processorStop = () => embedded.sandbox.stop();
   log?.warn('app.sandbox', { note: 'the embedded sandbox processor is in use; no real card is affected' });
-  return { baseUrl: embedded.baseUrl, keyStore };
+  return { baseUrl: embedded.baseUrl, keyStore, stop: () => embedded.sandbox.stop() };
 }
 
-async function startCore(config: StationConfig): Promise<void> {
-  const processor = await startProcessor(config);
-  log?.info('app.start', { profile: config.profile, sandbox: processorStop !== null });
-  let processorCa: string | undefined;
-  if (config.processor.caFile) {
-    try {
-      processorCa = await readFile(config.processor.caFile, 'utf8');
-    } catch {
-      throw new StationError('CONFIG_INVALID', 'processor.caFile could not be read.');
-    }
-  }
+/** What the station's views do to the windows: the state goes to each page, and the pad's window follows its rules. */
+function viewsFor(config: StationConfig): StationViewSink {
   const rules = padRulesFor(config);
   padRules = rules;
-  core = createStationCore({
-    config,
-    keyStore: processor.keyStore,
-    processorBaseUrl: processor.baseUrl,
-    ...(processorCa ? { processorCa } : {}),
-    // The audit key lives with the station's own keys, also when the processor is the sandbox.
-    audit: new AuditLog(auditFilePath(app.getPath('userData')), new KeytarKeyStore(config.keychain.service)),
-    ...(log ? { log } : {}),
-    views: {
-      operator: (view) => send('operator', OPERATOR_STATE_EVENT, view),
-      pinpad: (view) => {
-        send('pinpad', PINPAD_STATE_EVENT, view);
-        rules.onPinpadView(view);
-      },
+  return {
+    operator: (view) => send('operator', OPERATOR_STATE_EVENT, view),
+    pinpad: (view) => {
+      send('pinpad', PINPAD_STATE_EVENT, view);
+      rules.onPinpadView(view);
     },
-  });
-  // Keys are checked now so a missing or malformed one is a clear screen, not a surprise at the first card.
-  await core.station.preflight();
-  routeIpc(core.router);
+  };
 }
 
 function routeIpc(router: IpcHandler): void {
@@ -225,13 +203,11 @@ function exitFatally(stage: string, error: unknown): void {
 }
 
 /** A station that cannot start shows why and how to fix it, in the operator window only. */
-async function showUnavailable(error: unknown, config: StationConfig | null): Promise<void> {
-  const info: StationErrorInfo = toErrorInfo(error);
-  report('error', 'app.unavailable', { code: info.code, kind: error instanceof Error ? error.name : typeof error });
+async function showUnavailable(error: StationErrorInfo, config: StationConfig | null): Promise<void> {
   try {
     padRules?.dispose();
     padRules = null;
-    core?.station.dispose();
+    await core?.close().catch(() => undefined);
     core = null;
     await processorStop?.().catch(() => undefined);
     processorStop = null;
@@ -244,7 +220,7 @@ async function showUnavailable(error: unknown, config: StationConfig | null): Pr
         win.destroy();
       }
     }
-    routeIpc(unavailableRouter(info));
+    routeIpc(unavailableRouter(error));
     createWindow('operator', config ?? parseConfigText(''));
   } catch (windowError) {
     exitFatally('unavailable window', windowError);
@@ -259,15 +235,28 @@ async function onReady(): Promise<void> {
   } catch (error) {
     return exitFatally('hardening', error);
   }
-  let config: StationConfig | null = null;
+  const boot = await bootStation({
+    readConfigText,
+    processorFor: startProcessor,
+    loggerFor: (config) =>
+      (log = new Logger(config.log.level, [fileSink(join(app.getPath('userData'), 'logs', 'station.log')), { write: (line) => console.log(line) }])),
+    // The audit key lives with the station's own keys, also when the processor is the sandbox.
+    auditFor: (config) => new AuditLog(auditFilePath(app.getPath('userData')), new KeytarKeyStore(config.keychain.service)),
+    viewsFor,
+  });
+  if (boot.kind === 'unavailable') {
+    if (!boot.log) report('error', 'app.unavailable', { code: boot.error.code });
+    return showUnavailable(boot.error, boot.config);
+  }
+  core = boot.core;
+  processorStop = boot.processor.stop ?? null;
   try {
-    config = await loadConfig();
-    log = new Logger(config.log.level, [fileSink(join(app.getPath('userData'), 'logs', 'station.log')), { write: (line) => console.log(line) }]);
-    await startCore(config);
-    createWindow('operator', config);
-    createWindow('pinpad', config);
+    routeIpc(boot.router);
+    createWindow('operator', boot.config);
+    createWindow('pinpad', boot.config);
   } catch (error) {
-    await showUnavailable(error, config);
+    report('error', 'app.unavailable', { code: toErrorInfo(error).code, kind: error instanceof Error ? error.name : typeof error });
+    await showUnavailable(toErrorInfo(error), boot.config);
   }
 }
 

@@ -36,8 +36,10 @@ it('an unknown config field is named', async () => {
 });
 
 it('a plain-HTTP processor that is not on this computer', async () => {
-  // The client refuses it when the core is built; the launch itself reports it.
-  await expect(launchStation({ processorUrl: 'http://processor.example.com' })).rejects.toThrow(/HTTPS/);
+  // The harness now starts through the app's own start-up, so this is the cannot-start screen, as in the app.
+  const text = await screenFor({ processorUrl: 'http://processor.example.com' });
+  expect(text).toContain('PROCESSOR_URL_INSECURE');
+  expect(text).toContain('must use HTTPS');
 });
 
 it('a malformed pin-key names the entry and the expected format', async () => {

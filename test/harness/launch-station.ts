@@ -10,17 +10,14 @@ import { OPERATOR_STATE_EVENT, PINPAD_STATE_EVENT } from '../../common/ipc';
 import type { IpcHandler, WindowRole } from '../../common/ipc';
 import { resolveAppFile } from '../../main/adapter/app-files';
 import { CONTENT_SECURITY_POLICY } from '../../main/adapter/csp';
-import { toErrorInfo } from '../../common/errors';
-import type { StationErrorInfo } from '../../common/errors';
-import { parseConfig, parseConfigText, SANDBOX_BASE_URL } from '../../main/core/config';
-import type { StationConfig, StationConfigInput } from '../../main/core/config';
-import { unavailableRouter } from '../../main/core/unavailable';
+import type { StationConfigInput } from '../../main/core/config';
 import type { KeyStore } from '../../main/core/keystore';
 import { KeytarKeyStore } from '../../main/core/keytar-store';
 import { fileSink, Logger, memorySink } from '../../main/core/log';
 import { AuditLog } from '../../main/core/audit';
-import { createStationCore } from '../../main/core/station-core';
+import { bootStation } from '../../main/core/boot';
 import type { StationCore } from '../../main/core/station-core';
+import { AES256_KEY_HEX } from '../../common/domain';
 import { SandboxProcessor } from '../../sandbox/processor';
 import type { SandboxKeys } from '../../sandbox/processor';
 
@@ -47,6 +44,12 @@ function generateTestKeys(withRsa: boolean): Partial<StationTestKeys> {
     privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
   });
   return { ...keys, pinPublicKeyPem: pair.publicKey, privateKeyPem: pair.privateKey };
+}
+
+/** The options' config as the station's config file would hold it, naming the processor address the harness was given. */
+function withProcessorUrl(config: NonNullable<StationConfigInput>, processorUrl: string | undefined): StationConfigInput {
+  if (processorUrl === undefined || config.processor?.baseUrl !== undefined) return config;
+  return { ...config, processor: { ...config.processor, baseUrl: processorUrl } };
 }
 
 export interface LaunchStationOptions {
@@ -77,7 +80,7 @@ export interface LaunchedStation {
   readonly operator: Page;
   /** The PIN pad window's page. */
   readonly pinpad: Page;
-  /** The real main core (station, IPC router) running in the test process. */
+  /** The real main core (station, IPC router) running in the test process; throws when the station could not start. */
   readonly core: StationCore;
   /** The sandbox processor, when the harness started one. */
   readonly sandbox: SandboxProcessor | null;
@@ -125,38 +128,11 @@ export async function launchStation(options: LaunchStationOptions = {}): Promise
   };
   readBuilt(join(outDir, 'renderer', 'operator', 'index.html'));
 
-  // As in the app: a bad config or keychain entry gives the "cannot start" screen, not a crash.
-  let startupError: StationErrorInfo | null = null;
-  let config: StationConfig;
-  try {
-    config = options.configText !== undefined ? parseConfigText(options.configText) : parseConfig(options.config ?? {});
-  } catch (error) {
-    startupError = toErrorInfo(error);
-    config = parseConfig({});
-  }
-  // A processor address given to the harness is what the station is configured with, as in the app.
-  if (options.processorUrl !== undefined && config.processor.baseUrl === SANDBOX_BASE_URL && startupError === null) {
-    config = { ...config, processor: { ...config.processor, baseUrl: options.processorUrl } };
-  }
   const keyStore = options.keyStore ?? new KeytarKeyStore(`pin-station-test-${randomBytes(6).toString('hex')}`);
-  const keys = options.keys ?? generateTestKeys(config.profile === 'rsa-oaep');
-  if (keys.pinKeyHex !== undefined) await keyStore.set('pin-key', keys.pinKeyHex);
-  if (keys.apiToken !== undefined) await keyStore.set('api-token', keys.apiToken);
-  if (keys.pinPublicKeyPem !== undefined) await keyStore.set('pin-public-key', keys.pinPublicKeyPem);
-
-  let sandbox: SandboxProcessor | null = null;
+  let keys: Partial<StationTestKeys> = options.keys ?? {};
+  // Set from inside bootStation's callback, so kept in an object the compiler does not narrow.
+  const started: { sandbox: SandboxProcessor | null } = { sandbox: null };
   let processorUrl = options.processorUrl;
-  if (processorUrl === undefined) {
-    const sandboxKeys: SandboxKeys = {
-      // A test may put a malformed key in the keychain; the processor keeps a well-formed one of its own.
-      pinKeyHex: keys.pinKeyHex && /^[0-9a-fA-F]{64}$/.test(keys.pinKeyHex) ? keys.pinKeyHex : randomBytes(32).toString('hex'),
-      apiToken: keys.apiToken ?? randomBytes(18).toString('hex'),
-      // The processor always has a private key; with the keys a test chose it may simply not match.
-      privateKeyPem: keys.privateKeyPem ?? (config.profile === 'rsa-oaep' ? generateTestKeys(true).privateKeyPem : undefined),
-    };
-    sandbox = new SandboxProcessor(sandboxKeys, { profile: config.profile, faults: config.sandbox.faults });
-    processorUrl = await sandbox.start();
-  }
 
   const pages: Partial<Record<WindowRole, Page>> = {};
   const deliveries: Record<WindowRole, Promise<unknown>> = { operator: Promise.resolve(), pinpad: Promise.resolve() };
@@ -176,29 +152,44 @@ export async function launchStation(options: LaunchStationOptions = {}): Promise
 
   const logLines: string[] = [];
   const consoleLines: string[] = [];
-  const log = new Logger(config.log.level, [memorySink(logLines), ...(options.logFile ? [fileSink(options.logFile)] : [])]);
   const auditDir = options.auditPath ? null : mkdtempSync(join(tmpdir(), 'pin-station-audit-'));
   const auditPath = options.auditPath ?? join(auditDir as string, 'audit.jsonl');
-  const core = createStationCore({
-    config,
-    keyStore,
-    log,
-    audit: new AuditLog(auditPath, keyStore),
-    processorBaseUrl: processorUrl,
-    views: {
+
+  // The app's own start-up (main/core/boot.ts); only where things come from is the harness's.
+  const boot = await bootStation({
+    readConfigText: async () => options.configText ?? JSON.stringify(withProcessorUrl(options.config ?? {}, options.processorUrl)),
+    loggerFor: (config) => new Logger(config.log.level, [memorySink(logLines), ...(options.logFile ? [fileSink(options.logFile)] : [])]),
+    auditFor: () => new AuditLog(auditPath, keyStore),
+    viewsFor: () => ({
       operator: (view) => deliver('operator', OPERATOR_STATE_EVENT, view),
       pinpad: (view) => deliver('pinpad', PINPAD_STATE_EVENT, view),
+    }),
+    processorFor: async (config) => {
+      keys = options.keys ?? generateTestKeys(config.profile === 'rsa-oaep');
+      if (keys.pinKeyHex !== undefined) await keyStore.set('pin-key', keys.pinKeyHex);
+      if (keys.apiToken !== undefined) await keyStore.set('api-token', keys.apiToken);
+      if (keys.pinPublicKeyPem !== undefined) await keyStore.set('pin-public-key', keys.pinPublicKeyPem);
+      if (processorUrl === undefined) {
+        const sandboxKeys: SandboxKeys = {
+          // A test may put a malformed key in the keychain; the processor keeps a well-formed one of its own.
+          pinKeyHex: keys.pinKeyHex && AES256_KEY_HEX.test(keys.pinKeyHex) ? keys.pinKeyHex : randomBytes(32).toString('hex'),
+          apiToken: keys.apiToken ?? randomBytes(18).toString('hex'),
+          // The processor always has a private key; with the keys a test chose it may simply not match.
+          privateKeyPem: keys.privateKeyPem ?? (config.profile === 'rsa-oaep' ? generateTestKeys(true).privateKeyPem : undefined),
+        };
+        started.sandbox = new SandboxProcessor(sandboxKeys, { profile: config.profile, faults: config.sandbox.faults });
+        processorUrl = await started.sandbox.start();
+      }
+      return { baseUrl: processorUrl, keyStore };
     },
   });
-
-  if (startupError === null) {
-    try {
-      await core.station.preflight();
-    } catch (error) {
-      startupError = toErrorInfo(error);
-    }
-  }
-  const router: IpcHandler = startupError ? unavailableRouter(startupError) : core.router;
+  const router: IpcHandler = boot.router;
+  const core = boot.kind === 'running' ? boot.core : null;
+  const sandbox = started.sandbox;
+  const runningCore = (): StationCore => {
+    if (core) return core;
+    throw new Error(`launchStation: the station did not start (${boot.kind === 'unavailable' ? boot.error.code : '?'}); it shows its cannot-start screen`);
+  };
 
   const args = ['--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'];
   if (process.getuid?.() === 0) args.push('--no-sandbox');
@@ -234,16 +225,18 @@ export async function launchStation(options: LaunchStationOptions = {}): Promise
     return {
       operator,
       pinpad,
-      core,
+      get core() {
+        return runningCore();
+      },
       sandbox,
       keyStore,
       keys,
-      processorUrl,
+      processorUrl: processorUrl ?? '',
       logLines,
       consoleLines,
       auditPath,
       async close() {
-        await core.close();
+        await core?.close();
         await openedBrowser.close();
         await sandbox?.stop();
         for (const account of ['pin-key', 'api-token', 'pin-public-key', 'audit-key'] as const) await keyStore.delete(account).catch(() => false);
@@ -251,7 +244,7 @@ export async function launchStation(options: LaunchStationOptions = {}): Promise
       },
     };
   } catch (error) {
-    await core.close();
+    await core?.close();
     await browser?.close();
     await sandbox?.stop();
     throw error;

@@ -1,0 +1,100 @@
+/**
+ * One start-up path for the app (main/index.ts) and the browser test harness
+ * (test/harness/launch-station.ts): read the config, reach the processor and
+ * the keychain, build the core and check its keys. What differs between the
+ * two (where the config file is, which processor and keychain, where the log
+ * and the audit trail go) comes in as functions; the order and the error
+ * handling are this file's, so the e2e suites test the app's real start-up.
+ *
+ * A station that cannot start is not an exception: the result is an
+ * "unavailable" router whose screen says what is wrong and how to fix it.
+ */
+import { readFile } from 'node:fs/promises';
+import { StationError, toErrorInfo } from '../../common/errors';
+import type { StationErrorInfo } from '../../common/errors';
+import type { IpcHandler } from '../../common/ipc';
+import { parseConfigText } from './config';
+import type { StationConfig } from './config';
+import type { KeyStore } from './keystore';
+import type { Logger } from './log';
+import type { AuditSink, StationViewSink } from './station';
+import { createStationCore } from './station-core';
+import type { StationCore } from './station-core';
+import { unavailableRouter } from './unavailable';
+
+export interface Processor {
+  readonly baseUrl: string;
+  /** The keychain holding the keys for this processor. */
+  readonly keyStore: KeyStore;
+  /** Stops what was started for it (the embedded sandbox), if anything. */
+  readonly stop?: () => Promise<void>;
+}
+
+export interface BootDeps {
+  /** The config file's text; '' when there is none. Rejects with CONFIG_INVALID when it cannot be read. */
+  readonly readConfigText: () => Promise<string>;
+  /** Called once the config is valid; may refuse it (an installed station and the sandbox). */
+  readonly processorFor: (config: StationConfig) => Promise<Processor>;
+  readonly loggerFor?: (config: StationConfig) => Logger;
+  readonly auditFor?: (config: StationConfig) => AuditSink;
+  readonly viewsFor: (config: StationConfig) => StationViewSink;
+}
+
+export type BootResult =
+  | {
+      readonly kind: 'running';
+      readonly config: StationConfig;
+      readonly core: StationCore;
+      readonly router: IpcHandler;
+      readonly processor: Processor;
+      readonly log: Logger | null;
+    }
+  | {
+      readonly kind: 'unavailable';
+      /** Null when the config itself could not be read or is invalid. */
+      readonly config: StationConfig | null;
+      readonly error: StationErrorInfo;
+      readonly router: IpcHandler;
+      readonly log: Logger | null;
+    };
+
+export async function bootStation(deps: BootDeps): Promise<BootResult> {
+  let config: StationConfig | null = null;
+  let log: Logger | null = null;
+  let processor: Processor | null = null;
+  let core: StationCore | null = null;
+  try {
+    config = parseConfigText(await deps.readConfigText());
+    log = deps.loggerFor?.(config) ?? null;
+    processor = await deps.processorFor(config);
+    const processorCa = config.processor.caFile ? await readCaFile(config.processor.caFile) : undefined;
+    const audit = deps.auditFor?.(config);
+    core = createStationCore({
+      config,
+      keyStore: processor.keyStore,
+      processorBaseUrl: processor.baseUrl,
+      views: deps.viewsFor(config),
+      ...(processorCa ? { processorCa } : {}),
+      ...(log ? { log } : {}),
+      ...(audit ? { audit } : {}),
+    });
+    // Keys are checked now so a missing or malformed one is a clear screen, not a surprise at the first card.
+    await core.station.preflight();
+    log?.info('app.start', { profile: config.profile });
+    return { kind: 'running', config, core, router: core.router, processor, log };
+  } catch (error) {
+    const info = toErrorInfo(error);
+    log?.error('app.unavailable', { code: info.code });
+    await core?.close().catch(() => undefined);
+    await processor?.stop?.().catch(() => undefined);
+    return { kind: 'unavailable', config, error: info, router: unavailableRouter(info), log };
+  }
+}
+
+async function readCaFile(path: string): Promise<string> {
+  try {
+    return await readFile(path, 'utf8');
+  } catch {
+    throw new StationError('CONFIG_INVALID', 'processor.caFile could not be read.');
+  }
+}
