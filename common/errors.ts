@@ -34,6 +34,10 @@ export const ERROR_MESSAGES = {
   PROCESSOR_REJECTED: 'The card processor answered with an error.',
   CONFIG_INVALID: 'The station configuration is invalid.',
   AUDIT_FAILED: 'The audit trail could not record this. Tell your supervisor (npm run audit -- verify).',
+  AUDIT_TORN_TAIL: 'The audit trail ends in an incomplete record (an interrupted write), so nothing more can be recorded.',
+  AUDIT_CHAIN_BROKEN: 'The audit trail is damaged or was changed, so nothing more can be recorded.',
+  AUDIT_WRITE_FAILED: 'The audit trail could not be read or written.',
+  AUDIT_INVALID_ENTRY: 'The audit record was refused.',
   STATION_CLOSING: 'The station is closing. Nothing new can start.',
   INTERNAL: 'An internal error occurred. Nothing was sent.',
 } as const;

@@ -368,10 +368,8 @@ export class Station {
   }
 
   private auditFailure(error: unknown): StationError {
-    // Keychain problems keep their own codes; anything else about the trail is AUDIT_FAILED.
-    if (error instanceof StationError) return error;
-    const code = typeof (error as { code?: unknown })?.code === 'string' ? (error as { code: string }).code : 'AUDIT_WRITE_FAILED';
-    return new StationError('AUDIT_FAILED', `(${code})`);
+    // The trail's own failures (AUDIT_TORN_TAIL, ...) and the keychain's keep their codes; anything unforeseen is AUDIT_FAILED.
+    return error instanceof StationError ? error : new StationError('AUDIT_FAILED');
   }
 
   /** Stops the entry's timers and wipes its digits and card number. */

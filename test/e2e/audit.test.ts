@@ -83,7 +83,9 @@ it('a damaged audit trail stops Start: no PIN is taken whose outcome could not b
   appendFileSync(s.auditPath, '{"seq":2,"time":"2026-');
   await s.operator.getByRole('button', { name: 'Next card' }).click();
   await startCard(s.operator, 'AUD-7', 'Customer chooses PIN');
-  await expect.poll(() => statusText(s.operator)).toContain('The audit trail could not record this.');
+  // The trail's own code and words reach the operator (it used to be AUDIT_FAILED with the code inside the text).
+  await expect.poll(() => statusText(s.operator)).toContain('The audit trail ends in an incomplete record');
+  expect(await statusText(s.operator)).toContain('AUDIT_TORN_TAIL');
   expect(await s.pinpad.getByRole('heading').textContent()).toBe('Please wait');
   expect(s.sandbox?.requests).toHaveLength(1);
 });

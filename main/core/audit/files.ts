@@ -1,0 +1,47 @@
+/** Where the trail lives on disk, and the durable-write primitives every writer of it uses. */
+import { open } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
+import { join } from 'node:path';
+import { StationError } from '../../../common/errors';
+import { AuditError } from './format';
+
+/** Where the station keeps its trail: `<dataDir>/audit/audit.jsonl`. */
+export function auditFilePath(dataDir: string): string {
+  return join(dataDir, 'audit', 'audit.jsonl');
+}
+
+/** The head anchor next to a trail file. */
+export function auditHeadPath(path: string): string {
+  return `${path}.head`;
+}
+
+export function isErrno(error: unknown, ...codes: string[]): boolean {
+  return typeof error === 'object' && error !== null && codes.includes(String((error as NodeJS.ErrnoException).code));
+}
+
+export async function fsyncDir(dir: string): Promise<void> {
+  if (process.platform === 'win32') return; // directories cannot be opened for fsync there; NTFS journals the rename
+  const handle = await open(dir, 'r');
+  try {
+    await handle.sync();
+  } catch (error) {
+    if (!isErrno(error, 'EINVAL', 'EISDIR', 'EPERM', 'ENOTSUP')) throw error;
+  } finally {
+    await handle.close();
+  }
+}
+
+export async function writeAll(handle: FileHandle, data: Buffer, position: number | null): Promise<void> {
+  // One write call in practice; the loop only finishes a short write (which leaves a torn tail if it fails).
+  let offset = 0;
+  while (offset < data.length) {
+    const { bytesWritten } = await handle.write(data, offset, data.length - offset, position === null ? null : position + offset);
+    if (bytesWritten <= 0) throw new Error('short write');
+    offset += bytesWritten;
+  }
+}
+
+export function wrapWrite(error: unknown, what: string): never {
+  if (error instanceof AuditError || error instanceof StationError) throw error;
+  throw new AuditError('AUDIT_WRITE_FAILED', `(${what}) Check the disk and the data directory's permissions.`);
+}

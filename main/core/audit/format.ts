@@ -1,0 +1,279 @@
+/**
+ * The audit trail's format (docs/architecture.md, "The audit trail"): append-only JSON Lines,
+ * one record per card outcome, chained with HMAC-SHA256 under the keychain
+ * entry `audit-key`. A record holds who/what/when and the processor's answer,
+ * never a PIN, a PIN block, a PAN or a key: the entry schema is strict, so a
+ * field that is not listed below cannot reach the file.
+ *
+ * On disk (`<dataDir>/audit/audit.jsonl`), one object per line, fields in this
+ * order:
+ *
+ *   entry: seq, time, stationId, operator, cardId, mode, profile,
+ *          [processor: "sandbox", only when the emulator was the processor],
+ *          outcome, requestStatus, errorCode, prev, mac
+ *   seal:  seq, time, type ("seal"), tornBytes, tornSha256, prev, mac
+ *
+ * `seq` starts at 1 and is consecutive; `prev` is the previous record's `mac`
+ * (64 zeros for record 1); `mac` is HMAC-SHA256(audit-key, MAC_DOMAIN + body)
+ * in lowercase hex, where body is the line's JSON without `mac` (the exact
+ * bytes written, so verify also rejects re-spaced, re-ordered or duplicated
+ * fields).
+ *
+ * Head anchor. Deleting whole records from the end leaves a valid-looking
+ * chain, so after each append the last seq and mac are also written, with an
+ * HMAC of their own, to `<file>.head` (temp file + fsync + rename + directory
+ * fsync). Writes happen in this order: record line (one write, fsync), then
+ * head. Before writing record N+1, append first brings a lagging head up to
+ * record N. Hence, at every instant, even under SIGKILL or power loss:
+ *
+ *   head.seq === last complete seq, or head.seq === last complete seq - 1
+ *   (killed between the record's fsync and the head's rename);
+ *   no head file at all only while the trail has at most one record.
+ *
+ * verify accepts exactly those states. head.seq greater than the last record
+ * means records were cut off (the first missing seq is named); head.seq more
+ * than one behind means the anchor was replaced by an older copy. What the
+ * anchor cannot catch: an attacker who deletes records *and* restores an
+ * older head file they kept, or who deletes the whole trail with its head.
+ *
+ * Torn tail. A final line without its newline, or a final line that is not
+ * JSON, is an incomplete write (crash, power loss, full disk). It is never
+ * dropped silently: verify reports it, append refuses to write after it, and
+ * sealAuditFile() copies the torn bytes to `<file>.torn-<time>` (fsync) and
+ * then overwrites them in place with a `seal` record naming their length and
+ * SHA-256. If the head shows the damaged record had been completely written,
+ * it is not a crash artifact and seal refuses.
+ *
+ * One writer per file: AuditLog serialises its own appends; the app's
+ * single-instance lock keeps a second station off the file. Run the seal
+ * command with the station closed.
+ */
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import { z } from 'zod';
+import { NAME_PATTERN, PIN_MODES, PROFILE_NAMES } from '../../../common/domain';
+import type { PinMode, ProfileName } from '../../../common/domain';
+import { StationError } from '../../../common/errors';
+
+export const AUDIT_OUTCOMES = ['pin-set', 'pin-generated', 'rejected', 'failed', 'outcome-unknown', 'cancelled', 'timeout'] as const;
+export type AuditOutcome = (typeof AUDIT_OUTCOMES)[number];
+
+/** What the Station hands to append(). Nothing else is accepted (strict schema). */
+export interface AuditEntry {
+  stationId: string;
+  operator: string;
+  cardId: string;
+  mode: PinMode;
+  profile: ProfileName;
+  outcome: AuditOutcome;
+  requestStatus: string | null;
+  errorCode: string | null;
+  /** Present only when the station's processor was the built-in emulator, so a practice record cannot pass for a real one. */
+  processor?: 'sandbox';
+}
+
+/** An entry as written: the entry plus its place in the chain. */
+export interface AuditRecord extends AuditEntry {
+  seq: number;
+  time: string;
+  prev: string;
+  mac: string;
+}
+
+/** Written by sealAuditFile() in place of a torn final line. */
+export interface AuditSealRecord {
+  seq: number;
+  time: string;
+  type: 'seal';
+  tornBytes: number;
+  tornSha256: string;
+  prev: string;
+  mac: string;
+}
+
+export type AuditLine = AuditRecord | AuditSealRecord;
+
+/** `prev` of record 1. */
+export const AUDIT_GENESIS = '0'.repeat(64);
+/** Prefixes of the HMAC input, so a record MAC can never be replayed as a head MAC or the reverse. */
+export const AUDIT_MAC_DOMAIN = 'pin-station-audit-record-v1\n';
+export const AUDIT_HEAD_DOMAIN = 'pin-station-audit-head-v1\n';
+
+// `processor` is left out of the JSON when absent, so records written before it existed verify unchanged.
+const ENTRY_FIELDS = [
+  'seq',
+  'time',
+  'stationId',
+  'operator',
+  'cardId',
+  'mode',
+  'profile',
+  'processor',
+  'outcome',
+  'requestStatus',
+  'errorCode',
+  'prev',
+] as const;
+const SEAL_FIELDS = ['seq', 'time', 'type', 'tornBytes', 'tornSha256', 'prev'] as const;
+/** Every field name that may appear in the file, for tests and reviewers. */
+export const AUDIT_RECORD_FIELDS: readonly string[] = [...new Set<string>([...ENTRY_FIELDS, ...SEAL_FIELDS, 'mac'])];
+
+export type AuditErrorCode = 'AUDIT_TORN_TAIL' | 'AUDIT_CHAIN_BROKEN' | 'AUDIT_WRITE_FAILED' | 'AUDIT_INVALID_ENTRY';
+
+/** An audit failure: a StationError with an audit code. Its detail names fields and record numbers, never a value. */
+export class AuditError extends StationError {
+  declare readonly code: AuditErrorCode;
+  constructor(code: AuditErrorCode, detail: string) {
+    super(code, detail);
+    this.name = 'AuditError';
+  }
+}
+
+// Any card ID the station's (configurable) rule admits: printable, no control characters.
+const AUDIT_CARD_ID_PATTERN = /^[^\p{Cc}]{1,256}$/u;
+const ERROR_CODE_PATTERN = /^[A-Z][A-Z0-9_]{0,63}$/;
+const NO_CONTROL = /^[^\p{Cc}]*$/u;
+const HEX64 = /^[0-9a-f]{64}$/;
+const ISO_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
+/** Longest line append will ever write is well under 2 KiB; tail reads look at this much. */
+export const TAIL_WINDOW = 64 * 1024;
+
+const entryShape = {
+  stationId: z.string().regex(NAME_PATTERN),
+  operator: z.string().min(1).max(128).regex(NO_CONTROL),
+  cardId: z.string().regex(AUDIT_CARD_ID_PATTERN),
+  mode: z.enum(PIN_MODES),
+  profile: z.enum(PROFILE_NAMES),
+  outcome: z.enum(AUDIT_OUTCOMES),
+  requestStatus: z.string().max(256).regex(NO_CONTROL).nullable(),
+  errorCode: z.string().regex(ERROR_CODE_PATTERN).nullable(),
+  processor: z.literal('sandbox').optional(),
+};
+const chainShape = {
+  seq: z.number().int().min(1).max(Number.MAX_SAFE_INTEGER),
+  time: z.string().regex(ISO_TIME),
+  prev: z.string().regex(HEX64),
+  mac: z.string().regex(HEX64),
+};
+
+export const auditEntrySchema = z.strictObject(entryShape);
+const entryRecordSchema = z.strictObject({ ...chainShape, ...entryShape });
+const sealRecordSchema = z.strictObject({
+  ...chainShape,
+  type: z.literal('seal'),
+  tornBytes: z.number().int().min(1).max(Number.MAX_SAFE_INTEGER),
+  tornSha256: z.string().regex(HEX64),
+});
+export const headSchema = z.strictObject({ seq: chainShape.seq, mac: chainShape.mac, headMac: chainShape.mac });
+
+/** Checks an entry; throws AUDIT_INVALID_ENTRY naming the offending fields (never their values). */
+export function validateAuditEntry(entry: unknown): AuditEntry {
+  const result = auditEntrySchema.safeParse(entry);
+  if (result.success) return result.data;
+  const names = new Set<string>();
+  for (const issue of result.error.issues) {
+    const keys = issue.code === 'unrecognized_keys' ? issue.keys : [issue.path[0]];
+    for (const key of keys) names.add(typeof key === 'string' && /^[A-Za-z][A-Za-z0-9_]{0,31}$/.test(key) ? key : '(unnamed field)');
+  }
+  const unknown = result.error.issues.some((issue) => issue.code === 'unrecognized_keys');
+  throw new AuditError(
+    'AUDIT_INVALID_ENTRY',
+    `(${unknown ? 'unknown or invalid' : 'invalid'} field${names.size === 1 ? '' : 's'}: ${[...names].join(', ') || 'the entry itself'})`,
+  );
+}
+
+export function hmacHex(key: Uint8Array, domain: string, body: string): string {
+  return createHmac('sha256', key).update(domain, 'utf8').update(body, 'utf8').digest('hex');
+}
+
+export function macEquals(a: string, b: string): boolean {
+  const x = Buffer.from(a, 'hex');
+  const y = Buffer.from(b, 'hex');
+  return x.length === 32 && y.length === 32 && timingSafeEqual(x, y);
+}
+
+/** The record's JSON without `mac`, fields in their fixed order: exactly what the MAC covers. */
+export function bodyOf(record: object): string {
+  const fields: readonly string[] = (record as Partial<AuditSealRecord>).type === 'seal' ? SEAL_FIELDS : ENTRY_FIELDS;
+  const source = record as unknown as Record<string, unknown>;
+  return JSON.stringify(Object.fromEntries(fields.map((name) => [name, source[name]])));
+}
+
+export function lineOf(body: string, mac: string): string {
+  return `${body.slice(0, -1)},"mac":"${mac}"}`;
+}
+
+export function signRecord<T extends AuditLine>(unsigned: Omit<T, 'mac'>, key: Uint8Array): { record: T; line: string } {
+  const body = bodyOf(unsigned);
+  const mac = hmacHex(key, AUDIT_MAC_DOMAIN, body);
+  return { record: { ...unsigned, mac } as T, line: lineOf(body, mac) };
+}
+
+export type LineCheck =
+  { readonly ok: true; readonly record: AuditLine } | { readonly ok: false; readonly seq: number | null; readonly reason: string; readonly json: boolean };
+
+/** Parses one line (without its newline) and checks shape, MAC and exact form. Chain order is checked by the caller. */
+export function checkLine(bytes: Buffer, key: Uint8Array): LineCheck {
+  let value: unknown;
+  try {
+    value = JSON.parse(bytes.toString('utf8'));
+  } catch {
+    return { ok: false, seq: null, reason: 'is not valid JSON — the record was edited or damaged', json: false };
+  }
+  const rawSeq = typeof value === 'object' && value !== null ? (value as { seq?: unknown }).seq : undefined;
+  const seq = typeof rawSeq === 'number' && Number.isSafeInteger(rawSeq) ? rawSeq : null;
+  const isSealShape = typeof value === 'object' && value !== null && (value as { type?: unknown }).type !== undefined;
+  const parsed = (isSealShape ? sealRecordSchema : entryRecordSchema).safeParse(value);
+  if (!parsed.success) {
+    return { ok: false, seq, reason: 'has missing, unknown or malformed fields — the record was edited', json: true };
+  }
+  const record = parsed.data as AuditLine;
+  const body = bodyOf(record);
+  if (!macEquals(hmacHex(key, AUDIT_MAC_DOMAIN, body), record.mac)) {
+    return { ok: false, seq: record.seq, reason: 'mac does not match — the record was edited', json: true };
+  }
+  if (!Buffer.from(lineOf(body, record.mac), 'utf8').equals(bytes)) {
+    return {
+      ok: false,
+      seq: record.seq,
+      reason: 'is not byte-for-byte as written (spacing, field order or a repeated field changed) — the record was edited',
+      json: true,
+    };
+  }
+  return { ok: true, record };
+}
+
+/** One line of a trail file: bytes [start, end) without the newline; `terminated` when the newline is there. */
+export interface TrailLine {
+  readonly start: number;
+  readonly end: number;
+  readonly terminated: boolean;
+}
+
+/** Splits a trail's bytes into lines (the last may lack its newline): the one reader of the file's line structure. */
+export function splitTrailLines(data: Buffer): TrailLine[] {
+  const lines: TrailLine[] = [];
+  for (let start = 0; start < data.length;) {
+    const nl = data.indexOf(0x0a, start);
+    if (nl === -1) {
+      lines.push({ start, end: data.length, terminated: false });
+      break;
+    }
+    lines.push({ start, end: nl, terminated: true });
+    start = nl + 1;
+  }
+  return lines;
+}
+
+/**
+ * The one torn-line rule, for the writer, seal and verify alike: a final line
+ * without its newline, or one that is not JSON, is an interrupted write.
+ */
+export function isTornFinalLine(bytes: Buffer, terminated: boolean): boolean {
+  if (!terminated) return true;
+  try {
+    JSON.parse(bytes.toString('utf8'));
+    return false;
+  } catch {
+    return true;
+  }
+}

@@ -1,0 +1,26 @@
+/**
+ * The audit trail (docs/architecture.md, "The audit trail"): HMAC-chained
+ * JSON Lines with a head anchor. Split along its seams: format (records,
+ * schemas, MACs, the line reader and the torn-line rule), keys, files, head,
+ * tail, writer, seal, verify and reader. This is its public surface.
+ */
+export {
+  AUDIT_GENESIS,
+  AUDIT_HEAD_DOMAIN,
+  AUDIT_MAC_DOMAIN,
+  AUDIT_OUTCOMES,
+  AUDIT_RECORD_FIELDS,
+  AuditError,
+  auditEntrySchema,
+  validateAuditEntry,
+} from './format';
+export type { AuditEntry, AuditErrorCode, AuditLine, AuditOutcome, AuditRecord, AuditSealRecord } from './format';
+export { auditFilePath, auditHeadPath } from './files';
+export { parseAuditKeyHex, readAuditKey } from './keys';
+export { AuditLog } from './writer';
+export type { AuditLogOptions } from './writer';
+export { sealAuditFile } from './seal';
+export type { AuditSealResult } from './seal';
+export { verifyAuditFile } from './verify';
+export type { AuditBadRecord, AuditVerifyResult } from './verify';
+export { readAuditRecords } from './reader';
