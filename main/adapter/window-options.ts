@@ -1,5 +1,5 @@
 /**
- * Window options for both windows (DESIGN.md section 7 and Electron's
+ * Window options for both windows (docs/architecture.md and Electron's
  * security checklist; see docs/security-checklist.md). Pure data, so every
  * hardening option is unit-tested without an Electron binary.
  */

@@ -1,5 +1,5 @@
 /**
- * Narrow keychain interface (DESIGN.md section 5). Backends implement three
+ * Narrow keychain interface (docs/architecture.md, "Keys and profiles"). Backends implement three
  * calls; a second backend is one new file implementing KeyStore.
  */
 import { StationError } from '../../common/errors';

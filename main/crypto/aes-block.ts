@@ -1,7 +1,7 @@
 /**
  * node-forge's AES block primitive driven with 32-bit word arrays and
  * Uint8Arrays, so PIN-bearing data never passes through a binary string
- * (DESIGN.md section 4, rule 3). forge.aes._expandKey/_updateBlock are the
+ * (docs/architecture.md, "PIN secrecy", rule 3). forge.aes._expandKey/_updateBlock are the
  * block-level functions node-forge exports for this purpose; they are not in
  * its type definitions, hence the narrow interface below.
  */

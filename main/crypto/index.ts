@@ -1,4 +1,4 @@
-/** Stable crypto API of the station (profiles per DESIGN.md section 5). Digits are Uint8Arrays of 0..9. */
+/** Stable crypto API of the station (profiles: docs/architecture.md, "The PIN's path"). Digits are Uint8Arrays of 0..9. */
 export { encodePinField, decodePinField, PIN_MIN_LENGTH, PIN_MAX_LENGTH } from './pin-field';
 export { encodePanField, encipherIso4, decipherIso4, encryptIso4Hex, decryptIso4Hex } from './iso4';
 export { encryptGcm, decryptGcm, GCM_NONCE_BYTES, GCM_TAG_BYTES } from './gcm';

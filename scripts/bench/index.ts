@@ -1,5 +1,5 @@
 /**
- * `npm run bench`: the figures of DESIGN.md section 9 and a few informational
+ * `npm run bench`: the figures of docs/architecture.md, "Budgets", and a few informational
  * ones, each next to its budget. Importable (the smoke test runs it in-process
  * with quick parameters); scripts/bench/run.ts is the command-line entry.
  */

@@ -1,4 +1,4 @@
-/** Rows of the benchmark table: each figure, its budget (DESIGN.md section 9) and a verdict. */
+/** Rows of the benchmark table: each figure, its budget (docs/architecture.md, "Budgets") and a verdict. */
 
 export type Unit = 'ms' | 'x' | 'B' | 'ops/s' | 'count';
 export type Verdict = 'pass' | 'fail' | 'info' | 'n/a';

@@ -1,5 +1,5 @@
 /**
- * DESIGN.md section 4, rule 4: after an operation, neither the main core's
+ * docs/architecture.md, "PIN secrecy", rule 4: after an operation, neither the main core's
  * heap (this test process, which runs the real main core) nor either
  * renderer's heap holds the PIN as a digit string or the PIN field as hex.
  *

@@ -1,5 +1,5 @@
 /**
- * Leak sweep (DESIGN.md section 4, rule 1): run the journeys with the most
+ * Leak sweep (docs/architecture.md, "PIN secrecy", rule 1): run the journeys with the most
  * verbose logging, then search everything the station wrote or showed — log
  * file, in-memory log, both pages' console output and final DOM, every file
  * in its data directory, the config — for the PINs, PANs and key material

@@ -1,5 +1,5 @@
 /**
- * Heap-snapshot PIN detector (DESIGN.md section 4, rule 4).
+ * Heap-snapshot PIN detector (docs/architecture.md, "PIN secrecy", rule 4).
  *
  * Snapshots are kept as bytes (Buffers, whose contents live outside the V8
  * heap) and searched with Buffer.indexOf for needles that are built as bytes

@@ -103,7 +103,7 @@ function readBuilt(path: string): string {
 }
 
 /**
- * Runs the station without Electron (DESIGN.md section 8): the real built
+ * Runs the station without Electron (docs/architecture.md, "Test layers"): the real built
  * renderer pages in Debian Chromium (one browser context per window, so they
  * share nothing), the real built preload bundles (out/preload/*.cjs) evaluated
  * with `contextBridge`/`ipcRenderer` shims, and the real main core in this

@@ -7,7 +7,7 @@ import { senderRole } from '../../main/adapter/sender';
 import { APP_ORIGIN, pageUrl, webPreferences, windowOptions } from '../../main/adapter/window-options';
 
 describe('webPreferences: every window, production and development', () => {
-  // Each entry is one item of DESIGN.md section 7 / Electron's security checklist.
+  // Each entry is one item of Electron's security checklist (docs/security-checklist.md).
   const required = {
     contextIsolation: true,
     sandbox: true,
