@@ -11,10 +11,11 @@ export default defineConfig({
       rollupOptions: {
         input: { index: resolve(root, 'main/index.ts') },
         output: {
-          // The processor emulator is imported dynamically and only in a development checkout; it gets a
-          // chunk with a fixed name so electron-builder.yml can leave it out of every installer.
-          manualChunks: (id) => (id.startsWith(resolve(root, 'sandbox') + '/') ? 'sandbox-emulator' : undefined),
-          chunkFileNames: 'chunks/[name]-[hash].js',
+          // The processor emulator is imported dynamically and only in a development checkout: its chunk gets a
+          // fixed name so electron-builder.yml can leave it out of every installer. (Not manualChunks: that also
+          // pulls modules main shares with the emulator into the chunk, which main then imports statically.)
+          chunkFileNames: (chunk) =>
+            /[\\/]sandbox[\\/]embedded\.ts$/.test(chunk.facadeModuleId ?? '') ? 'chunks/sandbox-emulator-[hash].js' : 'chunks/[name]-[hash].js',
         },
       },
     },

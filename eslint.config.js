@@ -69,7 +69,7 @@ export default tseslint.config(
         regex: into('sandbox', 'renderer', 'preload', 'scripts', 'test'),
         message: 'main/core and main/crypto never import the sandbox, a renderer, a preload or a script.',
       },
-      { regex: '^\\.\\./(adapter|index)(/|$)', message: 'The core does not depend on the Electron adapter.' },
+      { regex: '^(\\.\\./)+(adapter|index)(/|$)', message: 'The core does not depend on the Electron adapter.' },
     ],
   ),
   {

@@ -123,7 +123,7 @@ function createWindow(role: WindowRole, config: StationConfig): BrowserWindow {
     if (padChoice.fellBack) log?.warn('pinpad.display-fallback', { configured: String(config.pad.display) });
   }
   const preload = join(here, `../preload/${role}.cjs`);
-  const win = new BrowserWindow(windowOptions(role, preload, app.isPackaged, padChoice, config.pad.keyboardInput));
+  const win = new BrowserWindow(windowOptions(role, preload, app.isPackaged, padChoice, padRules?.padFocusable ?? false));
   if (role === 'pinpad') {
     win.setContentProtection(true);
     win.on('blur', () => padRules?.padBlurred());
@@ -244,10 +244,8 @@ async function onReady(): Promise<void> {
     auditFor: (config) => new AuditLog(auditFilePath(app.getPath('userData')), new KeytarKeyStore(config.keychain.service)),
     viewsFor,
   });
-  if (boot.kind === 'unavailable') {
-    if (!boot.log) report('error', 'app.unavailable', { code: boot.error.code });
-    return showUnavailable(boot.error, boot.config);
-  }
+  // The cannot-start window says why; if it cannot be shown either, exitFatally writes the one stderr line.
+  if (boot.kind === 'unavailable') return showUnavailable(boot.error, boot.config);
   core = boot.core;
   processorStop = boot.processor.stop ?? null;
   try {

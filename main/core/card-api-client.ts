@@ -114,8 +114,8 @@ export function processorEndpoint(baseUrl: string): URL {
   const base = parseProcessorUrl(baseUrl);
   if (base.search !== '' || base.hash !== '') throw new StationError('CONFIG_INVALID', 'processor.baseUrl must not contain a query or a fragment.');
   const segments = base.pathname.split('/').filter((segment) => segment !== '');
-  // An encoded slash or dot segment means a different path to each server that decodes it.
-  if (segments.some((segment) => /%2f|%5c/i.test(segment) || /^(%2e|\.){1,2}$/i.test(segment))) {
+  // An encoded slash, backslash or percent sign, or a dot segment, means a different path to each server that decodes it.
+  if (segments.some((segment) => /%2f|%5c|%25/i.test(segment) || /^(%2e|\.){1,2}$/i.test(segment))) {
     throw new StationError('CONFIG_INVALID', 'processor.baseUrl has an encoded slash or dot segment in its path.');
   }
   const path = (segments.length > 0 ? `/${segments.join('/')}` : '') + SET_PIN_PATH;

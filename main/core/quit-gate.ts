@@ -31,10 +31,6 @@ export class QuitGate {
     return false;
   }
 
-  get isClosing(): boolean {
-    return this.closing !== null;
-  }
-
   /** Resolves once the close has settled (for tests and for a second caller). */
   async settled(): Promise<void> {
     await this.closing;

@@ -56,6 +56,7 @@ export function createStationCore(options: StationCoreOptions): StationCore {
     router,
     async close() {
       router.refuseActions();
+      station.beginClose();
       station.interruptEntry('PIN_CANCELLED');
       await station.settled();
       station.dispose();

@@ -98,6 +98,8 @@ const IDLE: State = { kind: 'idle' };
 export class Station {
   private state: State = IDLE;
   private inFlight: Promise<void> | null = null;
+  /** Set by beginClose(): a Start still waiting on the keychain or the trail must not go on to send. */
+  private closing = false;
 
   private readonly log: Logger;
   private readonly cardIdPattern: RegExp;
@@ -167,7 +169,8 @@ export class Station {
     if (request.mode === 'customer') await checkProfileKey(this.deps.config.profile, this.readKey);
     // No PIN is taken if its outcome could not be recorded.
     if (this.deps.audit) await this.deps.audit.check().catch((error: unknown) => Promise.reject(this.auditFailure(error)));
-    // Re-check: another start may have won while the keychain answered.
+    // Re-check: the station may be closing, or another start may have won, while the keychain answered.
+    if (this.closing) throw new StationError('STATION_CLOSING');
     if (this.isBusy()) throw new StationError('SESSION_BUSY');
     const card: Card = { cardId, mode: request.mode };
     this.log.info('session.start', { cardId, mode: request.mode, profile: this.deps.config.profile });
@@ -236,9 +239,19 @@ export class Station {
     this.abandon(new StationError('PIN_CANCELLED').toInfo());
   }
 
+  /** From now on no Start goes ahead, including one already waiting on the keychain or the trail. */
+  beginClose(): void {
+    this.closing = true;
+  }
+
   /** Resolves when the request in flight (if any) has its outcome and its record; for shutdown and tests. */
   async settled(): Promise<void> {
-    await this.inFlight;
+    // A request can follow a record (or the reverse) while we wait: wait until nothing new is in flight.
+    for (let current = this.inFlight; ;) {
+      await current;
+      if (this.inFlight === current) return;
+      current = this.inFlight;
+    }
   }
 
   /** Wipes an entry in progress without recording it; for teardown after close. */

@@ -22,11 +22,6 @@ export interface PinTarget {
   readonly pan: string | null;
 }
 
-/** The keychain entry the profile encrypts under. */
-export function profileKeyAccount(profile: ProfileName): ProfileKeyAccount {
-  return profile === 'rsa-oaep' ? 'pin-public-key' : 'pin-key';
-}
-
 /** Checks that the key the profile needs is present and well-formed; throws KEYCHAIN_ENTRY_MALFORMED with the fix. */
 export async function checkProfileKey(profile: ProfileName, readKey: KeyReader): Promise<void> {
   if (profile === 'rsa-oaep') {

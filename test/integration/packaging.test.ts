@@ -71,6 +71,10 @@ describe('the processor emulator stays out of installed builds', () => {
     const chunk = readFileSync(join(root, 'out', 'main', 'chunks', chunks[0] as string), 'utf8');
     for (const marker of EMULATOR_MARKERS) expect(chunk, marker).toContain(marker);
     expect(mainBundle).toMatch(new RegExp(`await import\\("\\./chunks/${(chunks[0] as string).replace(/[.]/g, '\\.')}"\\)`));
+    // The chunk is reached only by that dynamic import: no static import of it (or of anything in it) from main.
+    const staticImports = [...mainBundle.matchAll(/^import\s[^;]*?from\s*"([^"]+)"/gm)].map((m) => m[1]);
+    expect(staticImports.filter((source) => source?.includes('sandbox-emulator'))).toEqual([]);
+    expect(mainBundle.split(`./chunks/${chunks[0] as string}`).length - 1).toBe(1);
   });
 
   it("electron-builder's file matcher leaves the emulator chunk out, and nothing packaged holds emulator code", async () => {

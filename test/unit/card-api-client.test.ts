@@ -354,6 +354,7 @@ describe('processorEndpoint: origin plus a normalised path, re-checked', () => {
     ['http://127.0.0.1/\\\\evil.example', 'CONFIG_INVALID'],
     ['http://127.0.0.1/%2F%2Fevil.example', 'CONFIG_INVALID'],
     ['http://127.0.0.1/a%5cb', 'CONFIG_INVALID'],
+    ['http://127.0.0.1/%252F%252Fevil.example', 'CONFIG_INVALID'],
     ['http://127.0.0.1@evil/', 'CONFIG_INVALID'],
     ['http://user:secret@127.0.0.1/', 'CONFIG_INVALID'],
     ['https://user@processor.example.com/', 'CONFIG_INVALID'],

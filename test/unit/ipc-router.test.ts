@@ -443,3 +443,44 @@ describe('closing: from the first quit on, nothing new starts', () => {
     expect(r.calls).toHaveLength(0);
   });
 });
+
+describe('closing while a Start is still waiting on the keychain', () => {
+  it('the Start does not go on to send once the core is closing, and nothing reaches the processor', async () => {
+    const calls: SetPinRequest[] = [];
+    let releaseKeychain: () => void = () => undefined;
+    const gate = new Promise<void>((resolve) => (releaseKeychain = resolve));
+    const keys = new MemoryKeyStore({ 'pin-key': PIN_KEY_HEX, 'api-token': API_TOKEN });
+    const slowKeys = {
+      get: async (account: Parameters<MemoryKeyStore['get']>[0]) => {
+        await gate;
+        return keys.get(account);
+      },
+      set: keys.set.bind(keys),
+      delete: keys.delete.bind(keys),
+    };
+    const station = new Station({
+      config: parseConfig({}),
+      keyStore: slowKeys,
+      cardApi: {
+        async setPin(request) {
+          calls.push(request);
+          return OUTCOME;
+        },
+      },
+      views: { operator: () => undefined, pinpad: () => undefined },
+    });
+    const router = new IpcRouter(station);
+    const started = router.handle('operator', 'station:start', { cardId: 'CARD-Q', mode: 'processor' });
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    // What StationCore.close() does first: refuse new actions, stop Starts in progress, wait for work in flight.
+    router.refuseActions();
+    station.beginClose();
+    const settled = station.settled();
+    releaseKeychain();
+    expectError(await started, 'STATION_CLOSING');
+    await settled;
+    await station.settled();
+    expect(calls).toHaveLength(0);
+    expect(station.operatorView().phase).toBe('idle');
+  });
+});
