@@ -11,16 +11,18 @@ import { afterAll, expect, it } from 'vitest';
 import { CATALOGUES } from '../../renderer/shared/i18n';
 import { launchStation } from '../harness/launch-station';
 import type { LaunchedStation } from '../harness/launch-station';
-import { launchGatedStation, setZoom, zoomedScreenshot, startCard, statusText, typeDigits, waitForCount } from '../harness/journeys';
+import { brokenWords, launchGatedStation, setZoom, zoomedScreenshot, startCard, statusText, typeDigits, waitForCount } from '../harness/journeys';
 import type { GatedStation } from '../harness/journeys';
 import type { Page } from 'playwright-core';
 
 const dir = join(import.meta.dirname, '..', '..', process.env.UPDATE_SCREENSHOTS === '1' ? 'docs/screenshots' : 'test-results/screenshots');
 let gated: GatedStation | null = null;
 let iso4: LaunchedStation | null = null;
+const localized: LaunchedStation[] = [];
 afterAll(async () => {
   await gated?.close();
   await iso4?.close();
+  for (const station of localized) await station.close();
 });
 
 const shots: string[] = [];
@@ -153,5 +155,34 @@ it('captures every operator and PIN pad state through the journeys', async () =>
   await expect.poll(() => iso4?.pinpad.getByRole('timer').textContent()).toMatch(/^\d s left$/);
   await shoot(iso4.pinpad, 'pinpad-countdown');
 
+  for (const path of shots) expect(statSync(path).size).toBeGreaterThan(5_000);
+});
+
+it('the pad in Russian and Kazakh: idle, entering, a policy notice, and 200% zoom with no word broken inside', async () => {
+  mkdirSync(dir, { recursive: true });
+  for (const language of ['ru', 'kk'] as const) {
+    const t = CATALOGUES[language];
+    const station = await launchStation({ config: { pad: { shuffle: false, language } } });
+    localized.push(station);
+    const { operator, pinpad } = station;
+    await pinpad.getByRole('heading', { name: t.pad.waitTitle }).waitFor();
+    await shoot(pinpad, `pinpad-${language}-idle`);
+    expect(await brokenWords(pinpad)).toEqual([]);
+
+    await startCard(operator, `CARD-${language.toUpperCase()}`, 'Customer chooses PIN');
+    await pinpad.getByRole('heading', { name: t.pad.enterTitle }).waitFor();
+    await typeDigits(pinpad, '1111');
+    await pinpad.getByRole('button', { name: t.pad.ok, exact: true }).click();
+    await expect.poll(() => alertText(pinpad)).toBe(t.errors.PIN_REPEATED);
+    await shoot(pinpad, `pinpad-${language}-policy-notice`);
+    await typeDigits(pinpad, '25');
+    await expect.poll(() => station.core.station.pinpadView().count).toBe(2);
+    await shoot(pinpad, `pinpad-${language}-entering`);
+
+    await setZoom(pinpad, 2);
+    await shootZoomed(pinpad, `pinpad-${language}-zoom-200`);
+    expect(await brokenWords(pinpad)).toEqual([]);
+    await setZoom(pinpad, 1);
+  }
   for (const path of shots) expect(statSync(path).size).toBeGreaterThan(5_000);
 });

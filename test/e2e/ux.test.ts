@@ -276,13 +276,13 @@ describe('PIN pad', () => {
     await button('Қазақша').click();
     await expect.poll(() => heading(pinpad)).toBe(kk.pad.enterTitle);
     for (const name of [kk.pad.erase, kk.pad.clear, kk.pad.cancel]) expect(await button(name).count(), name).toBe(1);
-    expect(await pinpad.getByRole('img').getAttribute('aria-label')).toBe('2 сан енгізілді');
+    expect(await pinpad.getByRole('img').getAttribute('aria-label')).toBe('2 цифр енгізілді');
     await typeDigits(pinpad, '58');
-    await pinpad.getByRole('img', { name: '4 сан енгізілді' }).waitFor();
+    await pinpad.getByRole('img', { name: '4 цифр енгізілді' }).waitFor();
     await button(kk.pad.ok).click();
     await expect.poll(() => heading(pinpad)).toBe(kk.pad.confirmTitle);
     await typeDigits(pinpad, '5');
-    await pinpad.getByRole('img', { name: '1 сан енгізілді' }).waitFor();
+    await pinpad.getByRole('img', { name: '1 цифр енгізілді' }).waitFor();
 
     await button('Русский').click();
     await pinpad.getByRole('img', { name: 'Введена 1 цифра' }).waitFor();

@@ -229,3 +229,28 @@ export async function padExposedText(pinpad: Page): Promise<{ speech: string; do
   });
   return { speech, dom };
 }
+
+/**
+ * Words on the pad that the layout broke across lines or let spill out of their key: each word of every key label
+ * and of the heading must sit on one line, inside its box. Empty when the labels fit.
+ */
+export async function brokenWords(page: Page): Promise<string[]> {
+  return page.evaluate(() => {
+    const found: string[] = [];
+    for (const element of document.querySelectorAll('.key, h1')) {
+      const walker = document.createTreeWalker(element, NodeFilter.SHOW_TEXT);
+      for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+        const text = node.textContent ?? '';
+        for (const match of text.matchAll(/\S+/g)) {
+          const range = document.createRange();
+          range.setStart(node, match.index);
+          range.setEnd(node, match.index + match[0].length);
+          const lines = new Set(Array.from(range.getClientRects(), (rect) => Math.round(rect.top)));
+          if (lines.size > 1) found.push(`${match[0]} (split over ${lines.size} lines)`);
+        }
+      }
+      if (element.scrollWidth > element.clientWidth + 1) found.push(`${element.textContent ?? ''} (wider than its box)`);
+    }
+    return found;
+  });
+}

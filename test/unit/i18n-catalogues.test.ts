@@ -106,6 +106,21 @@ describe('i18n catalogues', () => {
     }
   });
 
+  it('the language review holds: no text tells the cardholder staff will enter the PIN, runs say up or down, Kazakh says цифр', () => {
+    expect(CATALOGUES.ru.pad.waitBody).toBe('Ввод ПИН\u2011кода начнётся, когда сотрудник банка его запустит.');
+    expect(CATALOGUES.kk.pad.waitBody).toBe('PIN\u2011код енгізуді банк қызметкері іске қосады.');
+    expect(CATALOGUES.ru.errors.PIN_SEQUENCE).toMatch(/по возрастанию или убыванию/);
+    expect(CATALOGUES.kk.errors.PIN_SEQUENCE).toMatch(/өсу немесе кему/);
+    const kkTexts = JSON.stringify(CATALOGUES.kk);
+    // «сан» (number, count) is not the word for a digit.
+    expect(kkTexts).not.toMatch(/(^|[^\p{L}])сан(ы|нан|дар)?([^\p{L}]|$)/u);
+    expect(kkTexts).not.toContain('Карта ID');
+    for (const language of ['ru', 'kk'] as const) {
+      // PIN-код is written with a non-breaking hyphen, so a narrow pad never splits it.
+      expect(JSON.stringify(CATALOGUES[language])).not.toMatch(/(PIN|ПИН)-код/);
+    }
+  });
+
   it('plural() picks the right Russian, Kazakh and English forms', () => {
     const ru = CATALOGUES.ru.pad.lengthExact;
     expect(plural('ru', ru, 1)).toBe('1 цифра');
@@ -117,8 +132,8 @@ describe('i18n catalogues', () => {
     expect(plural('ru', CATALOGUES.ru.pad.digitsEntered, 0)).toBe('Введено 0 цифр');
     expect(plural('ru', CATALOGUES.ru.pad.digitsEntered, 1)).toBe('Введена 1 цифра');
     expect(plural('ru', CATALOGUES.ru.pad.digitsEntered, 4)).toBe('Введено 4 цифры');
-    expect(plural('kk', CATALOGUES.kk.pad.digitsEntered, 1)).toBe('1 сан енгізілді');
-    expect(plural('kk', CATALOGUES.kk.pad.digitsEntered, 4)).toBe('4 сан енгізілді');
+    expect(plural('kk', CATALOGUES.kk.pad.digitsEntered, 1)).toBe('1 цифр енгізілді');
+    expect(plural('kk', CATALOGUES.kk.pad.digitsEntered, 4)).toBe('4 цифр енгізілді');
     expect(plural('en', CATALOGUES.en.pad.digitsEntered, 1)).toBe('1 digit entered');
     expect(plural('en', CATALOGUES.en.pad.digitsEntered, 0)).toBe('0 digits entered');
     expect(plural('en', CATALOGUES.en.pad.digitsEntered, 3)).toBe('3 digits entered');
