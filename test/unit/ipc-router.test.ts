@@ -9,6 +9,7 @@ import { parseConfig } from '../../main/core/config';
 import type { StationConfigInput } from '../../main/core/config';
 import { IpcRouter } from '../../main/core/ipc-router';
 import { MemoryKeyStore } from '../../main/core/keystore';
+import type { KeyStore } from '../../main/core/keystore';
 import { FIXED_LAYOUT } from '../../main/core/pin-session';
 import { Station } from '../../main/core/station';
 
@@ -27,7 +28,10 @@ interface Rig {
   readonly lastPinpad: () => PinpadView | undefined;
 }
 
-function rig(config: StationConfigInput = { pad: { shuffle: false } }): Rig {
+function rig(
+  config: StationConfigInput = { pad: { shuffle: false } },
+  keyStore: KeyStore = new MemoryKeyStore({ 'pin-key': PIN_KEY_HEX, 'api-token': API_TOKEN }),
+): Rig {
   const calls: SetPinRequest[] = [];
   const cardApi: CardApi = {
     async setPin(request) {
@@ -39,7 +43,7 @@ function rig(config: StationConfigInput = { pad: { shuffle: false } }): Rig {
   const pinpadViews: PinpadView[] = [];
   const station = new Station({
     config: parseConfig(config),
-    keyStore: new MemoryKeyStore({ 'pin-key': PIN_KEY_HEX, 'api-token': API_TOKEN }),
+    keyStore,
     cardApi,
     views: {
       operator: (view) => operatorViews.push(view),
@@ -446,7 +450,6 @@ describe('closing: from the first quit on, nothing new starts', () => {
 
 describe('closing while a Start is still waiting on the keychain', () => {
   it('the Start does not go on to send once the core is closing, and nothing reaches the processor', async () => {
-    const calls: SetPinRequest[] = [];
     let releaseKeychain: () => void = () => undefined;
     const gate = new Promise<void>((resolve) => (releaseKeychain = resolve));
     const keys = new MemoryKeyStore({ 'pin-key': PIN_KEY_HEX, 'api-token': API_TOKEN });
@@ -458,18 +461,7 @@ describe('closing while a Start is still waiting on the keychain', () => {
       set: keys.set.bind(keys),
       delete: keys.delete.bind(keys),
     };
-    const station = new Station({
-      config: parseConfig({}),
-      keyStore: slowKeys,
-      cardApi: {
-        async setPin(request) {
-          calls.push(request);
-          return OUTCOME;
-        },
-      },
-      views: { operator: () => undefined, pinpad: () => undefined },
-    });
-    const router = new IpcRouter(station);
+    const { station, router, calls } = rig({}, slowKeys);
     const started = router.handle('operator', 'station:start', { cardId: 'CARD-Q', mode: 'processor' });
     await new Promise((resolve) => setTimeout(resolve, 10));
     // What StationCore.close() does first: refuse new actions, stop Starts in progress, wait for work in flight.

@@ -50,12 +50,21 @@ class Desk {
 beforeEach(() => vi.useFakeTimers());
 afterEach(() => vi.useRealTimers());
 
+/** A desk whose pad has just started an entry. */
+function entryStarted(keyboardInput: boolean): { desk: Desk; rules: PadWindowRules } {
+  const desk = new Desk();
+  const rules = desk.rules(keyboardInput);
+  rules.onPinpadView(view(true));
+  return { desk, rules };
+}
+
+it.each([false, true])('the pad window may take keyboard focus only with pad.keyboardInput (%s)', (keyboardInput) => {
+  expect(new Desk().rules(keyboardInput).padFocusable).toBe(keyboardInput);
+});
+
 describe('pad.keyboardInput false (default): touch and mouse only', () => {
   it('entry shows the pad on top but the keyboard stays with the operator window, before, during and after', () => {
-    const desk = new Desk();
-    const rules = desk.rules(false);
-    expect(rules.padFocusable).toBe(false);
-    rules.onPinpadView(view(true));
+    const { desk, rules } = entryStarted(false);
     expect(desk).toMatchObject({ padVisible: true, padOnTop: true, focused: 'operator' });
     rules.onPinpadView(view(true));
     expect(desk.focused).toBe('operator');
@@ -75,10 +84,7 @@ describe('pad.keyboardInput false (default): touch and mouse only', () => {
 
 describe('pad.keyboardInput true: a pad display with its own keypad', () => {
   it('entry focuses the pad; when entry ends the keyboard goes back to the operator window', () => {
-    const desk = new Desk();
-    const rules = desk.rules(true);
-    expect(rules.padFocusable).toBe(true);
-    rules.onPinpadView(view(true));
+    const { desk, rules } = entryStarted(true);
     expect(desk.focused).toBe('pad');
     rules.onPinpadView(view(false));
     expect(desk).toMatchObject({ focused: 'operator', reloads: 1, padOnTop: false });
