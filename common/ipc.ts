@@ -75,6 +75,11 @@ export interface PinpadView {
   readonly language: Language;
   /** Whether the pad takes keys from a keyboard (a pad display with its own keypad); otherwise touch and mouse only. */
   readonly keyboardInput: boolean;
+  /**
+   * Grows with every change of the pad's state. The reply to a key press and the pushed state event carry the
+   * same view and may arrive in either order: the pad shows whichever comes first and ignores an older one.
+   */
+  readonly revision: number;
 }
 
 export const KEY_POSITIONS = 10;

@@ -98,6 +98,8 @@ const IDLE: State = { kind: 'idle' };
 export class Station {
   private state: State = IDLE;
   private inFlight: Promise<void> | null = null;
+  /** PinpadView.revision: counts the pad views published. */
+  private padRevision = 0;
   /** Set by beginClose(): a Start still waiting on the keychain or the trail must not go on to send. */
   private closing = false;
 
@@ -152,6 +154,7 @@ export class Station {
       secondsLeft: entry ? secondsLeft(entry) : null,
       language: this.deps.config.pad.language,
       keyboardInput: this.deps.config.pad.keyboardInput,
+      revision: this.padRevision,
     };
   }
 
@@ -426,6 +429,7 @@ export class Station {
   }
 
   private publishPad(): void {
+    this.padRevision++;
     try {
       this.deps.views.pinpad(this.pinpadView());
     } catch {

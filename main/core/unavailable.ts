@@ -35,6 +35,7 @@ const IDLE_PAD: PinpadView = {
   secondsLeft: null,
   language: 'en',
   keyboardInput: false,
+  revision: 0,
 };
 
 export function unavailableRouter(error: StationErrorInfo): IpcHandler {

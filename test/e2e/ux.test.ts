@@ -6,6 +6,7 @@
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ERROR_MESSAGES } from '../../common/errors';
+import { PINPAD_STATE_EVENT } from '../../common/ipc';
 import { CATALOGUES } from '../../renderer/shared/i18n';
 import { launchStation } from '../harness/launch-station';
 import type { LaunchedStation, LaunchStationOptions } from '../harness/launch-station';
@@ -314,6 +315,22 @@ describe('PIN pad', () => {
     await startCard(operator, 'CARD-0901', 'Customer chooses PIN');
     await expect.poll(() => heading(pinpad)).toBe('Enter your new PIN');
     await waitForCount(pinpad, 0);
+  });
+
+  it('shows the reply to a key at once, and never rolls back to an older view that arrives late', async () => {
+    const { operator, pinpad } = await launch();
+    await startCard(operator, 'CARD-0950', 'Customer chooses PIN');
+    await expect.poll(() => heading(pinpad)).toBe('Enter your new PIN');
+    const stale = station?.core.station.pinpadView();
+    await typeDigits(pinpad, '58');
+    await waitForCount(pinpad, 2);
+    // An event from before the two presses, delivered now as a slow push would be.
+    await pinpad.evaluate(
+      ([channel, view]) => (window as unknown as { __pinStationDeliver: (c: string, v: unknown) => void }).__pinStationDeliver(channel, view),
+      [PINPAD_STATE_EVENT, stale] as const,
+    );
+    await pinpad.evaluate(() => (window as unknown as { pinpad: { getState(): Promise<unknown> } }).pinpad.getState());
+    expect(await pinpad.getByRole('img').getAttribute('aria-label')).toBe('2 digits entered');
   });
 
   it('shuffles the keys for every entry, and the PINs still verify at the sandbox', async () => {

@@ -16,7 +16,7 @@ import { Station } from '../../main/core/station';
 const PIN_KEY_HEX = '000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f';
 const API_TOKEN = 'test-api-token';
 const OUTCOME: ProcessorOutcome = { status: 'ok', requestStatus: 'pin_set', dt: '2026-01-01T00:00:00+00:00' };
-const PINPAD_VIEW_KEYS = ['active', 'count', 'keyboardInput', 'language', 'layout', 'maxLength', 'minLength', 'notice', 'secondsLeft', 'step'];
+const PINPAD_VIEW_KEYS = ['active', 'count', 'keyboardInput', 'language', 'layout', 'maxLength', 'minLength', 'notice', 'revision', 'secondsLeft', 'step'];
 
 interface Rig {
   readonly router: IpcRouter;
@@ -474,5 +474,21 @@ describe('closing while a Start is still waiting on the keychain', () => {
     await station.settled();
     expect(calls).toHaveLength(0);
     expect(station.operatorView().phase).toBe('idle');
+  });
+});
+
+describe('pad view revisions', () => {
+  it('grow with every change, and the reply to a key carries the view the push carries', async () => {
+    const r = rig();
+    expect((await r.router.handle('operator', 'station:start', { cardId: 'CARD-R', mode: 'customer' })).ok).toBe(true);
+    const pushedBefore = r.lastPinpad()?.revision ?? 0;
+    const reply = valueOf<PinpadView>(await r.router.handle('pinpad', 'pinpad:press', positionOf(4)));
+    const pushed = r.lastPinpad();
+    expect(reply.revision).toBeGreaterThan(pushedBefore);
+    // The same view, but for the countdown, which is computed when each is taken.
+    expect({ ...reply, secondsLeft: null }).toEqual({ ...pushed, secondsLeft: null });
+    const next = valueOf<PinpadView>(await r.router.handle('pinpad', 'pinpad:press', positionOf(8)));
+    expect(next.revision).toBeGreaterThan(reply.revision);
+    expect(next.count).toBe(2);
   });
 });

@@ -14,6 +14,7 @@ const view = (active: boolean): PinpadView => ({
   secondsLeft: active ? 30 : null,
   language: 'en',
   keyboardInput: false,
+  revision: 1,
 });
 
 /** Two windows and which one has the keyboard; the pad may refuse focus (a window manager that says no). */
