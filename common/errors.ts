@@ -38,6 +38,23 @@ export const ERROR_MESSAGES = {
   AUDIT_CHAIN_BROKEN: 'The audit trail is damaged or was changed, so nothing more can be recorded.',
   AUDIT_WRITE_FAILED: 'The audit trail could not be read or written.',
   AUDIT_INVALID_ENTRY: 'The audit record was refused.',
+  SIGN_IN_REQUIRED: 'Sign in first.',
+  SIGN_IN_FAILED: 'The user name or password is wrong.',
+  ACCOUNT_LOCKED_OUT: 'Too many failed sign-ins: this account is locked.',
+  ACCOUNT_DISABLED: 'This account is disabled. Ask an administrator.',
+  ROLE_NOT_ALLOWED: 'Your role does not allow this.',
+  SESSION_LOCKED: 'The screen is locked. Unlock it first.',
+  UNLOCK_WRONG_PERSON: 'Only the person signed in can unlock. Anyone else signs them out first.',
+  SIGNED_OUT_IDLE: 'You were away too long: the screen locked.',
+  SIGNED_OUT_BY_OTHER: 'The previous person was signed out when another person signed in.',
+  STAFF_STORE_INVALID: 'The staff accounts file is damaged or was changed outside the station.',
+  SSO_FAILED: 'Single sign-on did not complete.',
+  SSO_UNREACHABLE: 'The identity provider could not be reached.',
+  SSO_CANCELLED: 'Single sign-on was cancelled or timed out.',
+  SSO_STATE_MISMATCH: 'The sign-in answer does not belong to this sign-in (state mismatch). Try again.',
+  SSO_TOKEN_INVALID: "The identity provider's ID token failed its checks (signature, issuer, audience or nonce).",
+  SSO_TOKEN_EXPIRED: "The identity provider's ID token has expired or its sign-in is too old.",
+  SSO_NO_ROLE: 'Your groups at the identity provider grant no role on this station.',
   STATION_CLOSING: 'The station is closing. Nothing new can start.',
   INTERNAL: 'An internal error occurred. Nothing was sent.',
 } as const;
@@ -47,18 +64,26 @@ export type ErrorCode = keyof typeof ERROR_MESSAGES;
 export interface StationErrorInfo {
   readonly code: ErrorCode;
   readonly message: string;
+  /** For a lockout: whole minutes until it ends, so each window can say it in its own language. */
+  readonly minutesLeft?: number;
 }
 
 /** An error that is safe to show: its message was written, never interpolated from a secret. */
 export class StationError extends Error {
   readonly code: ErrorCode;
-  constructor(code: ErrorCode, detail?: string) {
+  constructor(
+    code: ErrorCode,
+    detail?: string,
+    readonly minutesLeft?: number,
+  ) {
     super(detail ? `${ERROR_MESSAGES[code]} ${detail}` : ERROR_MESSAGES[code]);
     this.name = 'StationError';
     this.code = code;
   }
   toInfo(): StationErrorInfo {
-    return { code: this.code, message: this.message };
+    return this.minutesLeft === undefined
+      ? { code: this.code, message: this.message }
+      : { code: this.code, message: this.message, minutesLeft: this.minutesLeft };
   }
 }
 

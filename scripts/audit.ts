@@ -18,15 +18,15 @@
 import { DATA_DIR_NAME } from '../common/domain';
 import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { StationError } from '../common/errors';
 import { AuditError, auditFilePath, auditHeadPath, readAuditKey, sealAuditFile, verifyAuditFile } from '../main/core/audit';
 import type { AuditVerifyResult } from '../main/core/audit';
 import type { KeyStore } from '../main/core/keystore';
-import { CliError, DEFAULT_SERVICE, exitCodesHelp, isEntryPoint, openStoreChecked, parseCliArgs, runCli } from './cli-common';
+import { CliError, DEFAULT_SERVICE, defaultDataDir, exitCodesHelp, isEntryPoint, openStoreChecked, parseCliArgs, runCli } from './cli-common';
 import type { CliArgs, CliBaseDeps, CliOutput } from './cli-common';
 
-export { CliError, DEFAULT_SERVICE };
+export { CliError, DEFAULT_SERVICE, defaultDataDir };
 export type { CliOutput };
 
 /** Every exit code of the CLI, in one place (also listed by --help). */
@@ -59,13 +59,6 @@ export interface AuditCliDeps extends CliBaseDeps {
   readonly platform?: NodeJS.Platform;
   readonly homedir?: string;
   readonly now?: () => Date;
-}
-
-/** Electron's userData for the app on each platform (app.getPath('userData')). */
-export function defaultDataDir(platform: NodeJS.Platform, env: NodeJS.ProcessEnv, home: string): string {
-  if (platform === 'win32') return join(env.APPDATA ?? join(home, 'AppData', 'Roaming'), APP_DIR_NAME);
-  if (platform === 'darwin') return join(home, 'Library', 'Application Support', APP_DIR_NAME);
-  return join(env.XDG_CONFIG_HOME && env.XDG_CONFIG_HOME.length > 0 ? env.XDG_CONFIG_HOME : join(home, '.config'), APP_DIR_NAME);
 }
 
 export function helpText(): string {

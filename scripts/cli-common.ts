@@ -1,12 +1,15 @@
 /**
- * What the admin CLIs (scripts/keys.ts, scripts/audit.ts) share: the error
- * type, argument parsing on Node's parseArgs with secret-safe messages, the
- * keychain opener, the error-to-exit-code wrapper and the entry-point check.
- * Each CLI keeps its own EXIT_CODES; the codes needed here are parameters.
+ * What the admin CLIs (scripts/keys.ts, scripts/audit.ts, scripts/staff.ts)
+ * share: the error type, argument parsing on Node's parseArgs with
+ * secret-safe messages, the keychain opener, the station's default data
+ * directory, the hidden terminal prompt, the error-to-exit-code wrapper and
+ * the entry-point check. Each CLI keeps its own EXIT_CODES; the codes needed
+ * here are parameters.
  */
-import { DEFAULT_KEYCHAIN_SERVICE } from '../common/domain';
+import { DATA_DIR_NAME, DEFAULT_KEYCHAIN_SERVICE } from '../common/domain';
 import { realpathSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
+import { StringDecoder } from 'node:string_decoder';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { StationError } from '../common/errors';
@@ -17,6 +20,12 @@ export const DEFAULT_SERVICE = DEFAULT_KEYCHAIN_SERVICE;
 
 export interface CliOutput {
   write(text: string): unknown;
+}
+
+/** stdin as the CLIs need it: process.stdin satisfies this, and so does any Readable. */
+export interface CliInput extends NodeJS.ReadableStream {
+  isTTY?: boolean;
+  setRawMode?(mode: boolean): unknown;
 }
 
 /** What every CLI is given; each CLI's deps extend it. */
@@ -126,6 +135,108 @@ export function parseCliArgs<O extends CliOptionTypes>(argv: readonly string[], 
   }
   const { help, ...values } = parsed.values;
   return { help: help === true, positional: parsed.positionals, values: values as ParsedCliArgs<O>['values'], seen };
+}
+
+// ------------------------------------------------------------- data dir
+
+/** Electron's userData for the app on each platform (app.getPath('userData')): the station's data directory. */
+export function defaultDataDir(platform: NodeJS.Platform, env: NodeJS.ProcessEnv, home: string): string {
+  if (platform === 'win32') return join(env.APPDATA ?? join(home, 'AppData', 'Roaming'), DATA_DIR_NAME);
+  if (platform === 'darwin') return join(home, 'Library', 'Application Support', DATA_DIR_NAME);
+  return join(env.XDG_CONFIG_HOME && env.XDG_CONFIG_HOME.length > 0 ? env.XDG_CONFIG_HOME : join(home, '.config'), DATA_DIR_NAME);
+}
+
+// --------------------------------------------------------------------- input
+
+export interface HiddenReadOptions {
+  /** A PEM: Enter adds a line, input ends after its "-----END ...-----" line (or Ctrl-D). Otherwise Enter ends it. */
+  readonly multiline: boolean;
+  /** More characters than this is an error (exitCodes.tooLong). */
+  readonly maxChars: number;
+  readonly exitCodes: {
+    /** The terminal cannot switch off echo. */
+    readonly usage: number;
+    /** Ctrl-C. */
+    readonly cancelled: number;
+    readonly tooLong: number;
+    /** The terminal could not be read. */
+    readonly internal: number;
+  };
+}
+
+/**
+ * Reads from a terminal in raw mode: nothing is echoed. Enter ends a one-line
+ * value; a PEM ends after its "-----END ...-----" line (or Ctrl-D). Backspace
+ * and Ctrl-U edit, Ctrl-C cancels. The prompt and the closing newline go to
+ * `stderr`; what was typed after the ending key in the same chunk is dropped.
+ */
+export function readHidden(stdin: CliInput, stderr: CliOutput, prompt: string, options: HiddenReadOptions): Promise<string> {
+  const { multiline, maxChars, exitCodes } = options;
+  const setRawMode = stdin.setRawMode?.bind(stdin);
+  if (!setRawMode) {
+    return Promise.reject(new CliError(exitCodes.usage, 'the terminal cannot switch off echo; pipe the value to stdin instead.'));
+  }
+  return new Promise<string>((resolvePromise, rejectPromise) => {
+    const chars: string[] = [];
+    const decoder = new StringDecoder('utf8');
+    let done = false;
+    const finish = (error?: Error): void => {
+      if (done) return;
+      done = true;
+      stdin.removeListener('data', onData);
+      stdin.removeListener('end', onEnd);
+      stdin.removeListener('error', onError);
+      setRawMode(false);
+      stdin.pause();
+      stderr.write('\n');
+      const value = chars.join('');
+      chars.length = 0;
+      if (error) rejectPromise(error);
+      else resolvePromise(value);
+    };
+    const lastLine = (): string => {
+      const text = chars.join('');
+      const cut = text.lastIndexOf('\n', text.length - 2);
+      return text.slice(cut + 1);
+    };
+    const onData = (chunk: string | Buffer): void => {
+      const text = typeof chunk === 'string' ? chunk : decoder.write(chunk);
+      for (const ch of text) {
+        if (done) return;
+        if (ch === '\u0003') return finish(new CliError(exitCodes.cancelled, 'cancelled. Nothing was stored.'));
+        if (ch === '\u0004') return finish();
+        if (ch === '\r' || ch === '\n') {
+          if (!multiline) return finish();
+          if (chars.length > 0 && chars[chars.length - 1] !== '\n') {
+            chars.push('\n');
+            if (/^-----END [A-Z0-9 ]+-----\n$/.test(lastLine())) return finish();
+          }
+          continue;
+        }
+        if (ch === '\u007f' || ch === '\b') {
+          chars.pop();
+          continue;
+        }
+        if (ch === '\u0015') {
+          chars.length = 0;
+          continue;
+        }
+        if (ch < ' ') continue;
+        chars.push(ch);
+        if (chars.length > maxChars) {
+          return finish(new CliError(exitCodes.tooLong, `the input is longer than ${maxChars} characters. Nothing was stored.`));
+        }
+      }
+    };
+    const onEnd = (): void => finish();
+    const onError = (): void => finish(new CliError(exitCodes.internal, 'the terminal could not be read. Nothing was stored.'));
+    stderr.write(prompt);
+    setRawMode(true);
+    stdin.on('data', onData);
+    stdin.once('end', onEnd);
+    stdin.once('error', onError);
+    stdin.resume();
+  });
 }
 
 // ------------------------------------------------------------------ running

@@ -18,17 +18,16 @@
  */
 import { AES256_KEY_HEX, PRINTABLE_TOKEN } from '../common/domain';
 import { createHash, createPublicKey } from 'node:crypto';
-import { StringDecoder } from 'node:string_decoder';
 import forge from 'node-forge';
 import { StationError } from '../common/errors';
 import { isKeyAccount, KEY_ACCOUNTS } from '../main/core/keystore';
-import type { KeyAccount } from '../main/core/keystore';
+import type { ProvisionedAccount as KeyAccount } from '../main/core/keystore';
 import { kcv, kcvMatches, parseAes256KeyHex, parseRsaPublicKey, RSA_MIN_BITS } from '../main/crypto';
-import { CliError, DEFAULT_SERVICE, exitCodesHelp, isEntryPoint, openStoreChecked, parseCliArgs, runCli } from './cli-common';
-import type { CliArgs, CliBaseDeps, CliOutput } from './cli-common';
+import { CliError, DEFAULT_SERVICE, exitCodesHelp, isEntryPoint, openStoreChecked, parseCliArgs, readHidden, runCli } from './cli-common';
+import type { CliArgs, CliBaseDeps, CliInput, CliOutput, HiddenReadOptions } from './cli-common';
 
 export { CliError, DEFAULT_SERVICE };
-export type { CliOutput };
+export type { CliInput, CliOutput };
 
 /** Every exit code of the CLI, in one place (also listed by --help). */
 export const EXIT_CODES = {
@@ -64,11 +63,6 @@ export const API_TOKEN_MIN = 16;
 export const API_TOKEN_MAX = 4096;
 const AES_ACCOUNTS: readonly KeyAccount[] = ['pin-key', 'audit-key'];
 
-/** stdin as the CLI needs it: process.stdin satisfies this, and so does any Readable. */
-export interface CliInput extends NodeJS.ReadableStream {
-  isTTY?: boolean;
-  setRawMode?(mode: boolean): unknown;
-}
 export interface CliDeps extends CliBaseDeps {
   readonly stdin: CliInput;
 }
@@ -256,77 +250,13 @@ async function readPiped(stdin: CliInput): Promise<string> {
   }
 }
 
-/**
- * Reads from a terminal in raw mode: nothing is echoed. Enter ends a one-line
- * value; a PEM ends after its "-----END ...-----" line (or Ctrl-D). Backspace
- * and Ctrl-U edit, Ctrl-C cancels.
- */
-function readHidden(stdin: CliInput, stderr: CliOutput, prompt: string, multiline: boolean): Promise<string> {
-  const setRawMode = stdin.setRawMode?.bind(stdin);
-  if (!setRawMode) {
-    return Promise.reject(new CliError(EXIT_CODES.USAGE, 'the terminal cannot switch off echo; pipe the value to stdin instead.'));
-  }
-  return new Promise<string>((resolvePromise, rejectPromise) => {
-    const chars: string[] = [];
-    const decoder = new StringDecoder('utf8');
-    let done = false;
-    const finish = (error?: Error): void => {
-      if (done) return;
-      done = true;
-      stdin.removeListener('data', onData);
-      stdin.removeListener('end', onEnd);
-      stdin.removeListener('error', onError);
-      setRawMode(false);
-      stdin.pause();
-      stderr.write('\n');
-      const value = chars.join('');
-      chars.length = 0;
-      if (error) rejectPromise(error);
-      else resolvePromise(value);
-    };
-    const lastLine = (): string => {
-      const text = chars.join('');
-      const cut = text.lastIndexOf('\n', text.length - 2);
-      return text.slice(cut + 1);
-    };
-    const onData = (chunk: string | Buffer): void => {
-      const text = typeof chunk === 'string' ? chunk : decoder.write(chunk);
-      for (const ch of text) {
-        if (done) return;
-        if (ch === '\u0003') return finish(new CliError(EXIT_CODES.CANCELLED, 'cancelled. Nothing was stored.'));
-        if (ch === '\u0004') return finish();
-        if (ch === '\r' || ch === '\n') {
-          if (!multiline) return finish();
-          if (chars.length > 0 && chars[chars.length - 1] !== '\n') {
-            chars.push('\n');
-            if (/^-----END [A-Z0-9 ]+-----\n$/.test(lastLine())) return finish();
-          }
-          continue;
-        }
-        if (ch === '\u007f' || ch === '\b') {
-          chars.pop();
-          continue;
-        }
-        if (ch === '\u0015') {
-          chars.length = 0;
-          continue;
-        }
-        if (ch < ' ') continue;
-        chars.push(ch);
-        if (chars.length > MAX_INPUT_BYTES) {
-          return finish(new CliError(EXIT_CODES.MALFORMED_VALUE, `the input is longer than ${MAX_INPUT_BYTES} characters. Nothing was stored.`));
-        }
-      }
-    };
-    const onEnd = (): void => finish();
-    const onError = (): void => finish(new CliError(EXIT_CODES.INTERNAL, 'the terminal could not be read. Nothing was stored.'));
-    stderr.write(prompt);
-    setRawMode(true);
-    stdin.on('data', onData);
-    stdin.once('end', onEnd);
-    stdin.once('error', onError);
-    stdin.resume();
-  });
+/** The terminal prompt (scripts/cli-common.ts): a PEM takes several lines. */
+function hiddenOptions(account: KeyAccount): HiddenReadOptions {
+  return {
+    multiline: account === 'pin-public-key',
+    maxChars: MAX_INPUT_BYTES,
+    exitCodes: { usage: EXIT_CODES.USAGE, cancelled: EXIT_CODES.CANCELLED, tooLong: EXIT_CODES.MALFORMED_VALUE, internal: EXIT_CODES.INTERNAL },
+  };
 }
 
 function promptFor(account: KeyAccount): string {
@@ -379,8 +309,7 @@ async function runImport(args: ParsedArgs, deps: CliDeps): Promise<void> {
     throw new CliError(EXIT_CODES.ENTRY_EXISTS, `${account} already exists in service "${args.service}". Use --replace to overwrite it. Nothing was stored.`);
   }
 
-  const value =
-    deps.stdin.isTTY === true ? await readHidden(deps.stdin, deps.stderr, promptFor(account), account === 'pin-public-key') : await readPiped(deps.stdin);
+  const value = deps.stdin.isTTY === true ? await readHidden(deps.stdin, deps.stderr, promptFor(account), hiddenOptions(account)) : await readPiped(deps.stdin);
   if (value.length === 0) throw new CliError(EXIT_CODES.MALFORMED_VALUE, `no value was read for ${account} (empty input). Nothing was stored.`);
 
   const verb = existed ? 'replaced' : 'stored';

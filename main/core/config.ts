@@ -7,6 +7,7 @@ import { LOG_LEVELS } from './log';
 import { compileCardIdPattern, DEFAULT_CARD_ID_PATTERN } from '../../common/card-id';
 import { LANGUAGES } from '../../common/ipc';
 import { DEFAULT_KEYCHAIN_SERVICE, NAME_PATTERN, NAME_RULE, PROFILE_NAMES } from '../../common/domain';
+import { AUTH_PROVIDERS, ROLES } from '../../common/staff';
 
 /** `baseUrl: "sandbox"` runs the embedded processor emulator with keys of its own. */
 export const SANDBOX_BASE_URL = 'sandbox';
@@ -34,6 +35,57 @@ const sandboxFaultSchema = z.discriminatedUnion('kind', [
   z.strictObject({ kind: z.literal('status-error'), requestStatus: z.string().min(1).max(100) }),
   z.strictObject({ kind: z.literal('invalid-dt') }),
 ]);
+
+/** Where the groups that map to each role come from, for `auth.provider: "oidc"`. */
+const oidcSchema = z.strictObject({
+  /** The identity provider's issuer URL (HTTPS; plain HTTP only on this computer, for tests). */
+  issuer: z.url({ protocol: /^https?$/ }),
+  clientId: z
+    .string()
+    .min(1)
+    .max(256)
+    .regex(/^[\x21-\x7e]+$/, 'printable ASCII without spaces'),
+  scopes: z
+    .array(z.string().regex(/^[\x21\x23-\x5b\x5d-\x7e]+$/, 'a scope token'))
+    .min(1)
+    .max(20)
+    .default(['openid', 'profile'])
+    .refine((scopes) => scopes.includes('openid'), 'must include "openid"'),
+  /** The ID-token claim that lists the person's groups. */
+  groupsClaim: z.string().min(1).max(128).default('groups'),
+  /** The ID-token claim shown and audited as the user name. */
+  usernameClaim: z.string().min(1).max(128).default('preferred_username'),
+  /** Group names that grant each role; a person in none of them cannot sign in. */
+  roleGroups: z
+    .strictObject(
+      Object.fromEntries(ROLES.map((role) => [role, z.array(z.string().min(1).max(256)).max(50).default([])])) as {
+        [R in (typeof ROLES)[number]]: z.ZodDefault<z.ZodArray<z.ZodString>>;
+      },
+    )
+    .prefault({}),
+  /** Tolerated clock difference with the identity provider when checking token times. */
+  clockSkewSeconds: z.number().int().min(0).max(300).default(60),
+  /** How long the browser sign-in may take before the station gives up waiting. */
+  timeoutSeconds: z.number().int().min(10).max(900).default(300),
+});
+
+const authSchema = z
+  .strictObject({
+    provider: z.enum(AUTH_PROVIDERS).default('local'),
+    /** PCI DSS 8.2.8: at most 15 minutes. Fractions are allowed (tests use seconds). */
+    idleLockMinutes: z.number().min(0.05).max(15).default(15),
+    lockout: z
+      .strictObject({
+        /** PCI DSS 8.3.4: at most 10 attempts... */
+        maxFailures: z.number().int().min(1).max(10).default(10),
+        /** ...and locked for at least 30 minutes. */
+        minutes: z.number().int().min(30).max(1440).default(30),
+      })
+      .prefault({}),
+    oidc: oidcSchema.optional(),
+  })
+  .prefault({})
+  .refine((auth) => auth.provider !== 'oidc' || auth.oidc !== undefined, { message: 'auth.oidc is required when provider is "oidc"', path: ['oidc'] });
 
 export const configSchema = z
   .strictObject({
@@ -104,6 +156,7 @@ export const configSchema = z
         blurTimeoutMs: z.number().int().min(1_000).max(600_000).default(10_000),
       })
       .prefault({}),
+    auth: authSchema,
     log: z.strictObject({ level: z.enum(LOG_LEVELS).default('info') }).prefault({}),
     /** Only with processor.baseUrl "sandbox": faults to rehearse what the operator sees. */
     sandbox: z.strictObject({ faults: z.array(sandboxFaultSchema).max(100).default([]) }).prefault({}),
@@ -111,6 +164,8 @@ export const configSchema = z
   .prefault({});
 
 export type StationConfig = z.output<typeof configSchema>;
+export type AuthConfig = StationConfig['auth'];
+export type OidcConfig = NonNullable<AuthConfig['oidc']>;
 export type StationConfigInput = z.input<typeof configSchema>;
 
 /** Validates a parsed config value; the error names every bad field and its rule. */

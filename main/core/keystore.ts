@@ -4,8 +4,12 @@
  */
 import { StationError } from '../../common/errors';
 
+/** Entries the keys CLI manages. */
 export const KEY_ACCOUNTS = ['pin-key', 'pin-public-key', 'api-token', 'audit-key'] as const;
-export type KeyAccount = (typeof KEY_ACCOUNTS)[number];
+/** Entries the station makes and keeps itself: they protect the local staff accounts file (main/core/staff/accounts.ts). */
+export const STATION_ACCOUNTS = ['staff-key', 'staff-generation'] as const;
+export type ProvisionedAccount = (typeof KEY_ACCOUNTS)[number];
+export type KeyAccount = ProvisionedAccount | (typeof STATION_ACCOUNTS)[number];
 
 export interface KeyStore {
   /** The stored value, or null when the entry does not exist. Throws KEYCHAIN_UNAVAILABLE. */
@@ -25,7 +29,7 @@ export async function requireEntry(store: KeyStore, account: KeyAccount): Promis
   return value;
 }
 
-export function isKeyAccount(value: string): value is KeyAccount {
+export function isKeyAccount(value: string): value is ProvisionedAccount {
   return (KEY_ACCOUNTS as readonly string[]).includes(value);
 }
 
@@ -34,7 +38,7 @@ export class MemoryKeyStore implements KeyStore {
   private readonly entries = new Map<KeyAccount, string>();
   constructor(initial: Partial<Record<KeyAccount, string>> = {}) {
     for (const [account, value] of Object.entries(initial)) {
-      if (isKeyAccount(account) && value !== undefined) this.entries.set(account, value);
+      if (value !== undefined) this.entries.set(account as KeyAccount, value);
     }
   }
   async get(account: KeyAccount): Promise<string | null> {

@@ -7,6 +7,7 @@
  */
 import type { ErrorCode } from '../../../common/errors';
 import type { Language, PadStep } from '../../../common/ipc';
+import type { Role } from '../../../common/staff';
 
 export type PluralForms = Partial<Record<Intl.LDMLPluralRule, string>> & { other: string };
 
@@ -60,6 +61,32 @@ export interface Catalogue {
     readonly errorCode: string;
     readonly language: string;
     readonly sandboxBanner: string;
+  };
+  readonly staff: {
+    readonly signInTitle: string;
+    readonly username: string;
+    readonly password: string;
+    readonly signIn: string;
+    readonly signInSso: string;
+    /** Shown while the system browser is open for single sign-on. */
+    readonly ssoWaiting: string;
+    readonly lockedTitle: string;
+    /** "{name}": the person signed in when the screen locked. */
+    readonly lockedFor: string;
+    readonly unlock: string;
+    readonly unlockSso: string;
+    readonly signOut: string;
+    readonly lock: string;
+    /** "{name}": the person signed in. */
+    readonly signedInAs: string;
+    readonly roleNames: Readonly<Record<Role, string>>;
+    /** "{n}": seconds until the idle lock. */
+    readonly idleWarning: PluralForms;
+    readonly stay: string;
+    readonly noPinRole: string;
+    readonly practiceAccounts: string;
+    /** "{n}": minutes until a lockout ends. */
+    readonly lockedOutFor: PluralForms;
   };
   readonly errors: Readonly<Record<ErrorCode, string>>;
 }

@@ -1,0 +1,351 @@
+/**
+ * Local staff accounts (docs/architecture.md, "Staff sign-in"): one JSON file
+ * in the data directory, `<dataDir>/staff/accounts.json`, holding user names,
+ * roles, Argon2id hashes and the lockout counters.
+ *
+ * Integrity: the file carries an HMAC-SHA256 under the keychain entry
+ * `staff-key`, so adding a role or clearing a lockout by editing the file is
+ * detected and the station refuses every sign-in until an admin repairs it.
+ * Rollback: every write bumps `generation`, and the keychain entry
+ * `staff-generation` follows it. Writes go file first (temp + fsync + rename),
+ * keychain second, so the file is the keychain's generation or one ahead
+ * (a crash between the two); an older file put back in place (to undo a
+ * lockout or a disabled account) is refused.
+ */
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { z } from 'zod';
+import { StationError } from '../../../common/errors';
+import { normaliseUsername, ROLES, USERNAME_PATTERN, USERNAME_RULE } from '../../../common/staff';
+import type { Role } from '../../../common/staff';
+import { AES256_KEY_HEX } from '../../../common/domain';
+import type { KeyStore } from '../keystore';
+import { fsyncDir, isErrno, writeAll } from '../audit/files';
+import { ARGON2ID_PHC, decoyHash, hashPassword, passwordMatches } from './passwords';
+
+const MAC_DOMAIN = 'pin-station-staff-accounts-v1\n';
+const ISO_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
+
+/** Where a station keeps its local accounts. */
+export function staffFilePath(dataDir: string): string {
+  return join(dataDir, 'staff', 'accounts.json');
+}
+
+const accountSchema = z.strictObject({
+  username: z.string().regex(USERNAME_PATTERN),
+  displayName: z
+    .string()
+    .min(1)
+    .max(128)
+    .regex(/^[^\p{Cc}]+$/u)
+    .nullable(),
+  roles: z.array(z.enum(ROLES)).min(1).max(ROLES.length),
+  passwordHash: z.string().regex(ARGON2ID_PHC),
+  disabled: z.boolean(),
+  failures: z.number().int().min(0).max(1000),
+  lockedUntil: z.string().regex(ISO_TIME).nullable(),
+  createdAt: z.string().regex(ISO_TIME),
+  passwordChangedAt: z.string().regex(ISO_TIME),
+});
+const fileSchema = z.strictObject({
+  version: z.literal(1),
+  generation: z.number().int().min(1).max(Number.MAX_SAFE_INTEGER),
+  accounts: z.array(accountSchema).max(10_000),
+  mac: z.string().regex(/^[0-9a-f]{64}$/),
+});
+
+type StoredAccount = z.output<typeof accountSchema>;
+/** An account as shown to admins and the session: never its hash. */
+export type StaffAccount = Omit<StoredAccount, 'passwordHash'>;
+
+export interface LockoutPolicy {
+  readonly maxFailures: number;
+  readonly minutes: number;
+}
+
+export type PasswordCheck =
+  | { readonly ok: true; readonly account: StaffAccount }
+  | {
+      readonly ok: false;
+      readonly code: 'SIGN_IN_FAILED' | 'ACCOUNT_LOCKED_OUT' | 'ACCOUNT_DISABLED';
+      /** When a lockout ends (set with ACCOUNT_LOCKED_OUT). */
+      readonly lockedUntil: string | null;
+      /** True when this very attempt reached the limit and locked the account. */
+      readonly lockedNow: boolean;
+    };
+
+export interface NewAccount {
+  readonly username: string;
+  readonly displayName?: string | null;
+  readonly roles: readonly Role[];
+  readonly password: string;
+}
+
+export class LocalAccountStore {
+  private queue: Promise<unknown> = Promise.resolve();
+  private readonly now: () => Date;
+
+  constructor(
+    readonly path: string,
+    private readonly keyStore: KeyStore,
+    options: { readonly now?: () => Date } = {},
+  ) {
+    this.now = options.now ?? (() => new Date());
+  }
+
+  /** Every account, without hashes. Rejects with STAFF_STORE_INVALID when the file fails its checks. */
+  list(): Promise<StaffAccount[]> {
+    return this.exclusive(async () => (await this.load()).accounts.map(publicView));
+  }
+
+  async add(input: NewAccount): Promise<StaffAccount> {
+    const username = checkUsername(input.username);
+    const roles = checkRoles(input.roles);
+    const displayName = checkDisplayName(input.displayName ?? null);
+    const passwordHash = await hashPassword(input.password);
+    return this.mutate((accounts) => {
+      if (accounts.some((account) => account.username === username))
+        throw new StationError('INVALID_REQUEST', `An account named "${username}" already exists.`);
+      const time = this.now().toISOString();
+      const account: StoredAccount = {
+        username,
+        displayName,
+        roles,
+        passwordHash,
+        disabled: false,
+        failures: 0,
+        lockedUntil: null,
+        createdAt: time,
+        passwordChangedAt: time,
+      };
+      accounts.push(account);
+      return account;
+    });
+  }
+
+  /** A new password; also ends a lockout, since an admin has just vouched for the person. */
+  async setPassword(username: string, password: string): Promise<StaffAccount> {
+    const passwordHash = await hashPassword(password);
+    return this.update(username, (account) => ({
+      ...account,
+      passwordHash,
+      passwordChangedAt: this.now().toISOString(),
+      failures: 0,
+      lockedUntil: null,
+    }));
+  }
+
+  setDisabled(username: string, disabled: boolean): Promise<StaffAccount> {
+    return this.update(username, (account) => ({ ...account, disabled }));
+  }
+
+  setRoles(username: string, roles: readonly Role[]): Promise<StaffAccount> {
+    const checked = checkRoles(roles);
+    return this.update(username, (account) => ({ ...account, roles: checked }));
+  }
+
+  unlock(username: string): Promise<StaffAccount> {
+    return this.update(username, (account) => ({ ...account, failures: 0, lockedUntil: null }));
+  }
+
+  /**
+   * Checks a sign-in: a locked-out account is refused without looking at the
+   * password; a wrong password counts towards the lockout; a right one
+   * clears the count. A disabled account is named only after the right
+   * password, so the answer never tells a guesser which names exist.
+   */
+  checkPassword(typedUsername: string, password: string, policy: LockoutPolicy): Promise<PasswordCheck> {
+    const username = normaliseUsername(typedUsername);
+    return this.exclusive(async () => {
+      const file = await this.load();
+      const index = file.accounts.findIndex((account) => account.username === username);
+      const account = file.accounts[index];
+      if (account === undefined) {
+        await passwordMatches(await decoyHash(), password);
+        return { ok: false, code: 'SIGN_IN_FAILED', lockedUntil: null, lockedNow: false };
+      }
+      const now = this.now();
+      if (account.lockedUntil !== null && Date.parse(account.lockedUntil) > now.getTime()) {
+        return { ok: false, code: 'ACCOUNT_LOCKED_OUT', lockedUntil: account.lockedUntil, lockedNow: false };
+      }
+      const matches = await passwordMatches(account.passwordHash, password);
+      if (!matches) {
+        const failures = account.failures + 1;
+        const locks = failures >= policy.maxFailures;
+        const lockedUntil = locks ? new Date(now.getTime() + policy.minutes * 60_000).toISOString() : null;
+        file.accounts[index] = { ...account, failures: locks ? 0 : failures, lockedUntil };
+        await this.save(file.accounts, file.generation);
+        return locks
+          ? { ok: false, code: 'ACCOUNT_LOCKED_OUT', lockedUntil, lockedNow: true }
+          : { ok: false, code: 'SIGN_IN_FAILED', lockedUntil: null, lockedNow: false };
+      }
+      if (account.disabled) return { ok: false, code: 'ACCOUNT_DISABLED', lockedUntil: null, lockedNow: false };
+      if (account.failures !== 0 || account.lockedUntil !== null) {
+        file.accounts[index] = { ...account, failures: 0, lockedUntil: null };
+        await this.save(file.accounts, file.generation);
+      }
+      return { ok: true, account: publicView(file.accounts[index] as StoredAccount) };
+    });
+  }
+
+  private update(typedUsername: string, change: (account: StoredAccount) => StoredAccount): Promise<StaffAccount> {
+    const username = normaliseUsername(typedUsername);
+    return this.mutate((accounts) => {
+      const index = accounts.findIndex((account) => account.username === username);
+      const account = accounts[index];
+      if (account === undefined) throw new StationError('INVALID_REQUEST', `No account is named "${safeName(username)}".`);
+      const changed = change(account);
+      accounts[index] = changed;
+      return changed;
+    });
+  }
+
+  private mutate(change: (accounts: StoredAccount[]) => StoredAccount): Promise<StaffAccount> {
+    return this.exclusive(async () => {
+      const file = await this.load();
+      const accounts = [...file.accounts];
+      const changed = change(accounts);
+      await this.save(accounts, file.generation);
+      return publicView(changed);
+    });
+  }
+
+  /** The file's accounts after every check; an absent file with no generation recorded is an empty list. */
+  private async load(): Promise<{ accounts: StoredAccount[]; generation: number }> {
+    const recorded = await this.recordedGeneration();
+    let text: string;
+    try {
+      text = await readFile(this.path, 'utf8');
+    } catch (error) {
+      if (!isErrno(error, 'ENOENT')) throw new StationError('STAFF_STORE_INVALID', 'It could not be read: check the data directory.');
+      if (recorded !== null) throw invalid('The file is missing, but accounts had been created on this station.');
+      return { accounts: [], generation: 0 };
+    }
+    let value: unknown;
+    try {
+      value = JSON.parse(text);
+    } catch {
+      throw invalid('It is not valid JSON.');
+    }
+    const parsed = fileSchema.safeParse(value);
+    if (!parsed.success) throw invalid('It has missing, unknown or malformed fields.');
+    const key = await this.readKey(false);
+    if (key === null) throw invalid('Its key ("staff-key") is missing from the keychain.');
+    try {
+      const expected = Buffer.from(macOf(key, parsed.data.generation, parsed.data.accounts), 'hex');
+      if (!timingSafeEqual(expected, Buffer.from(parsed.data.mac, 'hex'))) throw invalid('Its seal does not match: it was edited.');
+    } finally {
+      key.fill(0);
+    }
+    const generation = parsed.data.generation;
+    if (recorded !== null && generation !== recorded && generation !== recorded + 1) {
+      throw invalid(generation < recorded ? 'It is an older copy put back in place.' : 'Its generation is ahead of the keychain.');
+    }
+    const names = new Set(parsed.data.accounts.map((account) => account.username));
+    if (names.size !== parsed.data.accounts.length) throw invalid('It names an account twice.');
+    return { accounts: parsed.data.accounts, generation };
+  }
+
+  private async save(accounts: readonly StoredAccount[], previousGeneration: number): Promise<void> {
+    const generation = previousGeneration + 1;
+    const key = await this.readKey(true);
+    let text: string;
+    try {
+      text = `${JSON.stringify({ version: 1, generation, accounts, mac: macOf(key as Buffer, generation, accounts) }, null, 2)}\n`;
+    } finally {
+      key?.fill(0);
+    }
+    const dir = dirname(this.path);
+    const temp = `${this.path}.${randomBytes(4).toString('hex')}.tmp`;
+    try {
+      await mkdir(dir, { recursive: true, mode: 0o700 });
+      const handle = await open(temp, 'wx', 0o600);
+      try {
+        await writeAll(handle, Buffer.from(text, 'utf8'), 0);
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
+      await rename(temp, this.path);
+      await fsyncDir(dir);
+    } catch {
+      await rm(temp, { force: true }).catch(() => undefined);
+      throw new StationError('STAFF_STORE_INVALID', 'It could not be written: check the disk and the data directory. Nothing was changed.');
+    }
+    await this.keyStore.set('staff-generation', String(generation));
+  }
+
+  private async recordedGeneration(): Promise<number | null> {
+    const value = await this.keyStore.get('staff-generation');
+    if (value === null || value === '') return null;
+    if (!/^\d{1,15}$/.test(value)) throw invalid('Its generation in the keychain ("staff-generation") is malformed.');
+    return Number(value);
+  }
+
+  /** The HMAC key as bytes (the caller zeroes them); made on the first write only. */
+  private async readKey(create: boolean): Promise<Buffer | null> {
+    let value = await this.keyStore.get('staff-key');
+    if ((value === null || value === '') && create) {
+      const fresh = randomBytes(32);
+      await this.keyStore.set('staff-key', fresh.toString('hex').toUpperCase());
+      fresh.fill(0);
+      value = await this.keyStore.get('staff-key');
+    }
+    if (value === null || value === '') return null;
+    if (!AES256_KEY_HEX.test(value)) throw new StationError('KEYCHAIN_ENTRY_MALFORMED', 'Entry "staff-key" must be 64 hexadecimal characters.');
+    return Buffer.from(value, 'hex');
+  }
+
+  private exclusive<T>(task: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(task, task);
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+}
+
+function macOf(key: Buffer, generation: number, accounts: readonly StoredAccount[]): string {
+  return createHmac('sha256', key)
+    .update(MAC_DOMAIN)
+    .update(JSON.stringify({ version: 1, generation, accounts }))
+    .digest('hex');
+}
+
+function invalid(detail: string): StationError {
+  return new StationError(
+    'STAFF_STORE_INVALID',
+    `${detail} No one can sign in with a local account until an admin restores it (see README, "Staff accounts").`,
+  );
+}
+
+function publicView(account: StoredAccount): StaffAccount {
+  const { passwordHash: _hash, ...rest } = account;
+  return rest;
+}
+
+export function checkUsername(typed: string): string {
+  const username = normaliseUsername(typed);
+  if (!USERNAME_PATTERN.test(username)) throw new StationError('INVALID_REQUEST', `A user name is ${USERNAME_RULE}.`);
+  return username;
+}
+
+function checkRoles(roles: readonly Role[]): Role[] {
+  const known = ROLES.filter((role) => roles.includes(role));
+  if (known.length === 0 || known.length !== new Set(roles).size)
+    throw new StationError('INVALID_REQUEST', `Roles must be one or more of: ${ROLES.join(', ')}.`);
+  return known;
+}
+
+function checkDisplayName(name: string | null): string | null {
+  if (name === null || name.trim() === '') return null;
+  const trimmed = name.trim();
+  if (trimmed.length > 128 || /\p{Cc}/u.test(trimmed))
+    throw new StationError('INVALID_REQUEST', 'A display name has at most 128 characters and no control characters.');
+  return trimmed;
+}
+
+/** A typed user name as it may appear in a message, log or audit record: only when it is a valid name (a password typed in the wrong field is not). */
+export function safeName(typed: string): string {
+  const username = normaliseUsername(typed);
+  return USERNAME_PATTERN.test(username) ? username : '(not a valid user name)';
+}

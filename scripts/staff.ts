@@ -1,0 +1,455 @@
+/**
+ * Local staff accounts CLI (docs/architecture.md, "Staff sign-in"): `npm run staff -- <command>`.
+ *
+ *   add <username> --roles r1,r2 [--name "Full Name"]   create an account
+ *   passwd <username>                                   set a new password (ends a lockout)
+ *   disable <username> / enable <username>              refuse / allow its sign-in
+ *   unlock <username>                                   clear failed attempts and a lockout
+ *   list [--json]                                       every account and its state; never a hash
+ *
+ * The accounts live in `<data dir>/staff/accounts.json` (main/core/staff/accounts.ts),
+ * where the data directory is the station's (`--data-dir`, default as for
+ * `npm run audit`), sealed under the keychain entries `staff-key` and
+ * `staff-generation` in the service `--service` (default "pin-station").
+ *
+ * A password is read without echo from the terminal (asked twice), or as one
+ * line from stdin when piped. It is never accepted as an argument, never
+ * printed, and never part of a message. The logic lives in runStaffCli() with
+ * injected streams and keychain so tests can drive it; main() is the thin
+ * process entry.
+ */
+import { DATA_DIR_NAME } from '../common/domain';
+import { homedir } from 'node:os';
+import { resolve } from 'node:path';
+import { StringDecoder } from 'node:string_decoder';
+import { StationError } from '../common/errors';
+import { PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH, ROLES, USERNAME_RULE } from '../common/staff';
+import type { Role } from '../common/staff';
+import { checkUsername, LocalAccountStore, staffFilePath } from '../main/core/staff/accounts';
+import type { StaffAccount } from '../main/core/staff/accounts';
+import { checkNewPassword } from '../main/core/staff/passwords';
+import { CliError, DEFAULT_SERVICE, defaultDataDir, exitCodesHelp, isEntryPoint, openStoreChecked, parseCliArgs, readHidden, runCli } from './cli-common';
+import type { CliArgs, CliBaseDeps, CliInput, CliOutput, HiddenReadOptions } from './cli-common';
+
+export { CliError, DEFAULT_SERVICE };
+export type { CliInput, CliOutput };
+
+/** Every exit code of the CLI, in one place (also listed by --help). */
+export const EXIT_CODES = {
+  OK: 0,
+  INTERNAL: 1,
+  USAGE: 2,
+  UNKNOWN_ACCOUNT: 3,
+  ACCOUNT_EXISTS: 4,
+  PASSWORD_REJECTED: 5,
+  STORE_INVALID: 6,
+  KEYCHAIN_UNAVAILABLE: 8,
+  CANCELLED: 130,
+} as const;
+export type ExitCodeName = keyof typeof EXIT_CODES;
+
+const EXIT_CODE_HELP: Record<ExitCodeName, string> = {
+  OK: 'success',
+  INTERNAL: 'unexpected internal error',
+  USAGE: 'usage error (bad command, option, user name, --roles, --name or --service)',
+  UNKNOWN_ACCOUNT: 'no account has that user name',
+  ACCOUNT_EXISTS: 'an account with that user name already exists (add)',
+  PASSWORD_REJECTED: 'the password breaks the rule, the two entries differ, or none was given',
+  STORE_INVALID: 'the accounts file is damaged, edited or an older copy put back, or its keychain entries are missing; nothing was changed',
+  KEYCHAIN_UNAVAILABLE: 'the keychain could not be reached or is locked',
+  CANCELLED: 'input cancelled with Ctrl-C',
+};
+
+/** Upper bound on the line read from a pipe: the longest password in UTF-8 and a line ending. */
+export const MAX_PIPED_BYTES = PASSWORD_MAX_LENGTH * 4 + 2;
+
+export interface StaffCliDeps extends CliBaseDeps {
+  readonly stdin: CliInput;
+  /** For the default data directory; process.env, process.platform and os.homedir() by default. */
+  readonly env?: NodeJS.ProcessEnv;
+  readonly platform?: NodeJS.Platform;
+  readonly homedir?: string;
+  /** The clock of the store and of "locked until" in list. */
+  readonly now?: () => Date;
+}
+
+export function helpText(): string {
+  return `Usage: npm run staff -- <command> [options]
+
+Commands:
+  add <username> --roles <roles> [--name "Full Name"]
+                      create a local account; the password is asked twice
+  passwd <username>   set a new password; also clears failed attempts and a lockout
+  disable <username>  refuse the account's sign-in (it is kept)
+  enable <username>   allow the account's sign-in again
+  unlock <username>   clear its failed attempts and lockout
+  list [--json]       every account: user name, roles, display name and state
+                      (active, disabled, locked until <time>, N failed attempts)
+  help                show this text
+
+A user name is ${USERNAME_RULE}.
+Roles, separated by commas: ${ROLES.join(', ')}.
+A password has ${PASSWORD_MIN_LENGTH} to ${PASSWORD_MAX_LENGTH} characters. It is read without echo
+from the terminal (twice), or as one line from stdin when piped. It is never
+accepted as an argument and never printed.
+
+Options:
+  --roles <roles>    the account's roles (add only)
+  --name <name>      the person's full name, shown on the station (add only)
+  --json             list as a JSON array (list only); never a password hash
+  --data-dir <dir>   the station's data directory (default: ~/.config/${DATA_DIR_NAME}
+                     on Linux, or $XDG_CONFIG_HOME/${DATA_DIR_NAME}); the accounts
+                     are in <dir>/staff/accounts.json
+  --service <name>   keychain service holding staff-key and staff-generation
+                     (default "${DEFAULT_SERVICE}")
+  -h, --help         show this text
+
+${exitCodesHelp(EXIT_CODES, EXIT_CODE_HELP)}`;
+}
+
+// ------------------------------------------------------------------- parsing
+
+interface ParsedArgs extends CliArgs {
+  readonly service: string;
+  readonly dataDir: string | undefined;
+  readonly roles: string | undefined;
+  readonly name: string | undefined;
+  readonly json: boolean;
+  readonly seen: ReadonlySet<string>;
+}
+
+/** Parsed by parseCliArgs (node:util parseArgs); no message repeats an argument that could be a mistyped password. */
+export function parseArgs(argv: readonly string[]): ParsedArgs {
+  const { help, positional, values, seen } = parseCliArgs(
+    argv,
+    { service: 'string', 'data-dir': 'string', roles: 'string', name: 'string', json: 'boolean' },
+    EXIT_CODES.USAGE,
+  );
+  for (const name of ['--service', '--data-dir', '--roles'] as const) {
+    if (seen.has(name) && values[name.slice(2) as 'service' | 'data-dir' | 'roles'] === '') throw new CliError(EXIT_CODES.USAGE, `${name} needs a value.`);
+  }
+  return {
+    help,
+    positional,
+    service: values.service ?? DEFAULT_SERVICE,
+    dataDir: values['data-dir'],
+    roles: values.roles,
+    name: values.name,
+    json: values.json === true,
+    seen,
+  };
+}
+
+/** Options other than --service and --data-dir that a command takes. */
+function rejectOptions(args: ParsedArgs, command: string, allowed: readonly string[]): void {
+  for (const name of args.seen) {
+    if (name !== '--service' && name !== '--data-dir' && !allowed.includes(name))
+      throw new CliError(EXIT_CODES.USAGE, `${name} does not apply to "${command}".`);
+  }
+}
+
+/** The user name argument, normalised; neither a missing nor an invalid one is repeated. */
+function requireUsername(args: ParsedArgs, command: string): string {
+  const typed = args.positional[1];
+  if (typed === undefined) throw new CliError(EXIT_CODES.USAGE, `${command} needs a user name. See --help.`);
+  if (args.positional.length > 2) {
+    throw new CliError(EXIT_CODES.USAGE, 'too many arguments. A password is never given on the command line: type it at the prompt or pipe it to stdin.');
+  }
+  try {
+    return checkUsername(typed);
+  } catch {
+    throw new CliError(EXIT_CODES.USAGE, `a user name is ${USERNAME_RULE}.`);
+  }
+}
+
+function parseRoles(given: string | undefined): Role[] {
+  const expected = `--roles is one or more of ${ROLES.join(', ')}, separated by commas.`;
+  if (given === undefined) throw new CliError(EXIT_CODES.USAGE, `add needs --roles: ${expected}`);
+  const names = given
+    .split(',')
+    .map((part) => part.trim().toLowerCase())
+    .filter((part) => part.length > 0);
+  if (names.length === 0 || !names.every((name): name is Role => (ROLES as readonly string[]).includes(name))) throw new CliError(EXIT_CODES.USAGE, expected);
+  return ROLES.filter((role) => names.includes(role));
+}
+
+/** The store's display name rule, checked before the password is asked. */
+function parseDisplayName(given: string | undefined): string | null {
+  if (given === undefined || given.trim() === '') return null;
+  const trimmed = given.trim();
+  if (trimmed.length > 128 || /\p{Cc}/u.test(trimmed)) throw new CliError(EXIT_CODES.USAGE, '--name has at most 128 characters and no control characters.');
+  return trimmed;
+}
+
+// --------------------------------------------------------------------- input
+
+const HIDDEN: HiddenReadOptions = {
+  multiline: false,
+  maxChars: PASSWORD_MAX_LENGTH * 4,
+  exitCodes: { usage: EXIT_CODES.USAGE, cancelled: EXIT_CODES.CANCELLED, tooLong: EXIT_CODES.PASSWORD_REJECTED, internal: EXIT_CODES.INTERNAL },
+};
+
+/**
+ * The first line of piped stdin (without its line ending). Reading stops at
+ * the first newline, so a writer that keeps the pipe open is not waited for;
+ * anything after that line is ignored.
+ */
+function readPipedLine(stdin: CliInput): Promise<string> {
+  return new Promise<string>((resolvePromise, rejectPromise) => {
+    const decoder = new StringDecoder('utf8');
+    let text = '';
+    let bytes = 0;
+    let done = false;
+    const finish = (error?: Error): void => {
+      if (done) return;
+      done = true;
+      stdin.removeListener('data', onData);
+      stdin.removeListener('end', onEnd);
+      stdin.removeListener('error', onError);
+      stdin.pause();
+      const line = text.endsWith('\r') ? text.slice(0, -1) : text;
+      text = '';
+      if (error) rejectPromise(error);
+      else resolvePromise(line);
+    };
+    const onData = (chunk: string | Buffer): void => {
+      bytes += typeof chunk === 'string' ? Buffer.byteLength(chunk) : chunk.length;
+      text += typeof chunk === 'string' ? chunk : decoder.write(chunk);
+      const newline = text.indexOf('\n');
+      if (newline >= 0) {
+        text = text.slice(0, newline);
+        finish();
+      } else if (bytes > MAX_PIPED_BYTES) {
+        finish(new CliError(EXIT_CODES.PASSWORD_REJECTED, `the first line of the input is longer than ${MAX_PIPED_BYTES} bytes. Nothing was stored.`));
+      }
+    };
+    const onEnd = (): void => {
+      text += decoder.end();
+      finish();
+    };
+    const onError = (): void => finish(new CliError(EXIT_CODES.INTERNAL, 'stdin could not be read. Nothing was stored.'));
+    stdin.on('data', onData);
+    stdin.once('end', onEnd);
+    stdin.once('error', onError);
+    stdin.resume();
+  });
+}
+
+/** The password rule of the store, as a CLI error; its messages never contain the password. */
+function checkPassword(password: string): void {
+  if (password.length === 0) throw new CliError(EXIT_CODES.PASSWORD_REJECTED, 'no password was read (empty input). Nothing was stored.');
+  try {
+    checkNewPassword(password);
+  } catch (error) {
+    if (error instanceof StationError) throw new CliError(EXIT_CODES.PASSWORD_REJECTED, `${error.message} Nothing was stored.`);
+    throw error;
+  }
+}
+
+/** A new password: twice at a hidden prompt on a terminal, once (one line) from a pipe. */
+async function readNewPassword(deps: StaffCliDeps, username: string): Promise<string> {
+  if (deps.stdin.isTTY !== true) {
+    const password = await readPipedLine(deps.stdin);
+    checkPassword(password);
+    return password;
+  }
+  const password = await readHidden(deps.stdin, deps.stderr, `New password for ${username}: `, HIDDEN);
+  checkPassword(password);
+  const repeated = await readHidden(deps.stdin, deps.stderr, 'Repeat it: ', HIDDEN);
+  if (repeated !== password) throw new CliError(EXIT_CODES.PASSWORD_REJECTED, 'the two passwords differ. Nothing was stored.');
+  return password;
+}
+
+// ------------------------------------------------------------------ commands
+
+interface Accounts {
+  readonly store: LocalAccountStore;
+  readonly path: string;
+}
+
+/** Where the store's errors are reported from (for describeError). */
+interface RunState {
+  path: string | null;
+}
+
+function openAccounts(args: ParsedArgs, deps: StaffCliDeps, state: RunState): Accounts {
+  const dataDir = args.dataDir ?? defaultDataDir(deps.platform ?? process.platform, deps.env ?? process.env, deps.homedir ?? homedir());
+  const path = staffFilePath(resolve(dataDir));
+  const keyStore = openStoreChecked(deps, args.service, EXIT_CODES.USAGE);
+  state.path = path;
+  return { store: new LocalAccountStore(path, keyStore, deps.now ? { now: deps.now } : {}), path };
+}
+
+/** The account, or UNKNOWN_ACCOUNT; also checks the file before anything is asked. */
+async function requireAccount({ store, path }: Accounts, username: string): Promise<StaffAccount> {
+  const account = (await store.list()).find((candidate) => candidate.username === username);
+  if (account === undefined) throw new CliError(EXIT_CODES.UNKNOWN_ACCOUNT, `no account is named "${username}" in ${path}. Nothing was changed.`);
+  return account;
+}
+
+/** The store's INVALID_REQUEST left after the checks here (an account added or removed meanwhile) as `code`. */
+async function orExit<T>(operation: Promise<T>, code: number): Promise<T> {
+  try {
+    return await operation;
+  } catch (error) {
+    if (error instanceof StationError && error.code === 'INVALID_REQUEST') throw new CliError(code, `${error.message} Nothing was changed.`);
+    throw error;
+  }
+}
+
+function isLocked(account: StaffAccount, now: Date): boolean {
+  return account.lockedUntil !== null && Date.parse(account.lockedUntil) > now.getTime();
+}
+
+/** "active", "disabled", "locked until <ISO time>", "N failed attempts", or several joined by ", ". */
+export function describeState(account: StaffAccount, now: Date): string {
+  const parts: string[] = [];
+  if (account.disabled) parts.push('disabled');
+  if (isLocked(account, now)) parts.push(`locked until ${account.lockedUntil}`);
+  else if (account.failures > 0) parts.push(`${account.failures} failed attempt${account.failures === 1 ? '' : 's'}`);
+  return parts.length > 0 ? parts.join(', ') : 'active';
+}
+
+async function runAdd(args: ParsedArgs, deps: StaffCliDeps, state: RunState): Promise<void> {
+  rejectOptions(args, 'add', ['--roles', '--name']);
+  const username = requireUsername(args, 'add');
+  const roles = parseRoles(args.roles);
+  const displayName = parseDisplayName(args.name);
+  const accounts = openAccounts(args, deps, state);
+  if ((await accounts.store.list()).some((account) => account.username === username)) {
+    throw new CliError(EXIT_CODES.ACCOUNT_EXISTS, `an account named "${username}" already exists in ${accounts.path}. Nothing was stored.`);
+  }
+  const password = await readNewPassword(deps, username);
+  const account = await orExit(accounts.store.add({ username, roles, displayName, password }), EXIT_CODES.ACCOUNT_EXISTS);
+  deps.stdout.write(`added ${account.username} (${account.roles.join(', ')}) to ${accounts.path}\n`);
+}
+
+async function runPasswd(args: ParsedArgs, deps: StaffCliDeps, state: RunState): Promise<void> {
+  rejectOptions(args, 'passwd', []);
+  const username = requireUsername(args, 'passwd');
+  const accounts = openAccounts(args, deps, state);
+  const before = await requireAccount(accounts, username);
+  const password = await readNewPassword(deps, username);
+  await orExit(accounts.store.setPassword(username, password), EXIT_CODES.UNKNOWN_ACCOUNT);
+  const cleared = before.failures > 0 || before.lockedUntil !== null ? '; failed attempts and lockout cleared' : '';
+  deps.stdout.write(`password changed for ${username}${cleared}\n`);
+}
+
+async function runSetDisabled(args: ParsedArgs, deps: StaffCliDeps, state: RunState, disabled: boolean): Promise<void> {
+  const command = disabled ? 'disable' : 'enable';
+  rejectOptions(args, command, []);
+  const username = requireUsername(args, command);
+  const accounts = openAccounts(args, deps, state);
+  const before = await requireAccount(accounts, username);
+  if (before.disabled === disabled) {
+    deps.stdout.write(`${username} is already ${disabled ? 'disabled' : 'enabled'}; nothing changed\n`);
+    return;
+  }
+  await orExit(accounts.store.setDisabled(username, disabled), EXIT_CODES.UNKNOWN_ACCOUNT);
+  deps.stdout.write(`${disabled ? 'disabled' : 'enabled'} ${username}\n`);
+}
+
+async function runUnlock(args: ParsedArgs, deps: StaffCliDeps, state: RunState): Promise<void> {
+  rejectOptions(args, 'unlock', []);
+  const username = requireUsername(args, 'unlock');
+  const accounts = openAccounts(args, deps, state);
+  const before = await requireAccount(accounts, username);
+  if (before.failures === 0 && before.lockedUntil === null) {
+    deps.stdout.write(`${username} has no failed attempts or lockout; nothing changed\n`);
+    return;
+  }
+  const now = (deps.now ?? (() => new Date()))();
+  const was = isLocked(before, now)
+    ? `it was locked until ${before.lockedUntil}`
+    : `${before.failures} failed attempt${before.failures === 1 ? '' : 's'} cleared`;
+  await orExit(accounts.store.unlock(username), EXIT_CODES.UNKNOWN_ACCOUNT);
+  deps.stdout.write(`unlocked ${username} (${was})\n`);
+}
+
+async function runList(args: ParsedArgs, deps: StaffCliDeps, state: RunState): Promise<void> {
+  rejectOptions(args, 'list', ['--json']);
+  if (args.positional.length > 1) throw new CliError(EXIT_CODES.USAGE, 'list takes no arguments.');
+  const accounts = openAccounts(args, deps, state);
+  const list = await accounts.store.list();
+  const now = (deps.now ?? (() => new Date()))();
+  if (args.json) {
+    // Each field named here, so nothing the store adds later (a hash) can slip out.
+    const view = list.map((account) => ({
+      username: account.username,
+      displayName: account.displayName,
+      roles: account.roles,
+      disabled: account.disabled,
+      locked: isLocked(account, now),
+      lockedUntil: account.lockedUntil,
+      failures: account.failures,
+      createdAt: account.createdAt,
+      passwordChangedAt: account.passwordChangedAt,
+    }));
+    deps.stdout.write(`${JSON.stringify(view, null, 2)}\n`);
+    return;
+  }
+  if (list.length === 0) {
+    deps.stdout.write(`no local staff accounts in ${accounts.path}\n`);
+    return;
+  }
+  const rows = [
+    ['USER NAME', 'ROLES', 'DISPLAY NAME', 'STATE'],
+    ...list.map((account) => [account.username, account.roles.join(','), account.displayName ?? '-', describeState(account, now)]),
+  ];
+  const widths = [0, 1, 2].map((column) => Math.max(...rows.map((row) => (row[column] ?? '').length)));
+  const lines = rows.map((row) => row.map((cell, column) => (column < widths.length ? cell.padEnd(widths[column] ?? 0) : cell)).join('  '));
+  deps.stdout.write(`${lines.join('\n')}\n`);
+}
+
+/** Runs one CLI invocation and returns its exit code; all output goes to the injected streams. */
+export function runStaffCli(argv: readonly string[], deps: StaffCliDeps): Promise<number> {
+  const state: RunState = { path: null };
+  const commands = {
+    add: (args: ParsedArgs) => runAdd(args, deps, state),
+    passwd: (args: ParsedArgs) => runPasswd(args, deps, state),
+    disable: (args: ParsedArgs) => runSetDisabled(args, deps, state, true),
+    enable: (args: ParsedArgs) => runSetDisabled(args, deps, state, false),
+    unlock: (args: ParsedArgs) => runUnlock(args, deps, state),
+    list: (args: ParsedArgs) => runList(args, deps, state),
+  };
+  return runCli(
+    { name: 'staff', exitCodes: EXIT_CODES, parse: parseArgs, helpText, commands, describeError: (error) => describeError(error, state) },
+    argv,
+    deps,
+  );
+}
+
+/** For errors other than CliError. */
+function describeError(error: unknown, state: RunState): { code: number; message: string } {
+  if (error instanceof StationError) {
+    // StationError messages are written, never interpolated from a password.
+    switch (error.code) {
+      case 'STAFF_STORE_INVALID':
+        return {
+          code: EXIT_CODES.STORE_INVALID,
+          message: `the staff accounts file${state.path === null ? '' : ` ${state.path}`} cannot be used: ${error.message}`,
+        };
+      case 'KEYCHAIN_ENTRY_MISSING':
+      case 'KEYCHAIN_ENTRY_MALFORMED':
+        return { code: EXIT_CODES.STORE_INVALID, message: `the staff accounts file cannot be checked: ${error.message} Nothing was changed.` };
+      case 'KEYCHAIN_UNAVAILABLE':
+        return { code: EXIT_CODES.KEYCHAIN_UNAVAILABLE, message: `${error.message} Nothing was changed.` };
+      case 'INVALID_REQUEST':
+        return { code: EXIT_CODES.USAGE, message: `${error.message} Nothing was changed.` };
+      default:
+        return { code: EXIT_CODES.INTERNAL, message: error.message };
+    }
+  }
+  // Anything else may carry text from a library: its message is not shown.
+  const errno = typeof error === 'object' && error !== null ? (error as NodeJS.ErrnoException).code : undefined;
+  if (typeof errno === 'string' && /^E[A-Z]+$/.test(errno)) return { code: EXIT_CODES.INTERNAL, message: `a file could not be read or written (${errno}).` };
+  return { code: EXIT_CODES.INTERNAL, message: 'an unexpected internal error occurred.' };
+}
+
+export async function main(): Promise<void> {
+  process.exitCode = await runStaffCli(process.argv.slice(2), { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr });
+  // A paused stdin still keeps the process alive while a writer holds the pipe open; one line is all that is read.
+  process.stdin.destroy();
+}
+
+if (isEntryPoint(import.meta.url)) void main();

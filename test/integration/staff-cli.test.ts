@@ -1,0 +1,292 @@
+/**
+ * The local staff accounts CLI (scripts/staff.ts) against a real Secret
+ * Service and a temporary data directory. Runs only inside
+ * scripts/with-test-keyring.sh (private D-Bus + gnome-keyring + temporary
+ * HOME), so it can never touch a developer's keychain.
+ */
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { PassThrough, Readable } from 'node:stream';
+import { fileURLToPath } from 'node:url';
+import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { KeytarKeyStore } from '../../main/core/keytar-store';
+import { LocalAccountStore, staffFilePath } from '../../main/core/staff/accounts';
+import { EXIT_CODES, runStaffCli } from '../../scripts/staff';
+import type { CliInput } from '../../scripts/staff';
+
+const ROOT = resolve(fileURLToPath(import.meta.url), '../../..');
+const POLICY = { maxFailures: 10, minutes: 30 } as const;
+const PASSWORD = 'correct horse battery';
+const OTHER_PASSWORD = 'another long passphrase';
+
+beforeAll(() => {
+  if (process.env.PIN_STATION_TEST_KEYRING !== '1') {
+    throw new Error('integration tests must run inside scripts/with-test-keyring.sh (private Secret Service)');
+  }
+});
+
+let service: string;
+let dataDir: string;
+let keyStore: KeytarKeyStore;
+
+beforeEach(async () => {
+  service = `pin-station-staff-it-${randomBytes(4).toString('hex')}`;
+  keyStore = new KeytarKeyStore(service);
+  dataDir = await mkdtemp(join(tmpdir(), 'pin-station-staff-cli-'));
+});
+afterEach(async () => {
+  await keyStore.delete('staff-key');
+  await keyStore.delete('staff-generation');
+  await rm(dataDir, { recursive: true, force: true });
+});
+
+interface Result {
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+function collector(onWrite?: (text: string) => void): { write(text: string): boolean; text(): string } {
+  let out = '';
+  return {
+    write(text: string): boolean {
+      out += text;
+      onWrite?.(text);
+      return true;
+    },
+    text: () => out,
+  };
+}
+
+/** Runs the CLI in-process on the test's service and data directory; `input` is piped on stdin (not a TTY). */
+async function run(argv: readonly string[], input: string | CliInput = ''): Promise<Result> {
+  const stdout = collector();
+  const stderr = collector();
+  const stdin = typeof input === 'string' ? Readable.from(input.length > 0 ? [Buffer.from(input, 'utf8')] : []) : input;
+  const code = await runStaffCli([...argv, '--service', service, '--data-dir', dataDir], { stdin, stdout, stderr });
+  return { code, stdout: stdout.text(), stderr: stderr.text() };
+}
+
+/** Runs the CLI with a terminal that types `answers[i]` (then Enter) when the i-th prompt appears. */
+async function runTty(argv: readonly string[], answers: readonly string[]): Promise<Result & { prompts: string[] }> {
+  const stream = new PassThrough();
+  const rawModes: boolean[] = [];
+  const stdin: CliInput = Object.assign(stream, { isTTY: true, setRawMode: (mode: boolean) => rawModes.push(mode) });
+  const prompts: string[] = [];
+  const stdout = collector();
+  const stderr = collector((text) => {
+    if (!text.endsWith(': ')) return;
+    prompts.push(text);
+    const answer = answers[prompts.length - 1];
+    if (answer !== undefined) setImmediate(() => stream.write(`${answer}\r`));
+  });
+  const code = await runStaffCli([...argv, '--service', service, '--data-dir', dataDir], { stdin, stdout, stderr });
+  expect(rawModes.every((mode, i) => mode === (i % 2 === 0))).toBe(true);
+  return { code, stdout: stdout.text(), stderr: stderr.text(), prompts };
+}
+
+/** Runs the real entry point: `npx tsx scripts/staff.ts ...` with `input` piped to its stdin. */
+function spawnCli(args: readonly string[], input: string): Promise<Result> {
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn('npx', ['tsx', 'scripts/staff.ts', ...args], {
+      cwd: ROOT,
+      env: { ...process.env, npm_config_update_notifier: 'false' },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
+    child.stdin.on('error', () => undefined); // EPIPE if the CLI exits before reading its input
+    child.on('error', reject);
+    child.on('close', (code) => resolvePromise({ code: code ?? -1, stdout, stderr }));
+    child.stdin.end(input);
+  });
+}
+
+function accounts(): LocalAccountStore {
+  return new LocalAccountStore(staffFilePath(dataDir), keyStore);
+}
+
+function expectNoPassword(result: Result, ...passwords: string[]): void {
+  for (const password of passwords) expect(`${result.stdout}\n${result.stderr}`).not.toContain(password);
+}
+
+async function addAnna(): Promise<void> {
+  const added = await run(['add', 'anna.k', '--roles', 'operator,supervisor', '--name', 'Anna Kowalska'], `${PASSWORD}\n`);
+  expect(added).toMatchObject({ code: EXIT_CODES.OK, stderr: '' });
+}
+
+describe('npm run staff -- add / list', () => {
+  it('adds an account with the password from stdin; list shows it with its roles; the file holds only a hash', async () => {
+    const added = await run(['add', 'Anna.K', '--roles', 'supervisor, operator', '--name', 'Anna Kowalska'], `${PASSWORD}\n`);
+    expect(added.code).toBe(EXIT_CODES.OK);
+    expect(added.stdout).toContain('added anna.k (operator, supervisor)');
+    expectNoPassword(added, PASSWORD);
+
+    const listed = await run(['list']);
+    expect(listed.code).toBe(EXIT_CODES.OK);
+    const line = listed.stdout.split('\n').find((text) => text.startsWith('anna.k '));
+    expect(line).toMatch(/^anna\.k +operator,supervisor +Anna Kowalska +active$/);
+    expect(listed.stdout).not.toContain('$argon2');
+
+    const json = await run(['list', '--json']);
+    expect(json.code).toBe(EXIT_CODES.OK);
+    const view = JSON.parse(json.stdout) as Record<string, unknown>[];
+    expect(view).toEqual([expect.objectContaining({ username: 'anna.k', displayName: 'Anna Kowalska', roles: ['operator', 'supervisor'], disabled: false })]);
+    expect(json.stdout).not.toContain('argon2');
+    expect(json.stdout).not.toContain('passwordHash');
+
+    const file = await readFile(staffFilePath(dataDir), 'utf8');
+    expect(file).not.toContain(PASSWORD);
+    expect(file).toContain('$argon2id$');
+    expect(await accounts().checkPassword('anna.k', PASSWORD, POLICY)).toMatchObject({ ok: true, account: { username: 'anna.k' } });
+    expect(await accounts().checkPassword('anna.k', OTHER_PASSWORD, POLICY)).toMatchObject({ ok: false, code: 'SIGN_IN_FAILED' });
+  });
+
+  it('reads one line from a pipe that stays open: the repeat is not asked for', async () => {
+    const stdin = new PassThrough();
+    stdin.write(`${PASSWORD}\r\n`);
+    const added = await run(['add', 'bo', '--roles', 'operator'], stdin);
+    expect(added).toMatchObject({ code: EXIT_CODES.OK, stderr: '' });
+    expect(await accounts().checkPassword('bo', PASSWORD, POLICY)).toMatchObject({ ok: true });
+  });
+
+  it('refuses a short password and stores nothing', async () => {
+    const short = await run(['add', 'anna.k', '--roles', 'operator'], 'short-pw\n');
+    expect(short.code).toBe(EXIT_CODES.PASSWORD_REJECTED);
+    expect(short.stderr).toMatch(/at least 12 characters/);
+    expectNoPassword(short, 'short-pw');
+    expect(existsSync(staffFilePath(dataDir))).toBe(false);
+
+    const empty = await run(['add', 'anna.k', '--roles', 'operator'], '');
+    expect(empty.code).toBe(EXIT_CODES.PASSWORD_REJECTED);
+    expect((await run(['list', '--json'])).stdout.trim()).toBe('[]');
+  });
+
+  it('refuses a second account with the same user name and keeps the first', async () => {
+    await addAnna();
+    const again = await run(['add', 'ANNA.K', '--roles', 'admin'], `${OTHER_PASSWORD}\n`);
+    expect(again.code).toBe(EXIT_CODES.ACCOUNT_EXISTS);
+    expect(again.stderr).toMatch(/already exists/);
+    expect(await accounts().list()).toEqual([expect.objectContaining({ username: 'anna.k', roles: ['operator', 'supervisor'] })]);
+    expect(await accounts().checkPassword('anna.k', PASSWORD, POLICY)).toMatchObject({ ok: true });
+  });
+
+  it('asks twice at a hidden prompt on a terminal and refuses two different entries', async () => {
+    const differ = await runTty(['add', 'anna.k', '--roles', 'operator'], [PASSWORD, OTHER_PASSWORD]);
+    expect(differ.code).toBe(EXIT_CODES.PASSWORD_REJECTED);
+    expect(differ.prompts).toEqual(['New password for anna.k: ', 'Repeat it: ']);
+    expect(differ.stderr).toMatch(/differ/);
+    expectNoPassword(differ, PASSWORD, OTHER_PASSWORD);
+    expect(await accounts().list()).toEqual([]);
+
+    const same = await runTty(['add', 'anna.k', '--roles', 'operator'], [PASSWORD, PASSWORD]);
+    expect(same.code).toBe(EXIT_CODES.OK);
+    expectNoPassword(same, PASSWORD);
+    expect(await accounts().checkPassword('anna.k', PASSWORD, POLICY)).toMatchObject({ ok: true });
+  });
+
+  it('refuses a password given as an argument without repeating it, and stores nothing', async () => {
+    const result = await run(['add', 'bob', '--roles', 'operator', 'hunter2hunter2'], `${PASSWORD}\n`);
+    expect(result.code).toBe(EXIT_CODES.USAGE);
+    expectNoPassword(result, 'hunter2hunter2');
+    const asOption = await run(['add', 'bob', '--roles', 'operator', '--password=hunter2hunter2']);
+    expect(asOption.code).toBe(EXIT_CODES.USAGE);
+    expectNoPassword(asOption, 'hunter2hunter2');
+    expect(existsSync(staffFilePath(dataDir))).toBe(false);
+  });
+
+  it('names an unknown account and a bad role as errors', async () => {
+    await addAnna();
+    expect((await run(['passwd', 'nobody'], `${PASSWORD}\n`)).code).toBe(EXIT_CODES.UNKNOWN_ACCOUNT);
+    expect((await run(['disable', 'nobody'])).code).toBe(EXIT_CODES.UNKNOWN_ACCOUNT);
+    expect((await run(['add', 'carl', '--roles', 'operator,boss'], `${PASSWORD}\n`)).code).toBe(EXIT_CODES.USAGE);
+  });
+
+  it('prints usage with the exit codes', async () => {
+    const help = await run(['--help']);
+    expect(help.code).toBe(EXIT_CODES.OK);
+    expect(help.stdout).toMatch(/^Usage: npm run staff -- <command>/);
+    expect(help.stdout).toContain('Exit codes:');
+  });
+});
+
+describe('npm run staff -- passwd / disable / enable / unlock', () => {
+  it('passwd replaces the password: the old one fails, the new one works', async () => {
+    await addAnna();
+    const changed = await run(['passwd', 'anna.k'], `${OTHER_PASSWORD}\n`);
+    expect(changed.code).toBe(EXIT_CODES.OK);
+    expectNoPassword(changed, OTHER_PASSWORD);
+    expect(await accounts().checkPassword('anna.k', PASSWORD, POLICY)).toMatchObject({ ok: false, code: 'SIGN_IN_FAILED' });
+    expect(await accounts().checkPassword('anna.k', OTHER_PASSWORD, POLICY)).toMatchObject({ ok: true });
+  });
+
+  it('disable refuses the right password with ACCOUNT_DISABLED; enable restores the sign-in', async () => {
+    await addAnna();
+    expect((await run(['disable', 'anna.k'])).code).toBe(EXIT_CODES.OK);
+    expect(await accounts().checkPassword('anna.k', PASSWORD, POLICY)).toMatchObject({ ok: false, code: 'ACCOUNT_DISABLED' });
+    expect((await run(['list'])).stdout).toMatch(/^anna\.k .* disabled$/m);
+    expect((await run(['enable', 'anna.k'])).code).toBe(EXIT_CODES.OK);
+    expect(await accounts().checkPassword('anna.k', PASSWORD, POLICY)).toMatchObject({ ok: true });
+  });
+
+  it('after 10 wrong passwords the account is locked; list shows until when; unlock clears it', async () => {
+    await addAnna();
+    const store = accounts();
+    for (let i = 0; i < 9; i++) expect(await store.checkPassword('anna.k', `wrong password ${i}`, POLICY)).toMatchObject({ code: 'SIGN_IN_FAILED' });
+    expect((await run(['list'])).stdout).toMatch(/^anna\.k .* 9 failed attempts$/m);
+    const tenth = await store.checkPassword('anna.k', 'wrong password 9', POLICY);
+    expect(tenth).toMatchObject({ ok: false, code: 'ACCOUNT_LOCKED_OUT', lockedNow: true });
+    const lockedUntil = tenth.ok ? null : tenth.lockedUntil;
+    expect(lockedUntil).toMatch(/^\d{4}-\d{2}-\d{2}T/);
+    expect(await store.checkPassword('anna.k', PASSWORD, POLICY)).toMatchObject({ ok: false, code: 'ACCOUNT_LOCKED_OUT', lockedUntil });
+
+    const listed = await run(['list']);
+    expect(listed.stdout).toContain(`locked until ${lockedUntil}`);
+    const unlocked = await run(['unlock', 'anna.k']);
+    expect(unlocked.code).toBe(EXIT_CODES.OK);
+    expect((await run(['list'])).stdout).toMatch(/^anna\.k .* active$/m);
+    expect(await accounts().checkPassword('anna.k', PASSWORD, POLICY)).toMatchObject({ ok: true });
+  });
+
+  it('passwd also ends a lockout', async () => {
+    await addAnna();
+    const store = accounts();
+    for (let i = 0; i < 10; i++) await store.checkPassword('anna.k', `wrong password ${i}`, POLICY);
+    expect(await store.checkPassword('anna.k', PASSWORD, POLICY)).toMatchObject({ code: 'ACCOUNT_LOCKED_OUT' });
+    expect((await run(['passwd', 'anna.k'], `${OTHER_PASSWORD}\n`)).code).toBe(EXIT_CODES.OK);
+    expect(await accounts().checkPassword('anna.k', OTHER_PASSWORD, POLICY)).toMatchObject({ ok: true });
+  });
+});
+
+describe('npm run staff: a damaged accounts file', () => {
+  it('refuses a file edited to add a role, saying it was edited', async () => {
+    await addAnna();
+    const path = staffFilePath(dataDir);
+    const file = JSON.parse(await readFile(path, 'utf8')) as { accounts: { roles: string[] }[] };
+    file.accounts[0]?.roles.push('admin');
+    await writeFile(path, `${JSON.stringify(file, null, 2)}\n`);
+
+    const listed = await run(['list']);
+    expect(listed.code).toBe(EXIT_CODES.STORE_INVALID);
+    expect(listed.stderr).toMatch(/edited/);
+    expect(listed.stdout).toBe('');
+    expect((await run(['unlock', 'anna.k'])).code).toBe(EXIT_CODES.STORE_INVALID);
+  });
+});
+
+describe('npm run staff (entry point)', () => {
+  it('adds an account through `npx tsx scripts/staff.ts` with the password piped on stdin', async () => {
+    const result = await spawnCli(['add', 'carol', '--roles', 'auditor', '--service', service, '--data-dir', dataDir], `${PASSWORD}\n`);
+    expect(result.stderr).not.toMatch(/error/);
+    expect(result.code).toBe(EXIT_CODES.OK);
+    expect(result.stdout).toContain('added carol (auditor)');
+    expectNoPassword(result, PASSWORD);
+    expect(await accounts().checkPassword('carol', PASSWORD, POLICY)).toMatchObject({ ok: true, account: { roles: ['auditor'] } });
+  });
+});
