@@ -14,6 +14,11 @@ export const startRequestSchema = z.strictObject({
   pan: z.string().max(64).optional(),
 });
 
+export const credentialsSchema = z.strictObject({
+  username: z.string().max(256),
+  password: z.string().max(1024),
+});
+
 /** One validator per channel of a window: a channel added to the contract without one does not compile. */
 export type ArgSchemas<M extends { [K in keyof M]: { arg: unknown } }> = {
   readonly [K in keyof M]: z.ZodType<M[K]['arg'], unknown>;
@@ -24,6 +29,13 @@ export const operatorArgSchemas: ArgSchemas<OperatorInvoke> = {
   'station:start': startRequestSchema,
   'station:cancel': none,
   'station:next-card': none,
+  'staff:sign-in': credentialsSchema,
+  'staff:sign-in-sso': none,
+  'staff:unlock': credentialsSchema,
+  'staff:unlock-sso': none,
+  'staff:sign-out': none,
+  'staff:lock': none,
+  'staff:activity': none,
 };
 
 export const pinpadArgSchemas: ArgSchemas<PinpadInvoke> = {

@@ -6,6 +6,7 @@
  */
 import type { PinMode } from './domain';
 import type { StationErrorInfo } from './errors';
+import type { StaffView } from './staff';
 
 export type { PinMode } from './domain';
 
@@ -57,6 +58,14 @@ export interface OperatorView {
   readonly language: Language;
   /** True when the processor is the built-in sandbox: no real card is affected. */
   readonly usingSandboxProcessor: boolean;
+  /** Who is signed in at the desk, and whether the screen is locked. */
+  readonly staff: StaffView;
+}
+
+/** A local sign-in or unlock. The password goes to main once and is never sent back, shown or logged. */
+export interface Credentials {
+  readonly username: string;
+  readonly password: string;
 }
 
 /** What the PIN pad may know: the key layout it draws and how many digits were entered. */
@@ -90,6 +99,14 @@ export interface OperatorInvoke {
   'station:start': { arg: StartRequest; result: null };
   'station:cancel': { arg: null; result: null };
   'station:next-card': { arg: null; result: null };
+  'staff:sign-in': { arg: Credentials; result: null };
+  'staff:sign-in-sso': { arg: null; result: null };
+  'staff:unlock': { arg: Credentials; result: null };
+  'staff:unlock-sso': { arg: null; result: null };
+  'staff:sign-out': { arg: null; result: null };
+  'staff:lock': { arg: null; result: null };
+  /** The person at the desk typed or clicked: restarts the idle lock. */
+  'staff:activity': { arg: null; result: null };
 }
 
 /** Channels the PIN pad window may invoke. */
@@ -125,6 +142,13 @@ export interface StationApi {
   start(request: StartRequest): Promise<IpcResult<null>>;
   cancel(): Promise<IpcResult<null>>;
   nextCard(): Promise<IpcResult<null>>;
+  signIn(credentials: Credentials): Promise<IpcResult<null>>;
+  signInSso(): Promise<IpcResult<null>>;
+  unlock(credentials: Credentials): Promise<IpcResult<null>>;
+  unlockSso(): Promise<IpcResult<null>>;
+  signOut(): Promise<IpcResult<null>>;
+  lock(): Promise<IpcResult<null>>;
+  activity(): Promise<IpcResult<null>>;
   onState(listener: (view: OperatorView) => void): () => void;
 }
 

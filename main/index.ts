@@ -8,7 +8,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { app, BrowserWindow, ipcMain, screen, session } from 'electron';
+import { app, BrowserWindow, ipcMain, powerMonitor, screen, session, shell } from 'electron';
 import type { IpcMainInvokeEvent } from 'electron';
 import { DATA_DIR_NAME } from '../common/domain';
 import { StationError, toErrorInfo } from '../common/errors';
@@ -33,6 +33,8 @@ import type { Processor } from './core/boot';
 import type { StationCore } from './core/station-core';
 import type { StationViewSink } from './core/station';
 import { unavailableRouter } from './core/unavailable';
+import { staffFilePath } from './core/staff/accounts';
+import { staffOptionsFor } from './core/staff/options';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 const windows: Partial<Record<WindowRole, BrowserWindow>> = {};
@@ -194,6 +196,13 @@ function routeIpc(router: IpcHandler): void {
   }
 }
 
+/** Only web addresses go to the OS (an identity provider's metadata could name any scheme). */
+async function openInSystemBrowser(url: string): Promise<void> {
+  const protocol = new URL(url).protocol;
+  if (protocol !== 'https:' && protocol !== 'http:') throw new StationError('SSO_FAILED', 'The sign-in address is not a web address.');
+  await shell.openExternal(url);
+}
+
 /** When no window can be shown: one line on stderr, and a non-zero exit. */
 function exitFatally(stage: string, error: unknown): void {
   const info = toErrorInfo(error);
@@ -243,11 +252,22 @@ async function onReady(): Promise<void> {
     // The audit key lives with the station's own keys, also when the processor is the sandbox.
     auditFor: (config) => new AuditLog(auditFilePath(app.getPath('userData')), new KeytarKeyStore(config.keychain.service)),
     viewsFor,
+    // The sandbox's practice accounts live in its own data area and keychain, apart from the station's.
+    staffFor: (config, processor) =>
+      staffOptionsFor(config, {
+        accountsFile: staffFilePath(config.processor.baseUrl === SANDBOX_BASE_URL ? join(app.getPath('userData'), 'sandbox') : app.getPath('userData')),
+        keyStore: processor.keyStore,
+        openBrowser: (url) => openInSystemBrowser(url),
+        log,
+      }),
   });
   // The cannot-start window says why; if it cannot be shown either, exitFatally writes the one stderr line.
   if (boot.kind === 'unavailable') return showUnavailable(boot.error, boot.config);
   core = boot.core;
   processorStop = boot.processor.stop ?? null;
+  // The screen locks with the computer: a station left at the OS lock screen is not left signed in.
+  powerMonitor.on('lock-screen', () => void core?.staff.lock('os'));
+  powerMonitor.on('suspend', () => void core?.staff.lock('os'));
   try {
     routeIpc(boot.router);
     createWindow('operator', boot.config);

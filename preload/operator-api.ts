@@ -17,6 +17,13 @@ export function exposeStationApi({ contextBridge, ipcRenderer }: PreloadDeps): v
       ),
     cancel: () => invoke('station:cancel', null),
     nextCard: () => invoke('station:next-card', null),
+    signIn: (credentials) => invoke('staff:sign-in', { username: String(credentials.username), password: String(credentials.password) }),
+    signInSso: () => invoke('staff:sign-in-sso', null),
+    unlock: (credentials) => invoke('staff:unlock', { username: String(credentials.username), password: String(credentials.password) }),
+    unlockSso: () => invoke('staff:unlock-sso', null),
+    signOut: () => invoke('staff:sign-out', null),
+    lock: () => invoke('staff:lock', null),
+    activity: () => invoke('staff:activity', null),
     onState: (listener) => subscribe<OperatorView>(ipcRenderer, OPERATOR_STATE_EVENT, listener),
   };
   contextBridge.exposeInMainWorld('station', api);

@@ -19,7 +19,9 @@ import type { KeyStore } from './keystore';
 import type { Logger } from './log';
 import type { AuditSink, StationViewSink } from './station';
 import { createStationCore } from './station-core';
-import type { StationCore } from './station-core';
+import type { StaffOptions, StationCore } from './station-core';
+import { SANDBOX_BASE_URL } from './config';
+import { preparePracticeAccounts } from './staff/practice';
 import { unavailableRouter } from './unavailable';
 
 export interface Processor {
@@ -38,6 +40,8 @@ export interface BootDeps {
   readonly loggerFor?: (config: StationConfig) => Logger;
   readonly auditFor?: (config: StationConfig) => AuditSink;
   readonly viewsFor: (config: StationConfig) => StationViewSink;
+  /** Where staff accounts live (local) or how single sign-on opens the system browser (oidc). */
+  readonly staffFor: (config: StationConfig, processor: Processor) => StaffOptions;
 }
 
 export type BootResult =
@@ -69,7 +73,12 @@ export async function bootStation(deps: BootDeps): Promise<BootResult> {
     processor = await deps.processorFor(config);
     const processorCa = config.processor.caFile ? await readCaFile(config.processor.caFile) : undefined;
     const audit = deps.auditFor?.(config);
+    let staff = deps.staffFor(config, processor);
+    if (config.processor.baseUrl === SANDBOX_BASE_URL && config.auth.provider === 'local' && staff.accounts) {
+      staff = { ...staff, practiceAccounts: await preparePracticeAccounts(staff.accounts) };
+    }
     core = createStationCore({
+      staff,
       config,
       keyStore: processor.keyStore,
       processorBaseUrl: processor.baseUrl,

@@ -7,6 +7,7 @@ import { StationError, toErrorInfo } from '../../common/errors';
 import type { IpcHandler, IpcResult, OperatorInvoke, PinpadInvoke, WindowRole } from '../../common/ipc';
 import { operatorArgSchemas, pinpadArgSchemas } from '../../common/ipc-validators';
 import type { Station } from './station';
+import type { StaffSession } from './staff/session';
 
 /** One function per channel, typed by the contract: a handler that returns the wrong shape does not compile. */
 type Handlers<M extends { [K in keyof M]: { arg: unknown; result: unknown } }> = {
@@ -16,18 +17,43 @@ type Handlers<M extends { [K in keyof M]: { arg: unknown; result: unknown } }> =
 /** Channels that only read state; everything else starts or changes work. */
 const READ_ONLY_CHANNELS: ReadonlySet<string> = new Set(['station:get-state', 'pinpad:get-state']);
 
+/**
+ * Who may call each operator channel, checked here in main on every call (the window only hides what a role
+ * cannot do). Sign-in channels are open: the session checks its own state. Pad channels act only on an entry,
+ * and an entry exists only after a Start that passed this table.
+ */
+type Access = 'anyone' | 'signed-in' | 'pin-setter';
+const OPERATOR_ACCESS: { readonly [C in keyof OperatorInvoke]: Access } = {
+  'station:get-state': 'anyone',
+  'station:start': 'pin-setter',
+  'station:cancel': 'signed-in',
+  'station:next-card': 'signed-in',
+  'staff:sign-in': 'anyone',
+  'staff:sign-in-sso': 'anyone',
+  'staff:unlock': 'anyone',
+  'staff:unlock-sso': 'anyone',
+  'staff:sign-out': 'anyone',
+  'staff:lock': 'anyone',
+  'staff:activity': 'anyone',
+};
+
 export class IpcRouter implements IpcHandler {
   private closing = false;
   private readonly operatorHandlers: Handlers<OperatorInvoke>;
   private readonly pinpadHandlers: Handlers<PinpadInvoke>;
 
-  constructor(station: Station) {
+  constructor(
+    station: Station,
+    private readonly staff: StaffSession,
+  ) {
+    const done = async (action: Promise<void>): Promise<null> => {
+      await action;
+      return null;
+    };
     this.operatorHandlers = {
       'station:get-state': () => station.operatorView(),
-      'station:start': async (request) => {
-        await station.start(request);
-        return null;
-      },
+      // The operator on record is the person signed in when Start was pressed.
+      'station:start': (request) => done(station.start(request, staff.requirePinSetter().username)),
       'station:cancel': () => {
         station.cancel();
         return null;
@@ -36,6 +62,13 @@ export class IpcRouter implements IpcHandler {
         station.nextCard();
         return null;
       },
+      'staff:sign-in': (credentials) => done(staff.signIn(credentials.username, credentials.password)),
+      'staff:sign-in-sso': () => done(staff.signInSso()),
+      'staff:unlock': (credentials) => done(staff.unlock(credentials.username, credentials.password)),
+      'staff:unlock-sso': () => done(staff.unlockSso()),
+      'staff:sign-out': () => done(staff.signOut()),
+      'staff:lock': () => done(staff.lock('manual')),
+      'staff:activity': () => null,
     };
     this.pinpadHandlers = {
       'pinpad:get-state': () => station.pinpadView(),
@@ -58,12 +91,24 @@ export class IpcRouter implements IpcHandler {
   /** `role` is null when the sender is not one of the station's own windows. */
   async handle(role: WindowRole | null, channel: unknown, arg: unknown): Promise<IpcResult<unknown>> {
     try {
-      if (role === 'operator') return { ok: true, value: await this.dispatch(this.operatorHandlers, operatorArgSchemas, channel, arg) };
+      if (role === 'operator') {
+        this.checkAccess(channel);
+        return { ok: true, value: await this.dispatch(this.operatorHandlers, operatorArgSchemas, channel, arg) };
+      }
       if (role === 'pinpad') return { ok: true, value: await this.dispatch(this.pinpadHandlers, pinpadArgSchemas, channel, arg) };
       return fail(new StationError('WRONG_WINDOW'));
     } catch (error) {
       return fail(error);
     }
+  }
+
+  /** The operator channel's access rule; any call but a state read also counts as activity for the idle lock. */
+  private checkAccess(channel: unknown): void {
+    if (typeof channel !== 'string' || !Object.hasOwn(OPERATOR_ACCESS, channel)) return; // dispatch refuses it
+    const access = OPERATOR_ACCESS[channel as keyof OperatorInvoke];
+    if (access === 'pin-setter') this.staff.requirePinSetter();
+    else if (access === 'signed-in') this.staff.requireSignedIn();
+    if (!READ_ONLY_CHANNELS.has(channel)) this.staff.activity();
   }
 
   /**

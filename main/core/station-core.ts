@@ -7,6 +7,19 @@ import type { Logger } from './log';
 import { requireEntry } from './keystore';
 import { Station } from './station';
 import type { AuditSink, StationViewSink } from './station';
+import { SANDBOX_BASE_URL } from './config';
+import type { PracticeAccount } from '../../common/staff';
+import type { LocalAccountStore } from './staff/accounts';
+import { StaffSession } from './staff/session';
+import type { SsoProvider } from './staff/session';
+
+/** How staff sign in on this station: local accounts, or single sign-on. */
+export interface StaffOptions {
+  readonly accounts?: LocalAccountStore;
+  readonly sso?: SsoProvider;
+  /** The embedded sandbox's practice accounts, shown in its banner. */
+  readonly practiceAccounts?: readonly PracticeAccount[];
+}
 
 export interface StationCoreOptions {
   readonly config: StationConfig;
@@ -17,13 +30,15 @@ export interface StationCoreOptions {
   readonly log?: Logger;
   /** Contents of processor.caFile, read by the caller. */
   readonly processorCa?: string;
-  /** The audit trail (main/core/audit.ts AuditLog in the app). */
+  /** The audit trail (main/core/audit AuditLog in the app). */
   readonly audit?: AuditSink;
+  readonly staff: StaffOptions;
 }
 
 export interface StationCore {
   readonly station: Station;
   readonly router: IpcRouter;
+  readonly staff: StaffSession;
   /**
    * Closes for quitting: the router refuses every new action, entry in
    * progress is cancelled (and recorded), and it resolves once a request in
@@ -42,19 +57,33 @@ export function createStationCore(options: StationCoreOptions): StationCore {
     pins: options.config.processor.pins,
     ...(options.processorCa ? { ca: options.processorCa } : {}),
   });
+  const staff: StaffSession = new StaffSession({
+    auth: options.config.auth,
+    stationId: options.config.station.id,
+    sandbox: options.config.processor.baseUrl === SANDBOX_BASE_URL,
+    ...options.staff,
+    ...(options.audit ? { audit: options.audit } : {}),
+    ...(options.log ? { log: options.log } : {}),
+    onChange: () => station.publishOperator(),
+    // Locking or signing out ends a PIN entry: it is cancelled, wiped and recorded.
+    onSessionEnd: () => station.interruptEntry('PIN_CANCELLED'),
+  });
   const station = new Station({
     config: options.config,
     keyStore: options.keyStore,
     cardApi: client,
     views: options.views,
+    staffView: () => staff.view(),
     ...(options.log ? { log: options.log } : {}),
     ...(options.audit ? { audit: options.audit } : {}),
   });
-  const router = new IpcRouter(station);
+  const router = new IpcRouter(station, staff);
   return {
     station,
     router,
+    staff,
     async close() {
+      staff.dispose();
       router.refuseActions();
       station.beginClose();
       station.interruptEntry('PIN_CANCELLED');

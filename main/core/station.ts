@@ -19,6 +19,7 @@ import { StationError, toErrorInfo } from '../../common/errors';
 import type { StationErrorInfo } from '../../common/errors';
 import type { OperatorView, PinpadView, ProcessorOutcome, StartRequest } from '../../common/ipc';
 import type { PinMode } from '../../common/domain';
+import type { StaffView } from '../../common/staff';
 import { isOutcomeUnknown, PRINTABLE_TOKEN } from '../../common/domain';
 import { CARD_ID_PATTERN, compileCardIdPattern } from '../../common/card-id';
 import { isValidPan } from '../../common/pan';
@@ -28,7 +29,7 @@ import type { CardApi } from './card-api-client';
 import type { StationConfig } from './config';
 import { SANDBOX_BASE_URL } from './config';
 import type { KeyStore } from './keystore';
-import type { AuditEntry } from './audit';
+import type { AuditEntry, AuditInput } from './audit';
 import type { Logger } from './log';
 import { silentLogger } from './log';
 import { requireEntry } from './keystore';
@@ -42,12 +43,22 @@ export interface StationViewSink {
 
 /** Where outcomes are recorded: append resolves only once the record is on disk. */
 export interface AuditSink {
-  append(entry: AuditEntry): Promise<unknown>;
+  append(entry: AuditInput): Promise<unknown>;
   /** Start-time check that the trail can take a record. */
   check(): Promise<unknown>;
 }
 
-export const AUDIT_OPERATOR = 'unassigned';
+/** What the operator window shows before a staff session exists (tests that build a Station alone). */
+export const NO_STAFF_VIEW: StaffView = {
+  state: 'signed-out',
+  provider: 'local',
+  username: null,
+  displayName: null,
+  roles: [],
+  idleLockInSeconds: null,
+  notice: null,
+  practiceAccounts: [],
+};
 
 export interface StationDeps {
   readonly config: StationConfig;
@@ -57,11 +68,15 @@ export interface StationDeps {
   readonly random?: RandomSource;
   readonly log?: Logger;
   readonly audit?: AuditSink;
+  /** The staff session's part of the operator view. */
+  readonly staffView?: () => StaffView;
 }
 
 interface Card {
   readonly cardId: string;
   readonly mode: PinMode;
+  /** Who pressed Start: the record names them even if they sign out before the answer comes. */
+  readonly operator: string;
 }
 
 /** A cardholder's entry in progress: the digits (in the session), its timers and the pad's notice. */
@@ -137,6 +152,7 @@ export class Station {
       cardIdPattern: this.deps.config.operator.cardIdPattern,
       language: this.deps.config.operator.language,
       usingSandboxProcessor: this.deps.config.processor.baseUrl === SANDBOX_BASE_URL,
+      staff: this.deps.staffView?.() ?? NO_STAFF_VIEW,
     };
   }
 
@@ -158,8 +174,8 @@ export class Station {
     };
   }
 
-  /** Operator's Start. Checks the card ID and the keychain before anyone types a PIN. */
-  async start(request: StartRequest): Promise<void> {
+  /** Operator's Start, by `operator` (the person signed in). Checks the card ID and the keychain before anyone types a PIN. */
+  async start(request: StartRequest, operator: string): Promise<void> {
     if (this.isBusy()) throw new StationError('SESSION_BUSY');
     const cardId = request.cardId.trim();
     if (!this.cardIdPattern.test(cardId) || /\p{Cc}/u.test(cardId)) throw new StationError('CARD_ID_INVALID');
@@ -175,8 +191,8 @@ export class Station {
     // Re-check: the station may be closing, or another start may have won, while the keychain answered.
     if (this.closing) throw new StationError('STATION_CLOSING');
     if (this.isBusy()) throw new StationError('SESSION_BUSY');
-    const card: Card = { cardId, mode: request.mode };
-    this.log.info('session.start', { cardId, mode: request.mode, profile: this.deps.config.profile });
+    const card: Card = { cardId, mode: request.mode, operator };
+    this.log.info('session.start', { cardId, mode: request.mode, profile: this.deps.config.profile, operator });
     if (request.mode === 'processor') {
       this.inFlight = this.send(card, null, null);
       return;
@@ -367,7 +383,7 @@ export class Station {
     try {
       await audit.append({
         stationId: this.deps.config.station.id,
-        operator: AUDIT_OPERATOR,
+        operator: card.operator,
         cardId: card.cardId,
         mode: card.mode,
         profile: this.deps.config.profile,
@@ -416,6 +432,15 @@ export class Station {
   private timeout(entry: Entry): void {
     if (this.state.kind !== 'awaiting-pin' || this.state.entry !== entry) return;
     this.abandon(new StationError('PIN_TIMEOUT').toInfo());
+  }
+
+  /** The operator window's view changed for a reason outside the card (the staff session). */
+  publishOperator(): void {
+    try {
+      this.deps.views.operator(this.operatorView());
+    } catch {
+      this.log.warn('view.publish-failed', { window: 'operator' });
+    }
   }
 
   private publish(): void {

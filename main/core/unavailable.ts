@@ -7,6 +7,7 @@ import type { StationErrorInfo } from '../../common/errors';
 import type { IpcHandler, OperatorView, PinpadView } from '../../common/ipc';
 import { DEFAULT_CARD_ID_PATTERN } from '../../common/card-id';
 import { FIXED_LAYOUT } from './pin-session';
+import { NO_STAFF_VIEW } from './station';
 
 export function unavailableView(error: StationErrorInfo): OperatorView {
   return {
@@ -21,6 +22,7 @@ export function unavailableView(error: StationErrorInfo): OperatorView {
     cardIdPattern: DEFAULT_CARD_ID_PATTERN,
     language: 'en',
     usingSandboxProcessor: false,
+    staff: NO_STAFF_VIEW,
   };
 }
 

@@ -36,6 +36,7 @@ import type { KeyAccount, KeyStore } from '../../main/core/keystore';
 import { KeytarKeyStore } from '../../main/core/keytar-store';
 import { fileSink, Logger } from '../../main/core/log';
 import { createStationCore } from '../../main/core/station-core';
+import { LocalAccountStore } from '../../main/core/staff/accounts';
 import { encryptGcm } from '../../main/crypto/gcm';
 import { parseAes256KeyHex } from '../../main/crypto/keys';
 import { SandboxProcessor, SET_PIN_PATH } from '../../sandbox/processor';
@@ -209,14 +210,20 @@ async function oneRun(options: PipelineOptions, runIndex: number, session: Sessi
   // The Electron adapter serializes each view for webContents.send; structuredClone stands in for that cost.
   // No audit sink: the station checks the trail at Start and appends after the processor answers, both
   // outside the submit -> wire window measured here.
+  // A signed-in operator, as at a real desk: Start is refused without one.
+  const accounts = new LocalAccountStore(join(logDir, 'accounts.json'), keyStore);
+  const benchPassword = randomBytes(18).toString('base64url');
+  await accounts.add({ username: 'bench', roles: ['operator'], password: benchPassword });
   const core = createStationCore({
     config,
     keyStore,
     log,
+    staff: { accounts },
     processorBaseUrl: baseUrl,
     views: { operator: (view) => void structuredClone(view), pinpad: (view) => void structuredClone(view) },
   });
   const { router, station } = core;
+  await core.staff.signIn('bench', benchPassword);
   const connections = connectionCounter();
   const key = parseAes256KeyHex(pinKeyHex, 'pin-key');
   const endpoint = new URL(SET_PIN_PATH, baseUrl).toString();

@@ -20,6 +20,9 @@ import type { StationCore } from '../../main/core/station-core';
 import { AES256_KEY_HEX } from '../../common/domain';
 import { SandboxProcessor } from '../../sandbox/processor';
 import type { SandboxKeys } from '../../sandbox/processor';
+import type { Role } from '../../common/staff';
+import { LocalAccountStore } from '../../main/core/staff/accounts';
+import { staffOptionsFor } from '../../main/core/staff/options';
 
 const repoRoot = normalize(join(import.meta.dirname, '..', '..'));
 const outDir = join(repoRoot, 'out');
@@ -52,6 +55,18 @@ function withProcessorUrl(config: NonNullable<StationConfigInput>, processorUrl:
   return { ...config, processor: { ...config.processor, baseUrl: processorUrl } };
 }
 
+/** A local staff account the harness creates before start. */
+export interface TestStaffAccount {
+  readonly username: string;
+  readonly password: string;
+  readonly roles: readonly Role[];
+}
+
+/** The account made when a test names none: an operator, so suites written before sign-in keep working. */
+function defaultStaff(): TestStaffAccount[] {
+  return [{ username: 'operator.test', password: `pw-${randomBytes(12).toString('base64url')}`, roles: ['operator'] }];
+}
+
 export interface LaunchStationOptions {
   /** Processor base URL. When omitted, a fresh sandbox processor is started on loopback. */
   readonly processorUrl?: string;
@@ -73,6 +88,23 @@ export interface LaunchStationOptions {
   readonly logFile?: string;
   /** Audit trail file; defaults to a fresh file in a temporary folder, removed on close. */
   readonly auditPath?: string;
+  /**
+   * Local staff accounts to create before start (with `auth.provider: "local"`, the default). When neither this
+   * nor `signIn` is given, one operator account ("operator.test", random password) is made and signed in, so
+   * suites that predate sign-in keep working unchanged. The accounts, with their passwords, are on the result.
+   */
+  readonly staff?: readonly TestStaffAccount[];
+  /**
+   * The user name to sign in (through the operator window's own sign-in form) before returning, or `false` to
+   * return at the sign-in screen. Defaults to the first account of `staff`; with `auth.provider: "oidc"` the
+   * harness never signs in (the test drives the identity provider's pages).
+   */
+  readonly signIn?: string | false;
+  /**
+   * With `auth.provider: "oidc"`: receives the authorization URL the station opens in the system browser.
+   * A test drives it in a separate browser page (test/harness/oidc-provider.ts, completeProviderLogin).
+   */
+  readonly openSystemBrowser?: (url: string) => Promise<void> | void;
 }
 
 export interface LaunchedStation {
@@ -94,6 +126,12 @@ export interface LaunchedStation {
   readonly logLines: readonly string[];
   /** Every console message and page error of both pages (for leak sweeps). */
   readonly consoleLines: readonly string[];
+  /** The local accounts the harness created, with their passwords. */
+  readonly staff: readonly TestStaffAccount[];
+  /** The local accounts file this launch uses. */
+  readonly accountsPath: string;
+  /** Signs `username` in through the operator window's sign-in form (their password from `staff`). */
+  signIn(username: string): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -154,12 +192,26 @@ export async function launchStation(options: LaunchStationOptions = {}): Promise
   const consoleLines: string[] = [];
   const auditDir = options.auditPath ? null : mkdtempSync(join(tmpdir(), 'pin-station-audit-'));
   const auditPath = options.auditPath ?? join(auditDir as string, 'audit.jsonl');
+  const staffDir = mkdtempSync(join(tmpdir(), 'pin-station-staff-'));
+  const accountsPath = join(staffDir, 'accounts.json');
+  const staff = options.staff ?? (options.signIn === undefined ? defaultStaff() : []);
+  if (staff.length > 0) {
+    const store = new LocalAccountStore(accountsPath, keyStore);
+    for (const account of staff) await store.add(account);
+  }
 
   // The app's own start-up (main/core/boot.ts); only where things come from is the harness's.
   const boot = await bootStation({
     readConfigText: async () => options.configText ?? JSON.stringify(withProcessorUrl(options.config ?? {}, options.processorUrl)),
     loggerFor: (config) => new Logger(config.log.level, [memorySink(logLines), ...(options.logFile ? [fileSink(options.logFile)] : [])]),
     auditFor: () => new AuditLog(auditPath, keyStore),
+    staffFor: (config) =>
+      staffOptionsFor(config, {
+        accountsFile: accountsPath,
+        keyStore,
+        openBrowser: (url) =>
+          options.openSystemBrowser ? options.openSystemBrowser(url) : Promise.reject(new Error('launchStation: no openSystemBrowser option')),
+      }),
     viewsFor: () => ({
       operator: (view) => deliver('operator', OPERATOR_STATE_EVENT, view),
       pinpad: (view) => deliver('pinpad', PINPAD_STATE_EVENT, view),
@@ -222,6 +274,16 @@ export async function launchStation(options: LaunchStationOptions = {}): Promise
     const pinpad = pages.pinpad as Page;
     await Promise.all([operator.goto(`${HARNESS_ORIGIN}/operator/index.html`), pinpad.goto(`${HARNESS_ORIGIN}/pinpad/index.html`)]);
     const openedBrowser = browser;
+    const signIn = async (username: string): Promise<void> => {
+      const account = staff.find((candidate) => candidate.username === username);
+      if (!account) throw new Error(`launchStation: no test account named ${username}`);
+      await operator.getByRole('textbox', { name: 'User name' }).fill(account.username);
+      await operator.getByLabel('Password', { exact: true }).fill(account.password);
+      await operator.getByRole('button', { name: 'Sign in', exact: true }).click();
+      await operator.getByRole('button', { name: 'Sign out' }).waitFor();
+    };
+    const signInAs = options.signIn ?? staff[0]?.username;
+    if (core && signInAs !== undefined && signInAs !== false && core.staff.view().provider === 'local') await signIn(signInAs);
     return {
       operator,
       pinpad,
@@ -235,18 +297,25 @@ export async function launchStation(options: LaunchStationOptions = {}): Promise
       logLines,
       consoleLines,
       auditPath,
+      staff,
+      accountsPath,
+      signIn,
       async close() {
         await core?.close();
         await openedBrowser.close();
         await sandbox?.stop();
-        for (const account of ['pin-key', 'api-token', 'pin-public-key', 'audit-key'] as const) await keyStore.delete(account).catch(() => false);
+        for (const account of ['pin-key', 'api-token', 'pin-public-key', 'audit-key', 'staff-key', 'staff-generation'] as const) {
+          await keyStore.delete(account).catch(() => false);
+        }
         if (auditDir) rmSync(auditDir, { recursive: true, force: true });
+        rmSync(staffDir, { recursive: true, force: true });
       },
     };
   } catch (error) {
     await core?.close();
     await browser?.close();
     await sandbox?.stop();
+    rmSync(staffDir, { recursive: true, force: true });
     throw error;
   }
 }

@@ -19,7 +19,7 @@ import {
   sealAuditFile,
   verifyAuditFile,
 } from '../../main/core/audit';
-import type { AuditEntry, AuditVerifyResult } from '../../main/core/audit';
+import type { AuditEntry, AuditStaffEntry, AuditVerifyResult } from '../../main/core/audit';
 import { MemoryKeyStore } from '../../main/core/keystore';
 import type { KeyAccount, KeyStore } from '../../main/core/keystore';
 import { EXIT_CODES, defaultDataDir, runAuditCli } from '../../scripts/audit';
@@ -220,9 +220,51 @@ describe('AuditLog: what a record may hold', () => {
   it('writes only the documented fields, in their documented order', async () => {
     await writeTrail(4);
     for (const line of lines()) expect(Object.keys(JSON.parse(line) as object)).toEqual(ENTRY_KEYS);
-    expect([...AUDIT_RECORD_FIELDS].sort()).toEqual([...ENTRY_KEYS, 'processor', 'type', 'tornBytes', 'tornSha256'].sort());
+    expect([...AUDIT_RECORD_FIELDS].sort()).toEqual(
+      [...ENTRY_KEYS, 'processor', 'type', 'tornBytes', 'tornSha256', 'event', 'username', 'provider', 'reason'].sort(),
+    );
     expect(readFileSync(file, 'utf8')).not.toContain(KEY_HEX.toLowerCase());
     expect(readFileSync(file, 'utf8')).not.toContain(KEY_HEX);
+  });
+});
+
+describe('staff records', () => {
+  const staffEntry = (over: Record<string, unknown> = {}): AuditStaffEntry =>
+    ({
+      type: 'staff',
+      stationId: 'STATION-1',
+      event: 'sign-in-failed',
+      username: 'anna.k',
+      provider: 'local',
+      reason: 'SIGN_IN_FAILED',
+      ...over,
+    }) as AuditStaffEntry;
+
+  it('chain with card records and verify; their fields are the documented ones, in order', async () => {
+    const log = new AuditLog(file, new MemoryKeyStore({ 'audit-key': KEY_HEX }), { now });
+    await log.append(staffEntry());
+    await log.append(entry());
+    await log.append(staffEntry({ event: 'sign-out', reason: 'idle', processor: 'sandbox' }));
+    const [failed, card, signOut] = lines().map((line) => JSON.parse(line) as Record<string, unknown>);
+    expect(Object.keys(failed ?? {})).toEqual(['seq', 'time', 'type', 'stationId', 'event', 'username', 'provider', 'reason', 'prev', 'mac']);
+    expect(Object.keys(card ?? {})).toEqual(ENTRY_KEYS);
+    expect(signOut).toMatchObject({ seq: 3, event: 'sign-out', reason: 'idle', processor: 'sandbox' });
+    expect(await verifyAuditFile(file, KEY)).toMatchObject({ ok: true, records: 3 });
+  });
+
+  it('refuse a field that is not listed (a password could not ride along) and an unknown event', async () => {
+    const log = new AuditLog(file, new MemoryKeyStore({ 'audit-key': KEY_HEX }), { now });
+    await expect(log.append(staffEntry({ password: 'correct horse battery' }))).rejects.toMatchObject({ code: 'AUDIT_INVALID_ENTRY' });
+    await expect(log.append(staffEntry({ event: 'password-shown' }))).rejects.toMatchObject({ code: 'AUDIT_INVALID_ENTRY' });
+    await expect(log.append(staffEntry({ reason: 'free text with spaces' }))).rejects.toMatchObject({ code: 'AUDIT_INVALID_ENTRY' });
+    expect(existsSync(file)).toBe(false);
+  });
+
+  it('an edited user name breaks the mac', async () => {
+    const log = new AuditLog(file, new MemoryKeyStore({ 'audit-key': KEY_HEX }), { now });
+    await log.append(staffEntry({ event: 'sign-in', reason: null }));
+    writeLines(lines().map((line) => line.replace('"anna.k"', '"boris"')));
+    expect(JSON.stringify(await verifyAuditFile(file, KEY))).toContain('mac does not match');
   });
 });
 

@@ -12,6 +12,7 @@ import { MemoryKeyStore } from '../../main/core/keystore';
 import type { KeyStore } from '../../main/core/keystore';
 import { FIXED_LAYOUT } from '../../main/core/pin-session';
 import { Station } from '../../main/core/station';
+import { signedInStaff } from '../helpers/staff';
 
 const PIN_KEY_HEX = '000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f';
 const API_TOKEN = 'test-api-token';
@@ -28,10 +29,10 @@ interface Rig {
   readonly lastPinpad: () => PinpadView | undefined;
 }
 
-function rig(
+async function rig(
   config: StationConfigInput = { pad: { shuffle: false } },
   keyStore: KeyStore = new MemoryKeyStore({ 'pin-key': PIN_KEY_HEX, 'api-token': API_TOKEN }),
-): Rig {
+): Promise<Rig> {
   const calls: SetPinRequest[] = [];
   const cardApi: CardApi = {
     async setPin(request) {
@@ -41,6 +42,7 @@ function rig(
   };
   const operatorViews: OperatorView[] = [];
   const pinpadViews: PinpadView[] = [];
+  const staff = await signedInStaff();
   const station = new Station({
     config: parseConfig(config),
     keyStore,
@@ -49,9 +51,10 @@ function rig(
       operator: (view) => operatorViews.push(view),
       pinpad: (view) => pinpadViews.push(view),
     },
+    staffView: () => staff.view(),
   });
   return {
-    router: new IpcRouter(station),
+    router: new IpcRouter(station, staff),
     station,
     calls,
     operatorViews,
@@ -104,14 +107,14 @@ describe('IpcRouter: which window may call what', () => {
     ['pinpad:get-state', null],
     ['pinpad:press', 0],
   ])('a sender that is not a station window (role null) gets WRONG_WINDOW for %s', async (channel, arg) => {
-    const r = rig();
+    const r = await rig();
     expectError(await r.router.handle(null, channel, arg), 'WRONG_WINDOW');
     expect(r.calls).toHaveLength(0);
     expect(r.station.operatorView().phase).toBe('idle');
   });
 
   it('the pin pad calling station:start gets WRONG_WINDOW and nothing starts', async () => {
-    const r = rig();
+    const r = await rig();
     expectError(await r.router.handle('pinpad', 'station:start', { cardId: 'CARD-1', mode: 'processor' }), 'WRONG_WINDOW');
     await r.station.settled();
     expect(r.calls).toHaveLength(0);
@@ -120,7 +123,7 @@ describe('IpcRouter: which window may call what', () => {
   });
 
   it('the operator calling pinpad:press gets WRONG_WINDOW and no digit is recorded', async () => {
-    const r = rig();
+    const r = await rig();
     await startCustomer(r);
     expectError(await r.router.handle('operator', 'pinpad:press', 0), 'WRONG_WINDOW');
     expectError(await r.router.handle('operator', 'pinpad:submit', null), 'WRONG_WINDOW');
@@ -136,7 +139,7 @@ describe('IpcRouter: which window may call what', () => {
     ['hasOwnProperty', 'hasOwnProperty'],
     ['an empty string', ''],
   ])('%s is an error result for either window, never a throw', async (_name, channel) => {
-    const r = rig();
+    const r = await rig();
     for (const role of ['operator', 'pinpad', null] as const) {
       const result = await r.router.handle(role, channel, null);
       expectError(result, 'WRONG_WINDOW');
@@ -151,7 +154,7 @@ describe('IpcRouter: which window may call what', () => {
     ['an array', ['station:start']],
     ['a symbol', Symbol('station:start')],
   ])('a non-string channel (%s) is an error result, never a throw', async (_name, channel) => {
-    const r = rig();
+    const r = await rig();
     const result = await r.router.handle('operator', channel, { cardId: 'CARD-1', mode: 'processor' });
     expectError(result, 'WRONG_WINDOW');
     await r.station.settled();
@@ -179,7 +182,7 @@ describe('IpcRouter: argument validation', () => {
     ['mode only on the prototype', { __proto__: { mode: 'processor' }, cardId: 'CARD-1' }],
     ['both fields only on the prototype', { __proto__: { cardId: 'CARD-1', mode: 'processor' } }],
   ])('station:start with %s is INVALID_REQUEST and starts nothing', async (_name, arg) => {
-    const r = rig();
+    const r = await rig();
     expectError(await r.router.handle('operator', 'station:start', arg), 'INVALID_REQUEST');
     await r.station.settled();
     expect(r.calls).toHaveLength(0);
@@ -188,7 +191,7 @@ describe('IpcRouter: argument validation', () => {
   });
 
   it('a card ID that is a valid string but breaks the card rule is CARD_ID_INVALID', async () => {
-    const r = rig();
+    const r = await rig();
     expectError(await r.router.handle('operator', 'station:start', { cardId: 'bad id!', mode: 'processor' }), 'CARD_ID_INVALID');
     expect(r.calls).toHaveLength(0);
   });
@@ -202,7 +205,7 @@ describe('IpcRouter: argument validation', () => {
     ['null', null],
     ['an object', { position: 1 }],
   ])('pinpad:press with %s is INVALID_REQUEST and records no digit', async (_name, arg) => {
-    const r = rig();
+    const r = await rig();
     await startCustomer(r);
     await press(r, [5]);
     expectError(await r.router.handle('pinpad', 'pinpad:press', arg), 'INVALID_REQUEST');
@@ -215,25 +218,25 @@ describe('IpcRouter: argument validation', () => {
     ['pinpad:get-state', 'pinpad', 0],
     ['pinpad:submit', 'pinpad', { now: true }],
   ] as const)('a no-argument channel (%s) given an argument is INVALID_REQUEST', async (channel, role, arg) => {
-    const r = rig();
+    const r = await rig();
     expectError(await r.router.handle(role, channel, arg), 'INVALID_REQUEST');
   });
 
   it('no-argument channels accept null and undefined', async () => {
-    const r = rig();
+    const r = await rig();
     expect(valueOf<OperatorView>(await r.router.handle('operator', 'station:get-state', null)).phase).toBe('idle');
     expect(valueOf<PinpadView>(await r.router.handle('pinpad', 'pinpad:get-state', undefined)).active).toBe(false);
   });
 
   it('a state-machine error is returned as a result too (pad action without a session is NO_SESSION)', async () => {
-    const r = rig();
+    const r = await rig();
     expectError(await r.router.handle('pinpad', 'pinpad:press', 0), 'NO_SESSION');
     expectError(await r.router.handle('pinpad', 'pinpad:cancel', null), 'NO_SESSION');
     expectError(await r.router.handle('operator', 'station:cancel', null), 'NO_SESSION');
   });
 
   it('a second start while a session is open is SESSION_BUSY', async () => {
-    const r = rig();
+    const r = await rig();
     await startCustomer(r);
     expectError(await r.router.handle('operator', 'station:start', { cardId: 'CARD-10', mode: 'processor' }), 'SESSION_BUSY');
     expect(r.station.operatorView().cardId).toBe('CARD-9');
@@ -242,7 +245,7 @@ describe('IpcRouter: argument validation', () => {
 
 describe('IpcRouter: a full flow', () => {
   it('customer mode: one setPin call whose pin decrypts to the typed digits for that card', async () => {
-    const r = rig();
+    const r = await rig();
     await startCustomer(r, 'CARD-9');
     expect(r.lastOperator()).toMatchObject({ phase: 'awaiting-pin', cardId: 'CARD-9', mode: 'customer', pad: { step: 'enter', count: 0 } });
     expect(r.lastPinpad()).toMatchObject({ active: true, step: 'enter', count: 0, layout: [1, 2, 3, 4, 5, 6, 7, 8, 9, 0] });
@@ -277,12 +280,22 @@ describe('IpcRouter: a full flow', () => {
       cardIdPattern: '^[A-Za-z0-9_-]{1,64}$',
       language: 'en',
       usingSandboxProcessor: true,
+      staff: {
+        state: 'signed-in',
+        provider: 'local',
+        username: 'op.one',
+        displayName: null,
+        roles: ['operator'],
+        idleLockInSeconds: null,
+        notice: null,
+        practiceAccounts: [],
+      },
     });
     expect(r.lastPinpad()).toMatchObject({ active: false, count: 0 });
   });
 
   it('the pin pad and operator views never carry more than counts, layout and notices', async () => {
-    const r = rig();
+    const r = await rig();
     await startCustomer(r, 'CARD-9');
     await press(r, [1, 3, 5, 7]);
     await r.router.handle('pinpad', 'pinpad:submit', null);
@@ -315,6 +328,7 @@ describe('IpcRouter: a full flow', () => {
         'pad',
         'panRequired',
         'phase',
+        'staff',
         'usingSandboxProcessor',
       ]);
       if (view.pad !== null) expect(Object.keys(view.pad).sort()).toEqual(['count', 'restarts', 'secondsLeft', 'step']);
@@ -325,7 +339,7 @@ describe('IpcRouter: a full flow', () => {
   });
 
   it('processor mode sends setPin with the card ID and no pin', async () => {
-    const r = rig();
+    const r = await rig();
     expect(await r.router.handle('operator', 'station:start', { cardId: 'CARD-9', mode: 'processor' })).toEqual({ ok: true, value: null });
     await r.station.settled();
     expect(r.calls).toEqual([{ cardId: 'CARD-9', token: API_TOKEN }]);
@@ -347,7 +361,7 @@ describe('IpcRouter: a full flow', () => {
       },
       views: { operator: () => undefined, pinpad: () => undefined },
     });
-    const router = new IpcRouter(station);
+    const router = new IpcRouter(station, await signedInStaff());
     expect((await router.handle('operator', 'station:start', { cardId: 'CARD-9', mode: 'processor' })).ok).toBe(true);
     await station.settled();
     expect(calls).toEqual([{ cardId: 'CARD-9', token: API_TOKEN }]);
@@ -358,7 +372,7 @@ describe('IpcRouter: a full flow', () => {
 describe('Station timeouts', () => {
   async function startWithFakeTimers(pin: NonNullable<StationConfigInput>['pin']): Promise<Rig> {
     vi.useFakeTimers();
-    const r = rig({ pad: { shuffle: false }, pin });
+    const r = await rig({ pad: { shuffle: false }, pin });
     // start() awaits the keystore before it arms its timers: awaiting the router lets those promises settle.
     await startCustomer(r);
     await vi.advanceTimersByTimeAsync(0);
@@ -424,7 +438,7 @@ describe('Station timeouts', () => {
 
 describe('closing: from the first quit on, nothing new starts', () => {
   it('every action on either window is refused with STATION_CLOSING; reading state still works', async () => {
-    const r = rig();
+    const r = await rig();
     r.router.refuseActions();
     expectError(await r.router.handle('operator', 'station:start', { cardId: 'CARD-1', mode: 'processor' }), 'STATION_CLOSING');
     expectError(await r.router.handle('operator', 'station:next-card', null), 'STATION_CLOSING');
@@ -439,7 +453,7 @@ describe('closing: from the first quit on, nothing new starts', () => {
   });
 
   it('an entry in progress cannot be completed once closing has begun', async () => {
-    const r = rig();
+    const r = await rig();
     expect((await r.router.handle('operator', 'station:start', { cardId: 'CARD-2', mode: 'customer' })).ok).toBe(true);
     await press(r, [4, 8, 2, 6]);
     r.router.refuseActions();
@@ -461,7 +475,7 @@ describe('closing while a Start is still waiting on the keychain', () => {
       set: keys.set.bind(keys),
       delete: keys.delete.bind(keys),
     };
-    const { station, router, calls } = rig({}, slowKeys);
+    const { station, router, calls } = await rig({}, slowKeys);
     const started = router.handle('operator', 'station:start', { cardId: 'CARD-Q', mode: 'processor' });
     await new Promise((resolve) => setTimeout(resolve, 10));
     // What StationCore.close() does first: refuse new actions, stop Starts in progress, wait for work in flight.
@@ -479,7 +493,7 @@ describe('closing while a Start is still waiting on the keychain', () => {
 
 describe('pad view revisions', () => {
   it('grow with every change, and the reply to a key carries the view the push carries', async () => {
-    const r = rig();
+    const r = await rig();
     expect((await r.router.handle('operator', 'station:start', { cardId: 'CARD-R', mode: 'customer' })).ok).toBe(true);
     const pushedBefore = r.lastPinpad()?.revision ?? 0;
     const reply = valueOf<PinpadView>(await r.router.handle('pinpad', 'pinpad:press', positionOf(4)));

@@ -12,6 +12,13 @@
  *          [processor: "sandbox", only when the emulator was the processor],
  *          outcome, requestStatus, errorCode, prev, mac
  *   seal:  seq, time, type ("seal"), tornBytes, tornSha256, prev, mac
+ *   staff: seq, time, type ("staff"), stationId, event, username, provider,
+ *          reason, [processor: "sandbox"], prev, mac
+ *
+ * A staff record is a sign-in (or a failed one, with the user name tried but
+ * never the password), sign-out, lock, unlock or lockout. `username` is the
+ * name typed only when it is a valid user name, so a password typed into the
+ * wrong field never reaches the trail.
  *
  * `seq` starts at 1 and is consecutive; `prev` is the previous record's `mac`
  * (64 zeros for record 1); `mac` is HMAC-SHA256(audit-key, MAC_DOMAIN + body)
@@ -59,6 +66,8 @@ export type AuditOutcome = (typeof AUDIT_OUTCOMES)[number];
 
 /** What the Station hands to append(). Nothing else is accepted (strict schema). */
 export interface AuditEntry {
+  /** Card records have no type (they came first); other kinds name theirs. */
+  type?: never;
   stationId: string;
   operator: string;
   cardId: string;
@@ -68,6 +77,21 @@ export interface AuditEntry {
   requestStatus: string | null;
   errorCode: string | null;
   /** Present only when the station's processor was the built-in emulator, so a practice record cannot pass for a real one. */
+  processor?: 'sandbox';
+}
+
+export const STAFF_EVENTS = ['sign-in', 'sign-in-failed', 'sign-out', 'lock', 'unlock', 'unlock-failed', 'lockout'] as const;
+export type StaffEvent = (typeof STAFF_EVENTS)[number];
+
+/** A staff sign-in event, as the session hands it to append(). */
+export interface AuditStaffEntry {
+  type: 'staff';
+  stationId: string;
+  event: StaffEvent;
+  username: string;
+  provider: 'local' | 'oidc';
+  /** Why: an error code for a failure, or how a lock or sign-out came about (manual, idle, os, other-user). */
+  reason: string | null;
   processor?: 'sandbox';
 }
 
@@ -90,7 +114,16 @@ export interface AuditSealRecord {
   mac: string;
 }
 
-export type AuditLine = AuditRecord | AuditSealRecord;
+export interface AuditStaffRecord extends AuditStaffEntry {
+  seq: number;
+  time: string;
+  prev: string;
+  mac: string;
+}
+
+export type AuditLine = AuditRecord | AuditSealRecord | AuditStaffRecord;
+/** Anything append() takes. */
+export type AuditInput = AuditEntry | AuditStaffEntry;
 
 /** `prev` of record 1. */
 export const AUDIT_GENESIS = '0'.repeat(64);
@@ -114,8 +147,9 @@ const ENTRY_FIELDS = [
   'prev',
 ] as const;
 const SEAL_FIELDS = ['seq', 'time', 'type', 'tornBytes', 'tornSha256', 'prev'] as const;
+const STAFF_FIELDS = ['seq', 'time', 'type', 'stationId', 'event', 'username', 'provider', 'reason', 'processor', 'prev'] as const;
 /** Every field name that may appear in the file, for tests and reviewers. */
-export const AUDIT_RECORD_FIELDS: readonly string[] = [...new Set<string>([...ENTRY_FIELDS, ...SEAL_FIELDS, 'mac'])];
+export const AUDIT_RECORD_FIELDS: readonly string[] = [...new Set<string>([...ENTRY_FIELDS, ...SEAL_FIELDS, ...STAFF_FIELDS, 'mac'])];
 
 export type AuditErrorCode = 'AUDIT_TORN_TAIL' | 'AUDIT_CHAIN_BROKEN' | 'AUDIT_WRITE_FAILED' | 'AUDIT_INVALID_ENTRY';
 
@@ -155,7 +189,22 @@ const chainShape = {
   mac: z.string().regex(HEX64),
 };
 
+const staffShape = {
+  type: z.literal('staff'),
+  stationId: z.string().regex(NAME_PATTERN),
+  event: z.enum(STAFF_EVENTS),
+  username: z.string().min(1).max(128).regex(NO_CONTROL),
+  provider: z.enum(['local', 'oidc']),
+  reason: z
+    .string()
+    .regex(/^(?:[A-Z][A-Z0-9_]{0,63}|[a-z][a-z-]{0,31})$/)
+    .nullable(),
+  processor: z.literal('sandbox').optional(),
+};
+
 export const auditEntrySchema = z.strictObject(entryShape);
+export const auditStaffEntrySchema = z.strictObject(staffShape);
+const staffRecordSchema = z.strictObject({ ...chainShape, ...staffShape });
 const entryRecordSchema = z.strictObject({ ...chainShape, ...entryShape });
 const sealRecordSchema = z.strictObject({
   ...chainShape,
@@ -166,8 +215,9 @@ const sealRecordSchema = z.strictObject({
 export const headSchema = z.strictObject({ seq: chainShape.seq, mac: chainShape.mac, headMac: chainShape.mac });
 
 /** Checks an entry; throws AUDIT_INVALID_ENTRY naming the offending fields (never their values). */
-export function validateAuditEntry(entry: unknown): AuditEntry {
-  const result = auditEntrySchema.safeParse(entry);
+export function validateAuditEntry(entry: unknown): AuditInput {
+  const isStaff = typeof entry === 'object' && entry !== null && (entry as { type?: unknown }).type === 'staff';
+  const result = isStaff ? auditStaffEntrySchema.safeParse(entry) : auditEntrySchema.safeParse(entry);
   if (result.success) return result.data;
   const names = new Set<string>();
   for (const issue of result.error.issues) {
@@ -193,7 +243,8 @@ export function macEquals(a: string, b: string): boolean {
 
 /** The record's JSON without `mac`, fields in their fixed order: exactly what the MAC covers. */
 export function bodyOf(record: object): string {
-  const fields: readonly string[] = (record as Partial<AuditSealRecord>).type === 'seal' ? SEAL_FIELDS : ENTRY_FIELDS;
+  const type = (record as { type?: unknown }).type;
+  const fields: readonly string[] = type === 'seal' ? SEAL_FIELDS : type === 'staff' ? STAFF_FIELDS : ENTRY_FIELDS;
   const source = record as unknown as Record<string, unknown>;
   return JSON.stringify(Object.fromEntries(fields.map((name) => [name, source[name]])));
 }
@@ -221,8 +272,8 @@ export function checkLine(bytes: Buffer, key: Uint8Array): LineCheck {
   }
   const rawSeq = typeof value === 'object' && value !== null ? (value as { seq?: unknown }).seq : undefined;
   const seq = typeof rawSeq === 'number' && Number.isSafeInteger(rawSeq) ? rawSeq : null;
-  const isSealShape = typeof value === 'object' && value !== null && (value as { type?: unknown }).type !== undefined;
-  const parsed = (isSealShape ? sealRecordSchema : entryRecordSchema).safeParse(value);
+  const type = typeof value === 'object' && value !== null ? (value as { type?: unknown }).type : undefined;
+  const parsed = (type === 'staff' ? staffRecordSchema : type !== undefined ? sealRecordSchema : entryRecordSchema).safeParse(value);
   if (!parsed.success) {
     return { ok: false, seq, reason: 'has missing, unknown or malformed fields — the record was edited', json: true };
   }

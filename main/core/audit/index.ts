@@ -14,7 +14,19 @@ export {
   auditEntrySchema,
   validateAuditEntry,
 } from './format';
-export type { AuditEntry, AuditErrorCode, AuditLine, AuditOutcome, AuditRecord, AuditSealRecord } from './format';
+export { STAFF_EVENTS } from './format';
+export type {
+  AuditEntry,
+  AuditErrorCode,
+  AuditInput,
+  AuditLine,
+  AuditOutcome,
+  AuditRecord,
+  AuditSealRecord,
+  AuditStaffEntry,
+  AuditStaffRecord,
+  StaffEvent,
+} from './format';
 export { auditFilePath, auditHeadPath } from './files';
 export { parseAuditKeyHex, readAuditKey } from './keys';
 export { AuditLog } from './writer';

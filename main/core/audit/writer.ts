@@ -3,7 +3,7 @@ import { mkdir, open } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { KeyStore } from '../keystore';
 import { AUDIT_GENESIS, signRecord, validateAuditEntry } from './format';
-import type { AuditEntry, AuditRecord } from './format';
+import type { AuditInput, AuditLine, AuditRecord, AuditStaffRecord } from './format';
 import { fsyncDir, wrapWrite, writeAll } from './files';
 import { reconcileHead, writeHead } from './head';
 import { keyForAppend, keyForCheck } from './keys';
@@ -33,8 +33,8 @@ export class AuditLog {
    * (AUDIT_INVALID_ENTRY, AUDIT_TORN_TAIL, AUDIT_CHAIN_BROKEN,
    * AUDIT_WRITE_FAILED) or StationError (KEYCHAIN_*): nothing was written then.
    */
-  append(entry: AuditEntry): Promise<AuditRecord> {
-    let valid: AuditEntry;
+  append(entry: AuditInput): Promise<AuditLine> {
+    let valid: AuditInput;
     try {
       valid = validateAuditEntry(entry);
     } catch (error) {
@@ -76,30 +76,34 @@ export class AuditLog {
     return run;
   }
 
-  private async appendNow(entry: AuditEntry): Promise<AuditRecord> {
+  private async appendNow(entry: AuditInput): Promise<AuditLine> {
     const hasAnything = await hasRecordsOrHead(this.path);
     const key = await keyForAppend(this.keyStore, !hasAnything);
     try {
       const tail = await readTail(this.path, key);
       if (tail.tornStart !== null) throw tornTailError();
       await reconcileHead(this.path, tail.last, key).catch((error: unknown) => wrapWrite(error, 'head anchor'));
-      const { record, line } = signRecord<AuditRecord>(
-        {
-          seq: (tail.last?.seq ?? 0) + 1,
-          time: this.now().toISOString(),
-          stationId: entry.stationId,
-          operator: entry.operator,
-          cardId: entry.cardId,
-          mode: entry.mode,
-          profile: entry.profile,
-          ...(entry.processor ? { processor: entry.processor } : {}),
-          outcome: entry.outcome,
-          requestStatus: entry.requestStatus,
-          errorCode: entry.errorCode,
-          prev: tail.last?.mac ?? AUDIT_GENESIS,
-        },
-        key,
-      );
+      const chain = { seq: (tail.last?.seq ?? 0) + 1, time: this.now().toISOString(), prev: tail.last?.mac ?? AUDIT_GENESIS };
+      const { record, line } =
+        entry.type === 'staff'
+          ? signRecord<AuditStaffRecord>({ ...chain, ...entry }, key)
+          : signRecord<AuditRecord>(
+              {
+                seq: chain.seq,
+                time: chain.time,
+                stationId: entry.stationId,
+                operator: entry.operator,
+                cardId: entry.cardId,
+                mode: entry.mode,
+                profile: entry.profile,
+                ...(entry.processor ? { processor: entry.processor } : {}),
+                outcome: entry.outcome,
+                requestStatus: entry.requestStatus,
+                errorCode: entry.errorCode,
+                prev: chain.prev,
+              },
+              key,
+            );
       try {
         await mkdir(dirname(this.path), { recursive: true, mode: 0o700 });
         const handle = await open(this.path, 'a', 0o600);

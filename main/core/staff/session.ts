@@ -1,0 +1,311 @@
+/**
+ * The staff session at the desk (docs/architecture.md, "Staff sign-in"):
+ * who is signed in, with which roles, and whether the screen is locked.
+ *
+ *   signed-out --sign in--> signed-in --lock | idle | OS lock--> locked
+ *   locked --same person unlocks--> signed-in
+ *   locked --another person signs in--> signed-in (the first is signed out)
+ *   signed-in | locked --sign out--> signed-out
+ *
+ * Every change is an audit record (failed attempts too, with the user name
+ * tried but never the password). Locking or ending the session calls
+ * `onSessionEnd`, which cancels and wipes a PIN entry in progress.
+ */
+import { StationError, toErrorInfo } from '../../../common/errors';
+import type { StationErrorInfo } from '../../../common/errors';
+import { canSetPins, normaliseUsername } from '../../../common/staff';
+import type { AuthProvider, PracticeAccount, Role, StaffView } from '../../../common/staff';
+import type { AuditStaffEntry, StaffEvent } from '../audit';
+import type { AuthConfig } from '../config';
+import type { Logger } from '../log';
+import { silentLogger } from '../log';
+import { safeName } from './accounts';
+import type { LocalAccountStore, PasswordCheck } from './accounts';
+
+/** The person signed in. */
+export interface StaffIdentity {
+  readonly username: string;
+  readonly displayName: string | null;
+  readonly roles: readonly Role[];
+}
+
+/** A fresh single-sign-on login through the system browser (main/core/staff/oidc.ts). */
+export interface SsoProvider {
+  signIn(): Promise<StaffIdentity>;
+  cancel(): void;
+}
+
+export interface StaffAuditSink {
+  append(entry: AuditStaffEntry): Promise<unknown>;
+}
+
+export type LockReason = 'manual' | 'idle' | 'os';
+
+export interface StaffSessionDeps {
+  readonly auth: AuthConfig;
+  readonly stationId: string;
+  /** Local accounts; required for provider "local". */
+  readonly accounts?: LocalAccountStore;
+  /** Required for provider "oidc". */
+  readonly sso?: SsoProvider;
+  readonly audit?: StaffAuditSink;
+  /** Records made with the embedded sandbox carry processor "sandbox". */
+  readonly sandbox?: boolean;
+  readonly practiceAccounts?: readonly PracticeAccount[];
+  readonly log?: Logger;
+  /** Called on every change of what the operator window shows. */
+  readonly onChange: () => void;
+  /** Called when the screen locks or the person signs out: a PIN entry in progress must end. */
+  readonly onSessionEnd: () => void;
+  readonly now?: () => number;
+}
+
+type State =
+  { readonly kind: 'signed-out' } | { readonly kind: 'signed-in'; readonly who: StaffIdentity } | { readonly kind: 'locked'; readonly who: StaffIdentity };
+
+/** The warning before the idle lock: a minute, or half the idle time when that is shorter (short test timeouts). */
+const WARNING_MS = 60_000;
+
+export class StaffSession {
+  private state: State = { kind: 'signed-out' };
+  private notice: StationErrorInfo | null = null;
+  private idleDeadline = 0;
+  private idleTimer: NodeJS.Timeout | undefined;
+  private warningTicker: NodeJS.Timeout | undefined;
+  /** One sign-in or unlock at a time: a second click must not run two password checks or two browser logins. */
+  private pending = false;
+  private readonly log: Logger;
+  private readonly now: () => number;
+  private readonly provider: AuthProvider;
+
+  constructor(private readonly deps: StaffSessionDeps) {
+    this.log = deps.log ?? silentLogger;
+    this.now = deps.now ?? Date.now;
+    this.provider = deps.auth.provider;
+  }
+
+  view(): StaffView {
+    const who = this.state.kind === 'signed-out' ? null : this.state.who;
+    const left = this.idleDeadline - this.now();
+    return {
+      state: this.state.kind,
+      provider: this.provider,
+      username: who?.username ?? null,
+      displayName: who?.displayName ?? null,
+      roles: who ? [...who.roles] : [],
+      idleLockInSeconds: this.state.kind === 'signed-in' && left <= this.warningMs() ? Math.max(0, Math.ceil(left / 1000)) : null,
+      notice: this.notice,
+      practiceAccounts: this.deps.practiceAccounts ?? [],
+    };
+  }
+
+  /** The person at the desk, when signed in and not locked; otherwise a typed refusal. */
+  requireSignedIn(): StaffIdentity {
+    if (this.state.kind === 'locked') throw new StationError('SESSION_LOCKED');
+    if (this.state.kind !== 'signed-in') throw new StationError('SIGN_IN_REQUIRED');
+    return this.state.who;
+  }
+
+  /** The person at the desk, who must hold a role that sets PINs. */
+  requirePinSetter(): StaffIdentity {
+    const who = this.requireSignedIn();
+    if (!canSetPins(who.roles)) throw new StationError('ROLE_NOT_ALLOWED', 'Only an operator or a supervisor can set PINs.');
+    return who;
+  }
+
+  /** Local sign-in. When the screen is locked, another person signing in signs the first out. */
+  async signIn(typedUsername: string, password: string): Promise<void> {
+    this.requireProvider('local');
+    if (this.state.kind === 'signed-in') throw new StationError('SESSION_BUSY', 'Someone is already signed in. Sign out first.');
+    const who = await this.exclusive(() => this.checkLocal(typedUsername, password, 'sign-in-failed'));
+    await this.begin(who);
+  }
+
+  /** Unlock by password: the same person continues; another person's valid password signs the first out and them in. */
+  async unlock(typedUsername: string, password: string): Promise<void> {
+    this.requireProvider('local');
+    if (this.state.kind !== 'locked') throw new StationError('NO_SESSION', 'The screen is not locked.');
+    const who = await this.exclusive(() => this.checkLocal(typedUsername, password, 'unlock-failed'));
+    await this.begin(who);
+  }
+
+  async signInSso(): Promise<void> {
+    this.requireProvider('oidc');
+    if (this.state.kind === 'signed-in') throw new StationError('SESSION_BUSY', 'Someone is already signed in. Sign out first.');
+    await this.begin(await this.exclusive(() => this.checkSso('sign-in-failed')));
+  }
+
+  async unlockSso(): Promise<void> {
+    this.requireProvider('oidc');
+    if (this.state.kind !== 'locked') throw new StationError('NO_SESSION', 'The screen is not locked.');
+    await this.begin(await this.exclusive(() => this.checkSso('unlock-failed')));
+  }
+
+  /** Ends the session; allowed while locked (anyone may sign a locked session out). */
+  async signOut(reason: 'manual' | 'other-user' = 'manual'): Promise<void> {
+    if (this.state.kind === 'signed-out') throw new StationError('SIGN_IN_REQUIRED');
+    const who = this.state.who;
+    this.state = { kind: 'signed-out' };
+    this.notice = reason === 'other-user' ? new StationError('SIGNED_OUT_BY_OTHER').toInfo() : null;
+    this.stopIdleTimer();
+    this.deps.onSessionEnd();
+    this.log.info('staff.sign-out', { username: who.username, reason });
+    this.deps.onChange();
+    await this.record('sign-out', who.username, reason);
+  }
+
+  /** Locks the screen; a no-op unless someone is signed in (an OS lock may come at any time). */
+  async lock(reason: LockReason): Promise<void> {
+    if (this.state.kind !== 'signed-in') return;
+    const who = this.state.who;
+    this.state = { kind: 'locked', who };
+    this.notice = reason === 'idle' ? new StationError('SIGNED_OUT_IDLE').toInfo() : null;
+    this.stopIdleTimer();
+    this.deps.onSessionEnd();
+    this.log.info('staff.lock', { username: who.username, reason });
+    this.deps.onChange();
+    await this.record('lock', who.username, reason);
+  }
+
+  /** The person at the desk did something: the idle lock starts counting again. */
+  activity(): void {
+    if (this.state.kind !== 'signed-in') return;
+    const wasWarning = this.view().idleLockInSeconds !== null;
+    this.armIdleTimer();
+    if (wasWarning) this.deps.onChange();
+  }
+
+  dispose(): void {
+    this.stopIdleTimer();
+    if (this.pending) this.deps.sso?.cancel();
+  }
+
+  private requireProvider(provider: AuthProvider): void {
+    if (this.provider !== provider)
+      throw new StationError('INVALID_REQUEST', `This station signs in with ${this.provider === 'oidc' ? 'single sign-on' : 'a password'}.`);
+  }
+
+  private async exclusive<T>(task: () => Promise<T>): Promise<T> {
+    if (this.pending) throw new StationError('SESSION_BUSY', 'A sign-in is already in progress.');
+    this.pending = true;
+    try {
+      return await task();
+    } finally {
+      this.pending = false;
+    }
+  }
+
+  private async checkLocal(typedUsername: string, password: string, failedEvent: StaffEvent): Promise<StaffIdentity> {
+    const accounts = this.deps.accounts;
+    if (!accounts) throw new StationError('INTERNAL');
+    const shown = safeName(typedUsername);
+    let result: PasswordCheck;
+    try {
+      result = await accounts.checkPassword(typedUsername, password, this.deps.auth.lockout);
+    } catch (error) {
+      const info = toErrorInfo(error);
+      this.log.error('staff.store-failed', { code: info.code });
+      await this.record(failedEvent, shown, info.code);
+      throw error;
+    }
+    if (result.ok) return { username: result.account.username, displayName: result.account.displayName, roles: result.account.roles };
+    this.log.warn('staff.sign-in-failed', { username: shown, code: result.code });
+    await this.record(failedEvent, shown, result.code);
+    if (result.lockedNow) await this.record('lockout', shown, null);
+    if (result.code === 'ACCOUNT_LOCKED_OUT') {
+      const minutes = minutesUntil(result.lockedUntil, this.now());
+      throw new StationError('ACCOUNT_LOCKED_OUT', `Try again in ${minutes} minute${minutes === 1 ? '' : 's'}, or ask an administrator to unlock it.`, minutes);
+    }
+    throw new StationError(result.code);
+  }
+
+  private async checkSso(failedEvent: StaffEvent): Promise<StaffIdentity> {
+    const sso = this.deps.sso;
+    if (!sso) throw new StationError('INTERNAL');
+    try {
+      return await sso.signIn();
+    } catch (error) {
+      const info = toErrorInfo(error);
+      this.log.warn('staff.sign-in-failed', { provider: 'oidc', code: info.code });
+      if (info.code !== 'SSO_CANCELLED') await this.record(failedEvent, '(single sign-on)', info.code);
+      throw error;
+    }
+  }
+
+  /** Signs `who` in: the person who was locked continues; anyone else replaces them. */
+  private async begin(who: StaffIdentity): Promise<void> {
+    // Nothing is granted unless the sign-in is on record.
+    const previous = this.state.kind === 'signed-out' ? null : this.state.who;
+    const same = previous !== null && normaliseUsername(previous.username) === normaliseUsername(who.username);
+    if (previous !== null && !same) {
+      this.state = { kind: 'signed-out' };
+      this.deps.onSessionEnd();
+      await this.record('sign-out', previous.username, 'other-user');
+    }
+    await this.recordOrRefuse(same ? 'unlock' : 'sign-in', who.username);
+    this.state = { kind: 'signed-in', who };
+    this.notice = previous !== null && !same ? new StationError('SIGNED_OUT_BY_OTHER').toInfo() : null;
+    this.log.info(same ? 'staff.unlock' : 'staff.sign-in', { username: who.username, roles: who.roles.join(',') });
+    this.armIdleTimer();
+    this.deps.onChange();
+  }
+
+  private idleMs(): number {
+    return Math.round(this.deps.auth.idleLockMinutes * 60_000);
+  }
+
+  private warningMs(): number {
+    return Math.min(WARNING_MS, Math.floor(this.idleMs() / 2));
+  }
+
+  private armIdleTimer(): void {
+    this.stopIdleTimer();
+    this.idleDeadline = this.now() + this.idleMs();
+    this.idleTimer = setTimeout(() => this.startWarning(), this.idleMs() - this.warningMs());
+  }
+
+  /** The last stretch before the lock: the window counts down once a second. */
+  private startWarning(): void {
+    this.deps.onChange();
+    this.warningTicker = setInterval(() => {
+      if (this.now() >= this.idleDeadline) {
+        void this.lock('idle').catch(() => undefined);
+        return;
+      }
+      this.deps.onChange();
+    }, 250);
+  }
+
+  private stopIdleTimer(): void {
+    clearTimeout(this.idleTimer);
+    clearInterval(this.warningTicker);
+    this.idleTimer = undefined;
+    this.warningTicker = undefined;
+    this.idleDeadline = Number.POSITIVE_INFINITY;
+  }
+
+  /** Records an event; a trail that cannot take it is logged, and the lock or failure still stands. */
+  private async record(event: StaffEvent, username: string, reason: string | null): Promise<void> {
+    await this.recordOrRefuse(event, username, reason).catch((error: unknown) => {
+      this.log.error('audit.failed', { event, code: toErrorInfo(error).code });
+    });
+  }
+
+  private async recordOrRefuse(event: StaffEvent, username: string, reason: string | null = null): Promise<void> {
+    await this.deps.audit?.append({
+      type: 'staff',
+      stationId: this.deps.stationId,
+      event,
+      username,
+      provider: this.provider,
+      reason,
+      ...(this.deps.sandbox ? { processor: 'sandbox' as const } : {}),
+    });
+  }
+}
+
+/** Whole minutes until a lockout ends (at least 1 while it lasts). */
+function minutesUntil(lockedUntil: string | null, now: number): number {
+  const end = lockedUntil === null ? now : Date.parse(lockedUntil);
+  return Math.max(1, Math.ceil((end - now) / 60_000));
+}
