@@ -7,11 +7,13 @@ import { useStation } from '../harness/launch-station';
 import type { LaunchedStation } from '../harness/launch-station';
 
 const launch = useStation();
-const records = (s: LaunchedStation): Record<string, unknown>[] =>
+const allRecords = (s: LaunchedStation): Record<string, unknown>[] =>
   readFileSync(s.auditPath, 'utf8')
     .split('\n')
     .filter(Boolean)
     .map((line) => JSON.parse(line) as Record<string, unknown>);
+/** The card records; the harness's sign-in is record 1, a staff record. */
+const records = (s: LaunchedStation): Record<string, unknown>[] => allRecords(s).filter((record) => record.type === undefined);
 
 it('set, generated, cancelled and timed-out sessions each leave one chained record; verify passes; no secrets', async () => {
   const s = await launch({ config: { station: { id: 'desk-7' }, pin: { inactivityTimeoutMs: 1_500 } } });
@@ -19,24 +21,24 @@ it('set, generated, cancelled and timed-out sessions each leave one chained reco
   await enterAndConfirm(s.pinpad, '4826');
   await expect.poll(() => statusText(s.operator)).toContain('PIN set.');
   // Written before the outcome was shown.
-  expect(records(s).at(-1)).toMatchObject({ seq: 1, cardId: 'AUD-1', outcome: 'pin-set', requestStatus: 'pin_set', errorCode: null });
+  expect(records(s).at(-1)).toMatchObject({ seq: 2, cardId: 'AUD-1', outcome: 'pin-set', requestStatus: 'pin_set', errorCode: null });
 
   await s.operator.getByRole('button', { name: 'Next card' }).click();
   await startCard(s.operator, 'AUD-2', 'Processor generates PIN');
   await expect.poll(() => statusText(s.operator)).toContain('generated');
-  expect(records(s).at(-1)).toMatchObject({ seq: 2, cardId: 'AUD-2', mode: 'processor', outcome: 'pin-generated' });
+  expect(records(s).at(-1)).toMatchObject({ seq: 3, cardId: 'AUD-2', mode: 'processor', outcome: 'pin-generated' });
 
   await s.operator.getByRole('button', { name: 'Next card' }).click();
   await startCard(s.operator, 'AUD-3', 'Customer chooses PIN');
   await typeDigits(s.pinpad, '93');
   await s.pinpad.getByRole('button', { name: 'Cancel' }).click();
   await expect.poll(() => statusText(s.operator)).toContain('cancelled');
-  expect(records(s).at(-1)).toMatchObject({ seq: 3, outcome: 'cancelled', errorCode: 'PIN_CANCELLED' });
+  expect(records(s).at(-1)).toMatchObject({ seq: 4, outcome: 'cancelled', errorCode: 'PIN_CANCELLED' });
 
   await s.operator.getByRole('button', { name: 'Next card' }).click();
   await startCard(s.operator, 'AUD-4', 'Customer chooses PIN');
   await expect.poll(() => statusText(s.operator), { timeout: 10_000 }).toContain('timed out');
-  expect(records(s).at(-1)).toMatchObject({ seq: 4, outcome: 'timeout', errorCode: 'PIN_TIMEOUT' });
+  expect(records(s).at(-1)).toMatchObject({ seq: 5, outcome: 'timeout', errorCode: 'PIN_TIMEOUT' });
 
   for (const record of records(s)) {
     expect(Object.keys(record).sort()).toEqual([
@@ -55,13 +57,16 @@ it('set, generated, cancelled and timed-out sessions each leave one chained reco
       'time',
     ]);
     // Practice against the sandbox is marked as such, so it cannot pass for a real record.
-    expect(record).toMatchObject({ stationId: 'desk-7', operator: 'unassigned', profile: 'gcm', processor: 'sandbox' });
+    expect(record).toMatchObject({ stationId: 'desk-7', operator: 'operator.test', profile: 'gcm', processor: 'sandbox' });
   }
+  // Record 1 is the operator's sign-in, chained with the rest.
+  expect(allRecords(s)[0]).toMatchObject({ seq: 1, type: 'staff', event: 'sign-in', username: 'operator.test', stationId: 'desk-7' });
   const text = readFileSync(s.auditPath, 'utf8');
-  for (const secret of ['4826', s.keys.pinKeyHex ?? 'x', s.keys.apiToken ?? 'x']) expect(text).not.toContain(secret);
+  for (const secret of ['4826', s.keys.pinKeyHex ?? 'x', s.keys.apiToken ?? 'x', ...s.staff.map((account) => account.password)])
+    expect(text).not.toContain(secret);
   const key = await readAuditKey(s.keyStore);
   try {
-    expect(verifyAuditFile(s.auditPath, key)).toMatchObject({ ok: true, records: 4 });
+    expect(verifyAuditFile(s.auditPath, key)).toMatchObject({ ok: true, records: 5 });
   } finally {
     key.fill(0);
   }
@@ -71,7 +76,7 @@ it('an unreachable processor is recorded as failed with its code', async () => {
   const s = await launch({ processorUrl: 'http://127.0.0.1:9', config: { processor: { retries: 0 } } });
   await startCard(s.operator, 'AUD-5', 'Processor generates PIN');
   await expect.poll(() => statusText(s.operator)).toContain('could not be reached');
-  expect(records(s)).toMatchObject([{ seq: 1, outcome: 'failed', errorCode: 'PROCESSOR_UNREACHABLE' }]);
+  expect(records(s)).toMatchObject([{ seq: 2, outcome: 'failed', errorCode: 'PROCESSOR_UNREACHABLE' }]);
   // A configured processor address is not the sandbox: no practice mark.
   expect(records(s)[0]).not.toHaveProperty('processor');
 });

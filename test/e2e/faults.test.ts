@@ -99,7 +99,8 @@ for (const c of cases) {
     const audit = readFileSync(station.auditPath, 'utf8')
       .trim()
       .split('\n')
-      .map((line) => JSON.parse(line) as Record<string, unknown>);
+      .map((line) => JSON.parse(line) as Record<string, unknown>)
+      .filter((record) => record.type === undefined);
     expect(audit).toHaveLength(1);
     expect(audit[0]).toMatchObject({ outcome: c.audit, errorCode: c.code });
     table.push(`${c.name} | ${c.code ?? 'PIN set'}: ${text.replace(/\s+/g, ' ').slice(0, 110)} | ${c.audit} | ${sandbox?.attempts}`);
@@ -113,7 +114,8 @@ it('connection refused: retried while nothing can have been sent, then reported;
   const audit = readFileSync(station.auditPath, 'utf8')
     .trim()
     .split('\n')
-    .map((line) => JSON.parse(line) as Record<string, unknown>);
+    .map((line) => JSON.parse(line) as Record<string, unknown>)
+    .filter((record) => record.type === undefined);
   expect(audit).toMatchObject([{ outcome: 'failed', errorCode: 'PROCESSOR_UNREACHABLE' }]);
   table.push(`connection refused | PROCESSOR_UNREACHABLE: could not be reached. Nothing was sent. | failed | 0 (retried 2x before giving up)`);
 });

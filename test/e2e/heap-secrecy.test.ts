@@ -201,6 +201,45 @@ describe('no PIN survives in any heap after an operation', () => {
   );
 });
 
+describe('no staff password survives in a renderer heap', () => {
+  it(
+    'after a wrong password, a sign-in, a lock and unlock and a sign-out; a password still in its field is found (control)',
+    async () => {
+      // Letters and digits only, so a snapshot holds them unescaped; typed key by key, so no page script ever held them whole.
+      const [right, wrong, pending] = [0, 1, 2].map(() => `pw${randomBytes(10).toString('hex')}`) as [string, string, string];
+      const needle = (label: string, text: string): Needle => ({ label, bytes: Buffer.from(text, 'latin1') });
+      station = await launchStation({ staff: [{ username: 'heap.op', password: right, roles: ['operator'] }], signIn: false });
+      const { operator, pinpad } = station;
+      const typePassword = async (text: string): Promise<void> => {
+        await operator.getByLabel('Password', { exact: true }).click();
+        await operator.keyboard.type(text);
+      };
+      await operator.getByRole('textbox', { name: 'User name' }).fill('heap.op');
+      await typePassword(wrong);
+      await operator.getByRole('button', { name: 'Sign in', exact: true }).click();
+      await expect.poll(() => operator.getByRole('alert').textContent()).toContain('wrong');
+      await typePassword(right);
+      await operator.getByRole('button', { name: 'Sign in', exact: true }).click();
+      await operator.getByRole('button', { name: 'Lock' }).click();
+      await typePassword(right);
+      await operator.getByRole('button', { name: 'Unlock', exact: true }).click();
+      await operator.getByRole('button', { name: 'Sign out' }).click();
+      await operator.getByRole('button', { name: 'Sign in', exact: true }).waitFor();
+      expect(station.core.staff.view().state).toBe('signed-out');
+      await typePassword(pending);
+
+      const heaps = { 'operator renderer': await snapshotPage(operator), 'PIN pad renderer': await snapshotPage(pinpad) };
+      expect(scanHeaps(heaps, [needle('wrong password', wrong), needle('right password', right)])).toEqual({
+        'operator renderer': [],
+        'PIN pad renderer': [],
+      });
+      // The control: the same detector finds the password that is still in the field (the page holds it as its value).
+      expect(scanHeaps(heaps, [needle('typed, not sent', pending)])).toEqual({ 'operator renderer': ['typed, not sent'], 'PIN pad renderer': [] });
+    },
+    TEST_TIMEOUT_MS,
+  );
+});
+
 describe('positive control: the detector finds a PIN that is kept', () => {
   it(
     'a PIN planted in each heap is found there (with its retaining path), and gone once the plant is removed',

@@ -105,6 +105,9 @@ it('10,000 hostile messages from each window: no throw, typed answers only, no p
   await core.station.settled();
   if (core.station.operatorView().phase === 'awaiting-pin') core.station.cancel();
   core.station.nextCard();
+  // The storm may have signed the operator out or locked the screen; whoever comes next signs in as usual.
+  if (core.staff.view().state === 'locked') await core.staff.signOut();
+  if (core.staff.view().state === 'signed-out') await station.signIn(station.staff[0]?.username ?? '');
   const before = sandbox?.requests.length ?? 0;
   await startCard(operator, 'FUZZ-AFTER', 'Customer chooses PIN');
   await enterAndConfirm(pinpad, '3917');

@@ -2,8 +2,9 @@
  * Leak sweep (docs/architecture.md, "PIN secrecy", rule 1): run the journeys with the most
  * verbose logging, then search everything the station wrote or showed — log
  * file, in-memory log, both pages' console output and final DOM, every file
- * in its data directory, the config — for the PINs, PANs and key material
- * used. Nothing may match.
+ * in its data directory, the config, the audit trail and the staff accounts
+ * file — for the PINs, PANs, key material and staff passwords used (right
+ * and wrong ones). Nothing may match.
  */
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -34,9 +35,12 @@ async function journey(name: string, options: LaunchStationOptions, run: (s: Lau
   const s = await launchStation({ ...options, config, logFile: join(dataDir, 'logs', 'station.log') });
   try {
     for (const value of [s.keys.pinKeyHex, s.keys.apiToken, s.keys.privateKeyPem?.split('\n')[5]]) if (value) secrets.add(value);
+    for (const account of s.staff) secrets.add(account.password);
     await run(s);
     artefacts.push({ name: `${name}: operator DOM`, text: await s.operator.content() });
     artefacts.push({ name: `${name}: pinpad DOM`, text: await s.pinpad.content() });
+    artefacts.push({ name: `${name}: audit trail`, text: readFileSync(s.auditPath, 'utf8') });
+    artefacts.push({ name: `${name}: staff accounts`, text: readFileSync(s.accountsPath, 'utf8') });
   } finally {
     await s.close();
     artefacts.push({ name: `${name}: log lines`, text: s.logLines.join('\n') });
@@ -48,6 +52,9 @@ function pin(value: string): string {
   secrets.add(value);
   return value;
 }
+
+/** A staff password used in a journey (right or wrong): a secret like a PIN. */
+const password = pin;
 
 it('no PIN, PAN or key appears in any log, console, page or file after every kind of journey', async () => {
   await journey('gcm', {}, async ({ operator, pinpad }) => {
@@ -93,10 +100,34 @@ it('no PIN, PAN or key appears in any log, console, page or file after every kin
     await expect.poll(() => statusText(operator)).toContain('could not be reached');
   });
 
+  const anna = { username: 'anna.k', password: password('harbour7lantern2quiet'), roles: ['operator'] as const };
+  const boris = { username: 'boris.s', password: password('meadow4granite9silver'), roles: ['supervisor'] as const };
+  await journey('staff', { staff: [anna, boris], signIn: false }, async (s) => {
+    const { operator } = s;
+    const attempt = async (username: string, secret: string, button: 'Sign in' | 'Unlock', events: number): Promise<void> => {
+      await operator.getByRole('textbox', { name: 'User name' }).fill(username);
+      await operator.getByLabel('Password', { exact: true }).fill(secret);
+      await operator.getByRole('button', { name: button, exact: true }).click();
+      await expect.poll(() => readFileSync(s.auditPath, 'utf8').split('\n').filter(Boolean).length).toBe(events);
+    };
+    await attempt('anna.k', password('harbour7lantern2quiez'), 'Sign in', 1);
+    // A password typed into the user name field by mistake.
+    await attempt(anna.password, password('wrong9field3password'), 'Sign in', 2);
+    await attempt('anna.k', anna.password, 'Sign in', 3);
+    await operator.getByRole('button', { name: 'Lock' }).click();
+    await attempt('anna.k', password('meadow4granite9silvex'), 'Unlock', 5);
+    await attempt('boris.s', boris.password, 'Unlock', 7);
+    await startCard(operator, 'LEAK-7', 'Processor generates PIN');
+    await expect.poll(() => statusText(operator)).toContain('generated');
+    await operator.getByRole('button', { name: 'Sign out' }).click();
+    await operator.getByRole('button', { name: 'Sign in', exact: true }).waitFor();
+  });
+
   for (const file of listFiles(dataDir)) artefacts.push({ name: file, text: readFileSync(file, 'utf8') });
   // The sweep looked at real output: the debug log recorded every journey.
   const log = readFileSync(join(dataDir, 'logs', 'station.log'), 'utf8');
-  for (const id of ['LEAK-1', 'LEAK-2', 'LEAK-3', 'LEAK-4', 'LEAK-5', 'LEAK-6']) expect(log).toContain(id);
+  for (const id of ['LEAK-1', 'LEAK-2', 'LEAK-3', 'LEAK-4', 'LEAK-5', 'LEAK-6', 'LEAK-7']) expect(log).toContain(id);
+  expect(log).toContain('"event":"staff.sign-in-failed"');
   expect(log).toContain('"event":"pad.progress"');
 
   const hits: string[] = [];

@@ -59,6 +59,10 @@ export class ElectronDouble {
     displayMedia?: (request: unknown, callback: (streams: unknown) => void) => void;
   } = {};
   focused: BrowserWindowDouble | null = null;
+  /** The OS's lock and suspend events. */
+  readonly powerMonitor = new EventEmitter();
+  /** Every address handed to the system browser. */
+  readonly openedExternally: string[] = [];
   readonly module: Record<string, unknown>;
 
   constructor(readonly options: DoubleOptions) {
@@ -72,6 +76,10 @@ export class ElectronDouble {
           this.handlers.set(channel, handler);
         },
         removeHandler: (channel: string) => void this.handlers.delete(channel),
+      },
+      powerMonitor: this.powerMonitor,
+      shell: {
+        openExternal: async (url: string) => void this.openedExternally.push(url),
       },
       screen: {
         getAllDisplays: () => [PRIMARY_DISPLAY],

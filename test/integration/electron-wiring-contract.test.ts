@@ -24,6 +24,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { IpcResult, OperatorView } from '../../common/ipc';
 import { OPERATOR_CHANNELS, PINPAD_CHANNELS } from '../../common/ipc-validators';
 import { webPreferences, windowOptions } from '../../main/adapter/window-options';
+import { LocalAccountStore, staffFilePath } from '../../main/core/staff/accounts';
 import { KeytarKeyStore } from '../../main/core/keytar-store';
 import { ElectronDouble, PreventableEvent } from '../harness/electron-double';
 import type { BrowserWindowDouble, DoubleOptions } from '../harness/electron-double';
@@ -32,7 +33,7 @@ const DOUBLE_KEY = '__pinStationElectronDouble';
 // Vitest keeps a mocked module across resetModules, so each export reads the current test's double when used.
 vi.mock('electron', () => {
   const current = (): Record<string, unknown> => ((globalThis as unknown as Record<string, ElectronDouble | undefined>)[DOUBLE_KEY] as ElectronDouble).module;
-  const names = ['app', 'BrowserWindow', 'ipcMain', 'screen', 'session', 'protocol'];
+  const names = ['app', 'BrowserWindow', 'ipcMain', 'powerMonitor', 'screen', 'session', 'shell', 'protocol'];
   return Object.defineProperties({}, Object.fromEntries(names.map((name) => [name, { enumerable: true, get: () => current()[name] }])));
 });
 
@@ -46,6 +47,7 @@ interface Rig {
   readonly double: ElectronDouble;
   readonly userData: string;
   readonly service: string;
+  readonly operatorAccount: { readonly username: string; readonly password: string };
   operator(): BrowserWindowDouble;
   pinpad(): BrowserWindowDouble;
   fromOperator(channel: string, arg?: unknown): Promise<IpcResult<unknown>>;
@@ -109,6 +111,9 @@ async function loadApp(configFor: (service: string) => string, doubleOptions: Om
   const keyStore = new KeytarKeyStore(service);
   await keyStore.set('pin-key', randomBytes(32).toString('hex').toUpperCase());
   await keyStore.set('api-token', `test-${randomBytes(18).toString('base64url')}`);
+  // One operator account in the station's own accounts file, as `npm run staff -- add` would make it.
+  const operatorAccount = { username: 'wiring.op', password: `pw-${randomBytes(12).toString('base64url')}` };
+  await new LocalAccountStore(staffFilePath(userData), keyStore).add({ ...operatorAccount, roles: ['operator'] });
 
   const double = new ElectronDouble({ appData, ...doubleOptions });
   (globalThis as Record<string, unknown>)[DOUBLE_KEY] = double;
@@ -128,7 +133,7 @@ async function loadApp(configFor: (service: string) => string, doubleOptions: Om
       if (!listenersBefore.rejection.includes(listener)) process.off('unhandledRejection', listener);
     writeStderr.mockRestore();
     log.mockRestore();
-    for (const account of ['pin-key', 'api-token', 'audit-key'] as const) await keyStore.delete(account).catch(() => false);
+    for (const account of ['pin-key', 'api-token', 'audit-key', 'staff-key', 'staff-generation'] as const) await keyStore.delete(account).catch(() => false);
     rmSync(appData, { recursive: true, force: true });
     delete (globalThis as Record<string, unknown>)[DOUBLE_KEY];
   });
@@ -147,6 +152,7 @@ async function loadApp(configFor: (service: string) => string, doubleOptions: Om
     double,
     userData,
     service,
+    operatorAccount,
     operator,
     pinpad,
     fromOperator: (channel, arg = null) =>
@@ -157,9 +163,20 @@ async function loadApp(configFor: (service: string) => string, doubleOptions: Om
 
 const rigStderr = new WeakMap<ElectronDouble, string[]>();
 
+/** The trail's card records (sign-in and other staff records are left out). */
+function cardRecords(file: string): Record<string, unknown>[] {
+  return readFileSync(file, 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => JSON.parse(line) as Record<string, unknown>)
+    .filter((record) => record.type === undefined);
+}
+
 async function readyWithWindows(rig: Rig, count: number): Promise<void> {
   rig.double.app.becomeReady();
   await vi.waitFor(() => expect(rig.double.windows.filter((win) => !win.destroyed)).toHaveLength(count), { timeout: 10_000 });
+  // A running station: the operator signs in first, as at the desk.
+  if (count === 2) expect(await rig.fromOperator('staff:sign-in', rig.operatorAccount)).toMatchObject({ ok: true });
   // Windows show on ready-to-show, which the double emits right after loadURL.
   await new Promise((resolve) => setImmediate(resolve));
 }
@@ -266,6 +283,24 @@ describe('start-up wiring', () => {
   });
 });
 
+describe('the OS locks the station with the computer', () => {
+  it('lock-screen and suspend lock the staff session, cancelling an entry in progress', async () => {
+    const processor = await heldProcessor();
+    const rig = await loadApp(configWith(processor.url));
+    await readyWithWindows(rig, 2);
+    await startCustomerEntry(rig);
+    rig.double.powerMonitor.emit('lock-screen');
+    await vi.waitFor(async () => expect((await operatorView(rig)).staff).toMatchObject({ state: 'locked', username: 'wiring.op' }));
+    expect(await rig.fromPinpad('pinpad:get-state')).toMatchObject({ ok: true, value: { active: false, count: 0 } });
+    expect(await rig.fromOperator('station:start', { cardId: 'WIRE-2', mode: 'processor' })).toMatchObject({ ok: false, error: { code: 'SESSION_LOCKED' } });
+    expect(await rig.fromOperator('staff:unlock', rig.operatorAccount)).toMatchObject({ ok: true });
+    rig.double.powerMonitor.emit('suspend');
+    await vi.waitFor(async () => expect((await operatorView(rig)).staff.state).toBe('locked'));
+    expect(processor.arrived()).toBe(0);
+    expect(rig.double.openedExternally).toEqual([]);
+  });
+});
+
 describe('quitting waits for work in flight', () => {
   it('every quit waits for the request and its audit record; from the first, nothing new starts', async () => {
     const processor = await heldProcessor();
@@ -274,7 +309,7 @@ describe('quitting waits for work in flight', () => {
     const auditFile = join(rig.userData, 'audit', 'audit.jsonl');
     let recordsAtExit = -1;
     rig.double.app.on('will-quit', () => {
-      recordsAtExit = existsSync(auditFile) ? readFileSync(auditFile, 'utf8').split('\n').filter(Boolean).length : 0;
+      recordsAtExit = existsSync(auditFile) ? cardRecords(auditFile).length : 0;
     });
 
     expect(await rig.fromOperator('station:start', { cardId: 'WIRE-Q1', mode: 'processor' })).toMatchObject({ ok: true });
@@ -294,7 +329,7 @@ describe('quitting waits for work in flight', () => {
     await vi.waitFor(() => expect(rig.double.app.exited).toEqual({ how: 'quit', code: 0 }), { timeout: 10_000 });
     // The record of the request was on disk before the process was allowed to end.
     expect(recordsAtExit).toBe(1);
-    expect(JSON.parse(readFileSync(auditFile, 'utf8').trim()) as object).toMatchObject({ cardId: 'WIRE-Q1', outcome: 'pin-generated' });
+    expect(cardRecords(auditFile)).toEqual([expect.objectContaining({ cardId: 'WIRE-Q1', outcome: 'pin-generated', operator: 'wiring.op' })]);
   });
 
   it('quitting during entry cancels it, records the cancel, then exits', async () => {
@@ -304,8 +339,9 @@ describe('quitting waits for work in flight', () => {
     await startCustomerEntry(rig);
     rig.double.app.quit();
     await vi.waitFor(() => expect(rig.double.app.exited).not.toBeNull(), { timeout: 10_000 });
-    const record = JSON.parse(readFileSync(join(rig.userData, 'audit', 'audit.jsonl'), 'utf8').trim()) as object;
-    expect(record).toMatchObject({ cardId: 'WIRE-1', outcome: 'cancelled', errorCode: 'PIN_CANCELLED' });
+    expect(cardRecords(join(rig.userData, 'audit', 'audit.jsonl'))).toEqual([
+      expect.objectContaining({ cardId: 'WIRE-1', outcome: 'cancelled', errorCode: 'PIN_CANCELLED', operator: 'wiring.op' }),
+    ]);
     expect(processor.arrived()).toBe(0);
   });
 });

@@ -17,8 +17,8 @@
  *
  * A staff record is a sign-in (or a failed one, with the user name tried but
  * never the password), sign-out, lock, unlock or lockout. `username` is the
- * name typed only when it is a valid user name, so a password typed into the
- * wrong field never reaches the trail.
+ * name typed only when it names an account ("(unknown user name)"
+ * otherwise), so a password typed into the wrong field never reaches the trail.
  *
  * `seq` starts at 1 and is consecutive; `prev` is the previous record's `mac`
  * (64 zeros for record 1); `mac` is HMAC-SHA256(audit-key, MAC_DOMAIN + body)

@@ -73,6 +73,8 @@ export type PasswordCheck =
       readonly lockedUntil: string | null;
       /** True when this very attempt reached the limit and locked the account. */
       readonly lockedNow: boolean;
+      /** Whether the name is an account's: an unknown "name" may be a password typed into the wrong field, so it is never recorded. */
+      readonly known: boolean;
     };
 
 export interface NewAccount {
@@ -163,11 +165,11 @@ export class LocalAccountStore {
       const account = file.accounts[index];
       if (account === undefined) {
         await passwordMatches(await decoyHash(), password);
-        return { ok: false, code: 'SIGN_IN_FAILED', lockedUntil: null, lockedNow: false };
+        return { ok: false, code: 'SIGN_IN_FAILED', lockedUntil: null, lockedNow: false, known: false };
       }
       const now = this.now();
       if (account.lockedUntil !== null && Date.parse(account.lockedUntil) > now.getTime()) {
-        return { ok: false, code: 'ACCOUNT_LOCKED_OUT', lockedUntil: account.lockedUntil, lockedNow: false };
+        return { ok: false, code: 'ACCOUNT_LOCKED_OUT', lockedUntil: account.lockedUntil, lockedNow: false, known: true };
       }
       const matches = await passwordMatches(account.passwordHash, password);
       if (!matches) {
@@ -177,10 +179,10 @@ export class LocalAccountStore {
         file.accounts[index] = { ...account, failures: locks ? 0 : failures, lockedUntil };
         await this.save(file.accounts, file.generation);
         return locks
-          ? { ok: false, code: 'ACCOUNT_LOCKED_OUT', lockedUntil, lockedNow: true }
-          : { ok: false, code: 'SIGN_IN_FAILED', lockedUntil: null, lockedNow: false };
+          ? { ok: false, code: 'ACCOUNT_LOCKED_OUT', lockedUntil, lockedNow: true, known: true }
+          : { ok: false, code: 'SIGN_IN_FAILED', lockedUntil: null, lockedNow: false, known: true };
       }
-      if (account.disabled) return { ok: false, code: 'ACCOUNT_DISABLED', lockedUntil: null, lockedNow: false };
+      if (account.disabled) return { ok: false, code: 'ACCOUNT_DISABLED', lockedUntil: null, lockedNow: false, known: true };
       if (account.failures !== 0 || account.lockedUntil !== null) {
         file.accounts[index] = { ...account, failures: 0, lockedUntil: null };
         await this.save(file.accounts, file.generation);
@@ -344,7 +346,10 @@ function checkDisplayName(name: string | null): string | null {
   return trimmed;
 }
 
-/** A typed user name as it may appear in a message, log or audit record: only when it is a valid name (a password typed in the wrong field is not). */
+/** The stand-in recorded for a user name that names no account. */
+export const UNKNOWN_USERNAME = '(unknown user name)';
+
+/** A typed user name as it may appear in a message: only when it is a valid name. */
 export function safeName(typed: string): string {
   const username = normaliseUsername(typed);
   return USERNAME_PATTERN.test(username) ? username : '(not a valid user name)';

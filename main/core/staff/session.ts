@@ -19,7 +19,7 @@ import type { AuditStaffEntry, StaffEvent } from '../audit';
 import type { AuthConfig } from '../config';
 import type { Logger } from '../log';
 import { silentLogger } from '../log';
-import { safeName } from './accounts';
+import { safeName, UNKNOWN_USERNAME } from './accounts';
 import type { LocalAccountStore, PasswordCheck } from './accounts';
 
 /** The person signed in. */
@@ -198,17 +198,18 @@ export class StaffSession {
   private async checkLocal(typedUsername: string, password: string, failedEvent: StaffEvent): Promise<StaffIdentity> {
     const accounts = this.deps.accounts;
     if (!accounts) throw new StationError('INTERNAL');
-    const shown = safeName(typedUsername);
     let result: PasswordCheck;
     try {
       result = await accounts.checkPassword(typedUsername, password, this.deps.auth.lockout);
     } catch (error) {
       const info = toErrorInfo(error);
       this.log.error('staff.store-failed', { code: info.code });
-      await this.record(failedEvent, shown, info.code);
+      await this.record(failedEvent, UNKNOWN_USERNAME, info.code);
       throw error;
     }
     if (result.ok) return { username: result.account.username, displayName: result.account.displayName, roles: result.account.roles };
+    // Only an account's own name is written down: an unknown "name" may be a password typed into the wrong field.
+    const shown = result.known ? safeName(typedUsername) : UNKNOWN_USERNAME;
     this.log.warn('staff.sign-in-failed', { username: shown, code: result.code });
     await this.record(failedEvent, shown, result.code);
     if (result.lockedNow) await this.record('lockout', shown, null);
@@ -242,7 +243,11 @@ export class StaffSession {
       this.deps.onSessionEnd();
       await this.record('sign-out', previous.username, 'other-user');
     }
-    await this.recordOrRefuse(same ? 'unlock' : 'sign-in', who.username);
+    await this.recordOrRefuse(same ? 'unlock' : 'sign-in', who.username).catch((error: unknown) => {
+      this.log.error('audit.failed', { staffEvent: same ? 'unlock' : 'sign-in', code: toErrorInfo(error).code });
+      // The trail's own codes (and the keychain's) say what is wrong; anything else is AUDIT_FAILED.
+      throw error instanceof StationError ? error : new StationError('AUDIT_FAILED');
+    });
     this.state = { kind: 'signed-in', who };
     this.notice = previous !== null && !same ? new StationError('SIGNED_OUT_BY_OTHER').toInfo() : null;
     this.log.info(same ? 'staff.unlock' : 'staff.sign-in', { username: who.username, roles: who.roles.join(',') });
@@ -287,7 +292,7 @@ export class StaffSession {
   /** Records an event; a trail that cannot take it is logged, and the lock or failure still stands. */
   private async record(event: StaffEvent, username: string, reason: string | null): Promise<void> {
     await this.recordOrRefuse(event, username, reason).catch((error: unknown) => {
-      this.log.error('audit.failed', { event, code: toErrorInfo(error).code });
+      this.log.error('audit.failed', { staffEvent: event, code: toErrorInfo(error).code });
     });
   }
 
