@@ -158,6 +158,29 @@ it('captures every operator and PIN pad state through the journeys', async () =>
   for (const path of shots) expect(statSync(path).size).toBeGreaterThan(5_000);
 });
 
+it('the staff screens: sign-in with the practice accounts, a wrong password, locked', async () => {
+  mkdirSync(dir, { recursive: true });
+  const station = await launchStation({ staff: [{ username: 'anna.k', password: 'river-lantern-4417', roles: ['operator'] }], signIn: false });
+  localized.push(station);
+  const { operator } = station;
+  await operator.getByRole('button', { name: 'Sign in', exact: true }).waitFor();
+  // The practice passwords change at every start: masked so the picture does not go stale.
+  await operator.evaluate(() => {
+    for (const [index, code] of document.querySelectorAll('.sandbox-banner code').entries()) if (index % 2 === 1) code.textContent = 'xxxx-xxxx-xxxx-xxxx';
+  });
+  await shoot(operator, 'operator-sign-in');
+  await operator.getByRole('textbox', { name: 'User name' }).fill('anna.k');
+  await operator.getByLabel('Password', { exact: true }).fill('not-her-password');
+  await operator.getByRole('button', { name: 'Sign in', exact: true }).click();
+  await expect.poll(() => alertText(operator)).toBe('The user name or password is wrong.');
+  await shoot(operator, 'operator-sign-in-wrong-password');
+  await operator.getByLabel('Password', { exact: true }).fill('river-lantern-4417');
+  await operator.getByRole('button', { name: 'Sign in', exact: true }).click();
+  await operator.getByRole('button', { name: 'Lock' }).click();
+  await operator.getByRole('heading', { name: 'Screen locked' }).waitFor();
+  await shoot(operator, 'operator-locked');
+});
+
 it('the pad in Russian and Kazakh: idle, entering, a policy notice, and 200% zoom with no word broken inside', async () => {
   mkdirSync(dir, { recursive: true });
   for (const language of ['ru', 'kk'] as const) {

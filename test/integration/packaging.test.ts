@@ -108,10 +108,11 @@ describe('electron-builder config', () => {
     });
   });
 
-  it('packs into an ASAR with keytar unpacked, and ships only the build output', async () => {
+  it('packs into an ASAR with keytar and Argon2 unpacked, and ships only the build output', async () => {
     const config = await loadConfig();
     expect(config.asar).toBe(true);
     expect(config.asarUnpack).toContain('**/node_modules/keytar/**');
+    expect(config.asarUnpack).toContain('**/node_modules/@node-rs/**');
     // The loader normalises the list into one filter set.
     expect(filePatterns(config)).toEqual(['out/**', 'package.json', '!out/main/chunks/sandbox-emulator-*.js']);
   });
