@@ -47,6 +47,7 @@ export const ERROR_MESSAGES = {
   UNLOCK_WRONG_PERSON: 'Only the person signed in can unlock. Anyone else signs them out first.',
   SIGNED_OUT_IDLE: 'You were away too long: the screen locked.',
   SIGNED_OUT_BY_OTHER: 'The previous person was signed out when another person signed in.',
+  STAFF_STORE_BUSY: 'The staff accounts file is in use by another program (npm run staff?). Try again.',
   STAFF_STORE_INVALID: 'The staff accounts file is damaged or was changed outside the station.',
   SSO_FAILED: 'Single sign-on did not complete.',
   SSO_UNREACHABLE: 'The identity provider could not be reached.',

@@ -34,6 +34,7 @@ export const operatorArgSchemas: ArgSchemas<OperatorInvoke> = {
   'staff:unlock': credentialsSchema,
   'staff:unlock-sso': none,
   'staff:sign-out': none,
+  'staff:cancel-sso': none,
   'staff:lock': none,
   'staff:activity': none,
 };

@@ -104,6 +104,8 @@ export interface OperatorInvoke {
   'staff:unlock': { arg: Credentials; result: null };
   'staff:unlock-sso': { arg: null; result: null };
   'staff:sign-out': { arg: null; result: null };
+  /** Gives up a single sign-on in progress. */
+  'staff:cancel-sso': { arg: null; result: null };
   'staff:lock': { arg: null; result: null };
   /** The person at the desk typed or clicked: restarts the idle lock. */
   'staff:activity': { arg: null; result: null };
@@ -147,6 +149,7 @@ export interface StationApi {
   unlock(credentials: Credentials): Promise<IpcResult<null>>;
   unlockSso(): Promise<IpcResult<null>>;
   signOut(): Promise<IpcResult<null>>;
+  cancelSso(): Promise<IpcResult<null>>;
   lock(): Promise<IpcResult<null>>;
   activity(): Promise<IpcResult<null>>;
   onState(listener: (view: OperatorView) => void): () => void;

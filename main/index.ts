@@ -196,11 +196,16 @@ function routeIpc(router: IpcHandler): void {
   }
 }
 
-/** Only web addresses go to the OS (an identity provider's metadata could name any scheme). */
+const OS_LOCK_POLL_MS = 5_000;
+
+/** Only HTTPS goes to the OS (an identity provider's metadata could name any scheme); plain HTTP only to this computer. */
 async function openInSystemBrowser(url: string): Promise<void> {
-  const protocol = new URL(url).protocol;
-  if (protocol !== 'https:' && protocol !== 'http:') throw new StationError('SSO_FAILED', 'The sign-in address is not a web address.');
-  await shell.openExternal(url);
+  const target = new URL(url);
+  const loopback = ['127.0.0.1', '[::1]', 'localhost'].includes(target.hostname);
+  if (target.protocol !== 'https:' && !(target.protocol === 'http:' && loopback)) {
+    throw new StationError('SSO_FAILED', 'The sign-in address is not an HTTPS address.');
+  }
+  await shell.openExternal(target.href);
 }
 
 /** When no window can be shown: one line on stderr, and a non-zero exit. */
@@ -266,8 +271,13 @@ async function onReady(): Promise<void> {
   core = boot.core;
   processorStop = boot.processor.stop ?? null;
   // The screen locks with the computer: a station left at the OS lock screen is not left signed in.
+  // 'lock-screen' exists on macOS and Windows only; elsewhere the idle state says 'locked' where the desktop tells.
   powerMonitor.on('lock-screen', () => void core?.staff.lock('os'));
   powerMonitor.on('suspend', () => void core?.staff.lock('os'));
+  const osLockPoll = setInterval(() => {
+    if (powerMonitor.getSystemIdleState(60) === 'locked') void core?.staff.lock('os');
+  }, OS_LOCK_POLL_MS);
+  app.once('will-quit', () => clearInterval(osLockPoll));
   try {
     routeIpc(boot.router);
     createWindow('operator', boot.config);

@@ -22,6 +22,7 @@ export function exposeStationApi({ contextBridge, ipcRenderer }: PreloadDeps): v
     unlock: (credentials) => invoke('staff:unlock', { username: String(credentials.username), password: String(credentials.password) }),
     unlockSso: () => invoke('staff:unlock-sso', null),
     signOut: () => invoke('staff:sign-out', null),
+    cancelSso: () => invoke('staff:cancel-sso', null),
     lock: () => invoke('staff:lock', null),
     activity: () => invoke('staff:activity', null),
     onState: (listener) => subscribe<OperatorView>(ipcRenderer, OPERATOR_STATE_EVENT, listener),

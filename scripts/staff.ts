@@ -43,6 +43,7 @@ export const EXIT_CODES = {
   ACCOUNT_EXISTS: 4,
   PASSWORD_REJECTED: 5,
   STORE_INVALID: 6,
+  STORE_BUSY: 7,
   KEYCHAIN_UNAVAILABLE: 8,
   CANCELLED: 130,
 } as const;
@@ -56,6 +57,7 @@ const EXIT_CODE_HELP: Record<ExitCodeName, string> = {
   ACCOUNT_EXISTS: 'an account with that user name already exists (add)',
   PASSWORD_REJECTED: 'the password breaks the rule, the two entries differ, or none was given',
   STORE_INVALID: 'the accounts file is damaged, edited or an older copy put back, or its keychain entries are missing; nothing was changed',
+  STORE_BUSY: 'the accounts file is in use by the station or another run of this command; try again',
   KEYCHAIN_UNAVAILABLE: 'the keychain could not be reached or is locked',
   CANCELLED: 'input cancelled with Ctrl-C',
 };
@@ -434,6 +436,8 @@ function describeError(error: unknown, state: RunState): { code: number; message
         return { code: EXIT_CODES.STORE_INVALID, message: `the staff accounts file cannot be checked: ${error.message} Nothing was changed.` };
       case 'KEYCHAIN_UNAVAILABLE':
         return { code: EXIT_CODES.KEYCHAIN_UNAVAILABLE, message: `${error.message} Nothing was changed.` };
+      case 'STAFF_STORE_BUSY':
+        return { code: EXIT_CODES.STORE_BUSY, message: `${error.message} Nothing was changed.` };
       case 'INVALID_REQUEST':
         return { code: EXIT_CODES.USAGE, message: `${error.message} Nothing was changed.` };
       default:

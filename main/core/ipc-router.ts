@@ -33,6 +33,7 @@ const OPERATOR_ACCESS: { readonly [C in keyof OperatorInvoke]: Access } = {
   'staff:unlock': 'anyone',
   'staff:unlock-sso': 'anyone',
   'staff:sign-out': 'anyone',
+  'staff:cancel-sso': 'anyone',
   'staff:lock': 'anyone',
   'staff:activity': 'anyone',
 };
@@ -53,7 +54,10 @@ export class IpcRouter implements IpcHandler {
     this.operatorHandlers = {
       'station:get-state': () => station.operatorView(),
       // The operator on record is the person signed in when Start was pressed.
-      'station:start': (request) => done(station.start(request, staff.requirePinSetter().username)),
+      'station:start': (request) => {
+        const epoch = staff.epoch;
+        return done(station.start(request, staff.requirePinSetter().username, () => staff.epoch === epoch));
+      },
       'station:cancel': () => {
         station.cancel();
         return null;
@@ -67,6 +71,10 @@ export class IpcRouter implements IpcHandler {
       'staff:unlock': (credentials) => done(staff.unlock(credentials.username, credentials.password)),
       'staff:unlock-sso': () => done(staff.unlockSso()),
       'staff:sign-out': () => done(staff.signOut()),
+      'staff:cancel-sso': () => {
+        staff.cancelSso();
+        return null;
+      },
       'staff:lock': () => done(staff.lock('manual')),
       'staff:activity': () => null,
     };
@@ -105,6 +113,8 @@ export class IpcRouter implements IpcHandler {
   /** The operator channel's access rule; any call but a state read also counts as activity for the idle lock. */
   private checkAccess(channel: unknown): void {
     if (typeof channel !== 'string' || !Object.hasOwn(OPERATOR_ACCESS, channel)) return; // dispatch refuses it
+    // Closing comes first: after the first quit the person is signed out, and "closing" is the true reason.
+    if (this.closing && !READ_ONLY_CHANNELS.has(channel)) throw new StationError('STATION_CLOSING');
     const access = OPERATOR_ACCESS[channel as keyof OperatorInvoke];
     if (access === 'pin-setter') this.staff.requirePinSetter();
     else if (access === 'signed-in') this.staff.requireSignedIn();

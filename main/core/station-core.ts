@@ -65,8 +65,8 @@ export function createStationCore(options: StationCoreOptions): StationCore {
     ...(options.audit ? { audit: options.audit } : {}),
     ...(options.log ? { log: options.log } : {}),
     onChange: () => station.publishOperator(),
-    // Locking or signing out ends a PIN entry: it is cancelled, wiped and recorded.
-    onSessionEnd: () => station.interruptEntry('PIN_CANCELLED'),
+    // Locking or signing out ends a PIN entry: it is cancelled, wiped and recorded; signing out also clears the screen.
+    onSessionEnd: (kind) => (kind === 'lock' ? station.interruptEntry('PIN_CANCELLED') : station.endOfSession()),
   });
   const station = new Station({
     config: options.config,
@@ -83,8 +83,10 @@ export function createStationCore(options: StationCoreOptions): StationCore {
     router,
     staff,
     async close() {
-      staff.dispose();
       router.refuseActions();
+      // The trail shows the session ended with the station, not a person signed in forever.
+      await staff.signOut('quit').catch(() => undefined);
+      staff.dispose();
       station.beginClose();
       station.interruptEntry('PIN_CANCELLED');
       await station.settled();

@@ -117,6 +117,8 @@ export class Station {
   private padRevision = 0;
   /** Set by beginClose(): a Start still waiting on the keychain or the trail must not go on to send. */
   private closing = false;
+  /** Set when a session ended while an ended entry was being recorded: its outcome is not shown to the next person. */
+  private clearWhenRecorded = false;
 
   private readonly log: Logger;
   private readonly cardIdPattern: RegExp;
@@ -174,8 +176,11 @@ export class Station {
     };
   }
 
-  /** Operator's Start, by `operator` (the person signed in). Checks the card ID and the keychain before anyone types a PIN. */
-  async start(request: StartRequest, operator: string): Promise<void> {
+  /**
+   * Operator's Start, by `operator` (the person signed in). Checks the card ID and the keychain before anyone
+   * types a PIN. `stillAllowed` is asked again after those waits: a lock or sign-out meanwhile stops it.
+   */
+  async start(request: StartRequest, operator: string, stillAllowed: () => boolean = () => true): Promise<void> {
     if (this.isBusy()) throw new StationError('SESSION_BUSY');
     const cardId = request.cardId.trim();
     if (!this.cardIdPattern.test(cardId) || /\p{Cc}/u.test(cardId)) throw new StationError('CARD_ID_INVALID');
@@ -188,8 +193,9 @@ export class Station {
     if (request.mode === 'customer') await checkProfileKey(this.deps.config.profile, this.readKey);
     // No PIN is taken if its outcome could not be recorded.
     if (this.deps.audit) await this.deps.audit.check().catch((error: unknown) => Promise.reject(this.auditFailure(error)));
-    // Re-check: the station may be closing, or another start may have won, while the keychain answered.
+    // Re-check: the station may be closing, the screen locked, or another start may have won, while the keychain answered.
     if (this.closing) throw new StationError('STATION_CLOSING');
+    if (!stillAllowed()) throw new StationError('SESSION_LOCKED', 'The session changed before the PIN pad opened. Nothing was started.');
     if (this.isBusy()) throw new StationError('SESSION_BUSY');
     const card: Card = { cardId, mode: request.mode, operator };
     this.log.info('session.start', { cardId, mode: request.mode, profile: this.deps.config.profile, operator });
@@ -256,6 +262,20 @@ export class Station {
   padCancel(): void {
     if (this.state.kind !== 'awaiting-pin') throw new StationError('NO_SESSION');
     this.abandon(new StationError('PIN_CANCELLED').toInfo());
+  }
+
+  /**
+   * The person's session ended (signed out, or another person took over): nothing of the last card stays on
+   * screen for the next person. An entry is cancelled; a finished outcome goes; a request still in flight
+   * shows its outcome when it comes (it is on record under the operator who started it).
+   */
+  endOfSession(): void {
+    this.interruptEntry('PIN_CANCELLED');
+    if (this.state.kind === 'recording') this.clearWhenRecorded = true;
+    if (this.state.kind === 'done' || this.state.kind === 'failed') {
+      this.state = IDLE;
+      this.publish();
+    }
   }
 
   /** From now on no Start goes ahead, including one already waiting on the keychain or the trail. */
@@ -371,7 +391,8 @@ export class Station {
     this.publishPad();
     const outcome = reason.code === 'PIN_TIMEOUT' ? 'timeout' : reason.code === 'PIN_CANCELLED' ? 'cancelled' : 'failed';
     this.inFlight = this.record(card, outcome, null, reason.code).then((auditError) => {
-      this.state = { kind: 'failed', card, outcome: null, error: reason, auditError };
+      this.state = this.clearWhenRecorded && auditError === null ? IDLE : { kind: 'failed', card, outcome: null, error: reason, auditError };
+      this.clearWhenRecorded = false;
       this.publish();
     });
   }

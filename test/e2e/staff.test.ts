@@ -142,7 +142,8 @@ it('the idle lock warns, then cancels and wipes the entry; the same person unloc
   await s.operator.getByRole('button', { name: 'Lock' }).click();
   await fillSignIn(s.operator, 'boris.s', BORIS.password, 'Unlock');
   await s.operator.getByText('Signed in: boris.s').waitFor();
-  expect(await s.operator.getByText('The previous person was signed out when another person signed in.').count()).toBe(0);
+  // The newcomer is told the first person's session ended.
+  await s.operator.getByText('The previous person was signed out when another person signed in. (anna.k)').waitFor();
   expect(s.core.staff.view()).toMatchObject({ state: 'signed-in', username: 'boris.s', roles: ['supervisor'] });
 
   expect(s.sandbox?.requests).toHaveLength(0);

@@ -59,8 +59,13 @@ export class ElectronDouble {
     displayMedia?: (request: unknown, callback: (streams: unknown) => void) => void;
   } = {};
   focused: BrowserWindowDouble | null = null;
-  /** The OS's lock and suspend events. */
-  readonly powerMonitor = new EventEmitter();
+  /** The OS's lock and suspend events, and the idle state it reports. */
+  readonly powerMonitor = Object.assign(new EventEmitter(), {
+    idleState: 'active' as 'active' | 'idle' | 'locked' | 'unknown',
+    getSystemIdleState(this: { idleState: string }): string {
+      return this.idleState;
+    },
+  });
   /** Every address handed to the system browser. */
   readonly openedExternally: string[] = [];
   readonly module: Record<string, unknown>;

@@ -301,6 +301,16 @@ describe('the OS locks the station with the computer', () => {
   });
 });
 
+describe('the OS lock where no lock-screen event exists (Linux)', () => {
+  it('an idle state of "locked" locks the staff session within the poll interval', async () => {
+    const processor = await heldProcessor();
+    const rig = await loadApp(configWith(processor.url));
+    await readyWithWindows(rig, 2);
+    rig.double.powerMonitor.idleState = 'locked';
+    await vi.waitFor(async () => expect((await operatorView(rig)).staff.state).toBe('locked'), { timeout: 8_000, interval: 250 });
+  }, 15_000);
+});
+
 describe('quitting waits for work in flight', () => {
   it('every quit waits for the request and its audit record; from the first, nothing new starts', async () => {
     const processor = await heldProcessor();

@@ -7,7 +7,11 @@ import { MemoryKeyStore } from '../../main/core/keystore';
 import { LocalAccountStore } from '../../main/core/staff/accounts';
 import { StaffSession } from '../../main/core/staff/session';
 import type { AuditStaffEntry } from '../../main/core/audit';
-import { TEST_PASSWORD, tempAccountStore } from '../helpers/staff';
+import { TEST_PASSWORD, signedInStaff, tempAccountStore } from '../helpers/staff';
+import { samePerson } from '../../main/core/staff/session';
+import { IpcRouter } from '../../main/core/ipc-router';
+import { Station } from '../../main/core/station';
+import type { KeyAccount, KeyStore } from '../../main/core/keystore';
 
 const POLICY = { maxFailures: 10, minutes: 30 };
 
@@ -166,5 +170,109 @@ describe('StaffSession', () => {
     });
     await expect(staff.signIn('anna', TEST_PASSWORD)).rejects.toMatchObject({ code: 'AUDIT_FAILED' });
     expect(staff.view().state).toBe('signed-out');
+  });
+});
+
+describe('races and identity', () => {
+  it('two sign-ins at once: the second is refused; a lock asked for meanwhile applies once the first is granted', async () => {
+    const accounts = tempAccountStore();
+    await accounts.add({ username: 'anna', roles: ['operator'], password: TEST_PASSWORD });
+    await accounts.add({ username: 'boris', roles: ['operator'], password: `${TEST_PASSWORD}-b` });
+    const staff = new StaffSession({ auth: parseConfig({}).auth, stationId: 'desk-1', accounts, onChange: () => undefined, onSessionEnd: () => undefined });
+    const first = staff.signIn('anna', TEST_PASSWORD);
+    await expect(staff.signIn('boris', `${TEST_PASSWORD}-b`)).rejects.toMatchObject({ code: 'SESSION_BUSY' });
+    await staff.lock('os');
+    await first;
+    expect(staff.view()).toMatchObject({ state: 'locked', username: 'anna' });
+  });
+
+  it('a lock while Start waits on the keychain: nothing starts, and the pad never opens', async () => {
+    let release: () => void = () => undefined;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const entries = new MemoryKeyStore({ 'pin-key': 'A'.repeat(64), 'api-token': 'token-1' });
+    const slowKeyStore: KeyStore = {
+      get: async (account: KeyAccount) => {
+        await gate;
+        return entries.get(account);
+      },
+      set: (account, value) => entries.set(account, value),
+      delete: (account) => entries.delete(account),
+    };
+    let station: Station | null = null;
+    const staff = await signedInStaff(['operator'], 'op.one', { onSessionEnd: () => station?.interruptEntry('PIN_CANCELLED') });
+    station = new Station({
+      config: parseConfig({}),
+      keyStore: slowKeyStore,
+      cardApi: { setPin: () => Promise.reject(new Error('must not be called')) },
+      views: { operator: () => undefined, pinpad: () => undefined },
+      staffView: () => staff.view(),
+    });
+    const router = new IpcRouter(station, staff);
+    const started = router.handle('operator', 'station:start', { cardId: 'CARD-1', mode: 'customer' });
+    await staff.lock('manual');
+    release();
+    expect(await started).toMatchObject({ ok: false, error: { code: 'SESSION_LOCKED' } });
+    expect(station.pinpadView().active).toBe(false);
+    expect(station.operatorView().phase).toBe('idle');
+  });
+
+  it('main checks the role on every call, whatever the window shows', async () => {
+    const station = new Station({
+      config: parseConfig({}),
+      keyStore: new MemoryKeyStore(),
+      cardApi: { setPin: () => Promise.reject(new Error('must not be called')) },
+      views: { operator: () => undefined, pinpad: () => undefined },
+    });
+    const admin = await signedInStaff(['admin', 'auditor'], 'ada');
+    const router = new IpcRouter(station, admin);
+    expect(await router.handle('operator', 'station:start', { cardId: 'CARD-1', mode: 'processor' })).toMatchObject({
+      ok: false,
+      error: { code: 'ROLE_NOT_ALLOWED' },
+    });
+    await admin.lock('manual');
+    expect(await router.handle('operator', 'station:start', { cardId: 'CARD-1', mode: 'processor' })).toMatchObject({
+      ok: false,
+      error: { code: 'SESSION_LOCKED' },
+    });
+    expect(await router.handle('operator', 'station:next-card', null)).toMatchObject({ ok: false, error: { code: 'SESSION_LOCKED' } });
+    await admin.signOut();
+    expect(await router.handle('operator', 'station:cancel', null)).toMatchObject({ ok: false, error: { code: 'SIGN_IN_REQUIRED' } });
+    // Reading the state stays open: the sign-in screen needs it.
+    expect(await router.handle('operator', 'station:get-state', null)).toMatchObject({ ok: true });
+  });
+
+  it('single sign-on decides "the same person" by the subject, never by a name the provider lets people change', () => {
+    const anna = { username: 'anna.k', displayName: null, roles: ['operator'] as const, subject: 'sub-1' };
+    expect(samePerson(anna, { ...anna, username: 'Anna.K' })).toBe(true);
+    expect(samePerson(anna, { ...anna, subject: 'sub-2' })).toBe(false);
+    expect(samePerson({ username: 'Anna', displayName: null, roles: [] }, { username: 'anna', displayName: null, roles: [] })).toBe(true);
+  });
+});
+
+describe('the accounts file between processes', () => {
+  it('the station and the admin CLI writing at once lose neither change', async () => {
+    const station = tempAccountStore();
+    await station.add({ username: 'anna', roles: ['operator'], password: TEST_PASSWORD });
+    await station.add({ username: 'boris', roles: ['operator'], password: `${TEST_PASSWORD}-b` });
+    const keyStore = (station as unknown as { keyStore: KeyStore }).keyStore;
+    const cli = new LocalAccountStore(station.path, keyStore);
+    await Promise.all([cli.setDisabled('boris', true), station.checkPassword('anna', 'wrong-password-x', POLICY)]);
+    const accounts = await station.list();
+    expect(accounts.find((account) => account.username === 'boris')?.disabled).toBe(true);
+    expect(accounts.find((account) => account.username === 'anna')?.failures).toBe(1);
+  });
+
+  it('a write whose keychain step failed brings the keychain up to date on the next read, so the older copy stays refused', async () => {
+    const store = tempAccountStore();
+    await store.add({ username: 'anna', roles: ['operator'], password: TEST_PASSWORD });
+    const keyStore = (store as unknown as { keyStore: KeyStore }).keyStore;
+    copyFileSync(store.path, `${store.path}.old`);
+    const generation = await keyStore.get('staff-generation');
+    await store.setDisabled('anna', true);
+    await keyStore.set('staff-generation', generation ?? '');
+    expect((await store.list())[0]?.disabled).toBe(true);
+    expect(await keyStore.get('staff-generation')).toBe(String(Number(generation) + 1));
+    copyFileSync(`${store.path}.old`, store.path);
+    await expect(store.list()).rejects.toMatchObject({ code: 'STAFF_STORE_INVALID' });
   });
 });

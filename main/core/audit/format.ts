@@ -90,7 +90,7 @@ export interface AuditStaffEntry {
   event: StaffEvent;
   username: string;
   provider: 'local' | 'oidc';
-  /** Why: an error code for a failure, or how a lock or sign-out came about (manual, idle, os, other-user). */
+  /** Why: an error code for a failure, or how a lock or sign-out came about (manual, idle, os, other-user, quit). */
   reason: string | null;
   processor?: 'sandbox';
 }

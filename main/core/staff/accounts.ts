@@ -13,7 +13,8 @@
  * lockout or a disabled account) is refused.
  */
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
+import { mkdir, open, readFile, rename, rm, stat } from 'node:fs/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { dirname, join } from 'node:path';
 import { z } from 'zod';
 import { StationError } from '../../../common/errors';
@@ -169,6 +170,8 @@ export class LocalAccountStore {
       }
       const now = this.now();
       if (account.lockedUntil !== null && Date.parse(account.lockedUntil) > now.getTime()) {
+        // The hash is still checked (and ignored), so a locked name answers no faster than any other.
+        await passwordMatches(account.passwordHash, password);
         return { ok: false, code: 'ACCOUNT_LOCKED_OUT', lockedUntil: account.lockedUntil, lockedNow: false, known: true };
       }
       const matches = await passwordMatches(account.passwordHash, password);
@@ -244,6 +247,9 @@ export class LocalAccountStore {
     if (recorded !== null && generation !== recorded && generation !== recorded + 1) {
       throw invalid(generation < recorded ? 'It is an older copy put back in place.' : 'Its generation is ahead of the keychain.');
     }
+    // A write whose keychain step failed (or a crash between the two): bring the keychain up to the file,
+    // so the copy before it can no longer pass.
+    if (recorded !== generation) await this.keyStore.set('staff-generation', String(generation));
     const names = new Set(parsed.data.accounts.map((account) => account.username));
     if (names.size !== parsed.data.accounts.length) throw invalid('It names an account twice.');
     return { accounts: parsed.data.accounts, generation };
@@ -299,10 +305,42 @@ export class LocalAccountStore {
     return Buffer.from(value, 'hex');
   }
 
+  /** One task at a time in this process, and under the file lock against other processes (npm run staff). */
   private exclusive<T>(task: () => Promise<T>): Promise<T> {
-    const run = this.queue.then(task, task);
+    const locked = (): Promise<T> => this.withFileLock(task);
+    const run = this.queue.then(locked, locked);
     this.queue = run.catch(() => undefined);
     return run;
+  }
+
+  /**
+   * `<file>.lock`, made with O_EXCL, around every read-to-write, so the station and the admin CLI never
+   * overwrite each other's change. A lock older than 30 s was left by a process that died and is taken over.
+   */
+  private async withFileLock<T>(task: () => Promise<T>): Promise<T> {
+    const lockPath = `${this.path}.lock`;
+    const deadline = Date.now() + 5_000;
+    await mkdir(dirname(this.path), { recursive: true, mode: 0o700 }).catch(() => undefined);
+    for (;;) {
+      try {
+        await (await open(lockPath, 'wx', 0o600)).close();
+        break;
+      } catch (error) {
+        if (!isErrno(error, 'EEXIST')) throw new StationError('STAFF_STORE_INVALID', 'Its lock file could not be made: check the data directory.');
+        const held = await stat(lockPath).catch(() => null);
+        if (held && Date.now() - held.mtimeMs > 30_000) {
+          await rm(lockPath, { force: true });
+          continue;
+        }
+        if (Date.now() > deadline) throw new StationError('STAFF_STORE_BUSY');
+        await sleep(20);
+      }
+    }
+    try {
+      return await task();
+    } finally {
+      await rm(lockPath, { force: true }).catch(() => undefined);
+    }
   }
 }
 

@@ -27,6 +27,17 @@ export interface StaffIdentity {
   readonly username: string;
   readonly displayName: string | null;
   readonly roles: readonly Role[];
+  /**
+   * With single sign-on: the provider's stable, unique subject (issuer and `sub`). A user name claim may be
+   * changed or shared at the provider, so "the same person" is decided by this, never by the name.
+   */
+  readonly subject?: string;
+}
+
+/** Whether two identities are the same person: the subject when the provider gave one, else the account name. */
+export function samePerson(a: StaffIdentity, b: StaffIdentity): boolean {
+  if (a.subject !== undefined || b.subject !== undefined) return a.subject === b.subject;
+  return normaliseUsername(a.username) === normaliseUsername(b.username);
 }
 
 /** A fresh single-sign-on login through the system browser (main/core/staff/oidc.ts). */
@@ -55,8 +66,11 @@ export interface StaffSessionDeps {
   readonly log?: Logger;
   /** Called on every change of what the operator window shows. */
   readonly onChange: () => void;
-  /** Called when the screen locks or the person signs out: a PIN entry in progress must end. */
-  readonly onSessionEnd: () => void;
+  /**
+   * Called when the screen locks ('lock') or the person's session ends ('end': sign-out, take-over, quit):
+   * a PIN entry in progress must end; after 'end' nothing of the last card may stay on screen.
+   */
+  readonly onSessionEnd: (kind: 'lock' | 'end') => void;
   readonly now?: () => number;
 }
 
@@ -74,6 +88,10 @@ export class StaffSession {
   private warningTicker: NodeJS.Timeout | undefined;
   /** One sign-in or unlock at a time: a second click must not run two password checks or two browser logins. */
   private pending = false;
+  /** A lock asked for (OS lock, Lock button) while a sign-in was being decided: applied as soon as it is. */
+  private lockWhenDone: LockReason | null = null;
+  /** Grows with every sign-in, lock and sign-out: work that waited (a Start on the keychain) checks it did not change. */
+  private epochValue = 0;
   private readonly log: Logger;
   private readonly now: () => number;
   private readonly provider: AuthProvider;
@@ -95,8 +113,14 @@ export class StaffSession {
       roles: who ? [...who.roles] : [],
       idleLockInSeconds: this.state.kind === 'signed-in' && left <= this.warningMs() ? Math.max(0, Math.ceil(left / 1000)) : null,
       notice: this.notice,
-      practiceAccounts: this.deps.practiceAccounts ?? [],
+      // Only on the sign-in and lock screens: nobody signed in needs the practice passwords.
+      practiceAccounts: this.state.kind === 'signed-in' ? [] : (this.deps.practiceAccounts ?? []),
     };
+  }
+
+  /** Changes whenever who may act changes (sign-in, unlock, lock, sign-out). */
+  get epoch(): number {
+    return this.epochValue;
   }
 
   /** The person at the desk, when signed in and not locked; otherwise a typed refusal. */
@@ -117,38 +141,46 @@ export class StaffSession {
   async signIn(typedUsername: string, password: string): Promise<void> {
     this.requireProvider('local');
     if (this.state.kind === 'signed-in') throw new StationError('SESSION_BUSY', 'Someone is already signed in. Sign out first.');
-    const who = await this.exclusive(() => this.checkLocal(typedUsername, password, 'sign-in-failed'));
-    await this.begin(who);
+    await this.exclusive(async () => this.begin(await this.checkLocal(typedUsername, password, 'sign-in-failed')));
   }
 
   /** Unlock by password: the same person continues; another person's valid password signs the first out and them in. */
   async unlock(typedUsername: string, password: string): Promise<void> {
     this.requireProvider('local');
     if (this.state.kind !== 'locked') throw new StationError('NO_SESSION', 'The screen is not locked.');
-    const who = await this.exclusive(() => this.checkLocal(typedUsername, password, 'unlock-failed'));
-    await this.begin(who);
+    await this.exclusive(async () => this.begin(await this.checkLocal(typedUsername, password, 'unlock-failed')));
   }
 
   async signInSso(): Promise<void> {
     this.requireProvider('oidc');
     if (this.state.kind === 'signed-in') throw new StationError('SESSION_BUSY', 'Someone is already signed in. Sign out first.');
-    await this.begin(await this.exclusive(() => this.checkSso('sign-in-failed')));
+    await this.exclusive(async () => this.begin(await this.checkSso('sign-in-failed')));
   }
 
   async unlockSso(): Promise<void> {
     this.requireProvider('oidc');
     if (this.state.kind !== 'locked') throw new StationError('NO_SESSION', 'The screen is not locked.');
-    await this.begin(await this.exclusive(() => this.checkSso('unlock-failed')));
+    await this.exclusive(async () => this.begin(await this.checkSso('unlock-failed')));
   }
 
-  /** Ends the session; allowed while locked (anyone may sign a locked session out). */
-  async signOut(reason: 'manual' | 'other-user' = 'manual'): Promise<void> {
-    if (this.state.kind === 'signed-out') throw new StationError('SIGN_IN_REQUIRED');
+  /** Gives up a single sign-on in progress (the browser tab was closed, or the person changed their mind). */
+  cancelSso(): void {
+    if (this.pending) this.deps.sso?.cancel();
+  }
+
+  /** Ends the session; allowed while locked (anyone may sign a locked session out). 'quit': the station is closing. */
+  async signOut(reason: 'manual' | 'quit' = 'manual'): Promise<void> {
+    if (this.state.kind === 'signed-out') {
+      if (reason === 'quit') return;
+      throw new StationError('SIGN_IN_REQUIRED');
+    }
     const who = this.state.who;
     this.state = { kind: 'signed-out' };
-    this.notice = reason === 'other-user' ? new StationError('SIGNED_OUT_BY_OTHER').toInfo() : null;
+    this.epochValue++;
+    this.notice = null;
     this.stopIdleTimer();
-    this.deps.onSessionEnd();
+    this.cancelSso();
+    this.deps.onSessionEnd('end');
     this.log.info('staff.sign-out', { username: who.username, reason });
     this.deps.onChange();
     await this.record('sign-out', who.username, reason);
@@ -156,12 +188,15 @@ export class StaffSession {
 
   /** Locks the screen; a no-op unless someone is signed in (an OS lock may come at any time). */
   async lock(reason: LockReason): Promise<void> {
+    // A sign-in being decided right now is locked the moment it is granted.
+    if (this.pending) this.lockWhenDone = reason;
     if (this.state.kind !== 'signed-in') return;
     const who = this.state.who;
     this.state = { kind: 'locked', who };
+    this.epochValue++;
     this.notice = reason === 'idle' ? new StationError('SIGNED_OUT_IDLE').toInfo() : null;
     this.stopIdleTimer();
-    this.deps.onSessionEnd();
+    this.deps.onSessionEnd('lock');
     this.log.info('staff.lock', { username: who.username, reason });
     this.deps.onChange();
     await this.record('lock', who.username, reason);
@@ -188,10 +223,14 @@ export class StaffSession {
   private async exclusive<T>(task: () => Promise<T>): Promise<T> {
     if (this.pending) throw new StationError('SESSION_BUSY', 'A sign-in is already in progress.');
     this.pending = true;
+    this.lockWhenDone = null;
     try {
       return await task();
     } finally {
       this.pending = false;
+      const lockReason = this.lockWhenDone;
+      this.lockWhenDone = null;
+      if (lockReason !== null) await this.lock(lockReason);
     }
   }
 
@@ -237,10 +276,11 @@ export class StaffSession {
   private async begin(who: StaffIdentity): Promise<void> {
     // Nothing is granted unless the sign-in is on record.
     const previous = this.state.kind === 'signed-out' ? null : this.state.who;
-    const same = previous !== null && normaliseUsername(previous.username) === normaliseUsername(who.username);
+    const same = previous !== null && samePerson(previous, who);
     if (previous !== null && !same) {
       this.state = { kind: 'signed-out' };
-      this.deps.onSessionEnd();
+      this.epochValue++;
+      this.deps.onSessionEnd('end');
       await this.record('sign-out', previous.username, 'other-user');
     }
     await this.recordOrRefuse(same ? 'unlock' : 'sign-in', who.username).catch((error: unknown) => {
@@ -249,7 +289,9 @@ export class StaffSession {
       throw error instanceof StationError ? error : new StationError('AUDIT_FAILED');
     });
     this.state = { kind: 'signed-in', who };
-    this.notice = previous !== null && !same ? new StationError('SIGNED_OUT_BY_OTHER').toInfo() : null;
+    this.epochValue++;
+    // Told to the newcomer: whoever was signed in before is signed out now.
+    this.notice = previous !== null && !same ? new StationError('SIGNED_OUT_BY_OTHER', `(${previous.username})`).toInfo() : null;
     this.log.info(same ? 'staff.unlock' : 'staff.sign-in', { username: who.username, roles: who.roles.join(',') });
     this.armIdleTimer();
     this.deps.onChange();

@@ -70,6 +70,7 @@ export interface Catalogue {
     readonly signInSso: string;
     /** Shown while the system browser is open for single sign-on. */
     readonly ssoWaiting: string;
+    readonly cancelSso: string;
     readonly lockedTitle: string;
     /** "{name}": the person signed in when the screen locked. */
     readonly lockedFor: string;

@@ -57,6 +57,7 @@ export const en: Catalogue = {
     signIn: 'Sign in',
     signInSso: 'Sign in with single sign-on',
     ssoWaiting: 'Finish signing in in the browser window that opened, then come back here.',
+    cancelSso: 'Cancel single sign-on',
     lockedTitle: 'Screen locked',
     lockedFor: '{name} can unlock with their password. Anyone else who signs in here signs {name} out.',
     unlock: 'Unlock',
