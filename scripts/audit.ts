@@ -5,6 +5,9 @@
  *                   name the first bad record
  *   seal [file]     move a torn final line (interrupted write) out of the way
  *                   under a seal record, then verify
+ *   export [file]   verify, then write the records (all, or those matching
+ *                   --from/--to/--operator/--card) as CSV or JSON for
+ *                   auditors (main/core/audit/export.ts), to stdout or --out
  *
  * Without a file, the station's trail is used: `<data dir>/audit/audit.jsonl`,
  * where the data directory is Electron's userData for "pin-station"
@@ -16,12 +19,14 @@
  * tests can drive it; main() is the thin process entry.
  */
 import { DATA_DIR_NAME } from '../common/domain';
-import { existsSync } from 'node:fs';
+import { closeSync, existsSync, fchmodSync, fsyncSync, openSync, unlinkSync, writeSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { resolve } from 'node:path';
 import { StationError } from '../common/errors';
 import { AuditError, auditFilePath, auditHeadPath, readAuditKey, sealAuditFile, verifyAuditFile } from '../main/core/audit';
 import type { AuditVerifyResult } from '../main/core/audit';
+import { AUDIT_EXPORT_FORMATS, AuditExportRefusedError, exportAuditTrail, parseAuditExportDate } from '../main/core/audit/export';
+import type { AuditExportFilter, AuditExportFormat } from '../main/core/audit/export';
 import type { KeyStore } from '../main/core/keystore';
 import { CliError, DEFAULT_SERVICE, defaultDataDir, exitCodesHelp, isEntryPoint, openStoreChecked, parseCliArgs, runCli } from './cli-common';
 import type { CliArgs, CliBaseDeps, CliOutput } from './cli-common';
@@ -37,17 +42,19 @@ export const EXIT_CODES = {
   VERIFY_FAILED: 3,
   TORN_TAIL: 4,
   KEY_MISSING: 5,
+  OUT_EXISTS: 6,
   KEYCHAIN_UNAVAILABLE: 8,
 } as const;
 export type ExitCodeName = keyof typeof EXIT_CODES;
 
 const EXIT_CODE_HELP: Record<ExitCodeName, string> = {
-  OK: 'the trail verifies (after sealing, for seal)',
+  OK: 'the trail verifies (after sealing, for seal; and was exported, for export)',
   INTERNAL: 'unexpected internal error (e.g. the file could not be read or written)',
-  USAGE: 'usage error, or no audit trail at that path',
-  VERIFY_FAILED: 'verification failed: a record was edited, deleted, reordered or cut off',
-  TORN_TAIL: 'the trail ends in a torn line from an interrupted write; run seal',
+  USAGE: 'usage error (bad command, option or date), or no audit trail at that path',
+  VERIFY_FAILED: 'verification failed: a record was edited, deleted, reordered or cut off (export: nothing exported)',
+  TORN_TAIL: 'the trail ends in a torn line from an interrupted write; run seal (export: nothing exported)',
   KEY_MISSING: 'audit-key is missing from the keychain or malformed',
+  OUT_EXISTS: 'export: the --out file already exists; it is never overwritten, nothing was written',
   KEYCHAIN_UNAVAILABLE: 'the keychain could not be reached or is locked',
 };
 
@@ -71,6 +78,16 @@ Commands:
   seal [file]     seal a torn final line left by an interrupted write: its
                   bytes are copied to <file>.torn-<time> and replaced by a
                   seal record; then verify. Close the station first.
+  export [file] --format csv|json [--from DATE] [--to DATE]
+                [--operator NAME] [--card ID] [--out FILE]
+                  verify the whole trail, then export its records (all, or
+                  those matching every filter given) for auditors. Refused,
+                  with nothing written, if the trail does not verify. The
+                  export says in itself that the trail verified: in JSON the
+                  "export" object, in CSV the row whose "row" column is
+                  "export" (first after the header). CSV cells starting with
+                  = + - @ or a tab get a leading ' so spreadsheets show them as
+                  text. The export is not itself recorded in the trail.
   help            show this text
 
 Without [file], the station's trail <data dir>/audit/audit.jsonl is used.
@@ -81,21 +98,72 @@ Options:
   --service <name>   keychain service holding audit-key (default "${DEFAULT_SERVICE}")
   -h, --help         show this text
 
+Export options:
+  --format csv|json  required
+  --from DATE        records at or after DATE
+  --to DATE          records before DATE; a bare YYYY-MM-DD includes that
+                     whole day. DATE is YYYY-MM-DD (UTC) or an ISO 8601 time
+                     with a zone, e.g. 2025-01-31T09:30:00Z
+  --operator NAME    card records by this operator, staff records of this
+                     user name (exact match)
+  --card ID          records of this card ID (exact match)
+  --out FILE         write FILE (created with mode 0600; an existing file is
+                     never overwritten) instead of standard output
+
 ${exitCodesHelp(EXIT_CODES, EXIT_CODE_HELP)}`;
 }
+
+const OPTION_TYPES = {
+  service: 'string',
+  'data-dir': 'string',
+  format: 'string',
+  from: 'string',
+  to: 'string',
+  operator: 'string',
+  card: 'string',
+  out: 'string',
+} as const;
+type OptionName = keyof typeof OPTION_TYPES;
+/** Options every command takes; the others are checked per command (rejectOptions). */
+const COMMON_OPTIONS: readonly string[] = ['--service', '--data-dir'];
 
 interface ParsedArgs extends CliArgs {
   readonly service: string;
   readonly dataDir: string | undefined;
+  readonly seen: ReadonlySet<string>;
+  readonly format: string | undefined;
+  readonly from: string | undefined;
+  readonly to: string | undefined;
+  readonly operator: string | undefined;
+  readonly card: string | undefined;
+  readonly out: string | undefined;
 }
 
 /** Parsed by parseCliArgs (node:util parseArgs); no message repeats an argument that could be a mistyped secret. */
 export function parseArgs(argv: readonly string[]): ParsedArgs {
-  const { help, positional, values, seen } = parseCliArgs(argv, { service: 'string', 'data-dir': 'string' }, EXIT_CODES.USAGE);
+  const { help, positional, values, seen } = parseCliArgs(argv, OPTION_TYPES, EXIT_CODES.USAGE);
   for (const name of seen) {
-    if (values[name.slice(2) as 'service' | 'data-dir'] === '') throw new CliError(EXIT_CODES.USAGE, `${name} needs a value.`);
+    if (values[name.slice(2) as OptionName] === '') throw new CliError(EXIT_CODES.USAGE, `${name} needs a value.`);
   }
-  return { help, positional, service: values.service ?? DEFAULT_SERVICE, dataDir: values['data-dir'] };
+  return {
+    help,
+    positional,
+    seen,
+    service: values.service ?? DEFAULT_SERVICE,
+    dataDir: values['data-dir'],
+    format: values.format,
+    from: values.from,
+    to: values.to,
+    operator: values.operator,
+    card: values.card,
+    out: values.out,
+  };
+}
+
+function rejectOptions(args: ParsedArgs, command: string, allowed: readonly string[] = []): void {
+  for (const name of args.seen) {
+    if (!COMMON_OPTIONS.includes(name) && !allowed.includes(name)) throw new CliError(EXIT_CODES.USAGE, `${name} does not apply to "${command}".`);
+  }
 }
 
 function trailPath(args: ParsedArgs, deps: AuditCliDeps): string {
@@ -135,6 +203,7 @@ async function withKey<T>(store: KeyStore, use: (key: Buffer) => T | Promise<T>)
 }
 
 async function runVerify(args: ParsedArgs, deps: AuditCliDeps): Promise<number> {
+  rejectOptions(args, 'verify');
   const path = trailPath(args, deps);
   requireTrail(path);
   const store = openStoreChecked(deps, args.service, EXIT_CODES.USAGE);
@@ -154,6 +223,7 @@ async function runVerify(args: ParsedArgs, deps: AuditCliDeps): Promise<number> 
 }
 
 async function runSeal(args: ParsedArgs, deps: AuditCliDeps): Promise<number> {
+  rejectOptions(args, 'seal');
   const path = trailPath(args, deps);
   requireTrail(path);
   const store = openStoreChecked(deps, args.service, EXIT_CODES.USAGE);
@@ -181,9 +251,100 @@ async function runSeal(args: ParsedArgs, deps: AuditCliDeps): Promise<number> {
   return after.sealable ? EXIT_CODES.TORN_TAIL : EXIT_CODES.VERIFY_FAILED;
 }
 
+/** --from/--to as a filter bound; a bad date is a usage error that does not repeat it. */
+function exportDate(text: string | undefined, bound: 'from' | 'to'): Date | undefined {
+  if (text === undefined) return undefined;
+  const date = parseAuditExportDate(text, bound);
+  if (date === null) {
+    throw new CliError(
+      EXIT_CODES.USAGE,
+      `--${bound} is not a date: give YYYY-MM-DD (a whole UTC day) or an ISO 8601 time with a zone, e.g. 2025-01-31T09:30:00Z.`,
+    );
+  }
+  return date;
+}
+
+function exportFilter(args: ParsedArgs): AuditExportFilter {
+  const from = exportDate(args.from, 'from');
+  const to = exportDate(args.to, 'to');
+  if (from && to && from.getTime() >= to.getTime()) throw new CliError(EXIT_CODES.USAGE, '--from must be before --to.');
+  const filter: AuditExportFilter = {};
+  if (from) filter.from = from;
+  if (to) filter.to = to;
+  if (args.operator !== undefined) filter.operator = args.operator;
+  if (args.card !== undefined) filter.cardId = args.card;
+  return filter;
+}
+
+/** Creates `path` (never an existing file) with mode 0600 and writes `text` durably; a partial file is removed. */
+function writeNewFile(path: string, text: string): void {
+  let fd: number;
+  try {
+    fd = openSync(path, 'wx', 0o600);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') {
+      throw new CliError(EXIT_CODES.OUT_EXISTS, `${path} already exists; the export never overwrites a file. Nothing was written.`);
+    }
+    throw error;
+  }
+  try {
+    fchmodSync(fd, 0o600); // exactly 0600, whatever the umask
+    const data = Buffer.from(text, 'utf8');
+    for (let offset = 0; offset < data.length;) offset += writeSync(fd, data, offset, data.length - offset);
+    fsyncSync(fd);
+    closeSync(fd);
+  } catch (error) {
+    try {
+      closeSync(fd);
+    } catch {
+      // already closed
+    }
+    unlinkSync(path);
+    throw error;
+  }
+}
+
+async function runExport(args: ParsedArgs, deps: AuditCliDeps): Promise<number> {
+  rejectOptions(args, 'export', ['--format', '--from', '--to', '--operator', '--card', '--out']);
+  if (args.format === undefined) throw new CliError(EXIT_CODES.USAGE, '--format is required: csv or json.');
+  if (!(AUDIT_EXPORT_FORMATS as readonly string[]).includes(args.format)) throw new CliError(EXIT_CODES.USAGE, '--format must be csv or json.');
+  const format = args.format as AuditExportFormat;
+  const filter = exportFilter(args);
+  const path = trailPath(args, deps);
+  requireTrail(path);
+  const out = args.out === undefined ? undefined : resolve(args.out);
+  if (out !== undefined && existsSync(out)) {
+    throw new CliError(EXIT_CODES.OUT_EXISTS, `${out} already exists; the export never overwrites a file. Nothing was written.`);
+  }
+  const store = openStoreChecked(deps, args.service, EXIT_CODES.USAGE);
+  let result;
+  try {
+    result = await withKey(store, (key) => exportAuditTrail(path, key, { format, filter, ...(deps.now ? { now: deps.now } : {}) }));
+  } catch (error) {
+    if (!(error instanceof AuditExportRefusedError)) throw error;
+    const code = error.failure.sealable ? EXIT_CODES.TORN_TAIL : EXIT_CODES.VERIFY_FAILED;
+    // Not on stdout: that may be the export's destination. Nothing was written anywhere.
+    deps.stderr.write(`FAILED: ${path}\n${describeFailure(error.failure)}`);
+    throw new CliError(code, 'the trail does not verify, so nothing was exported.');
+  }
+  if (out === undefined) {
+    deps.stdout.write(result.text);
+    return EXIT_CODES.OK;
+  }
+  writeNewFile(out, result.text);
+  deps.stdout.write(
+    `ok: ${result.verifiedRecords} record${result.verifiedRecords === 1 ? '' : 's'} verified; ${result.records} exported as ${format} to ${out}\n`,
+  );
+  return EXIT_CODES.OK;
+}
+
 /** Runs one CLI invocation and returns its exit code; all output goes to the injected streams. */
 export function runAuditCli(argv: readonly string[], deps: AuditCliDeps): Promise<number> {
-  const commands = { verify: (args: ParsedArgs) => runVerify(args, deps), seal: (args: ParsedArgs) => runSeal(args, deps) };
+  const commands = {
+    verify: (args: ParsedArgs) => runVerify(args, deps),
+    seal: (args: ParsedArgs) => runSeal(args, deps),
+    export: (args: ParsedArgs) => runExport(args, deps),
+  };
   return runCli({ name: 'audit', exitCodes: EXIT_CODES, parse: parseArgs, helpText, commands, describeError }, argv, deps);
 }
 

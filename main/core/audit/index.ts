@@ -36,3 +36,5 @@ export type { AuditSealResult } from './seal';
 export { verifyAuditFile } from './verify';
 export type { AuditBadRecord, AuditVerifyResult } from './verify';
 export { readAuditRecords } from './reader';
+export { AUDIT_EXPORT_FORMATS, exportAuditTrail, parseAuditExportDate } from './export';
+export type { AuditExport, AuditExportFilter, AuditExportFormat } from './export';

@@ -1,0 +1,344 @@
+/**
+ * Exporting the audit trail for auditors (`npm run audit -- export`; the
+ * station's main process may call it too). Plain Node, no Electron.
+ *
+ * Verify first, then export. exportAuditTrail() runs verifyAuditFile() on the
+ * whole trail and refuses (AuditExportRefusedError, an AuditError with code
+ * AUDIT_CHAIN_BROKEN, or AUDIT_TORN_TAIL for a torn tail that seal can
+ * repair) when it does not verify, naming the first bad record and why, never
+ * a value. It then reads the file once more and exports only the first N
+ * records that verified, re-checking each exported line's MAC and chain link
+ * on the very bytes it exports, so a record appended or swapped in between
+ * cannot slip into an export that says "verified".
+ *
+ * What is exported: every record type. Card records (which have no `type`)
+ * get `type: "card"`; `seal` and `staff` records and any type added later are
+ * exported field by field. Field names are an allowlist: the known fields
+ * (EXPORT_FIELDS below, plus AUDIT_RECORD_FIELDS), and a new field only if its
+ * name matches /^[a-z][A-Za-z]{0,31}$/ and none of its camelCase words names
+ * a secret (pin, pan, key, block, password, ...). Only strings, numbers,
+ * booleans and null are exported; a nested value is dropped, since the
+ * allowlist cannot vet the names inside it. `prev` is kept: with a filter,
+ * it still shows how each exported record links to the one before it.
+ *
+ * Filters: `from` is inclusive and `to` exclusive, both compared with the
+ * record's `time`. parseAuditExportDate() turns `YYYY-MM-DD` into a whole
+ * UTC day (a `to` date means the end of that day, so from 2025-01-01 to
+ * 2025-01-31 covers all of January 1 to 31) and accepts a full ISO 8601 time
+ * with a zone as is. `operator` matches a record's `operator` (card records)
+ * or `username` (staff records); `cardId` matches `cardId`. Matching is
+ * exact. Records a filter cannot apply to (a seal has neither) are left out
+ * when that filter is given.
+ *
+ * JSON: pretty-printed, `{ "export": { generated, trail: "verified",
+ * verifiedRecords, records, stationId, filter }, "records": [...] }`; each
+ * record's fields in the column order below, numbers as numbers, null kept,
+ * absent fields left out. No formula neutralisation: JSON is not executed by
+ * spreadsheets.
+ *
+ * CSV (RFC 4180): UTF-8 without a BOM, CRLF after every row, every field in
+ * double quotes with inner quotes doubled. RFC 4180 has no comments, so the
+ * verification statement travels as data: the first column `row` says what a
+ * row is, and the first row after the header is the one row with
+ * `row` = "export", its `time` the generation time and its `note` column the
+ * statement ("PIN Station audit export: the audit trail verified (MACs, chain
+ * and head anchor): N records. M records exported. Filter: ..."). Every
+ * other row has `row` = "record" and an empty `note`. A spreadsheet filter on
+ * `row` = "record" gives the records alone; a record type added later can
+ * never be mistaken for the statement, whatever it is called. Columns: `row`,
+ * the known fields in a fixed order, `note`, then any other field names found,
+ * in first-seen order (a record field named `row` or `note` goes to a column
+ * `record.row` / `record.note`). A null and an absent field are both empty.
+ * Formula neutralisation (OWASP, CSV injection): a cell that starts with `=`,
+ * `+`, `-`, `@`, a tab or a carriage return gets a leading `'`, so a card ID
+ * such as `=HYPERLINK(...)` is shown as text and never evaluated.
+ *
+ * The CSV writer is the ~20 lines below rather than a library: quoting every
+ * field is the whole of RFC 4180's writing side, the neutralisation is ours
+ * anyway, and the main process gains no dependency.
+ */
+import { readFileSync } from 'node:fs';
+import { AUDIT_GENESIS, AUDIT_RECORD_FIELDS, AuditError, checkLine, isTornFinalLine, splitTrailLines } from './format';
+import type { AuditLine } from './format';
+import { verifyAuditFile } from './verify';
+import type { AuditVerifyResult } from './verify';
+
+export interface AuditExportFilter {
+  from?: Date;
+  to?: Date;
+  operator?: string;
+  cardId?: string;
+}
+export type AuditExportFormat = 'csv' | 'json';
+export const AUDIT_EXPORT_FORMATS: readonly AuditExportFormat[] = ['csv', 'json'];
+
+export interface AuditExport {
+  readonly text: string;
+  /** Records in the export (after the filter). */
+  readonly records: number;
+  /** Records in the trail that verified (all of them: an export is refused otherwise). */
+  readonly verifiedRecords: number;
+}
+
+export interface AuditExportOptions {
+  format: AuditExportFormat;
+  filter?: AuditExportFilter;
+  /** The station making the export, named in its metadata (null when not given). */
+  stationId?: string;
+  now?: () => Date;
+}
+
+/** The export was refused because the trail does not verify; `failure` says where and why. */
+export class AuditExportRefusedError extends AuditError {
+  constructor(readonly failure: Extract<AuditVerifyResult, { ok: false }>) {
+    super(failure.sealable ? 'AUDIT_TORN_TAIL' : 'AUDIT_CHAIN_BROKEN', `Nothing was exported: ${describeBadRecord(failure)}.`);
+    this.name = 'AuditExportRefusedError';
+  }
+}
+
+/** "record 7 (line 7): mac does not match — the record was edited" (verify's reasons never quote file content). */
+export function describeBadRecord(failure: Extract<AuditVerifyResult, { ok: false }>): string {
+  const { line, seq, reason } = failure.firstBad;
+  return `${seq === null ? `line ${line}` : `record ${seq} (line ${line})`}: ${reason}`;
+}
+
+/** The known fields, in export order: the fixed columns between `row` and `note`. */
+export const EXPORT_FIELDS = [
+  'seq',
+  'time',
+  'type',
+  'stationId',
+  'operator',
+  'cardId',
+  'mode',
+  'profile',
+  'processor',
+  'outcome',
+  'requestStatus',
+  'errorCode',
+  'event',
+  'username',
+  'provider',
+  'reason',
+  'tornBytes',
+  'tornSha256',
+  'prev',
+  'mac',
+] as const;
+
+const KNOWN_FIELDS: ReadonlySet<string> = new Set<string>([...EXPORT_FIELDS, ...AUDIT_RECORD_FIELDS]);
+const NEW_FIELD_NAME = /^[a-z][A-Za-z]{0,31}$/;
+/** camelCase words that may name a secret: a new field carrying one of them is never exported. */
+const SECRET_WORDS: ReadonlySet<string> = new Set([
+  'pin',
+  'pins',
+  'pan',
+  'pans',
+  'key',
+  'keys',
+  'block',
+  'secret',
+  'password',
+  'passcode',
+  'passphrase',
+  'token',
+  'track',
+  'cvv',
+  'cvc',
+  'otp',
+]);
+/** Columns of the CSV that are not record fields. */
+const ROW_COLUMN = 'row';
+const NOTE_COLUMN = 'note';
+
+type ExportValue = string | number | boolean | null;
+type ExportRecord = ReadonlyMap<string, ExportValue>;
+
+/** Whether a field may leave the trail in an export. */
+export function isExportableField(name: string): boolean {
+  if (KNOWN_FIELDS.has(name)) return true;
+  if (!NEW_FIELD_NAME.test(name)) return false;
+  return !name
+    .split(/(?=[A-Z])/)
+    .map((word) => word.toLowerCase())
+    .some((word) => SECRET_WORDS.has(word));
+}
+
+/**
+ * `YYYY-MM-DD` (a whole UTC day: its start for `from`, the start of the next
+ * day for `to`, which is exclusive) or a full ISO 8601 time with a zone
+ * (`2025-01-31T09:30:00Z`, `...+01:00`, seconds and milliseconds optional).
+ * Null for anything else, including impossible dates such as 2025-02-30.
+ */
+export function parseAuditExportDate(text: string, bound: 'from' | 'to'): Date | null {
+  const match = /^(\d{4})-(\d{2})-(\d{2})(?:T(\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,3})?)?(Z|[+-]\d{2}:\d{2}))?$/.exec(text);
+  if (!match) return null;
+  const [, y, m, d, hh, mm, ss, zone] = match;
+  const year = Number(y);
+  const month = Number(m);
+  const day = Number(d);
+  const start = new Date(Date.UTC(year, month - 1, day));
+  if (start.getUTCFullYear() !== year || start.getUTCMonth() !== month - 1 || start.getUTCDate() !== day) return null;
+  if (hh === undefined) return bound === 'to' ? new Date(start.getTime() + 86_400_000) : start;
+  if (Number(hh) > 23 || Number(mm) > 59 || Number(ss ?? '0') > 59) return null;
+  if (zone !== undefined && zone !== 'Z' && (Number(zone.slice(1, 3)) > 23 || Number(zone.slice(4, 6)) > 59)) return null;
+  const time = new Date(text);
+  return Number.isNaN(time.getTime()) ? null : time;
+}
+
+/** Verifies the whole trail, then exports the records that match the filter. See the file comment for the formats. */
+export function exportAuditTrail(path: string, key: Uint8Array, options: AuditExportOptions): AuditExport {
+  const filter = options.filter ?? {};
+  if (filter.from && filter.to && filter.from.getTime() >= filter.to.getTime()) {
+    throw new RangeError('the export filter has from at or after to');
+  }
+  const verified = verifyAuditFile(path, key);
+  if (!verified.ok) throw new AuditExportRefusedError(verified);
+  const lines = readVerifiedRecords(path, key, verified.records);
+  const records = lines.filter((record) => matches(record, filter)).map(toExportRecord);
+  const generated = (options.now ?? (() => new Date()))().toISOString();
+  const meta: ExportMeta = { generated, verifiedRecords: verified.records, records: records.length, stationId: options.stationId ?? null, filter };
+  const text = options.format === 'csv' ? toCsv(meta, records) : toJson(meta, records);
+  return { text, records: records.length, verifiedRecords: verified.records };
+}
+
+/**
+ * The first `count` records, read again and checked line by line (MAC, exact
+ * form, seq, prev) on the bytes that will be exported: the file may have
+ * grown since verify, and only what verified is exported.
+ */
+function readVerifiedRecords(path: string, key: Uint8Array, count: number): AuditLine[] {
+  if (count === 0) return [];
+  const data = readFileSync(path);
+  const lines = splitTrailLines(data);
+  const out: AuditLine[] = [];
+  let prev = AUDIT_GENESIS;
+  for (let i = 0; i < count; i++) {
+    const line = lines[i];
+    const bytes = line && data.subarray(line.start, line.end);
+    const check = line && bytes && !isTornFinalLine(bytes, line.terminated) ? checkLine(bytes, key) : null;
+    if (!check?.ok || check.record.seq !== i + 1 || check.record.prev !== prev) {
+      throw new AuditError(
+        'AUDIT_CHAIN_BROKEN',
+        `Nothing was exported: record ${i + 1} (line ${i + 1}) changed while the trail was being exported; run the export again.`,
+      );
+    }
+    out.push(check.record);
+    prev = check.record.mac;
+  }
+  return out;
+}
+
+function field(record: AuditLine, name: string): unknown {
+  return (record as unknown as Record<string, unknown>)[name];
+}
+
+function matches(record: AuditLine, filter: AuditExportFilter): boolean {
+  const time = Date.parse(String(field(record, 'time')));
+  if (filter.from && !(time >= filter.from.getTime())) return false;
+  if (filter.to && !(time < filter.to.getTime())) return false;
+  if (filter.operator !== undefined && field(record, 'operator') !== filter.operator && field(record, 'username') !== filter.operator) return false;
+  if (filter.cardId !== undefined && field(record, 'cardId') !== filter.cardId) return false;
+  return true;
+}
+
+/** The exportable fields of one record, in export order: the known fields, then the others as the record has them. */
+function toExportRecord(record: AuditLine): ExportRecord {
+  const source = record as unknown as Record<string, unknown>;
+  const out = new Map<string, ExportValue>();
+  const put = (name: string, value: unknown): void => {
+    if (value === null || typeof value === 'string' || typeof value === 'boolean' || (typeof value === 'number' && Number.isFinite(value))) {
+      out.set(name, value);
+    }
+  };
+  for (const name of EXPORT_FIELDS) {
+    if (name === 'type') put(name, typeof source.type === 'string' ? source.type : 'card');
+    else if (Object.hasOwn(source, name)) put(name, source[name]);
+  }
+  for (const [name, value] of Object.entries(source)) {
+    if (!out.has(name) && !(EXPORT_FIELDS as readonly string[]).includes(name) && isExportableField(name)) put(name, value);
+  }
+  return out;
+}
+
+interface ExportMeta {
+  readonly generated: string;
+  readonly verifiedRecords: number;
+  readonly records: number;
+  readonly stationId: string | null;
+  readonly filter: AuditExportFilter;
+}
+
+function filterJson(filter: AuditExportFilter): Record<string, string | null> {
+  return {
+    from: filter.from?.toISOString() ?? null,
+    to: filter.to?.toISOString() ?? null,
+    operator: filter.operator ?? null,
+    cardId: filter.cardId ?? null,
+  };
+}
+
+function toJson(meta: ExportMeta, records: readonly ExportRecord[]): string {
+  const document = {
+    export: {
+      generated: meta.generated,
+      trail: 'verified',
+      verifiedRecords: meta.verifiedRecords,
+      records: meta.records,
+      stationId: meta.stationId,
+      filter: filterJson(meta.filter),
+    },
+    records: records.map((record) => Object.fromEntries(record)),
+  };
+  return `${JSON.stringify(document, null, 2)}\n`;
+}
+
+/** The verification statement of the CSV's "export" row. */
+export function verificationStatement(meta: Pick<ExportMeta, 'verifiedRecords' | 'records' | 'stationId' | 'filter' | 'generated'>): string {
+  const plural = (n: number): string => `${n} record${n === 1 ? '' : 's'}`;
+  const { from, to, operator, cardId } = meta.filter;
+  const parts = [
+    from && `time from ${from.toISOString()} (inclusive)`,
+    to && `time to ${to.toISOString()} (exclusive)`,
+    operator !== undefined && `operator or user name ${JSON.stringify(operator)}`,
+    cardId !== undefined && `card ID ${JSON.stringify(cardId)}`,
+  ].filter((part): part is string => typeof part === 'string');
+  return (
+    `PIN Station audit export: the audit trail verified (MACs, chain and head anchor): ${plural(meta.verifiedRecords)}. ` +
+    `${plural(meta.records)} exported. Filter: ${parts.length > 0 ? parts.join('; ') : 'none'}. Generated ${meta.generated}` +
+    `${meta.stationId === null ? '' : ` by station ${meta.stationId}`}.`
+  );
+}
+
+function csvCell(value: ExportValue | undefined): string {
+  let text = value === null || value === undefined ? '' : String(value);
+  if (/^[=+\-@\t\r]/.test(text)) text = `'${text}`;
+  return `"${text.replaceAll('"', '""')}"`;
+}
+
+function csvRow(cells: readonly (ExportValue | undefined)[]): string {
+  return `${cells.map(csvCell).join(',')}\r\n`;
+}
+
+function toCsv(meta: ExportMeta, records: readonly ExportRecord[]): string {
+  const reserved = new Set([ROW_COLUMN, NOTE_COLUMN]);
+  const columnOf = (name: string): string => (reserved.has(name) ? `record.${name}` : name);
+  const extras: string[] = [];
+  for (const record of records) {
+    for (const name of record.keys()) {
+      if (!(EXPORT_FIELDS as readonly string[]).includes(name) && !extras.includes(name)) extras.push(name);
+    }
+  }
+  const header = [ROW_COLUMN, ...EXPORT_FIELDS, NOTE_COLUMN, ...extras.map(columnOf)];
+  const exportRow = new Map<string, ExportValue>([
+    [ROW_COLUMN, 'export'],
+    ['time', meta.generated],
+    [NOTE_COLUMN, verificationStatement(meta)],
+  ]);
+  let text = csvRow(header);
+  text += csvRow(header.map((column) => exportRow.get(column)));
+  for (const record of records) {
+    text += csvRow(['record', ...EXPORT_FIELDS.map((name) => record.get(name)), undefined, ...extras.map((name) => record.get(name))]);
+  }
+  return text;
+}
