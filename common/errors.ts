@@ -56,6 +56,12 @@ export const ERROR_MESSAGES = {
   SSO_TOKEN_INVALID: "The identity provider's ID token failed its checks (signature, issuer, audience or nonce).",
   SSO_TOKEN_EXPIRED: "The identity provider's ID token has expired or its sign-in is too old.",
   SSO_NO_ROLE: 'Your groups at the identity provider grant no role on this station.',
+  APPROVAL_REQUIRED: "This needs a supervisor's approval.",
+  APPROVAL_SELF: 'You cannot approve your own action: another supervisor must approve it.',
+  APPROVAL_ROLE: 'Only a supervisor can approve this.',
+  APPROVAL_EXPIRED: 'The approval expired before it was used. Ask for a new one.',
+  APPROVAL_INVALID: 'The approval is not valid for this action.',
+  APPROVAL_REASON_REQUIRED: 'Give a reason for this approval.',
   STATION_CLOSING: 'The station is closing. Nothing new can start.',
   INTERNAL: 'An internal error occurred. Nothing was sent.',
 } as const;

@@ -12,7 +12,17 @@ export const startRequestSchema = z.strictObject({
   cardId: z.string().max(256),
   mode: z.enum(['customer', 'processor']),
   pan: z.string().max(64).optional(),
+  approval: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{43}$/)
+    .optional(),
 });
+
+const approvalBase = {
+  cardId: z.string().max(256),
+  mode: z.enum(['customer', 'processor']),
+  reason: z.string().max(2000),
+};
 
 export const credentialsSchema = z.strictObject({
   username: z.string().max(256),
@@ -29,6 +39,9 @@ export const operatorArgSchemas: ArgSchemas<OperatorInvoke> = {
   'station:start': startRequestSchema,
   'station:cancel': none,
   'station:next-card': none,
+  'station:approve': z.strictObject({ ...approvalBase, username: z.string().max(256), password: z.string().max(1024) }),
+  'station:approve-sso': z.strictObject(approvalBase),
+  'audit:export': z.strictObject({ format: z.enum(['csv', 'json']) }),
   'staff:sign-in': credentialsSchema,
   'staff:sign-in-sso': none,
   'staff:unlock': credentialsSchema,

@@ -6,7 +6,7 @@
  */
 import type { PinMode } from './domain';
 import type { StationErrorInfo } from './errors';
-import type { StaffView } from './staff';
+import type { ApprovalRequirement, StaffView } from './staff';
 
 export type { PinMode } from './domain';
 
@@ -18,6 +18,28 @@ export interface StartRequest {
   readonly mode: PinMode;
   /** The card number, required only by the `iso4` profile when the customer chooses the PIN. */
   readonly pan?: string;
+  /** A supervisor's approval for this Start (its ID, from station:approve), when a rule requires one. */
+  readonly approval?: string;
+}
+
+/** What a Start did: went ahead, or stopped because a rule needs a supervisor's approval first. */
+export type StartOutcome = { readonly started: true } | { readonly started: false; readonly approvalRequired: ApprovalRequirement };
+
+/** A supervisor's over-the-shoulder approval for the Start of `cardId` in `mode`. */
+export interface ApprovalCredentials {
+  readonly cardId: string;
+  readonly mode: PinMode;
+  readonly reason: string;
+  readonly username: string;
+  readonly password: string;
+}
+
+export type ApprovalSsoRequest = Omit<ApprovalCredentials, 'username' | 'password'>;
+
+/** An audit export for the auditor role: the file's name and text (the window saves it as a download). */
+export interface AuditExportFile {
+  readonly filename: string;
+  readonly text: string;
 }
 
 export type IpcResult<T = null> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly error: StationErrorInfo };
@@ -54,6 +76,8 @@ export interface OperatorView {
   readonly panRequired: boolean;
   /** The configured card ID rule (a regular expression source, anchored). */
   readonly cardIdPattern: string;
+  /** The repeat rule's window, for the approval dialog's text. */
+  readonly repeatWindowHours: number;
   /** The operator window's configured language. */
   readonly language: Language;
   /** True when the processor is the built-in sandbox: no real card is affected. */
@@ -96,7 +120,10 @@ export const KEY_POSITIONS = 10;
 /** Channels the operator window may invoke, with their argument and result types. */
 export interface OperatorInvoke {
   'station:get-state': { arg: null; result: OperatorView };
-  'station:start': { arg: StartRequest; result: null };
+  'station:start': { arg: StartRequest; result: StartOutcome };
+  'station:approve': { arg: ApprovalCredentials; result: { approval: string } };
+  'station:approve-sso': { arg: ApprovalSsoRequest; result: { approval: string } };
+  'audit:export': { arg: { format: 'csv' | 'json' }; result: AuditExportFile };
   'station:cancel': { arg: null; result: null };
   'station:next-card': { arg: null; result: null };
   'staff:sign-in': { arg: Credentials; result: null };
@@ -141,7 +168,10 @@ export interface IpcHandler {
 /** The API the operator preload exposes as `window.station`. */
 export interface StationApi {
   getState(): Promise<IpcResult<OperatorView>>;
-  start(request: StartRequest): Promise<IpcResult<null>>;
+  start(request: StartRequest): Promise<IpcResult<StartOutcome>>;
+  approve(credentials: ApprovalCredentials): Promise<IpcResult<{ approval: string }>>;
+  approveSso(request: ApprovalSsoRequest): Promise<IpcResult<{ approval: string }>>;
+  exportAudit(format: 'csv' | 'json'): Promise<IpcResult<AuditExportFile>>;
   cancel(): Promise<IpcResult<null>>;
   nextCard(): Promise<IpcResult<null>>;
   signIn(credentials: Credentials): Promise<IpcResult<null>>;

@@ -35,6 +35,21 @@ export function normaliseUsername(typed: string): string {
 
 export type StaffState = 'signed-out' | 'signed-in' | 'locked';
 
+/**
+ * Starts that need a supervisor's approval (dual control, ISO 9564-1), as `approval.require` lists them:
+ * a processor-generated PIN; a second set for the same card within the repeat window; any attempt after one
+ * whose outcome is unknown; or every set.
+ */
+export const APPROVAL_RULES = ['processor-generated', 'repeat', 'after-outcome-unknown', 'every-set'] as const;
+export type ApprovalRule = (typeof APPROVAL_RULES)[number];
+
+/** What the operator window is told when a Start needs an approval. */
+export interface ApprovalRequirement {
+  readonly rule: ApprovalRule;
+  /** `repeat` and `after-outcome-unknown` need a reason. */
+  readonly reasonRequired: boolean;
+}
+
 /** A practice account the embedded sandbox made; shown in its banner, never on a station with a real processor. */
 export interface PracticeAccount {
   readonly username: string;

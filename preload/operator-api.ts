@@ -11,10 +11,22 @@ export function exposeStationApi({ contextBridge, ipcRenderer }: PreloadDeps): v
     getState: () => invoke('station:get-state', null),
     // Copy only the known fields: nothing else from the page crosses the bridge.
     start: (request) =>
-      invoke(
-        'station:start',
-        request.pan === undefined ? { cardId: request.cardId, mode: request.mode } : { cardId: request.cardId, mode: request.mode, pan: request.pan },
-      ),
+      invoke('station:start', {
+        cardId: request.cardId,
+        mode: request.mode,
+        ...(request.pan === undefined ? {} : { pan: request.pan }),
+        ...(request.approval === undefined ? {} : { approval: request.approval }),
+      }),
+    approve: (c) =>
+      invoke('station:approve', {
+        cardId: String(c.cardId),
+        mode: c.mode,
+        reason: String(c.reason),
+        username: String(c.username),
+        password: String(c.password),
+      }),
+    approveSso: (r) => invoke('station:approve-sso', { cardId: String(r.cardId), mode: r.mode, reason: String(r.reason) }),
+    exportAudit: (format) => invoke('audit:export', { format }),
     cancel: () => invoke('station:cancel', null),
     nextCard: () => invoke('station:next-card', null),
     signIn: (credentials) => invoke('staff:sign-in', { username: String(credentials.username), password: String(credentials.password) }),

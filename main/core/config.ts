@@ -7,7 +7,7 @@ import { LOG_LEVELS } from './log';
 import { compileCardIdPattern, DEFAULT_CARD_ID_PATTERN } from '../../common/card-id';
 import { LANGUAGES } from '../../common/ipc';
 import { DEFAULT_KEYCHAIN_SERVICE, NAME_PATTERN, NAME_RULE, PROFILE_NAMES } from '../../common/domain';
-import { AUTH_PROVIDERS, ROLES } from '../../common/staff';
+import { APPROVAL_RULES, AUTH_PROVIDERS, ROLES } from '../../common/staff';
 
 /** `baseUrl: "sandbox"` runs the embedded processor emulator with keys of its own. */
 export const SANDBOX_BASE_URL = 'sandbox';
@@ -157,6 +157,19 @@ export const configSchema = z
       })
       .prefault({}),
     auth: authSchema,
+    /** Dual control: which Starts need a supervisor's approval in the operator window before the pad opens. */
+    approval: z
+      .strictObject({
+        require: z
+          .array(z.enum(APPROVAL_RULES))
+          .max(APPROVAL_RULES.length)
+          .default(['processor-generated', 'repeat', 'after-outcome-unknown'])
+          .refine((rules) => new Set(rules).size === rules.length, 'each rule once'),
+        repeatWindowHours: z.number().int().min(1).max(720).default(24),
+        /** How long an approval may wait for its Start: at most 120 s. */
+        validitySeconds: z.number().int().min(5).max(120).default(120),
+      })
+      .prefault({}),
     log: z.strictObject({ level: z.enum(LOG_LEVELS).default('info') }).prefault({}),
     /** Only with processor.baseUrl "sandbox": faults to rehearse what the operator sees. */
     sandbox: z.strictObject({ faults: z.array(sandboxFaultSchema).max(100).default([]) }).prefault({}),

@@ -4,10 +4,19 @@
  * then calls the station. It never throws and never returns a stack trace.
  */
 import { StationError, toErrorInfo } from '../../common/errors';
-import type { IpcHandler, IpcResult, OperatorInvoke, PinpadInvoke, WindowRole } from '../../common/ipc';
+import type { AuditExportFile, IpcHandler, IpcResult, OperatorInvoke, PinpadInvoke, WindowRole } from '../../common/ipc';
 import { operatorArgSchemas, pinpadArgSchemas } from '../../common/ipc-validators';
 import type { Station } from './station';
 import type { StaffSession } from './staff/session';
+import type { ApprovalDesk } from './approvals';
+
+/** What the router needs beyond the station and the session. */
+export interface RouterExtras {
+  /** Dual control; without it no Start needs an approval (tests that predate it). */
+  readonly approvals?: ApprovalDesk;
+  /** The audit export for auditors, by the person asking (it is recorded under their name). */
+  readonly exportAudit?: (format: 'csv' | 'json', username: string) => Promise<AuditExportFile>;
+}
 
 /** One function per channel, typed by the contract: a handler that returns the wrong shape does not compile. */
 type Handlers<M extends { [K in keyof M]: { arg: unknown; result: unknown } }> = {
@@ -22,10 +31,13 @@ const READ_ONLY_CHANNELS: ReadonlySet<string> = new Set(['station:get-state', 'p
  * cannot do). Sign-in channels are open: the session checks its own state. Pad channels act only on an entry,
  * and an entry exists only after a Start that passed this table.
  */
-type Access = 'anyone' | 'signed-in' | 'pin-setter';
+type Access = 'anyone' | 'signed-in' | 'pin-setter' | 'auditor';
 const OPERATOR_ACCESS: { readonly [C in keyof OperatorInvoke]: Access } = {
   'station:get-state': 'anyone',
   'station:start': 'pin-setter',
+  'station:approve': 'pin-setter',
+  'station:approve-sso': 'pin-setter',
+  'audit:export': 'auditor',
   'station:cancel': 'signed-in',
   'station:next-card': 'signed-in',
   'staff:sign-in': 'anyone',
@@ -46,7 +58,9 @@ export class IpcRouter implements IpcHandler {
   constructor(
     station: Station,
     private readonly staff: StaffSession,
+    extras: RouterExtras = {},
   ) {
+    const approvals = extras.approvals;
     const done = async (action: Promise<void>): Promise<null> => {
       await action;
       return null;
@@ -54,9 +68,33 @@ export class IpcRouter implements IpcHandler {
     this.operatorHandlers = {
       'station:get-state': () => station.operatorView(),
       // The operator on record is the person signed in when Start was pressed.
-      'station:start': (request) => {
+      'station:start': async (request) => {
         const epoch = staff.epoch;
-        return done(station.start(request, staff.requirePinSetter().username, () => staff.epoch === epoch));
+        const operator = staff.requirePinSetter().username;
+        const cardId = request.cardId.trim();
+        // Dual control: a rule that applies stops the Start before the pad opens; the window asks a supervisor.
+        const requirement = approvals?.requirement(cardId, request.mode) ?? null;
+        if (requirement && request.approval === undefined) {
+          return { started: false, approvalRequired: { rule: requirement.rule, reasonRequired: requirement.reasonRequired } };
+        }
+        const grant = request.approval !== undefined && approvals ? approvals.check(request.approval, cardId, request.mode, operator) : null;
+        await station.start(request, operator, () => staff.epoch === epoch, grant);
+        if (grant) approvals?.consume(grant.id);
+        return { started: true };
+      },
+      'station:approve': (credentials) => {
+        if (!approvals) throw new StationError('INVALID_REQUEST', 'This Start needs no approval.');
+        const request = { cardId: credentials.cardId.trim(), mode: credentials.mode, operator: staff.requirePinSetter(), reason: credentials.reason };
+        return approvals.approveWithPassword(request, credentials.username, credentials.password).then((approval) => ({ approval }));
+      },
+      'station:approve-sso': (sso) => {
+        if (!approvals) throw new StationError('INVALID_REQUEST', 'This Start needs no approval.');
+        const request = { cardId: sso.cardId.trim(), mode: sso.mode, operator: staff.requirePinSetter(), reason: sso.reason };
+        return approvals.approveWithSso(request).then((approval) => ({ approval }));
+      },
+      'audit:export': (arg) => {
+        if (!extras.exportAudit) throw new StationError('INVALID_REQUEST', 'This station keeps no audit trail.');
+        return extras.exportAudit(arg.format, staff.requireSignedIn().username);
       },
       'station:cancel': () => {
         station.cancel();
@@ -118,6 +156,9 @@ export class IpcRouter implements IpcHandler {
     const access = OPERATOR_ACCESS[channel as keyof OperatorInvoke];
     if (access === 'pin-setter') this.staff.requirePinSetter();
     else if (access === 'signed-in') this.staff.requireSignedIn();
+    else if (access === 'auditor' && !this.staff.requireSignedIn().roles.includes('auditor')) {
+      throw new StationError('ROLE_NOT_ALLOWED', 'Only an auditor can export the audit trail.');
+    }
     if (!READ_ONLY_CHANNELS.has(channel)) this.staff.activity();
   }
 

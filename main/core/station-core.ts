@@ -11,6 +11,7 @@ import { SANDBOX_BASE_URL } from './config';
 import type { PracticeAccount } from '../../common/staff';
 import type { LocalAccountStore } from './staff/accounts';
 import { StaffSession } from './staff/session';
+import { ApprovalDesk, CardHistory } from './approvals';
 import type { SsoProvider } from './staff/session';
 
 /** How staff sign in on this station: local accounts, or single sign-on. */
@@ -68,16 +69,49 @@ export function createStationCore(options: StationCoreOptions): StationCore {
     // Locking or signing out ends a PIN entry: it is cancelled, wiped and recorded; signing out also clears the screen.
     onSessionEnd: (kind) => (kind === 'lock' ? station.interruptEntry('PIN_CANCELLED') : station.endOfSession()),
   });
+  const history = new CardHistory(options.audit?.records?.() ?? []);
   const station = new Station({
     config: options.config,
     keyStore: options.keyStore,
     cardApi: client,
     views: options.views,
     staffView: () => staff.view(),
+    history,
     ...(options.log ? { log: options.log } : {}),
     ...(options.audit ? { audit: options.audit } : {}),
   });
-  const router = new IpcRouter(station, staff);
+  const sandbox = options.config.processor.baseUrl === SANDBOX_BASE_URL;
+  const approvals = new ApprovalDesk({
+    config: options.config,
+    history,
+    sandbox,
+    ...(options.staff.accounts ? { accounts: options.staff.accounts } : {}),
+    ...(options.staff.sso ? { sso: options.staff.sso } : {}),
+    ...(options.audit ? { audit: options.audit } : {}),
+    ...(options.log ? { log: options.log } : {}),
+  });
+  const audit = options.audit;
+  const router = new IpcRouter(station, staff, {
+    approvals,
+    ...(audit?.export
+      ? {
+          exportAudit: async (format: 'csv' | 'json', username: string) => {
+            const exported = await (audit.export as NonNullable<typeof audit.export>)(format);
+            // The export is itself on record, under the auditor's name, before the file is handed over.
+            await audit.append({
+              type: 'export',
+              stationId: options.config.station.id,
+              username,
+              format,
+              records: exported.records,
+              ...(sandbox ? { processor: 'sandbox' as const } : {}),
+            });
+            const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+            return { filename: `pin-station-audit-${options.config.station.id}-${stamp}.${format}`, text: exported.text };
+          },
+        }
+      : {}),
+  });
   return {
     station,
     router,
@@ -87,6 +121,7 @@ export function createStationCore(options: StationCoreOptions): StationCore {
       // The trail shows the session ended with the station, not a person signed in forever.
       await staff.signOut('quit').catch(() => undefined);
       staff.dispose();
+      approvals.dispose();
       station.beginClose();
       station.interruptEntry('PIN_CANCELLED');
       await station.settled();

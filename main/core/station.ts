@@ -29,7 +29,8 @@ import type { CardApi } from './card-api-client';
 import type { StationConfig } from './config';
 import { SANDBOX_BASE_URL } from './config';
 import type { KeyStore } from './keystore';
-import type { AuditEntry, AuditInput } from './audit';
+import type { AuditEntry, AuditInput, AuditLine } from './audit';
+import type { CardHistory, Grant } from './approvals';
 import type { Logger } from './log';
 import { silentLogger } from './log';
 import { requireEntry } from './keystore';
@@ -46,6 +47,10 @@ export interface AuditSink {
   append(entry: AuditInput): Promise<unknown>;
   /** Start-time check that the trail can take a record. */
   check(): Promise<unknown>;
+  /** The records written so far (for the approval rules' card history). */
+  records?(): AuditLine[];
+  /** A verified export of the trail for an auditor. */
+  export?(format: 'csv' | 'json'): Promise<{ readonly text: string; readonly records: number }>;
 }
 
 /** What the operator window shows before a staff session exists (tests that build a Station alone). */
@@ -70,6 +75,8 @@ export interface StationDeps {
   readonly audit?: AuditSink;
   /** The staff session's part of the operator view. */
   readonly staffView?: () => StaffView;
+  /** Earlier attempts per card, kept up to date with every record (for the approval rules). */
+  readonly history?: CardHistory;
 }
 
 interface Card {
@@ -77,6 +84,8 @@ interface Card {
   readonly mode: PinMode;
   /** Who pressed Start: the record names them even if they sign out before the answer comes. */
   readonly operator: string;
+  /** The supervisor's approval this Start went ahead under, if a rule required one. */
+  readonly approval: Grant | null;
 }
 
 /** A cardholder's entry in progress: the digits (in the session), its timers and the pad's notice. */
@@ -154,6 +163,7 @@ export class Station {
       cardIdPattern: this.deps.config.operator.cardIdPattern,
       language: this.deps.config.operator.language,
       usingSandboxProcessor: this.deps.config.processor.baseUrl === SANDBOX_BASE_URL,
+      repeatWindowHours: this.deps.config.approval.repeatWindowHours,
       staff: this.deps.staffView?.() ?? NO_STAFF_VIEW,
     };
   }
@@ -180,7 +190,7 @@ export class Station {
    * Operator's Start, by `operator` (the person signed in). Checks the card ID and the keychain before anyone
    * types a PIN. `stillAllowed` is asked again after those waits: a lock or sign-out meanwhile stops it.
    */
-  async start(request: StartRequest, operator: string, stillAllowed: () => boolean = () => true): Promise<void> {
+  async start(request: StartRequest, operator: string, stillAllowed: () => boolean = () => true, approval: Grant | null = null): Promise<void> {
     if (this.isBusy()) throw new StationError('SESSION_BUSY');
     const cardId = request.cardId.trim();
     if (!this.cardIdPattern.test(cardId) || /\p{Cc}/u.test(cardId)) throw new StationError('CARD_ID_INVALID');
@@ -197,7 +207,7 @@ export class Station {
     if (this.closing) throw new StationError('STATION_CLOSING');
     if (!stillAllowed()) throw new StationError('SESSION_LOCKED', 'The session changed before the PIN pad opened. Nothing was started.');
     if (this.isBusy()) throw new StationError('SESSION_BUSY');
-    const card: Card = { cardId, mode: request.mode, operator };
+    const card: Card = { cardId, mode: request.mode, operator, approval };
     this.log.info('session.start', { cardId, mode: request.mode, profile: this.deps.config.profile, operator });
     if (request.mode === 'processor') {
       this.inFlight = this.send(card, null, null);
@@ -358,6 +368,11 @@ export class Station {
       digits?.fill(0);
       pan = null;
       const token = await tokenRead;
+      // The approval is checked again at the last moment: it must be this card's, this action's and this operator's.
+      const approval = card.approval;
+      if (approval && (approval.cardId !== card.cardId || approval.mode !== card.mode || approval.operator !== card.operator)) {
+        throw new StationError('APPROVAL_INVALID', 'It does not match the request. Nothing was sent.');
+      }
       this.log.info('request.send', { cardId: card.cardId, mode: card.mode, withPin: pin !== undefined });
       outcome = await this.deps.cardApi.setPin(pin === undefined ? { cardId: card.cardId, token } : { cardId: card.cardId, pin, token });
       this.log.info('request.outcome', { cardId: card.cardId, status: outcome.status, requestStatus: outcome.requestStatus });
@@ -401,8 +416,9 @@ export class Station {
   private async record(card: Card, outcome: AuditEntry['outcome'], requestStatus: string | null, errorCode: string | null): Promise<StationErrorInfo | null> {
     const audit = this.deps.audit;
     if (!audit) return null;
+    const approval = card.approval;
     try {
-      await audit.append({
+      const written = await audit.append({
         stationId: this.deps.config.station.id,
         operator: card.operator,
         cardId: card.cardId,
@@ -412,7 +428,18 @@ export class Station {
         requestStatus,
         errorCode,
         ...(this.deps.config.processor.baseUrl === SANDBOX_BASE_URL ? { processor: 'sandbox' as const } : {}),
+        ...(approval
+          ? {
+              approver: approval.approver,
+              approvalMethod: approval.method,
+              approvalRule: approval.rule,
+              approvalReason: approval.reason,
+              ...(approval.previousAttempt !== null ? { previousAttempt: approval.previousAttempt } : {}),
+            }
+          : {}),
       });
+      const seq = (written as { seq?: unknown } | undefined)?.seq;
+      if (typeof seq === 'number') this.deps.history?.note(card.cardId, seq, Date.now(), outcome);
       return null;
     } catch (error) {
       this.log.error('audit.failed', { cardId: card.cardId, outcome });

@@ -22,6 +22,7 @@ export function unavailableView(error: StationErrorInfo): OperatorView {
     cardIdPattern: DEFAULT_CARD_ID_PATTERN,
     language: 'en',
     usingSandboxProcessor: false,
+    repeatWindowHours: 24,
     staff: NO_STAFF_VIEW,
   };
 }

@@ -184,7 +184,8 @@ async function readyWithWindows(rig: Rig, count: number): Promise<void> {
 const configWith =
   (processorUrl: string, extra: Record<string, unknown> = {}) =>
   (service: string) =>
-    JSON.stringify({ processor: { baseUrl: processorUrl, retries: 0 }, keychain: { service }, ...extra });
+    // Dual control off unless a test asks for it: these tests are about the wiring, not the approval rules.
+    JSON.stringify({ processor: { baseUrl: processorUrl, retries: 0 }, keychain: { service }, approval: { require: [] }, ...extra });
 
 async function operatorView(rig: Rig): Promise<OperatorView> {
   const result = await rig.fromOperator('station:get-state');

@@ -221,7 +221,26 @@ describe('AuditLog: what a record may hold', () => {
     await writeTrail(4);
     for (const line of lines()) expect(Object.keys(JSON.parse(line) as object)).toEqual(ENTRY_KEYS);
     expect([...AUDIT_RECORD_FIELDS].sort()).toEqual(
-      [...ENTRY_KEYS, 'processor', 'type', 'tornBytes', 'tornSha256', 'event', 'username', 'provider', 'reason'].sort(),
+      [
+        ...ENTRY_KEYS,
+        'processor',
+        'type',
+        'tornBytes',
+        'tornSha256',
+        'event',
+        'username',
+        'provider',
+        'reason',
+        'approver',
+        'approvalMethod',
+        'approvalRule',
+        'approvalReason',
+        'previousAttempt',
+        'rule',
+        'method',
+        'format',
+        'records',
+      ].sort(),
     );
     expect(readFileSync(file, 'utf8')).not.toContain(KEY_HEX.toLowerCase());
     expect(readFileSync(file, 'utf8')).not.toContain(KEY_HEX);

@@ -88,7 +88,7 @@ async function press(r: Rig, digits: readonly number[]): Promise<void> {
 }
 
 async function startCustomer(r: Rig, cardId = 'CARD-9'): Promise<void> {
-  expect(await r.router.handle('operator', 'station:start', { cardId, mode: 'customer' })).toEqual({ ok: true, value: null });
+  expect(await r.router.handle('operator', 'station:start', { cardId, mode: 'customer' })).toEqual({ ok: true, value: { started: true } });
 }
 
 function decrypt(pin: string | undefined, cardId: string): number[] {
@@ -280,6 +280,7 @@ describe('IpcRouter: a full flow', () => {
       cardIdPattern: '^[A-Za-z0-9_-]{1,64}$',
       language: 'en',
       usingSandboxProcessor: true,
+      repeatWindowHours: 24,
       staff: {
         state: 'signed-in',
         provider: 'local',
@@ -328,6 +329,7 @@ describe('IpcRouter: a full flow', () => {
         'pad',
         'panRequired',
         'phase',
+        'repeatWindowHours',
         'staff',
         'usingSandboxProcessor',
       ]);
@@ -340,7 +342,7 @@ describe('IpcRouter: a full flow', () => {
 
   it('processor mode sends setPin with the card ID and no pin', async () => {
     const r = await rig();
-    expect(await r.router.handle('operator', 'station:start', { cardId: 'CARD-9', mode: 'processor' })).toEqual({ ok: true, value: null });
+    expect(await r.router.handle('operator', 'station:start', { cardId: 'CARD-9', mode: 'processor' })).toEqual({ ok: true, value: { started: true } });
     await r.station.settled();
     expect(r.calls).toEqual([{ cardId: 'CARD-9', token: API_TOKEN }]);
     expect(r.calls[0] !== undefined && 'pin' in r.calls[0]).toBe(false);

@@ -14,6 +14,15 @@
  *   seal:  seq, time, type ("seal"), tornBytes, tornSha256, prev, mac
  *   staff: seq, time, type ("staff"), stationId, event, username, provider,
  *          reason, [processor: "sandbox"], prev, mac
+ *   approval: seq, time, type ("approval"), stationId, event (granted,
+ *          refused, expired), rule, cardId, operator, approver, method,
+ *          reason, errorCode, [processor], prev, mac
+ *   export: seq, time, type ("export"), stationId, username, format,
+ *          records, [processor], prev, mac
+ *
+ * A card record made under a supervisor's approval also carries, after
+ * errorCode: approver, approvalMethod, approvalRule, approvalReason and, when
+ * the rule refers to an earlier attempt, previousAttempt (its seq).
  *
  * A staff record is a sign-in (or a failed one, with the user name tried but
  * never the password), sign-out, lock, unlock or lockout. `username` is the
@@ -59,6 +68,8 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 import { z } from 'zod';
 import { NAME_PATTERN, PIN_MODES, PROFILE_NAMES } from '../../../common/domain';
 import type { PinMode, ProfileName } from '../../../common/domain';
+import { APPROVAL_RULES } from '../../../common/staff';
+import type { ApprovalRule } from '../../../common/staff';
 import { StationError } from '../../../common/errors';
 
 export const AUDIT_OUTCOMES = ['pin-set', 'pin-generated', 'rejected', 'failed', 'outcome-unknown', 'cancelled', 'timeout'] as const;
@@ -77,6 +88,41 @@ export interface AuditEntry {
   requestStatus: string | null;
   errorCode: string | null;
   /** Present only when the station's processor was the built-in emulator, so a practice record cannot pass for a real one. */
+  processor?: 'sandbox';
+  /** Present only when a supervisor approved the Start (dual control). */
+  approver?: string;
+  approvalMethod?: 'password' | 'sso';
+  approvalRule?: ApprovalRule;
+  approvalReason?: string | null;
+  /** The seq of the earlier attempt the approval rule referred to (repeat, after outcome unknown). */
+  previousAttempt?: number;
+}
+
+export const APPROVAL_EVENTS = ['granted', 'refused', 'expired'] as const;
+
+/** A supervisor's approval granted, refused or left to expire. */
+export interface AuditApprovalEntry {
+  type: 'approval';
+  stationId: string;
+  event: (typeof APPROVAL_EVENTS)[number];
+  rule: ApprovalRule;
+  cardId: string;
+  operator: string;
+  /** The approver (for a refusal: the name tried when it names an account). */
+  approver: string;
+  method: 'password' | 'sso';
+  reason: string | null;
+  errorCode: string | null;
+  processor?: 'sandbox';
+}
+
+/** An audit export made in the app by an auditor. */
+export interface AuditExportEntry {
+  type: 'export';
+  stationId: string;
+  username: string;
+  format: 'csv' | 'json';
+  records: number;
   processor?: 'sandbox';
 }
 
@@ -121,9 +167,12 @@ export interface AuditStaffRecord extends AuditStaffEntry {
   mac: string;
 }
 
-export type AuditLine = AuditRecord | AuditSealRecord | AuditStaffRecord;
+export type AuditApprovalRecord = AuditApprovalEntry & { seq: number; time: string; prev: string; mac: string };
+export type AuditExportRecord = AuditExportEntry & { seq: number; time: string; prev: string; mac: string };
+
+export type AuditLine = AuditRecord | AuditSealRecord | AuditStaffRecord | AuditApprovalRecord | AuditExportRecord;
 /** Anything append() takes. */
-export type AuditInput = AuditEntry | AuditStaffEntry;
+export type AuditInput = AuditEntry | AuditStaffEntry | AuditApprovalEntry | AuditExportEntry;
 
 /** `prev` of record 1. */
 export const AUDIT_GENESIS = '0'.repeat(64);
@@ -144,12 +193,42 @@ const ENTRY_FIELDS = [
   'outcome',
   'requestStatus',
   'errorCode',
+  'approver',
+  'approvalMethod',
+  'approvalRule',
+  'approvalReason',
+  'previousAttempt',
   'prev',
 ] as const;
 const SEAL_FIELDS = ['seq', 'time', 'type', 'tornBytes', 'tornSha256', 'prev'] as const;
 const STAFF_FIELDS = ['seq', 'time', 'type', 'stationId', 'event', 'username', 'provider', 'reason', 'processor', 'prev'] as const;
+const APPROVAL_FIELDS = [
+  'seq',
+  'time',
+  'type',
+  'stationId',
+  'event',
+  'rule',
+  'cardId',
+  'operator',
+  'approver',
+  'method',
+  'reason',
+  'errorCode',
+  'processor',
+  'prev',
+] as const;
+const EXPORT_RECORD_FIELDS = ['seq', 'time', 'type', 'stationId', 'username', 'format', 'records', 'processor', 'prev'] as const;
+const FIELDS_BY_TYPE: Readonly<Record<string, readonly string[]>> = {
+  seal: SEAL_FIELDS,
+  staff: STAFF_FIELDS,
+  approval: APPROVAL_FIELDS,
+  export: EXPORT_RECORD_FIELDS,
+};
 /** Every field name that may appear in the file, for tests and reviewers. */
-export const AUDIT_RECORD_FIELDS: readonly string[] = [...new Set<string>([...ENTRY_FIELDS, ...SEAL_FIELDS, ...STAFF_FIELDS, 'mac'])];
+export const AUDIT_RECORD_FIELDS: readonly string[] = [
+  ...new Set<string>([...ENTRY_FIELDS, ...SEAL_FIELDS, ...STAFF_FIELDS, ...APPROVAL_FIELDS, ...EXPORT_RECORD_FIELDS, 'mac']),
+];
 
 export type AuditErrorCode = 'AUDIT_TORN_TAIL' | 'AUDIT_CHAIN_BROKEN' | 'AUDIT_WRITE_FAILED' | 'AUDIT_INVALID_ENTRY';
 
@@ -181,6 +260,11 @@ const entryShape = {
   requestStatus: z.string().max(256).regex(NO_CONTROL).nullable(),
   errorCode: z.string().regex(ERROR_CODE_PATTERN).nullable(),
   processor: z.literal('sandbox').optional(),
+  approver: z.string().min(1).max(128).regex(NO_CONTROL).optional(),
+  approvalMethod: z.enum(['password', 'sso']).optional(),
+  approvalRule: z.enum(APPROVAL_RULES).optional(),
+  approvalReason: z.string().max(500).regex(NO_CONTROL).nullable().optional(),
+  previousAttempt: z.number().int().min(1).max(Number.MAX_SAFE_INTEGER).optional(),
 };
 const chainShape = {
   seq: z.number().int().min(1).max(Number.MAX_SAFE_INTEGER),
@@ -202,9 +286,41 @@ const staffShape = {
   processor: z.literal('sandbox').optional(),
 };
 
+const approvalShape = {
+  type: z.literal('approval'),
+  stationId: z.string().regex(NAME_PATTERN),
+  event: z.enum(APPROVAL_EVENTS),
+  rule: z.enum(APPROVAL_RULES),
+  cardId: z.string().regex(AUDIT_CARD_ID_PATTERN),
+  operator: z.string().min(1).max(128).regex(NO_CONTROL),
+  approver: z.string().min(1).max(128).regex(NO_CONTROL),
+  method: z.enum(['password', 'sso']),
+  reason: z.string().max(500).regex(NO_CONTROL).nullable(),
+  errorCode: z.string().regex(ERROR_CODE_PATTERN).nullable(),
+  processor: z.literal('sandbox').optional(),
+};
+const exportShape = {
+  type: z.literal('export'),
+  stationId: z.string().regex(NAME_PATTERN),
+  username: z.string().min(1).max(128).regex(NO_CONTROL),
+  format: z.enum(['csv', 'json']),
+  records: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
+  processor: z.literal('sandbox').optional(),
+};
+
 export const auditEntrySchema = z.strictObject(entryShape);
 export const auditStaffEntrySchema = z.strictObject(staffShape);
 const staffRecordSchema = z.strictObject({ ...chainShape, ...staffShape });
+const INPUT_SCHEMAS: Readonly<Record<string, z.ZodType>> = {
+  staff: auditStaffEntrySchema,
+  approval: z.strictObject(approvalShape),
+  export: z.strictObject(exportShape),
+};
+const RECORD_SCHEMAS: Readonly<Record<string, z.ZodType>> = {
+  staff: staffRecordSchema,
+  approval: z.strictObject({ ...chainShape, ...approvalShape }),
+  export: z.strictObject({ ...chainShape, ...exportShape }),
+};
 const entryRecordSchema = z.strictObject({ ...chainShape, ...entryShape });
 const sealRecordSchema = z.strictObject({
   ...chainShape,
@@ -216,9 +332,11 @@ export const headSchema = z.strictObject({ seq: chainShape.seq, mac: chainShape.
 
 /** Checks an entry; throws AUDIT_INVALID_ENTRY naming the offending fields (never their values). */
 export function validateAuditEntry(entry: unknown): AuditInput {
-  const isStaff = typeof entry === 'object' && entry !== null && (entry as { type?: unknown }).type === 'staff';
-  const result = isStaff ? auditStaffEntrySchema.safeParse(entry) : auditEntrySchema.safeParse(entry);
-  if (result.success) return result.data;
+  const type = typeof entry === 'object' && entry !== null ? (entry as { type?: unknown }).type : undefined;
+  const schema = type === undefined ? auditEntrySchema : typeof type === 'string' ? INPUT_SCHEMAS[type] : undefined;
+  if (!schema) throw new AuditError('AUDIT_INVALID_ENTRY', '(unknown record type)');
+  const result = schema.safeParse(entry);
+  if (result.success) return result.data as AuditInput;
   const names = new Set<string>();
   for (const issue of result.error.issues) {
     const keys = issue.code === 'unrecognized_keys' ? issue.keys : [issue.path[0]];
@@ -244,7 +362,7 @@ export function macEquals(a: string, b: string): boolean {
 /** The record's JSON without `mac`, fields in their fixed order: exactly what the MAC covers. */
 export function bodyOf(record: object): string {
   const type = (record as { type?: unknown }).type;
-  const fields: readonly string[] = type === 'seal' ? SEAL_FIELDS : type === 'staff' ? STAFF_FIELDS : ENTRY_FIELDS;
+  const fields: readonly string[] = (typeof type === 'string' ? FIELDS_BY_TYPE[type] : undefined) ?? ENTRY_FIELDS;
   const source = record as unknown as Record<string, unknown>;
   return JSON.stringify(Object.fromEntries(fields.map((name) => [name, source[name]])));
 }
@@ -273,7 +391,9 @@ export function checkLine(bytes: Buffer, key: Uint8Array): LineCheck {
   const rawSeq = typeof value === 'object' && value !== null ? (value as { seq?: unknown }).seq : undefined;
   const seq = typeof rawSeq === 'number' && Number.isSafeInteger(rawSeq) ? rawSeq : null;
   const type = typeof value === 'object' && value !== null ? (value as { type?: unknown }).type : undefined;
-  const parsed = (type === 'staff' ? staffRecordSchema : type !== undefined ? sealRecordSchema : entryRecordSchema).safeParse(value);
+  // A type this version does not know is checked as a seal, which it cannot pass: an unknown record is refused.
+  const schema = type === undefined ? entryRecordSchema : ((typeof type === 'string' ? RECORD_SCHEMAS[type] : undefined) ?? sealRecordSchema);
+  const parsed = schema.safeParse(value);
   if (!parsed.success) {
     return { ok: false, seq, reason: 'has missing, unknown or malformed fields — the record was edited', json: true };
   }

@@ -14,9 +14,11 @@ export {
   auditEntrySchema,
   validateAuditEntry,
 } from './format';
-export { STAFF_EVENTS } from './format';
+export { APPROVAL_EVENTS, STAFF_EVENTS } from './format';
 export type {
+  AuditApprovalEntry,
   AuditEntry,
+  AuditExportEntry,
   AuditErrorCode,
   AuditInput,
   AuditLine,

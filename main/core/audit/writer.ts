@@ -3,13 +3,18 @@ import { mkdir, open } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { KeyStore } from '../keystore';
 import { AUDIT_GENESIS, signRecord, validateAuditEntry } from './format';
-import type { AuditInput, AuditLine, AuditRecord, AuditStaffRecord } from './format';
+import type { AuditInput, AuditLine } from './format';
 import { fsyncDir, wrapWrite, writeAll } from './files';
 import { reconcileHead, writeHead } from './head';
 import { keyForAppend, keyForCheck } from './keys';
 import { sealAuditFile } from './seal';
 import type { AuditSealResult } from './seal';
 import { hasRecordsOrHead, readTail, tornTailError } from './tail';
+import { existsSync } from 'node:fs';
+import { readAuditRecords } from './reader';
+import { exportAuditTrail } from './export';
+import type { AuditExport, AuditExportFormat } from './export';
+import { readAuditKey } from './keys';
 
 export interface AuditLogOptions {
   readonly now?: () => Date;
@@ -63,6 +68,23 @@ export class AuditLog {
     });
   }
 
+  /** The trail's records as written (unchecked; for the approval rules' card history at start-up). */
+  records(): AuditLine[] {
+    return existsSync(this.path) ? readAuditRecords(this.path) : [];
+  }
+
+  /** The verified export (./export.ts), through this log's queue so no append interleaves. */
+  export(format: AuditExportFormat): Promise<AuditExport> {
+    return this.exclusive(async () => {
+      const key = await readAuditKey(this.keyStore);
+      try {
+        return exportAuditTrail(this.path, key, { format, now: this.now });
+      } finally {
+        key.fill(0);
+      }
+    });
+  }
+
   /** sealAuditFile() through this log's queue, so it cannot interleave with an append. */
   seal(): Promise<AuditSealResult> {
     return this.exclusive(() => sealAuditFile(this.path, this.keyStore, { now: this.now }));
@@ -85,25 +107,8 @@ export class AuditLog {
       await reconcileHead(this.path, tail.last, key).catch((error: unknown) => wrapWrite(error, 'head anchor'));
       const chain = { seq: (tail.last?.seq ?? 0) + 1, time: this.now().toISOString(), prev: tail.last?.mac ?? AUDIT_GENESIS };
       const { record, line } =
-        entry.type === 'staff'
-          ? signRecord<AuditStaffRecord>({ ...chain, ...entry }, key)
-          : signRecord<AuditRecord>(
-              {
-                seq: chain.seq,
-                time: chain.time,
-                stationId: entry.stationId,
-                operator: entry.operator,
-                cardId: entry.cardId,
-                mode: entry.mode,
-                profile: entry.profile,
-                ...(entry.processor ? { processor: entry.processor } : {}),
-                outcome: entry.outcome,
-                requestStatus: entry.requestStatus,
-                errorCode: entry.errorCode,
-                prev: chain.prev,
-              },
-              key,
-            );
+        // The MAC and the line take the record's fields in their documented order (bodyOf), whatever the order here.
+        signRecord<AuditLine>({ ...chain, ...entry } as Omit<AuditLine, 'mac'>, key);
       try {
         await mkdir(dirname(this.path), { recursive: true, mode: 0o700 });
         const handle = await open(this.path, 'a', 0o600);

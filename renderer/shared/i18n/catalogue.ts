@@ -7,7 +7,7 @@
  */
 import type { ErrorCode } from '../../../common/errors';
 import type { Language, PadStep } from '../../../common/ipc';
-import type { Role } from '../../../common/staff';
+import type { ApprovalRule, Role } from '../../../common/staff';
 
 export type PluralForms = Partial<Record<Intl.LDMLPluralRule, string>> & { other: string };
 
@@ -88,6 +88,22 @@ export interface Catalogue {
     readonly practiceAccounts: string;
     /** "{n}": minutes until a lockout ends. */
     readonly lockedOutFor: PluralForms;
+    readonly exportAudit: string;
+    readonly exportCsv: string;
+    readonly exportJson: string;
+    /** "{file}": the file name saved. */
+    readonly exported: string;
+  };
+  readonly approval: {
+    readonly title: string;
+    /** Why the approval is needed; "{h}" is the repeat window in hours. */
+    readonly rules: Readonly<Record<ApprovalRule, string>>;
+    readonly username: string;
+    readonly password: string;
+    readonly reason: string;
+    readonly approve: string;
+    readonly approveSso: string;
+    readonly cancel: string;
   };
   readonly errors: Readonly<Record<ErrorCode, string>>;
 }
