@@ -46,7 +46,7 @@ interface SsoStation {
   nextBrowserUrl(): Promise<string>;
 }
 
-async function launchSso(): Promise<SsoStation> {
+async function launchSso(approval?: { require?: ('processor-generated' | 'repeat' | 'after-outcome-unknown' | 'every-set')[] }): Promise<SsoStation> {
   const opened: string[] = [];
   const waiters: ((url: string) => void)[] = [];
   const s = await launch({
@@ -55,6 +55,7 @@ async function launchSso(): Promise<SsoStation> {
         provider: 'oidc',
         oidc: { issuer: idp.issuer, clientId: idp.clientId, scopes: ['openid', 'profile', 'groups'], roleGroups: ROLE_GROUPS, timeoutSeconds: 60 },
       },
+      ...(approval ? { approval } : {}),
     },
     openSystemBrowser: (url) => {
       const waiter = waiters.shift();
@@ -181,4 +182,28 @@ it('a callback whose state was changed on the way is refused as a state mismatch
   expect(idp.tokenRequests).toBe(tokensBefore);
   expect(s.core.staff.view().state).toBe('signed-out');
   expect(staffRecords(s)).toEqual([expect.objectContaining({ event: 'sign-in-failed', reason: 'SSO_STATE_MISMATCH' })]);
+});
+
+it('a supervisor approves with a fresh single sign-on in the dialog; the operator cannot approve their own Start', async () => {
+  const station = await launchSso({ require: ['processor-generated'] });
+  const { s } = station;
+  await signInThroughProvider(station, 'Sign in with single sign-on', ANNA);
+  await s.operator.getByText('Signed in: Anna Kowalska').waitFor();
+  await startCard(s.operator, 'SSO-APPROVE-1', 'Processor generates PIN');
+  const dialog = s.operator.getByRole('dialog', { name: 'Supervisor approval' });
+  await dialog.waitFor();
+  expect(await dialog.getByRole('textbox', { name: 'Supervisor user name' }).count()).toBe(0);
+  // The operator signs in at the provider as the approver: refused as self-approval.
+  await signInThroughProvider(station, 'Approve with single sign-on', ANNA);
+  await expect.poll(() => dialog.getByRole('alert').textContent()).toBe('You cannot approve your own action: another supervisor must approve it.');
+  expect(s.sandbox?.attempts).toBe(0);
+  await signInThroughProvider(station, 'Approve with single sign-on', BORIS);
+  await expect.poll(() => statusText(s.operator)).toContain('generated');
+  expect(s.sandbox?.attempts).toBe(1);
+  const card = readFileSync(s.auditPath, 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => JSON.parse(line) as Record<string, unknown>)
+    .find((record) => record.cardId === 'SSO-APPROVE-1' && record.type === undefined);
+  expect(card).toMatchObject({ operator: 'anna.k', approver: 'boris.s', approvalMethod: 'sso', approvalRule: 'processor-generated' });
 });
