@@ -102,6 +102,17 @@ it('no PIN, PAN or key appears in any log, console, page or file after every kin
 
   const anna = { username: 'anna.k', password: password('harbour7lantern2quiet'), roles: ['operator'] as const };
   const boris = { username: 'boris.s', password: password('meadow4granite9silver'), roles: ['supervisor'] as const };
+  await journey('approval', { staff: [anna, boris], signIn: 'anna.k', config: { approval: {} } }, async ({ operator }) => {
+    await startCard(operator, 'LEAK-8', 'Processor generates PIN');
+    const dialog = operator.getByRole('dialog', { name: 'Supervisor approval' });
+    await dialog.getByRole('textbox', { name: 'Supervisor user name' }).fill('boris.s');
+    await dialog.getByLabel('Supervisor password', { exact: true }).fill(password('meadow4granite9silvey'));
+    await dialog.getByRole('button', { name: 'Approve', exact: true }).click();
+    await expect.poll(() => dialog.getByRole('alert').textContent()).toContain('wrong');
+    await dialog.getByLabel('Supervisor password', { exact: true }).fill(boris.password);
+    await dialog.getByRole('button', { name: 'Approve', exact: true }).click();
+    await expect.poll(() => statusText(operator)).toContain('generated');
+  });
   await journey('staff', { staff: [anna, boris], signIn: false }, async (s) => {
     const { operator } = s;
     const attempt = async (username: string, secret: string, button: 'Sign in' | 'Unlock', events: number): Promise<void> => {
@@ -126,7 +137,7 @@ it('no PIN, PAN or key appears in any log, console, page or file after every kin
   for (const file of listFiles(dataDir)) artefacts.push({ name: file, text: readFileSync(file, 'utf8') });
   // The sweep looked at real output: the debug log recorded every journey.
   const log = readFileSync(join(dataDir, 'logs', 'station.log'), 'utf8');
-  for (const id of ['LEAK-1', 'LEAK-2', 'LEAK-3', 'LEAK-4', 'LEAK-5', 'LEAK-6', 'LEAK-7']) expect(log).toContain(id);
+  for (const id of ['LEAK-1', 'LEAK-2', 'LEAK-3', 'LEAK-4', 'LEAK-5', 'LEAK-6', 'LEAK-7', 'LEAK-8']) expect(log).toContain(id);
   expect(log).toContain('"event":"staff.sign-in-failed"');
   expect(log).toContain('"event":"pad.progress"');
 

@@ -1,0 +1,116 @@
+/** Which Starts need a supervisor's approval, and what a grant may be used for (main/core/approvals.ts). */
+import { describe, expect, it } from 'vitest';
+import { parseConfig } from '../../main/core/config';
+import type { StationConfigInput } from '../../main/core/config';
+import { ApprovalDesk, CardHistory } from '../../main/core/approvals';
+import type { AuditApprovalEntry } from '../../main/core/audit';
+import { TEST_PASSWORD, tempAccountStore } from '../helpers/staff';
+
+const HOUR = 3_600_000;
+const T0 = Date.parse('2026-11-29T10:00:00.000Z');
+
+async function desk(approval: NonNullable<StationConfigInput>['approval'] = {}, now = () => T0) {
+  const accounts = tempAccountStore();
+  await accounts.add({ username: 'anna', roles: ['operator'], password: TEST_PASSWORD });
+  await accounts.add({ username: 'boris', roles: ['supervisor'], password: `${TEST_PASSWORD}-b` });
+  const history = new CardHistory();
+  const records: AuditApprovalEntry[] = [];
+  const approvals = new ApprovalDesk({
+    config: parseConfig({ approval }),
+    history,
+    accounts,
+    audit: { append: async (entry) => void records.push(entry) },
+    now,
+  });
+  const anna = { username: 'anna', displayName: null, roles: ['operator'] as const };
+  return { approvals, history, records, anna };
+}
+
+describe('approval rules', () => {
+  it('the default rules: processor-generated, a repeat within 24 hours, after an outcome unknown; most specific first', async () => {
+    const { approvals, history } = await desk();
+    expect(approvals.requirement('C1', 'customer')).toBeNull();
+    expect(approvals.requirement('C1', 'processor')).toEqual({ rule: 'processor-generated', reasonRequired: false, previousAttempt: null });
+    history.note('C1', 7, T0 - 23 * HOUR, 'pin-set');
+    expect(approvals.requirement('C1', 'customer')).toEqual({ rule: 'repeat', reasonRequired: true, previousAttempt: 7 });
+    history.note('C2', 8, T0 - 25 * HOUR, 'pin-set');
+    expect(approvals.requirement('C2', 'customer')).toBeNull();
+    history.note('C2', 9, T0 - 30 * HOUR, 'outcome-unknown');
+    expect(approvals.requirement('C2', 'processor')).toEqual({ rule: 'after-outcome-unknown', reasonRequired: true, previousAttempt: 9 });
+    // Refused and failed attempts set nothing; cancelled and timed-out entries never reached the processor.
+    history.note('C3', 10, T0 - HOUR, 'rejected');
+    history.note('C3', 11, T0 - HOUR, 'cancelled');
+    expect(approvals.requirement('C3', 'customer')).toBeNull();
+  });
+
+  it('every-set, and no rules at all', async () => {
+    expect((await desk({ require: ['every-set'] })).approvals.requirement('C1', 'customer')).toMatchObject({ rule: 'every-set' });
+    expect((await desk({ require: [] })).approvals.requirement('C1', 'processor')).toBeNull();
+  });
+
+  it('the history is read back from the trail: card records only', () => {
+    const history = new CardHistory([
+      {
+        seq: 1,
+        time: '2026-11-29T09:00:00.000Z',
+        type: 'staff',
+        stationId: 's',
+        event: 'sign-in',
+        username: 'anna',
+        provider: 'local',
+        reason: null,
+        prev: '',
+        mac: '',
+      },
+      {
+        seq: 2,
+        time: '2026-11-29T09:30:00.000Z',
+        stationId: 's',
+        operator: 'anna',
+        cardId: 'C9',
+        mode: 'customer',
+        profile: 'gcm',
+        outcome: 'outcome-unknown',
+        requestStatus: null,
+        errorCode: 'OUTCOME_UNKNOWN',
+        prev: '',
+        mac: '',
+      },
+    ]);
+    expect(history.last('C9')).toEqual({ seq: 2, time: Date.parse('2026-11-29T09:30:00.000Z'), outcome: 'outcome-unknown' });
+  });
+});
+
+describe('grants', () => {
+  it('are bound to card, action and operator, used once, and expire', async () => {
+    let now = T0;
+    const { approvals, records, anna } = await desk({ validitySeconds: 60 }, () => now);
+    const id = await approvals.approveWithPassword({ cardId: 'C1', mode: 'processor', operator: anna, reason: '' }, 'boris', `${TEST_PASSWORD}-b`);
+    expect(id).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(() => approvals.check(id, 'C2', 'processor', 'anna')).toThrow(expect.objectContaining({ code: 'APPROVAL_INVALID' }));
+    expect(() => approvals.check(id, 'C1', 'customer', 'anna')).toThrow(expect.objectContaining({ code: 'APPROVAL_INVALID' }));
+    expect(() => approvals.check(id, 'C1', 'processor', 'boris')).toThrow(expect.objectContaining({ code: 'APPROVAL_INVALID' }));
+    expect(approvals.check(id, 'C1', 'processor', 'anna')).toMatchObject({ approver: 'boris', rule: 'processor-generated', method: 'password' });
+    approvals.consume(id);
+    expect(() => approvals.check(id, 'C1', 'processor', 'anna')).toThrow(expect.objectContaining({ code: 'APPROVAL_INVALID' }));
+
+    const late = await approvals.approveWithPassword({ cardId: 'C1', mode: 'processor', operator: anna, reason: '' }, 'boris', `${TEST_PASSWORD}-b`);
+    now += 60_001;
+    expect(() => approvals.check(late, 'C1', 'processor', 'anna')).toThrow(expect.objectContaining({ code: 'APPROVAL_EXPIRED' }));
+    await expect.poll(() => records.map((record) => record.event)).toEqual(['granted', 'granted', 'expired']);
+    approvals.dispose();
+  });
+
+  it('refuse self-approval before any password check, an unknown approver, and a missing reason', async () => {
+    const { approvals, history, records, anna } = await desk();
+    const request = { cardId: 'C1', mode: 'processor' as const, operator: anna, reason: '' };
+    await expect(approvals.approveWithPassword(request, ' ANNA ', 'anything at all')).rejects.toMatchObject({ code: 'APPROVAL_SELF' });
+    await expect(approvals.approveWithPassword(request, 'anna.not', TEST_PASSWORD)).rejects.toMatchObject({ code: 'SIGN_IN_FAILED' });
+    history.note('C1', 3, T0 - HOUR, 'pin-generated');
+    await expect(approvals.approveWithPassword(request, 'boris', `${TEST_PASSWORD}-b`)).rejects.toMatchObject({ code: 'APPROVAL_REASON_REQUIRED' });
+    expect(records.map((record) => `${record.event}:${record.approver}:${String(record.errorCode)}`)).toEqual([
+      'refused:anna:APPROVAL_SELF',
+      'refused:(unknown user name):SIGN_IN_FAILED',
+    ]);
+  });
+});
