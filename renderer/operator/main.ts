@@ -1,5 +1,6 @@
 import { mount } from 'svelte';
 import '../shared/base.css';
+import './forms.css';
 import Operator from './Operator.svelte';
 
 const target = document.getElementById('app');

@@ -165,9 +165,11 @@ it('the staff screens: sign-in with the practice accounts, a wrong password, loc
   const { operator } = station;
   await operator.getByRole('button', { name: 'Sign in', exact: true }).waitFor();
   // The practice passwords change at every start: masked so the picture does not go stale.
-  await operator.evaluate(() => {
-    for (const [index, code] of document.querySelectorAll('.sandbox-banner code').entries()) if (index % 2 === 1) code.textContent = 'xxxx-xxxx-xxxx-xxxx';
-  });
+  const maskPasswords = () =>
+    operator.evaluate(() => {
+      for (const [index, code] of document.querySelectorAll('.sandbox-banner code').entries()) if (index % 2 === 1) code.textContent = 'xxxx-xxxx-xxxx-xxxx';
+    });
+  await maskPasswords();
   await shoot(operator, 'operator-sign-in');
   await operator.getByRole('textbox', { name: 'User name' }).fill('anna.k');
   await operator.getByLabel('Password', { exact: true }).fill('not-her-password');
@@ -178,6 +180,7 @@ it('the staff screens: sign-in with the practice accounts, a wrong password, loc
   await operator.getByRole('button', { name: 'Sign in', exact: true }).click();
   await operator.getByRole('button', { name: 'Lock' }).click();
   await operator.getByRole('heading', { name: 'Screen locked' }).waitFor();
+  await maskPasswords();
   await shoot(operator, 'operator-locked');
 });
 

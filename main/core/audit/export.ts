@@ -102,29 +102,12 @@ export function describeBadRecord(failure: Extract<AuditVerifyResult, { ok: fals
   return `${seq === null ? `line ${line}` : `record ${seq} (line ${line})`}: ${reason}`;
 }
 
-/** The known fields, in export order: the fixed columns between `row` and `note`. */
-export const EXPORT_FIELDS = [
-  'seq',
-  'time',
-  'type',
-  'stationId',
-  'operator',
-  'cardId',
-  'mode',
-  'profile',
-  'processor',
-  'outcome',
-  'requestStatus',
-  'errorCode',
-  'event',
-  'username',
-  'provider',
-  'reason',
-  'tornBytes',
-  'tornSha256',
-  'prev',
-  'mac',
-] as const;
+/**
+ * The known fields, in export order: the fixed columns between `row` and `note`. Taken from the trail's own
+ * field list (format.ts), so a field added there is a column here; chain fields go last.
+ */
+const CHAIN_FIELDS = ['seq', 'time', 'type', 'prev', 'mac'];
+export const EXPORT_FIELDS: readonly string[] = ['seq', 'time', 'type', ...AUDIT_RECORD_FIELDS.filter((name) => !CHAIN_FIELDS.includes(name)), 'prev', 'mac'];
 
 const KNOWN_FIELDS: ReadonlySet<string> = new Set<string>([...EXPORT_FIELDS, ...AUDIT_RECORD_FIELDS]);
 const NEW_FIELD_NAME = /^[a-z][A-Za-z]{0,31}$/;

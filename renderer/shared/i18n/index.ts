@@ -6,6 +6,7 @@ import { en } from './en';
 import { kk } from './kk';
 import { ru } from './ru';
 
+import { plural } from './catalogue';
 export { fill, plural } from './catalogue';
 export type { Catalogue } from './catalogue';
 
@@ -22,4 +23,12 @@ export function errorText(catalogue: Catalogue, error: StationErrorInfo): string
   const base = ERROR_MESSAGES[code];
   const detail = error.message.startsWith(base) ? error.message.slice(base.length).trim() : '';
   return detail ? `${catalogue.errors[code]} ${detail}` : catalogue.errors[code];
+}
+
+/** errorText, with a lockout's minutes left said in the window's language. */
+export function staffErrorText(catalogue: Catalogue, language: Language, error: StationErrorInfo): string {
+  if (error.code === 'ACCOUNT_LOCKED_OUT' && error.minutesLeft !== undefined) {
+    return `${catalogue.errors.ACCOUNT_LOCKED_OUT} ${plural(language, catalogue.staff.lockedOutFor, error.minutesLeft)}`;
+  }
+  return errorText(catalogue, error);
 }
