@@ -99,34 +99,7 @@ it('repeat: a second set for the card needs an approval and a reason; the record
   expect(second).toMatchObject({ approvalRule: 'repeat', approvalReason: 'Cardholder forgot the new PIN', previousAttempt: first?.seq, approver: 'boris.s' });
 });
 
-it('after an outcome unknown, the next attempt needs an approval and a reason, and its record names the unknown one', async () => {
-  const s = await launchWithRules({ config: { sandbox: { faults: [{ kind: 'reset-after-body' }] } } });
-  await startCard(s.operator, 'DUAL-3', 'Customer chooses PIN');
-  await enterAndConfirm(s.pinpad, '4826');
-  await expect.poll(() => statusText(s.operator), { timeout: 15_000 }).toContain('Outcome unknown.');
-  const unknown = records(s).find((record) => record.cardId === 'DUAL-3' && record.outcome === 'outcome-unknown');
-  expect(unknown).toBeDefined();
-  await s.operator.getByRole('button', { name: 'Next card' }).click();
-  const attemptsBefore = s.sandbox?.attempts ?? 0;
-
-  await startCard(s.operator, 'DUAL-3', 'Customer chooses PIN');
-  await dialog(s.operator).waitFor();
-  expect(await dialog(s.operator).textContent()).toContain('ended with its outcome unknown');
-  expect(s.sandbox?.attempts).toBe(attemptsBefore);
-  await approveInDialog(s.operator, BORIS, 'Processor confirmed nothing was applied');
-  await enterAndConfirm(s.pinpad, '5937');
-  await expect.poll(() => statusText(s.operator)).toContain('PIN set.');
-  expect(s.sandbox?.attempts).toBe(attemptsBefore + 1);
-  expect(
-    records(s)
-      .filter((record) => record.cardId === 'DUAL-3' && record.type === undefined)
-      .at(-1),
-  ).toMatchObject({
-    outcome: 'pin-set',
-    approvalRule: 'after-outcome-unknown',
-    previousAttempt: unknown?.seq,
-  });
-});
+// After an outcome unknown: in test/e2e/faults.test.ts, with the fault table.
 
 it('every-set: a customer-chosen PIN needs an approval too', async () => {
   const s = await launchWithRules({ approval: { require: ['every-set'] } });

@@ -137,3 +137,54 @@ it('a second OK or a new Start while a request is in flight sends nothing', asyn
   expect(sandbox?.attempts).toBe(1);
   expect(sandbox?.isPinSet('FAULT-3', '4826')).toBe(true);
 });
+
+it('after "outcome unknown", the next attempt for the card needs a supervisor\'s approval and a reason; its record names the unknown one', async () => {
+  station = await launchStation({
+    staff: [
+      { username: 'anna.k', password: 'river-lantern-4417', roles: ['operator'] },
+      { username: 'boris.s', password: 'quiet-harbour-9023', roles: ['supervisor'] },
+    ],
+    config: { approval: {}, sandbox: { faults: [{ kind: 'reset-after-body' }] } },
+  });
+  const { operator, pinpad, sandbox } = station;
+  const cardRecords = () =>
+    readFileSync(station?.auditPath ?? '', 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => JSON.parse(line) as Record<string, unknown>)
+      .filter((record) => record.type === undefined && record.cardId === 'FAULT-5');
+  await startCard(operator, 'FAULT-5', 'Customer chooses PIN');
+  await enterAndConfirm(pinpad, '4826');
+  await expect.poll(() => statusText(operator), { timeout: 15_000 }).toContain('Outcome unknown.');
+  const unknown = cardRecords()[0];
+  expect(unknown).toMatchObject({ outcome: 'outcome-unknown' });
+  await operator.getByRole('button', { name: 'Next card' }).click();
+  const attemptsBefore = sandbox?.attempts ?? 0;
+
+  await startCard(operator, 'FAULT-5', 'Customer chooses PIN');
+  const dialog = operator.getByRole('dialog', { name: 'Supervisor approval' });
+  await dialog.waitFor();
+  expect(await dialog.textContent()).toContain('ended with its outcome unknown');
+  expect(await pinpad.getByRole('heading').textContent()).toBe('Please wait');
+  expect(sandbox?.attempts).toBe(attemptsBefore);
+  await dialog.getByRole('textbox', { name: 'Supervisor user name' }).fill('boris.s');
+  await dialog.getByLabel('Supervisor password', { exact: true }).fill('quiet-harbour-9023');
+  await dialog.getByRole('button', { name: 'Approve', exact: true }).click();
+  await expect.poll(() => dialog.getByRole('alert').textContent()).toBe('Give a reason for this approval.');
+  await dialog.getByLabel('Supervisor password', { exact: true }).fill('quiet-harbour-9023');
+  await dialog.getByRole('textbox', { name: 'Reason' }).fill('Processor confirmed nothing was applied');
+  await dialog.getByRole('button', { name: 'Approve', exact: true }).click();
+  await enterAndConfirm(pinpad, '5937');
+  await expect.poll(() => statusText(operator)).toContain('PIN set.');
+  expect(sandbox?.attempts).toBe(attemptsBefore + 1);
+  expect(cardRecords()[1]).toMatchObject({
+    outcome: 'pin-set',
+    approver: 'boris.s',
+    approvalRule: 'after-outcome-unknown',
+    approvalReason: 'Processor confirmed nothing was applied',
+    previousAttempt: unknown?.seq,
+  });
+  table.push(
+    `retry after outcome unknown | supervisor approval with a reason, then PIN set | pin-set, previousAttempt ${String(unknown?.seq)} | ${sandbox?.attempts}`,
+  );
+});
