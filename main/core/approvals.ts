@@ -14,19 +14,20 @@ import { StationError, toErrorInfo } from '../../common/errors';
 import type { PinMode } from '../../common/domain';
 import { normaliseUsername } from '../../common/staff';
 import type { ApprovalRequirement, ApprovalRule } from '../../common/staff';
-import type { AuditApprovalEntry, AuditLine, AuditOutcome } from './audit';
+import type { AuditApprovalEntry, AuditLine, AuditOutcome, AuditStaffEntry } from './audit';
 import type { StationConfig } from './config';
 import type { Logger } from './log';
 import { silentLogger } from './log';
 import { UNKNOWN_USERNAME } from './staff/accounts';
 import type { LocalAccountStore } from './staff/accounts';
+import { samePerson } from './staff/session';
 import type { SsoProvider, StaffIdentity } from './staff/session';
 
 /** Outcomes after which the processor may have set a PIN: these count as a set for the `repeat` rule. */
 const MAY_HAVE_SET: ReadonlySet<AuditOutcome> = new Set<AuditOutcome>(['pin-set', 'pin-generated', 'outcome-unknown']);
 
 export interface CardAttempt {
-  readonly seq: number;
+  readonly seq: number | null;
   readonly time: number;
   readonly outcome: AuditOutcome;
 }
@@ -40,9 +41,11 @@ export class CardHistory {
     for (const record of records) if (record.type === undefined) this.note(record.cardId, record.seq, Date.parse(record.time), record.outcome);
   }
 
-  note(cardId: string, seq: number, time: number, outcome: AuditOutcome): void {
-    // Entries that ended before anything was sent (cancelled, timed out) are not attempts at the processor.
-    if (outcome === 'cancelled' || outcome === 'timeout') return;
+  /** `seq` is null when the record itself could not be written: the rules must still see the attempt. */
+  note(cardId: string, seq: number | null, time: number, outcome: AuditOutcome): void {
+    // Only answers from the processor (or their absence) count: a cancelled or timed-out entry, or a failure
+    // before anything was delivered (keychain, encryption, connection refused), leaves the card as it was.
+    if (outcome === 'cancelled' || outcome === 'timeout' || outcome === 'failed') return;
     const attempt = { seq, time, outcome };
     this.lastAttempt.set(cardId, attempt);
     if (MAY_HAVE_SET.has(outcome)) this.lastSet.set(cardId, attempt);
@@ -72,8 +75,11 @@ export interface Grant {
   readonly expiresAt: number;
 }
 
+/** An unused grant, with its expiry timer. */
+type Held = Grant & { timer: NodeJS.Timeout };
+
 export interface ApprovalAuditSink {
-  append(entry: AuditApprovalEntry): Promise<unknown>;
+  append(entry: AuditApprovalEntry | AuditStaffEntry): Promise<unknown>;
 }
 
 export interface ApprovalDeskDeps {
@@ -98,7 +104,9 @@ export interface ApprovalRequest {
 const REASON_MAX = 500;
 
 export class ApprovalDesk {
-  private readonly grants = new Map<string, Grant & { timer: NodeJS.Timeout }>();
+  private readonly grants = new Map<string, Held>();
+  /** Grants taken by a Start that is under way: used once the request is sent, dropped if the entry ends. */
+  private readonly inUse = new Map<string, Grant>();
   /** IDs of grants that expired unused, so a late Start hears "expired", not "never given" (bounded). */
   private readonly expired = new Set<string>();
   private readonly log: Logger;
@@ -114,12 +122,12 @@ export class ApprovalDesk {
     const rules = new Set(this.deps.config.approval.require);
     const last = this.deps.history.last(cardId);
     if (rules.has('after-outcome-unknown') && last?.outcome === 'outcome-unknown') {
-      return { rule: 'after-outcome-unknown', reasonRequired: true, previousAttempt: last.seq };
+      return { rule: 'after-outcome-unknown', reasonRequired: true, previousAttempt: last.seq ?? null };
     }
     const lastSet = this.deps.history.lastPossibleSet(cardId);
     const windowMs = this.deps.config.approval.repeatWindowHours * 3_600_000;
     if (rules.has('repeat') && lastSet !== undefined && this.now() - lastSet.time < windowMs) {
-      return { rule: 'repeat', reasonRequired: true, previousAttempt: lastSet.seq };
+      return { rule: 'repeat', reasonRequired: true, previousAttempt: lastSet.seq ?? null };
     }
     if (rules.has('processor-generated') && mode === 'processor') return { rule: 'processor-generated', reasonRequired: false, previousAttempt: null };
     if (rules.has('every-set')) return { rule: 'every-set', reasonRequired: false, previousAttempt: null };
@@ -141,6 +149,7 @@ export class ApprovalDesk {
     if (!result.ok) {
       const recorded = result.known ? approverName : UNKNOWN_USERNAME;
       await this.refuse(request, requirement.rule, recorded, 'password', result.code);
+      if (result.lockedNow) await this.recordLockout(recorded);
       if (result.code === 'ACCOUNT_LOCKED_OUT') {
         const minutes = Math.max(1, Math.ceil(((result.lockedUntil ? Date.parse(result.lockedUntil) : this.now()) - this.now()) / 60_000));
         throw new StationError('ACCOUNT_LOCKED_OUT', `Try again in ${minutes} minute${minutes === 1 ? '' : 's'}.`, minutes);
@@ -168,7 +177,8 @@ export class ApprovalDesk {
       if (code !== 'SSO_CANCELLED') await this.refuse(request, requirement.rule, '(single sign-on)', 'sso', code);
       throw error;
     }
-    if (normaliseUsername(approver.username) === normaliseUsername(request.operator.username)) {
+    // The provider's subject decides, never a user-name claim the person might change.
+    if (samePerson(approver, request.operator)) {
       await this.refuse(request, requirement.rule, approver.username, 'sso', 'APPROVAL_SELF');
       throw new StationError('APPROVAL_SELF');
     }
@@ -176,35 +186,62 @@ export class ApprovalDesk {
   }
 
   /**
-   * The grant for this Start: it must exist, be unused and unexpired, and be bound to this card, mode and
-   * operator. It is not used up here: call consume() once the Start has gone ahead.
+   * Takes the grant for this Start, so no other Start can use it: it must exist, be unused and unexpired, be
+   * bound to this card, mode and operator, and answer the rule that applies now (the card's history may have
+   * changed since it was given). Give it back with putBack() if the Start does not go ahead.
    */
-  check(id: string, cardId: string, mode: PinMode, operator: string): Grant {
-    const grant = this.grants.get(id);
-    if (!grant && this.expired.has(id)) throw new StationError('APPROVAL_EXPIRED');
-    if (!grant) throw new StationError('APPROVAL_INVALID', 'It was already used, or never given.');
-    if (grant.expiresAt <= this.now()) {
-      this.expire(grant.id);
+  take(id: string, cardId: string, mode: PinMode, operator: string): Grant {
+    const held = this.grants.get(id);
+    if (!held && this.expired.has(id)) throw new StationError('APPROVAL_EXPIRED');
+    if (!held) throw new StationError('APPROVAL_INVALID', 'It was already used, or never given.');
+    if (held.expiresAt <= this.now()) {
+      this.expire(held.id);
       throw new StationError('APPROVAL_EXPIRED');
     }
-    if (grant.cardId !== cardId || grant.mode !== mode || normaliseUsername(grant.operator) !== normaliseUsername(operator)) {
+    if (held.cardId !== cardId || held.mode !== mode || normaliseUsername(held.operator) !== normaliseUsername(operator)) {
       throw new StationError('APPROVAL_INVALID', 'It was given for another card, action or operator.');
     }
-    const { timer: _timer, ...plain } = grant;
-    return plain;
+    const now = this.requirement(cardId, mode);
+    if (!now || now.rule !== held.rule || now.previousAttempt !== held.previousAttempt) {
+      throw new StationError('APPROVAL_INVALID', 'The card’s situation changed since it was given: ask for a new one.');
+    }
+    clearTimeout(held.timer);
+    this.grants.delete(id);
+    const { timer: _timer, ...grant } = held;
+    this.inUse.set(id, grant);
+    return grant;
   }
 
-  /** Uses up a grant: it can never start anything again. */
-  consume(id: string): void {
-    const grant = this.grants.get(id);
-    if (!grant) return;
-    clearTimeout(grant.timer);
-    this.grants.delete(id);
+  /** A Start that took a grant did not go ahead (keychain, trail, a lock): the grant is usable again until it expires. */
+  putBack(grant: Grant): void {
+    if (!this.inUse.delete(grant.id)) return;
+    const left = grant.expiresAt - this.now();
+    const timer = setTimeout(() => this.expire(grant.id), Math.max(0, left));
+    timer.unref?.();
+    this.grants.set(grant.id, { ...grant, timer });
+  }
+
+  /**
+   * The last check, in main, when the request is about to be sent: the grant must still be the one taken for
+   * this Start (not given back, not dropped by a quit) and bound to this card, action and operator. Uses it up.
+   */
+  confirmAtSend(grant: Grant, cardId: string, mode: PinMode, operator: string): void {
+    const taken = this.inUse.get(grant.id);
+    if (taken !== grant || taken.cardId !== cardId || taken.mode !== mode || taken.operator !== operator) {
+      throw new StationError('APPROVAL_INVALID', 'It is no longer held for this request. Nothing was sent.');
+    }
+    this.inUse.delete(grant.id);
+  }
+
+  /** The Start's entry ended without a request (cancelled, timed out, locked): the grant is used up. */
+  discard(grant: Grant): void {
+    this.inUse.delete(grant.id);
   }
 
   dispose(): void {
     for (const grant of this.grants.values()) clearTimeout(grant.timer);
     this.grants.clear();
+    this.inUse.clear();
   }
 
   private checkRequest(request: ApprovalRequest): ApprovalRequirement {
@@ -212,8 +249,9 @@ export class ApprovalDesk {
     if (!requirement) throw new StationError('INVALID_REQUEST', 'This Start needs no approval.');
     const reason = request.reason.trim();
     if (requirement.reasonRequired && reason === '') throw new StationError('APPROVAL_REASON_REQUIRED');
-    if (reason.length > REASON_MAX || /\p{Cc}/u.test(reason)) {
-      throw new StationError('INVALID_REQUEST', `A reason has at most ${REASON_MAX} characters and no control characters.`);
+    // No control, format (bidi overrides, zero-width) or line-separator characters: a reason is read in exports.
+    if (reason.length > REASON_MAX || /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/u.test(reason)) {
+      throw new StationError('INVALID_REQUEST', `A reason has at most ${REASON_MAX} characters and no control or invisible characters.`);
     }
     return requirement;
   }
@@ -263,6 +301,20 @@ export class ApprovalDesk {
     if (this.expired.size > 1000) this.expired.delete(this.expired.values().next().value as string);
     this.log.info('approval.expired', { cardId: grant.cardId, rule: grant.rule });
     void this.record('expired', grant, 'APPROVAL_EXPIRED').catch(() => this.log.error('audit.failed', { approvalEvent: 'expired' }));
+  }
+
+  private async recordLockout(username: string): Promise<void> {
+    await this.deps.audit
+      ?.append({
+        type: 'staff',
+        stationId: this.deps.config.station.id,
+        event: 'lockout',
+        username,
+        provider: 'local',
+        reason: 'approval',
+        ...(this.deps.sandbox ? { processor: 'sandbox' as const } : {}),
+      })
+      .catch(() => this.log.error('audit.failed', { approvalEvent: 'lockout' }));
   }
 
   private async refuse(request: ApprovalRequest, rule: ApprovalRule, approver: string, method: 'password' | 'sso', code: string): Promise<void> {

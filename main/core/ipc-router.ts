@@ -71,25 +71,35 @@ export class IpcRouter implements IpcHandler {
       'station:start': async (request) => {
         const epoch = staff.epoch;
         const operator = staff.requirePinSetter().username;
-        const cardId = request.cardId.trim();
+        const cardId = station.checkCardId(request.cardId);
         // Dual control: a rule that applies stops the Start before the pad opens; the window asks a supervisor.
         const requirement = approvals?.requirement(cardId, request.mode) ?? null;
         if (requirement && request.approval === undefined) {
           return { started: false, approvalRequired: { rule: requirement.rule, reasonRequired: requirement.reasonRequired } };
         }
-        const grant = request.approval !== undefined && approvals ? approvals.check(request.approval, cardId, request.mode, operator) : null;
-        await station.start(request, operator, () => staff.epoch === epoch, grant);
-        if (grant) approvals?.consume(grant.id);
+        // Taken now, so a second Start with the same ID is refused even while this one waits on the keychain.
+        const grant = request.approval !== undefined && approvals ? approvals.take(request.approval, cardId, request.mode, operator) : null;
+        try {
+          await station.start(request, operator, () => staff.epoch === epoch, grant);
+        } catch (error) {
+          if (grant) approvals?.putBack(grant);
+          throw error;
+        }
         return { started: true };
       },
       'station:approve': (credentials) => {
         if (!approvals) throw new StationError('INVALID_REQUEST', 'This Start needs no approval.');
-        const request = { cardId: credentials.cardId.trim(), mode: credentials.mode, operator: staff.requirePinSetter(), reason: credentials.reason };
+        const request = {
+          cardId: station.checkCardId(credentials.cardId),
+          mode: credentials.mode,
+          operator: staff.requirePinSetter(),
+          reason: credentials.reason,
+        };
         return approvals.approveWithPassword(request, credentials.username, credentials.password).then((approval) => ({ approval }));
       },
       'station:approve-sso': (sso) => {
         if (!approvals) throw new StationError('INVALID_REQUEST', 'This Start needs no approval.');
-        const request = { cardId: sso.cardId.trim(), mode: sso.mode, operator: staff.requirePinSetter(), reason: sso.reason };
+        const request = { cardId: station.checkCardId(sso.cardId), mode: sso.mode, operator: staff.requirePinSetter(), reason: sso.reason };
         return approvals.approveWithSso(request).then((approval) => ({ approval }));
       },
       'audit:export': (arg) => {

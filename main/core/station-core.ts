@@ -70,16 +70,7 @@ export function createStationCore(options: StationCoreOptions): StationCore {
     onSessionEnd: (kind) => (kind === 'lock' ? station.interruptEntry('PIN_CANCELLED') : station.endOfSession()),
   });
   const history = new CardHistory(options.audit?.records?.() ?? []);
-  const station = new Station({
-    config: options.config,
-    keyStore: options.keyStore,
-    cardApi: client,
-    views: options.views,
-    staffView: () => staff.view(),
-    history,
-    ...(options.log ? { log: options.log } : {}),
-    ...(options.audit ? { audit: options.audit } : {}),
-  });
+  // Made before the Station so its last check before sending can reach the desk; the desk needs nothing from the Station.
   const sandbox = options.config.processor.baseUrl === SANDBOX_BASE_URL;
   const approvals = new ApprovalDesk({
     config: options.config,
@@ -90,13 +81,24 @@ export function createStationCore(options: StationCoreOptions): StationCore {
     ...(options.audit ? { audit: options.audit } : {}),
     ...(options.log ? { log: options.log } : {}),
   });
+  const station = new Station({
+    config: options.config,
+    keyStore: options.keyStore,
+    cardApi: client,
+    views: options.views,
+    staffView: () => staff.view(),
+    history,
+    approvals,
+    ...(options.log ? { log: options.log } : {}),
+    ...(options.audit ? { audit: options.audit } : {}),
+  });
   const audit = options.audit;
   const router = new IpcRouter(station, staff, {
     approvals,
     ...(audit?.export
       ? {
           exportAudit: async (format: 'csv' | 'json', username: string) => {
-            const exported = await (audit.export as NonNullable<typeof audit.export>)(format);
+            const exported = await (audit.export as NonNullable<typeof audit.export>)(format, options.config.station.id);
             // The export is itself on record, under the auditor's name, before the file is handed over.
             await audit.append({
               type: 'export',

@@ -50,7 +50,7 @@ export interface AuditSink {
   /** The records written so far (for the approval rules' card history). */
   records?(): AuditLine[];
   /** A verified export of the trail for an auditor. */
-  export?(format: 'csv' | 'json'): Promise<{ readonly text: string; readonly records: number }>;
+  export?(format: 'csv' | 'json', stationId?: string): Promise<{ readonly text: string; readonly records: number }>;
 }
 
 /** What the operator window shows before a staff session exists (tests that build a Station alone). */
@@ -77,6 +77,8 @@ export interface StationDeps {
   readonly staffView?: () => StaffView;
   /** Earlier attempts per card, kept up to date with every record (for the approval rules). */
   readonly history?: CardHistory;
+  /** The approval desk's last check before a request goes out, and the end of a grant whose entry ended. */
+  readonly approvals?: { confirmAtSend(grant: Grant, cardId: string, mode: PinMode, operator: string): void; discard(grant: Grant): void };
 }
 
 interface Card {
@@ -186,14 +188,21 @@ export class Station {
     };
   }
 
+  /** A card ID as the operator typed it, trimmed and checked against the station's rule; CARD_ID_INVALID otherwise. */
+  checkCardId(typed: string): string {
+    const cardId = typed.trim();
+    // No control, invisible (format) or line-separator characters: a card ID is read in the trail and exports.
+    if (!this.cardIdPattern.test(cardId) || /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/u.test(cardId)) throw new StationError('CARD_ID_INVALID');
+    return cardId;
+  }
+
   /**
    * Operator's Start, by `operator` (the person signed in). Checks the card ID and the keychain before anyone
    * types a PIN. `stillAllowed` is asked again after those waits: a lock or sign-out meanwhile stops it.
    */
   async start(request: StartRequest, operator: string, stillAllowed: () => boolean = () => true, approval: Grant | null = null): Promise<void> {
     if (this.isBusy()) throw new StationError('SESSION_BUSY');
-    const cardId = request.cardId.trim();
-    if (!this.cardIdPattern.test(cardId) || /\p{Cc}/u.test(cardId)) throw new StationError('CARD_ID_INVALID');
+    const cardId = this.checkCardId(request.cardId);
     let pan: string | null = null;
     if (request.mode === 'customer' && this.deps.config.profile === 'iso4') {
       pan = (request.pan ?? '').replace(/[\s-]/g, '');
@@ -369,9 +378,9 @@ export class Station {
       pan = null;
       const token = await tokenRead;
       // The approval is checked again at the last moment: it must be this card's, this action's and this operator's.
-      const approval = card.approval;
-      if (approval && (approval.cardId !== card.cardId || approval.mode !== card.mode || approval.operator !== card.operator)) {
-        throw new StationError('APPROVAL_INVALID', 'It does not match the request. Nothing was sent.');
+      if (card.approval) {
+        if (!this.deps.approvals) throw new StationError('APPROVAL_INVALID', 'Nothing was sent.');
+        this.deps.approvals.confirmAtSend(card.approval, card.cardId, card.mode, card.operator);
       }
       this.log.info('request.send', { cardId: card.cardId, mode: card.mode, withPin: pin !== undefined });
       outcome = await this.deps.cardApi.setPin(pin === undefined ? { cardId: card.cardId, token } : { cardId: card.cardId, pin, token });
@@ -396,6 +405,8 @@ export class Station {
     if (state.kind !== 'awaiting-pin') return;
     const { card, entry } = state;
     this.log.info('session.end', { cardId: card.cardId, code: reason.code });
+    // The approval was for this entry, which ended without a request: it cannot start another.
+    if (card.approval) this.deps.approvals?.discard(card.approval);
     this.endEntry(entry);
     if (!this.deps.audit) {
       this.state = { kind: 'failed', card, outcome: null, error: reason, auditError: null };
@@ -439,9 +450,11 @@ export class Station {
           : {}),
       });
       const seq = (written as { seq?: unknown } | undefined)?.seq;
-      if (typeof seq === 'number') this.deps.history?.note(card.cardId, seq, Date.now(), outcome);
+      this.deps.history?.note(card.cardId, typeof seq === 'number' ? seq : null, Date.now(), outcome);
       return null;
     } catch (error) {
+      // The rules must see the attempt even when its record could not be written.
+      this.deps.history?.note(card.cardId, null, Date.now(), outcome);
       this.log.error('audit.failed', { cardId: card.cardId, outcome });
       return this.auditFailure(error).toInfo();
     }

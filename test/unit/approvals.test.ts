@@ -19,7 +19,7 @@ async function desk(approval: NonNullable<StationConfigInput>['approval'] = {}, 
     config: parseConfig({ approval }),
     history,
     accounts,
-    audit: { append: async (entry) => void records.push(entry) },
+    audit: { append: async (entry) => void (entry.type === 'approval' && records.push(entry)) },
     now,
   });
   const anna = { username: 'anna', displayName: null, roles: ['operator'] as const };
@@ -37,10 +37,13 @@ describe('approval rules', () => {
     expect(approvals.requirement('C2', 'customer')).toBeNull();
     history.note('C2', 9, T0 - 30 * HOUR, 'outcome-unknown');
     expect(approvals.requirement('C2', 'processor')).toEqual({ rule: 'after-outcome-unknown', reasonRequired: true, previousAttempt: 9 });
-    // Refused and failed attempts set nothing; cancelled and timed-out entries never reached the processor.
+    // A refusal is an answer that set nothing; cancelled, timed-out and failed-before-delivery attempts reached no processor.
     history.note('C3', 10, T0 - HOUR, 'rejected');
     history.note('C3', 11, T0 - HOUR, 'cancelled');
     expect(approvals.requirement('C3', 'customer')).toBeNull();
+    history.note('C4', 12, T0 - 30 * HOUR, 'outcome-unknown');
+    history.note('C4', 13, T0 - HOUR, 'failed');
+    expect(approvals.requirement('C4', 'customer')).toMatchObject({ rule: 'after-outcome-unknown', previousAttempt: 12 });
   });
 
   it('every-set, and no rules at all', async () => {
@@ -87,16 +90,23 @@ describe('grants', () => {
     const { approvals, records, anna } = await desk({ validitySeconds: 60 }, () => now);
     const id = await approvals.approveWithPassword({ cardId: 'C1', mode: 'processor', operator: anna, reason: '' }, 'boris', `${TEST_PASSWORD}-b`);
     expect(id).toMatch(/^[A-Za-z0-9_-]{43}$/);
-    expect(() => approvals.check(id, 'C2', 'processor', 'anna')).toThrow(expect.objectContaining({ code: 'APPROVAL_INVALID' }));
-    expect(() => approvals.check(id, 'C1', 'customer', 'anna')).toThrow(expect.objectContaining({ code: 'APPROVAL_INVALID' }));
-    expect(() => approvals.check(id, 'C1', 'processor', 'boris')).toThrow(expect.objectContaining({ code: 'APPROVAL_INVALID' }));
-    expect(approvals.check(id, 'C1', 'processor', 'anna')).toMatchObject({ approver: 'boris', rule: 'processor-generated', method: 'password' });
-    approvals.consume(id);
-    expect(() => approvals.check(id, 'C1', 'processor', 'anna')).toThrow(expect.objectContaining({ code: 'APPROVAL_INVALID' }));
+    expect(() => approvals.take(id, 'C2', 'processor', 'anna')).toThrow(expect.objectContaining({ code: 'APPROVAL_INVALID' }));
+    expect(() => approvals.take(id, 'C1', 'customer', 'anna')).toThrow(expect.objectContaining({ code: 'APPROVAL_INVALID' }));
+    expect(() => approvals.take(id, 'C1', 'processor', 'boris')).toThrow(expect.objectContaining({ code: 'APPROVAL_INVALID' }));
+    const grant = approvals.take(id, 'C1', 'processor', 'anna');
+    expect(grant).toMatchObject({ approver: 'boris', rule: 'processor-generated', method: 'password' });
+    // Taken: a second Start with the same ID is refused at once, even before the first has sent anything.
+    expect(() => approvals.take(id, 'C1', 'processor', 'anna')).toThrow(expect.objectContaining({ code: 'APPROVAL_INVALID' }));
+    // A Start that did not go ahead gives it back; one that sends uses it up, once.
+    approvals.putBack(grant);
+    const again = approvals.take(id, 'C1', 'processor', 'anna');
+    approvals.confirmAtSend(again, 'C1', 'processor', 'anna');
+    expect(() => approvals.confirmAtSend(again, 'C1', 'processor', 'anna')).toThrow(expect.objectContaining({ code: 'APPROVAL_INVALID' }));
+    expect(() => approvals.take(id, 'C1', 'processor', 'anna')).toThrow(expect.objectContaining({ code: 'APPROVAL_INVALID' }));
 
     const late = await approvals.approveWithPassword({ cardId: 'C1', mode: 'processor', operator: anna, reason: '' }, 'boris', `${TEST_PASSWORD}-b`);
     now += 60_001;
-    expect(() => approvals.check(late, 'C1', 'processor', 'anna')).toThrow(expect.objectContaining({ code: 'APPROVAL_EXPIRED' }));
+    expect(() => approvals.take(late, 'C1', 'processor', 'anna')).toThrow(expect.objectContaining({ code: 'APPROVAL_EXPIRED' }));
     await expect.poll(() => records.map((record) => record.event)).toEqual(['granted', 'granted', 'expired']);
     approvals.dispose();
   });
@@ -112,5 +122,49 @@ describe('grants', () => {
       'refused:anna:APPROVAL_SELF',
       'refused:(unknown user name):SIGN_IN_FAILED',
     ]);
+  });
+});
+
+describe('grants against a changing card', () => {
+  it('a grant given for one rule does not start a card that now falls under another', async () => {
+    const { approvals, history, anna } = await desk();
+    const id = await approvals.approveWithPassword({ cardId: 'C1', mode: 'processor', operator: anna, reason: '' }, 'boris', `${TEST_PASSWORD}-b`);
+    history.note('C1', 12, T0 - HOUR, 'pin-generated');
+    expect(() => approvals.take(id, 'C1', 'processor', 'anna')).toThrow(expect.objectContaining({ code: 'APPROVAL_INVALID' }));
+  });
+
+  it('a grant dropped at quit is not confirmed at send time', async () => {
+    const { approvals, anna } = await desk();
+    const id = await approvals.approveWithPassword({ cardId: 'C1', mode: 'processor', operator: anna, reason: '' }, 'boris', `${TEST_PASSWORD}-b`);
+    const grant = approvals.take(id, 'C1', 'processor', 'anna');
+    approvals.dispose();
+    expect(() => approvals.confirmAtSend(grant, 'C1', 'processor', 'anna')).toThrow(expect.objectContaining({ code: 'APPROVAL_INVALID' }));
+  });
+
+  it('single sign-on: the operator is recognised by subject, even under another user name', async () => {
+    const history = new CardHistory();
+    const records: AuditApprovalEntry[] = [];
+    const approvals = new ApprovalDesk({
+      config: parseConfig({}),
+      history,
+      sso: { signIn: async () => ({ username: 'a.kowalska', displayName: null, roles: ['supervisor'], subject: 'sub-anna' }), cancel: () => undefined },
+      audit: { append: async (entry) => void records.push(entry as AuditApprovalEntry) },
+      now: () => T0,
+    });
+    const operator = { username: 'anna.k', displayName: null, roles: ['operator', 'supervisor'] as const, subject: 'sub-anna' };
+    await expect(approvals.approveWithSso({ cardId: 'C1', mode: 'processor', operator, reason: '' })).rejects.toMatchObject({ code: 'APPROVAL_SELF' });
+    expect(records.map((record) => record.event)).toEqual(['refused']);
+  });
+
+  it('a reason with invisible or direction-changing characters is refused', async () => {
+    const { approvals, history, anna } = await desk();
+    history.note('C1', 3, T0 - HOUR, 'pin-set');
+    for (const reason of ['ok\u202Egnp.exe', 'zero\u200Bwidth', 'line\u2028break']) {
+      await expect(
+        approvals.approveWithPassword({ cardId: 'C1', mode: 'customer', operator: anna, reason }, 'boris', `${TEST_PASSWORD}-b`),
+      ).rejects.toMatchObject({
+        code: 'INVALID_REQUEST',
+      });
+    }
   });
 });

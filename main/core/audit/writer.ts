@@ -74,11 +74,11 @@ export class AuditLog {
   }
 
   /** The verified export (./export.ts), through this log's queue so no append interleaves. */
-  export(format: AuditExportFormat): Promise<AuditExport> {
+  export(format: AuditExportFormat, stationId?: string): Promise<AuditExport> {
     return this.exclusive(async () => {
       const key = await readAuditKey(this.keyStore);
       try {
-        return exportAuditTrail(this.path, key, { format, now: this.now });
+        return exportAuditTrail(this.path, key, { format, now: this.now, ...(stationId ? { stationId } : {}) });
       } finally {
         key.fill(0);
       }

@@ -165,7 +165,8 @@ export class StaffSession {
 
   /** Gives up a single sign-on in progress (the browser tab was closed, or the person changed their mind). */
   cancelSso(): void {
-    if (this.pending) this.deps.sso?.cancel();
+    // The provider runs one login at a time, a sign-in's or an approval's: cancelling ends whichever it is.
+    this.deps.sso?.cancel();
   }
 
   /** Ends the session; allowed while locked (anyone may sign a locked session out). 'quit': the station is closing. */
