@@ -223,6 +223,8 @@ describe('no staff password survives in a renderer heap', () => {
       await operator.getByRole('button', { name: 'Lock' }).click();
       await typePassword(right);
       await operator.getByRole('button', { name: 'Unlock', exact: true }).click();
+      // Unlocked (the lock screen has a Sign out button too: wait for the signed-in one).
+      await operator.getByRole('button', { name: 'Lock' }).waitFor();
       await operator.getByRole('button', { name: 'Sign out' }).click();
       await operator.getByRole('button', { name: 'Sign in', exact: true }).waitFor();
       expect(station.core.staff.view().state).toBe('signed-out');

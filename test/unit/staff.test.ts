@@ -186,6 +186,18 @@ describe('races and identity', () => {
     expect(staff.view()).toMatchObject({ state: 'locked', username: 'anna' });
   });
 
+  it('a sign-out pressed on the lock screen while an unlock is being checked wins: the unlock is refused', async () => {
+    const accounts = tempAccountStore();
+    await accounts.add({ username: 'anna', roles: ['operator'], password: TEST_PASSWORD });
+    const staff = new StaffSession({ auth: parseConfig({}).auth, stationId: 'desk-1', accounts, onChange: () => undefined, onSessionEnd: () => undefined });
+    await staff.signIn('anna', TEST_PASSWORD);
+    await staff.lock('manual');
+    const unlock = staff.unlock('anna', TEST_PASSWORD);
+    await staff.signOut();
+    await expect(unlock).rejects.toMatchObject({ code: 'SESSION_BUSY' });
+    expect(staff.view().state).toBe('signed-out');
+  });
+
   it('a lock while Start waits on the keychain: nothing starts, and the pad never opens', async () => {
     let release: () => void = () => undefined;
     const gate = new Promise<void>((resolve) => (release = resolve));

@@ -141,26 +141,26 @@ export class StaffSession {
   async signIn(typedUsername: string, password: string): Promise<void> {
     this.requireProvider('local');
     if (this.state.kind === 'signed-in') throw new StationError('SESSION_BUSY', 'Someone is already signed in. Sign out first.');
-    await this.exclusive(async () => this.begin(await this.checkLocal(typedUsername, password, 'sign-in-failed')));
+    await this.exclusive(async (epoch) => this.begin(await this.checkLocal(typedUsername, password, 'sign-in-failed'), epoch));
   }
 
   /** Unlock by password: the same person continues; another person's valid password signs the first out and them in. */
   async unlock(typedUsername: string, password: string): Promise<void> {
     this.requireProvider('local');
     if (this.state.kind !== 'locked') throw new StationError('NO_SESSION', 'The screen is not locked.');
-    await this.exclusive(async () => this.begin(await this.checkLocal(typedUsername, password, 'unlock-failed')));
+    await this.exclusive(async (epoch) => this.begin(await this.checkLocal(typedUsername, password, 'unlock-failed'), epoch));
   }
 
   async signInSso(): Promise<void> {
     this.requireProvider('oidc');
     if (this.state.kind === 'signed-in') throw new StationError('SESSION_BUSY', 'Someone is already signed in. Sign out first.');
-    await this.exclusive(async () => this.begin(await this.checkSso('sign-in-failed')));
+    await this.exclusive(async (epoch) => this.begin(await this.checkSso('sign-in-failed'), epoch));
   }
 
   async unlockSso(): Promise<void> {
     this.requireProvider('oidc');
     if (this.state.kind !== 'locked') throw new StationError('NO_SESSION', 'The screen is not locked.');
-    await this.exclusive(async () => this.begin(await this.checkSso('unlock-failed')));
+    await this.exclusive(async (epoch) => this.begin(await this.checkSso('unlock-failed'), epoch));
   }
 
   /** Gives up a single sign-on in progress (the browser tab was closed, or the person changed their mind). */
@@ -221,12 +221,13 @@ export class StaffSession {
       throw new StationError('INVALID_REQUEST', `This station signs in with ${this.provider === 'oidc' ? 'single sign-on' : 'a password'}.`);
   }
 
-  private async exclusive<T>(task: () => Promise<T>): Promise<T> {
+  /** One sign-in at a time; the task gets the epoch it started in, so begin() can tell whether the desk changed meanwhile. */
+  private async exclusive<T>(task: (epoch: number) => Promise<T>): Promise<T> {
     if (this.pending) throw new StationError('SESSION_BUSY', 'A sign-in is already in progress.');
     this.pending = true;
     this.lockWhenDone = null;
     try {
-      return await task();
+      return await task(this.epochValue);
     } finally {
       this.pending = false;
       const lockReason = this.lockWhenDone;
@@ -274,7 +275,10 @@ export class StaffSession {
   }
 
   /** Signs `who` in: the person who was locked continues; anyone else replaces them. */
-  private async begin(who: StaffIdentity): Promise<void> {
+  private async begin(who: StaffIdentity, startedIn: number): Promise<void> {
+    // Someone signed the locked session out (or it changed otherwise) while these credentials were checked:
+    // they were meant for a screen that is no longer there.
+    if (this.epochValue !== startedIn) throw new StationError('SESSION_BUSY', 'The screen changed while signing in. Try again.');
     // Nothing is granted unless the sign-in is on record.
     const previous = this.state.kind === 'signed-out' ? null : this.state.who;
     const same = previous !== null && samePerson(previous, who);
