@@ -29,7 +29,7 @@ export const AES256_KEY_HEX = /^[0-9a-fA-F]{64}$/;
 export const PRINTABLE_TOKEN = /^[\x21-\x7e]+$/;
 
 /** Failures after which the processor may or may not have applied the request: staff must check before trying again. */
-const OUTCOME_UNKNOWN_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>(['OUTCOME_UNKNOWN', 'PROCESSOR_BAD_RESPONSE']);
+const OUTCOME_UNKNOWN_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>(['OUTCOME_UNKNOWN', 'PROCESSOR_BAD_RESPONSE', 'STATION_STOPPED']);
 
 export function isOutcomeUnknown(code: ErrorCode | null | undefined): boolean {
   return code !== null && code !== undefined && OUTCOME_UNKNOWN_CODES.has(code);

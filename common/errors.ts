@@ -62,6 +62,9 @@ export const ERROR_MESSAGES = {
   APPROVAL_EXPIRED: 'The approval expired before it was used. Ask for a new one.',
   APPROVAL_INVALID: 'The approval is not valid for this action.',
   APPROVAL_REASON_REQUIRED: 'Give a reason for this approval.',
+  AUDIT_PENDING:
+    'The last outcome is not in the audit trail yet, so nothing new can start. It is retried every few seconds: free disk space or fix the trail (npm run audit -- verify).',
+  STATION_STOPPED: 'The station stopped during the request: the outcome is unknown. Check with the processor before trying again.',
   STATION_CLOSING: 'The station is closing. Nothing new can start.',
   INTERNAL: 'An internal error occurred. Nothing was sent.',
 } as const;

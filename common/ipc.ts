@@ -76,6 +76,8 @@ export interface OperatorView {
   readonly panRequired: boolean;
   /** The configured card ID rule (a regular expression source, anchored). */
   readonly cardIdPattern: string;
+  /** Cards whose request was under way when the station last stopped: their outcome is unknown. */
+  readonly interruptedCards: readonly string[];
   /** The repeat rule's window, for the approval dialog's text. */
   readonly repeatWindowHours: number;
   /** The operator window's configured language. */

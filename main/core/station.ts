@@ -21,6 +21,7 @@ import type { OperatorView, PinpadView, ProcessorOutcome, StartRequest } from '.
 import type { PinMode } from '../../common/domain';
 import type { StaffView } from '../../common/staff';
 import { isOutcomeUnknown, PRINTABLE_TOKEN } from '../../common/domain';
+import { randomUUID } from 'node:crypto';
 import { CARD_ID_PATTERN, compileCardIdPattern } from '../../common/card-id';
 import { isValidPan } from '../../common/pan';
 import { checkProfileKey, encryptPin } from '../crypto/profiles';
@@ -130,6 +131,11 @@ export class Station {
   private closing = false;
   /** Set when a session ended while an ended entry was being recorded: its outcome is not shown to the next person. */
   private clearWhenRecorded = false;
+  /** An outcome whose record could not be written: kept, retried, and no Start goes ahead until it is on disk. */
+  private unrecorded: AuditEntry | null = null;
+  private unrecordedRetry: NodeJS.Timeout | undefined;
+  /** Cards whose request was under way when the station last stopped (closed at start-up as outcome unknown). */
+  private interruptedCards: string[] = [];
 
   private readonly log: Logger;
   private readonly cardIdPattern: RegExp;
@@ -166,6 +172,7 @@ export class Station {
       language: this.deps.config.operator.language,
       usingSandboxProcessor: this.deps.config.processor.baseUrl === SANDBOX_BASE_URL,
       repeatWindowHours: this.deps.config.approval.repeatWindowHours,
+      interruptedCards: [...this.interruptedCards],
       staff: this.deps.staffView?.() ?? NO_STAFF_VIEW,
     };
   }
@@ -203,6 +210,8 @@ export class Station {
   async start(request: StartRequest, operator: string, stillAllowed: () => boolean = () => true, approval: Grant | null = null): Promise<void> {
     if (this.isBusy()) throw new StationError('SESSION_BUSY');
     const cardId = this.checkCardId(request.cardId);
+    // An outcome not yet on record comes first: it is tried once more now, and nothing starts until it lands.
+    if (!(await this.flushUnrecorded())) throw new StationError('AUDIT_PENDING');
     let pan: string | null = null;
     if (request.mode === 'customer' && this.deps.config.profile === 'iso4') {
       pan = (request.pan ?? '').replace(/[\s-]/g, '');
@@ -314,6 +323,7 @@ export class Station {
 
   /** Wipes an entry in progress without recording it; for teardown after close. */
   dispose(): void {
+    clearInterval(this.unrecordedRetry);
     if (this.state.kind !== 'awaiting-pin') return;
     this.endEntry(this.state.entry);
     this.state = IDLE;
@@ -367,6 +377,7 @@ export class Station {
     this.publish();
     let outcome: ProcessorOutcome | null = null;
     let failure: StationErrorInfo | null = null;
+    let attemptId: string | null | undefined;
     try {
       // Both keychain entries are read at once: each read is a D-Bus round trip,
       // the largest cost between OK and the request on the wire (npm run bench).
@@ -382,19 +393,26 @@ export class Station {
         if (!this.deps.approvals) throw new StationError('APPROVAL_INVALID', 'Nothing was sent.');
         this.deps.approvals.confirmAtSend(card.approval, card.cardId, card.mode, card.operator);
       }
+      // Write-ahead: the attempt is on disk before the first byte leaves; if it cannot be written, nothing is sent.
+      attemptId = await this.recordAttempt(card);
       this.log.info('request.send', { cardId: card.cardId, mode: card.mode, withPin: pin !== undefined });
       outcome = await this.deps.cardApi.setPin(pin === undefined ? { cardId: card.cardId, token } : { cardId: card.cardId, pin, token });
       this.log.info('request.outcome', { cardId: card.cardId, status: outcome.status, requestStatus: outcome.requestStatus });
       if (outcome.status !== 'ok') failure = new StationError('PROCESSOR_REJECTED', `Request status: ${outcome.requestStatus}.`).toInfo();
     } catch (error) {
       failure = toErrorInfo(error);
+      if ((error as { attemptNotRecorded?: boolean }).attemptNotRecorded) attemptId = null;
       this.log.warn('request.failed', { cardId: card.cardId, code: failure.code });
     } finally {
       digits?.fill(0);
       pan = null;
     }
-    // Still 'sending' (busy) until the record is on disk; only then is the outcome shown.
-    const auditError = await this.record(card, auditOutcomeOf(card.mode, outcome, failure), outcome?.requestStatus ?? null, failure?.code ?? null);
+    // Still 'sending' (busy) until the record is on disk; only then is the outcome shown. When the attempt record
+    // itself failed, nothing was sent and there is nothing more to record: the operator sees why.
+    const auditError =
+      attemptId === null
+        ? null
+        : await this.record(card, auditOutcomeOf(card.mode, outcome, failure), outcome?.requestStatus ?? null, failure?.code ?? null, attemptId);
     if (outcome !== null && failure === null) this.state = { kind: 'done', card, outcome, auditError };
     else this.state = { kind: 'failed', card, outcome, error: failure ?? new StationError('INTERNAL').toInfo(), auditError };
     this.publish();
@@ -424,12 +442,100 @@ export class Station {
   }
 
   /** Appends one audit record; returns why it failed, if it did (the outcome itself stays visible). */
-  private async record(card: Card, outcome: AuditEntry['outcome'], requestStatus: string | null, errorCode: string | null): Promise<StationErrorInfo | null> {
+  /**
+   * The write-ahead attempt record; resolves to its ID (undefined without a trail). Throws the trail's error as a
+   * StationError, which ends the request before it is sent; the caller then records nothing more.
+   */
+  private async recordAttempt(card: Card): Promise<string | undefined> {
+    const audit = this.deps.audit;
+    if (!audit) return undefined;
+    const attemptId = randomUUID();
+    try {
+      await audit.append({
+        type: 'attempt',
+        stationId: this.deps.config.station.id,
+        attemptId,
+        operator: card.operator,
+        cardId: card.cardId,
+        mode: card.mode,
+        profile: this.deps.config.profile,
+        ...(card.approval ? { approver: card.approval.approver } : {}),
+        ...(this.deps.config.processor.baseUrl === SANDBOX_BASE_URL ? { processor: 'sandbox' as const } : {}),
+      });
+      return attemptId;
+    } catch (error) {
+      this.log.error('audit.failed', { cardId: card.cardId, record: 'attempt' });
+      // Marks "nothing sent, nothing to record" for send(); the error is what the operator sees.
+      throw Object.assign(this.auditFailure(error), { attemptNotRecorded: true });
+    }
+  }
+
+  /**
+   * At start-up: every attempt in the trail without an outcome was cut short by a stop (crash, power loss,
+   * kill) during its request. Each is closed now by an outcome-unknown record, and the next person is told.
+   */
+  async closeInterruptedAttempts(records: readonly AuditLine[]): Promise<void> {
+    const audit = this.deps.audit;
+    if (!audit) return;
+    const closed = new Set<string>();
+    for (const record of records) if (record.type === undefined && record.attemptId) closed.add(record.attemptId);
+    for (const record of records) {
+      if (record.type !== 'attempt' || closed.has(record.attemptId)) continue;
+      const entry: AuditEntry = {
+        stationId: record.stationId,
+        operator: record.operator,
+        cardId: record.cardId,
+        mode: record.mode,
+        profile: record.profile,
+        outcome: 'outcome-unknown',
+        requestStatus: null,
+        errorCode: 'STATION_STOPPED',
+        attemptId: record.attemptId,
+        ...(record.processor ? { processor: record.processor } : {}),
+      };
+      const written = await audit.append(entry);
+      const seq = (written as { seq?: unknown } | undefined)?.seq;
+      this.deps.history?.note(record.cardId, typeof seq === 'number' ? seq : null, Date.now(), 'outcome-unknown');
+      this.interruptedCards.push(record.cardId);
+      this.log.warn('request.interrupted', { cardId: record.cardId });
+    }
+  }
+
+  /** True when no outcome is waiting to be recorded (after one more try to write it). */
+  private async flushUnrecorded(): Promise<boolean> {
+    const entry = this.unrecorded;
+    if (!entry || !this.deps.audit) return true;
+    try {
+      await this.deps.audit.append(entry);
+    } catch {
+      return false;
+    }
+    if (this.unrecorded === entry) this.unrecorded = null;
+    clearInterval(this.unrecordedRetry);
+    this.unrecordedRetry = undefined;
+    // The outcome shown beside its warning is on record now: the warning goes.
+    const state = this.state;
+    if ((state.kind === 'done' || state.kind === 'failed') && state.auditError) {
+      this.state = { ...state, auditError: null };
+      this.publish();
+    }
+    this.log.info('audit.recovered', { cardId: entry.cardId });
+    return true;
+  }
+
+  private async record(
+    card: Card,
+    outcome: AuditEntry['outcome'],
+    requestStatus: string | null,
+    errorCode: string | null,
+    attemptId?: string,
+  ): Promise<StationErrorInfo | null> {
     const audit = this.deps.audit;
     if (!audit) return null;
     const approval = card.approval;
+    let entry: AuditEntry | null = null;
     try {
-      const written = await audit.append({
+      entry = {
         stationId: this.deps.config.station.id,
         operator: card.operator,
         cardId: card.cardId,
@@ -448,7 +554,9 @@ export class Station {
               ...(approval.previousAttempt !== null ? { previousAttempt: approval.previousAttempt } : {}),
             }
           : {}),
-      });
+        ...(attemptId ? { attemptId } : {}),
+      };
+      const written = await audit.append(entry);
       const seq = (written as { seq?: unknown } | undefined)?.seq;
       this.deps.history?.note(card.cardId, typeof seq === 'number' ? seq : null, Date.now(), outcome);
       return null;
@@ -456,8 +564,17 @@ export class Station {
       // The rules must see the attempt even when its record could not be written.
       this.deps.history?.note(card.cardId, null, Date.now(), outcome);
       this.log.error('audit.failed', { cardId: card.cardId, outcome });
+      // Kept and retried: the outcome must reach the trail, and no new Start goes ahead until it has.
+      if (entry) this.keepUnrecorded(entry);
       return this.auditFailure(error).toInfo();
     }
+  }
+
+  private keepUnrecorded(entry: AuditEntry): void {
+    this.unrecorded = entry;
+    clearInterval(this.unrecordedRetry);
+    this.unrecordedRetry = setInterval(() => void this.flushUnrecorded(), UNRECORDED_RETRY_MS);
+    this.unrecordedRetry.unref?.();
   }
 
   private auditFailure(error: unknown): StationError {
@@ -523,6 +640,9 @@ export class Station {
     }
   }
 }
+
+/** How often an outcome that could not be recorded is tried again. */
+const UNRECORDED_RETRY_MS = 5_000;
 
 /** Seconds until the entry times out: the nearer of the inactivity and session deadlines. */
 function secondsLeft(entry: Entry): number {

@@ -23,6 +23,7 @@ export function unavailableView(error: StationErrorInfo): OperatorView {
     language: 'en',
     usingSandboxProcessor: false,
     repeatWindowHours: 24,
+    interruptedCards: [],
     staff: NO_STAFF_VIEW,
   };
 }

@@ -21,26 +21,30 @@ it('set, generated, cancelled and timed-out sessions each leave one chained reco
   await enterAndConfirm(s.pinpad, '4826');
   await expect.poll(() => statusText(s.operator)).toContain('PIN set.');
   // Written before the outcome was shown.
-  expect(records(s).at(-1)).toMatchObject({ seq: 2, cardId: 'AUD-1', outcome: 'pin-set', requestStatus: 'pin_set', errorCode: null });
+  expect(records(s).at(-1)).toMatchObject({ seq: 3, cardId: 'AUD-1', outcome: 'pin-set', requestStatus: 'pin_set', errorCode: null });
 
   await s.operator.getByRole('button', { name: 'Next card' }).click();
   await startCard(s.operator, 'AUD-2', 'Processor generates PIN');
   await expect.poll(() => statusText(s.operator)).toContain('generated');
-  expect(records(s).at(-1)).toMatchObject({ seq: 3, cardId: 'AUD-2', mode: 'processor', outcome: 'pin-generated' });
+  expect(records(s).at(-1)).toMatchObject({ seq: 5, cardId: 'AUD-2', mode: 'processor', outcome: 'pin-generated' });
 
   await s.operator.getByRole('button', { name: 'Next card' }).click();
   await startCard(s.operator, 'AUD-3', 'Customer chooses PIN');
   await typeDigits(s.pinpad, '93');
   await s.pinpad.getByRole('button', { name: 'Cancel' }).click();
   await expect.poll(() => statusText(s.operator)).toContain('cancelled');
-  expect(records(s).at(-1)).toMatchObject({ seq: 4, outcome: 'cancelled', errorCode: 'PIN_CANCELLED' });
+  expect(records(s).at(-1)).toMatchObject({ seq: 6, outcome: 'cancelled', errorCode: 'PIN_CANCELLED' });
 
   await s.operator.getByRole('button', { name: 'Next card' }).click();
   await startCard(s.operator, 'AUD-4', 'Customer chooses PIN');
   await expect.poll(() => statusText(s.operator), { timeout: 10_000 }).toContain('timed out');
-  expect(records(s).at(-1)).toMatchObject({ seq: 5, outcome: 'timeout', errorCode: 'PIN_TIMEOUT' });
+  expect(records(s).at(-1)).toMatchObject({ seq: 7, outcome: 'timeout', errorCode: 'PIN_TIMEOUT' });
 
-  for (const record of records(s)) {
+  // A request that was sent closes its write-ahead attempt record (attemptId); an entry that ended on the pad sent nothing.
+  const attempts = allRecords(s).filter((record) => record.type === 'attempt');
+  expect(attempts.map((record) => record.cardId)).toEqual(['AUD-1', 'AUD-2']);
+  expect(records(s).map((record) => record.attemptId ?? null)).toEqual([attempts[0]?.attemptId, attempts[1]?.attemptId, null, null]);
+  for (const { attemptId: _attemptId, ...record } of records(s)) {
     expect(Object.keys(record).sort()).toEqual([
       'cardId',
       'errorCode',
@@ -66,7 +70,7 @@ it('set, generated, cancelled and timed-out sessions each leave one chained reco
     expect(text).not.toContain(secret);
   const key = await readAuditKey(s.keyStore);
   try {
-    expect(verifyAuditFile(s.auditPath, key)).toMatchObject({ ok: true, records: 5 });
+    expect(verifyAuditFile(s.auditPath, key)).toMatchObject({ ok: true, records: 7 });
   } finally {
     key.fill(0);
   }
@@ -76,7 +80,7 @@ it('an unreachable processor is recorded as failed with its code', async () => {
   const s = await launch({ processorUrl: 'http://127.0.0.1:9', config: { processor: { retries: 0 } } });
   await startCard(s.operator, 'AUD-5', 'Processor generates PIN');
   await expect.poll(() => statusText(s.operator)).toContain('could not be reached');
-  expect(records(s)).toMatchObject([{ seq: 2, outcome: 'failed', errorCode: 'PROCESSOR_UNREACHABLE' }]);
+  expect(records(s)).toMatchObject([{ seq: 3, outcome: 'failed', errorCode: 'PROCESSOR_UNREACHABLE' }]);
   // A configured processor address is not the sandbox: no practice mark.
   expect(records(s)[0]).not.toHaveProperty('processor');
 });

@@ -107,7 +107,7 @@ it('signs in through the provider: name and roles from the ID token, a PIN set o
     .split('\n')
     .filter(Boolean)
     .map((line) => JSON.parse(line) as Record<string, unknown>)
-    .find((record) => record.cardId === 'SSO-1');
+    .find((record) => record.cardId === 'SSO-1' && record.type === undefined);
   expect(card).toMatchObject({ operator: 'anna.k', outcome: 'pin-generated' });
   expect(staffRecords(s).map((record) => [record.event, record.username, record.provider])).toEqual([
     ['sign-in', 'anna.k', 'oidc'],

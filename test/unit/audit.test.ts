@@ -240,6 +240,7 @@ describe('AuditLog: what a record may hold', () => {
         'method',
         'format',
         'records',
+        'attemptId',
       ].sort(),
     );
     expect(readFileSync(file, 'utf8')).not.toContain(KEY_HEX.toLowerCase());

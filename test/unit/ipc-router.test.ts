@@ -281,6 +281,7 @@ describe('IpcRouter: a full flow', () => {
       language: 'en',
       usingSandboxProcessor: true,
       repeatWindowHours: 24,
+      interruptedCards: [],
       staff: {
         state: 'signed-in',
         provider: 'local',
@@ -323,6 +324,7 @@ describe('IpcRouter: a full flow', () => {
         'cardId',
         'cardIdPattern',
         'error',
+        'interruptedCards',
         'language',
         'mode',
         'outcome',

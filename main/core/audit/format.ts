@@ -19,6 +19,14 @@
  *          reason, errorCode, [processor], prev, mac
  *   export: seq, time, type ("export"), stationId, username, format,
  *          records, [processor], prev, mac
+ *   attempt: seq, time, type ("attempt"), stationId, attemptId, operator,
+ *          cardId, mode, profile, [approver], [processor], prev, mac
+ *
+ * Write-ahead: an attempt record is on disk before the first byte of a
+ * set_pin request leaves; the card record of its outcome names the same
+ * attemptId. An attempt without an outcome (the station stopped during the
+ * request) is closed at the next start by an outcome-unknown record with
+ * errorCode STATION_STOPPED.
  *
  * A card record made under a supervisor's approval also carries, after
  * errorCode: approver, approvalMethod, approvalRule, approvalReason and, when
@@ -96,6 +104,21 @@ export interface AuditEntry {
   approvalReason?: string | null;
   /** The seq of the earlier attempt the approval rule referred to (repeat, after outcome unknown). */
   previousAttempt?: number;
+  /** The write-ahead attempt record this outcome closes (requests that were sent). */
+  attemptId?: string;
+}
+
+/** Written before a set_pin request is sent (write-ahead). */
+export interface AuditAttemptEntry {
+  type: 'attempt';
+  stationId: string;
+  attemptId: string;
+  operator: string;
+  cardId: string;
+  mode: PinMode;
+  profile: ProfileName;
+  approver?: string;
+  processor?: 'sandbox';
 }
 
 export const APPROVAL_EVENTS = ['granted', 'refused', 'expired'] as const;
@@ -169,10 +192,11 @@ export interface AuditStaffRecord extends AuditStaffEntry {
 
 export type AuditApprovalRecord = AuditApprovalEntry & { seq: number; time: string; prev: string; mac: string };
 export type AuditExportRecord = AuditExportEntry & { seq: number; time: string; prev: string; mac: string };
+export type AuditAttemptRecord = AuditAttemptEntry & { seq: number; time: string; prev: string; mac: string };
 
-export type AuditLine = AuditRecord | AuditSealRecord | AuditStaffRecord | AuditApprovalRecord | AuditExportRecord;
+export type AuditLine = AuditRecord | AuditSealRecord | AuditStaffRecord | AuditApprovalRecord | AuditExportRecord | AuditAttemptRecord;
 /** Anything append() takes. */
-export type AuditInput = AuditEntry | AuditStaffEntry | AuditApprovalEntry | AuditExportEntry;
+export type AuditInput = AuditEntry | AuditStaffEntry | AuditApprovalEntry | AuditExportEntry | AuditAttemptEntry;
 
 /** `prev` of record 1. */
 export const AUDIT_GENESIS = '0'.repeat(64);
@@ -198,6 +222,7 @@ const ENTRY_FIELDS = [
   'approvalRule',
   'approvalReason',
   'previousAttempt',
+  'attemptId',
   'prev',
 ] as const;
 const SEAL_FIELDS = ['seq', 'time', 'type', 'tornBytes', 'tornSha256', 'prev'] as const;
@@ -219,7 +244,9 @@ const APPROVAL_FIELDS = [
   'prev',
 ] as const;
 const EXPORT_RECORD_FIELDS = ['seq', 'time', 'type', 'stationId', 'username', 'format', 'records', 'processor', 'prev'] as const;
+const ATTEMPT_FIELDS = ['seq', 'time', 'type', 'stationId', 'attemptId', 'operator', 'cardId', 'mode', 'profile', 'approver', 'processor', 'prev'] as const;
 const FIELDS_BY_TYPE: Readonly<Record<string, readonly string[]>> = {
+  attempt: ATTEMPT_FIELDS,
   seal: SEAL_FIELDS,
   staff: STAFF_FIELDS,
   approval: APPROVAL_FIELDS,
@@ -227,7 +254,7 @@ const FIELDS_BY_TYPE: Readonly<Record<string, readonly string[]>> = {
 };
 /** Every field name that may appear in the file, for tests and reviewers. */
 export const AUDIT_RECORD_FIELDS: readonly string[] = [
-  ...new Set<string>([...ENTRY_FIELDS, ...SEAL_FIELDS, ...STAFF_FIELDS, ...APPROVAL_FIELDS, ...EXPORT_RECORD_FIELDS, 'mac']),
+  ...new Set<string>([...ENTRY_FIELDS, ...SEAL_FIELDS, ...STAFF_FIELDS, ...APPROVAL_FIELDS, ...EXPORT_RECORD_FIELDS, ...ATTEMPT_FIELDS, 'mac']),
 ];
 
 export type AuditErrorCode = 'AUDIT_TORN_TAIL' | 'AUDIT_CHAIN_BROKEN' | 'AUDIT_WRITE_FAILED' | 'AUDIT_INVALID_ENTRY';
@@ -265,6 +292,7 @@ const entryShape = {
   approvalRule: z.enum(APPROVAL_RULES).optional(),
   approvalReason: z.string().max(500).regex(NO_CONTROL).nullable().optional(),
   previousAttempt: z.number().int().min(1).max(Number.MAX_SAFE_INTEGER).optional(),
+  attemptId: z.uuid().optional(),
 };
 const chainShape = {
   seq: z.number().int().min(1).max(Number.MAX_SAFE_INTEGER),
@@ -299,6 +327,17 @@ const approvalShape = {
   errorCode: z.string().regex(ERROR_CODE_PATTERN).nullable(),
   processor: z.literal('sandbox').optional(),
 };
+const attemptShape = {
+  type: z.literal('attempt'),
+  stationId: z.string().regex(NAME_PATTERN),
+  attemptId: z.uuid(),
+  operator: z.string().min(1).max(128).regex(NO_CONTROL),
+  cardId: z.string().regex(AUDIT_CARD_ID_PATTERN),
+  mode: z.enum(PIN_MODES),
+  profile: z.enum(PROFILE_NAMES),
+  approver: z.string().min(1).max(128).regex(NO_CONTROL).optional(),
+  processor: z.literal('sandbox').optional(),
+};
 const exportShape = {
   type: z.literal('export'),
   stationId: z.string().regex(NAME_PATTERN),
@@ -315,11 +354,13 @@ const INPUT_SCHEMAS: Readonly<Record<string, z.ZodType>> = {
   staff: auditStaffEntrySchema,
   approval: z.strictObject(approvalShape),
   export: z.strictObject(exportShape),
+  attempt: z.strictObject(attemptShape),
 };
 const RECORD_SCHEMAS: Readonly<Record<string, z.ZodType>> = {
   staff: staffRecordSchema,
   approval: z.strictObject({ ...chainShape, ...approvalShape }),
   export: z.strictObject({ ...chainShape, ...exportShape }),
+  attempt: z.strictObject({ ...chainShape, ...attemptShape }),
 };
 const entryRecordSchema = z.strictObject({ ...chainShape, ...entryShape });
 const sealRecordSchema = z.strictObject({

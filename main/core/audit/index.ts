@@ -17,6 +17,7 @@ export {
 export { APPROVAL_EVENTS, STAFF_EVENTS } from './format';
 export type {
   AuditApprovalEntry,
+  AuditAttemptEntry,
   AuditEntry,
   AuditExportEntry,
   AuditErrorCode,

@@ -88,6 +88,8 @@ export interface Catalogue {
     readonly practiceAccounts: string;
     /** "{n}": minutes until a lockout ends. */
     readonly lockedOutFor: PluralForms;
+    /** "{card}": a card whose request was under way when the station stopped. */
+    readonly interrupted: string;
     readonly exportAudit: string;
     readonly exportCsv: string;
     readonly exportJson: string;

@@ -71,6 +71,7 @@ export const en: Catalogue = {
     noPinRole: 'Your role does not set PINs. Sign out so that an operator can use the station.',
     practiceAccounts: 'Practice accounts (new passwords at every start):',
     lockedOutFor: { one: 'Try again in {n} minute.', other: 'Try again in {n} minutes.' },
+    interrupted: 'The station stopped during a request for card {card}: its outcome is unknown. Check with the processor before trying again.',
     exportAudit: 'Export audit trail',
     exportCsv: 'CSV (spreadsheet)',
     exportJson: 'JSON',

@@ -1,0 +1,124 @@
+/**
+ * Write-ahead audit (main/core/station.ts, docs/architecture.md "The audit trail"): the attempt is on disk
+ * before anything is sent; an outcome that cannot be written blocks every new Start until it lands; an
+ * attempt cut short by a stop is closed at the next start. Real AuditLog files, a failing disk simulated
+ * by refusing chosen appends.
+ */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { AuditError, AuditLog, readAuditRecords, verifyAuditFile } from '../../main/core/audit';
+import type { AuditInput } from '../../main/core/audit';
+import type { CardApi, SetPinRequest } from '../../main/core/card-api-client';
+import { parseConfig } from '../../main/core/config';
+import { IpcRouter } from '../../main/core/ipc-router';
+import { MemoryKeyStore } from '../../main/core/keystore';
+import { Station } from '../../main/core/station';
+import type { AuditSink } from '../../main/core/station';
+import { signedInStaff } from '../helpers/staff';
+
+const KEY_HEX = 'C0FFEE'.repeat(10) + 'C0FF';
+const OUTCOME = { status: 'ok' as const, requestStatus: 'pin_generated', dt: '2026-11-29T10:00:00+00:00' };
+
+/** A real trail whose appends of the chosen kind fail while `failing` is set (ENOSPC, as a full disk gives). */
+function flakyTrail(fails: (entry: AuditInput) => boolean) {
+  const path = join(mkdtempSync(join(tmpdir(), 'pin-station-wal-')), 'audit.jsonl');
+  const keyStore = new MemoryKeyStore({ 'audit-key': KEY_HEX });
+  const log = new AuditLog(path, keyStore);
+  const control = { failing: true };
+  const sink: AuditSink = {
+    append: (entry) => (control.failing && fails(entry) ? Promise.reject(new AuditError('AUDIT_WRITE_FAILED', '(record) Check the disk.')) : log.append(entry)),
+    check: () => log.check(),
+    records: () => log.records(),
+  };
+  return { path, log, sink, control, key: Buffer.from(KEY_HEX, 'hex') };
+}
+
+async function rig(sink: AuditSink) {
+  const calls: SetPinRequest[] = [];
+  const cardApi: CardApi = {
+    async setPin(request) {
+      calls.push(request);
+      return OUTCOME;
+    },
+  };
+  const staff = await signedInStaff();
+  const station = new Station({
+    config: parseConfig({}),
+    keyStore: new MemoryKeyStore({ 'api-token': 'token-1' }),
+    cardApi,
+    views: { operator: () => undefined, pinpad: () => undefined },
+    audit: sink,
+  });
+  return { station, router: new IpcRouter(station, staff), calls };
+}
+
+describe('write-ahead', () => {
+  it('an attempt record that cannot be written: nothing reaches the processor, and the operator sees why', async () => {
+    const trail = flakyTrail((entry) => entry.type === 'attempt');
+    const { station, router, calls } = await rig(trail.sink);
+    expect(await router.handle('operator', 'station:start', { cardId: 'WAL-1', mode: 'processor' })).toMatchObject({ ok: true });
+    await station.settled();
+    expect(calls).toHaveLength(0);
+    expect(station.operatorView()).toMatchObject({ phase: 'failed', error: { code: 'AUDIT_WRITE_FAILED' } });
+  });
+
+  it('an outcome that cannot be written blocks the next Start until it lands; then the trail has it and verifies', async () => {
+    const trail = flakyTrail((entry) => entry.type === undefined);
+    const { station, router, calls } = await rig(trail.sink);
+    await router.handle('operator', 'station:start', { cardId: 'WAL-2', mode: 'processor' });
+    await station.settled();
+    expect(calls).toHaveLength(1);
+    expect(station.operatorView()).toMatchObject({ phase: 'done', auditError: { code: 'AUDIT_WRITE_FAILED' } });
+    await router.handle('operator', 'station:next-card', null);
+    expect(await router.handle('operator', 'station:start', { cardId: 'WAL-3', mode: 'processor' })).toMatchObject({
+      ok: false,
+      error: { code: 'AUDIT_PENDING' },
+    });
+    expect(calls).toHaveLength(1);
+
+    trail.control.failing = false; // the disk recovers
+    expect(await router.handle('operator', 'station:start', { cardId: 'WAL-3', mode: 'processor' })).toMatchObject({ ok: true });
+    await station.settled();
+    expect(calls).toHaveLength(2);
+    const records = readAuditRecords(trail.path) as unknown as Record<string, unknown>[];
+    const attempts = records.filter((record) => record.type === 'attempt');
+    const outcomes = records.filter((record) => record.type === undefined);
+    expect(attempts.map((record) => record.cardId)).toEqual(['WAL-2', 'WAL-3']);
+    expect(outcomes.map((record) => [record.cardId, record.attemptId])).toEqual([
+      ['WAL-2', attempts[0]?.attemptId],
+      ['WAL-3', attempts[1]?.attemptId],
+    ]);
+    expect(verifyAuditFile(trail.path, trail.key)).toMatchObject({ ok: true, records: 4 });
+    station.dispose();
+  });
+
+  it('an attempt the last stop cut short is closed at start-up as outcome unknown, and the next person is told', async () => {
+    const trail = flakyTrail(() => false);
+    await trail.log.append({
+      type: 'attempt',
+      stationId: 'desk-1',
+      attemptId: '6f1c2a3b-4d5e-4f60-8a9b-0c1d2e3f4a5b',
+      operator: 'op.one',
+      cardId: 'WAL-4',
+      mode: 'customer',
+      profile: 'gcm',
+    });
+    const { station } = await rig(trail.sink);
+    await station.closeInterruptedAttempts(trail.log.records());
+    expect(station.operatorView().interruptedCards).toEqual(['WAL-4']);
+    const last = readAuditRecords(trail.path).at(-1);
+    expect(last).toMatchObject({
+      cardId: 'WAL-4',
+      outcome: 'outcome-unknown',
+      errorCode: 'STATION_STOPPED',
+      attemptId: '6f1c2a3b-4d5e-4f60-8a9b-0c1d2e3f4a5b',
+    });
+    // Closed once: a second start finds nothing left open.
+    const again = await rig(trail.sink);
+    await again.station.closeInterruptedAttempts(trail.log.records());
+    expect(again.station.operatorView().interruptedCards).toEqual([]);
+    expect(verifyAuditFile(trail.path, trail.key)).toMatchObject({ ok: true, records: 2 });
+  });
+});
