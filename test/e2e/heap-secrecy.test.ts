@@ -229,11 +229,19 @@ describe('no staff password survives in a renderer heap', () => {
       await operator.getByRole('button', { name: 'Sign in', exact: true }).waitFor();
       expect(station.core.staff.view().state).toBe('signed-out');
 
-      const heaps = { 'operator renderer': await snapshotPage(operator), 'PIN pad renderer': await snapshotPage(pinpad) };
-      expect(scanHeaps(heaps, [needle('wrong password', wrong), needle('right password', right)])).toEqual({
-        'operator renderer': [],
-        'PIN pad renderer': [],
-      });
+      const needles = [needle('wrong password', wrong), needle('right password', right)];
+      // A password still on its way out of memory (seen once in three CI runs under load, path not found)
+      // must be gone a moment later; one that stays is retained, and its retaining path is reported.
+      let heaps = { 'operator renderer': await snapshotPage(operator), 'PIN pad renderer': await snapshotPage(pinpad) };
+      for (let retry = 0; retry < 2 && Object.values(scanHeaps(heaps, needles)).some((found) => found.length > 0); retry++) {
+        await new Promise((resolve) => setTimeout(resolve, 1_000));
+        heaps = { 'operator renderer': await snapshotPage(operator), 'PIN pad renderer': await snapshotPage(pinpad) };
+      }
+      const found = scanHeaps(heaps, needles);
+      const paths = (found['operator renderer'] ?? []).flatMap((label) =>
+        retainerReport(heaps['operator renderer'], needles.find((n) => n.label === label) as Needle, 2),
+      );
+      expect({ found, paths }).toEqual({ found: { 'operator renderer': [], 'PIN pad renderer': [] }, paths: [] });
       // The control: a password the page does keep (built there from char codes offset by 100, so it never
       // travels whole) is found by the same detector in the same heap.
       await operator.evaluate(([name, codes]) => ((window as unknown as Record<string, unknown>)[name] = String.fromCharCode(...codes.map((c) => c - 100))), [
