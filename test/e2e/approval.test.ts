@@ -196,6 +196,20 @@ it('an auditor exports the verified trail as a download, parsed back as CSV; the
   for (const account of STAFF) expect(text).not.toContain(account.password);
   await expect.poll(() => records(s).at(-1)).toMatchObject({ type: 'export', username: 'otto.audit', format: 'csv' });
 
+  // The same trail as JSON: the same records, verified, the card ID as it was (JSON is not a formula).
+  await s.operator.getByRole('combobox', { name: 'Export audit trail' }).selectOption('json');
+  const jsonDownload = s.operator.waitForEvent('download');
+  await s.operator.getByRole('button', { name: 'Export audit trail' }).click();
+  const json = JSON.parse(readFileSync((await (await jsonDownload).path()) ?? '', 'utf8')) as {
+    export: { trail: string; records: number };
+    records: Record<string, unknown>[];
+  };
+  expect(json.export.trail).toBe('verified');
+  expect(json.records.find((record) => record.type === 'card')).toMatchObject({ cardId: '=HYPERLINK(1)', operator: 'anna.k', approver: 'boris.s' });
+  // Every record the CSV had, plus the record of the CSV export itself.
+  expect(json.records.length).toBe(rows.filter((row) => row.row === 'record').length + 1);
+  await expect.poll(() => records(s).at(-1)).toMatchObject({ type: 'export', username: 'otto.audit', format: 'json' });
+
   // Tampered: the export refuses and names the first bad record.
   const lines = readFileSync(s.auditPath, 'utf8').split('\n');
   lines[1] = (lines[1] ?? '').replace('"anna.k"', '"mallory"');

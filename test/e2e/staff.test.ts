@@ -8,6 +8,7 @@ import { expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import type { StationApi } from '../../common/ipc';
 import { readAuditKey, verifyAuditFile } from '../../main/core/audit';
+import { EXIT_CODES, runAuditCli } from '../../scripts/audit';
 import { enterAndConfirm, startCard, statusText, typeDigits, waitForCount } from '../harness/journeys';
 import { useStation } from '../harness/launch-station';
 import type { LaunchedStation, TestStaffAccount } from '../harness/launch-station';
@@ -38,6 +39,10 @@ async function fillSignIn(operator: Page, username: string, password: string, bu
 async function expectVerified(s: LaunchedStation): Promise<void> {
   const key = await readAuditKey(s.keyStore);
   expect(verifyAuditFile(s.auditPath, key)).toMatchObject({ ok: true });
+  // And through the admin command itself (npm run audit -- verify), on the station's own keychain.
+  const out: string[] = [];
+  const io = { write: (text: string) => void out.push(text) };
+  expect(await runAuditCli(['verify', s.auditPath], { stdout: io, stderr: io, openStore: () => s.keyStore })).toBe(EXIT_CODES.OK);
 }
 
 it('sign in, set a PIN, sign out: the record names the operator and the trail verifies', async () => {
