@@ -36,6 +36,7 @@ export const ERROR_MESSAGES = {
   AUDIT_FAILED: 'The audit trail could not record this. Tell your supervisor (npm run audit -- verify).',
   AUDIT_TORN_TAIL: 'The audit trail ends in an incomplete record (an interrupted write), so nothing more can be recorded.',
   AUDIT_CHAIN_BROKEN: 'The audit trail is damaged or was changed, so nothing more can be recorded.',
+  AUDIT_TRAIL_LOST: 'Audit records are missing: the trail is not the one this station last wrote, so nothing more can be recorded.',
   AUDIT_WRITE_FAILED: 'The audit trail could not be read or written.',
   AUDIT_INVALID_ENTRY: 'The audit record was refused.',
   SIGN_IN_REQUIRED: 'Sign in first.',

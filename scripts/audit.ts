@@ -8,6 +8,10 @@
  *   export [file]   verify, then write the records (all, or those matching
  *                   --from/--to/--operator/--card) as CSV or JSON for
  *                   auditors (main/core/audit/export.ts), to stdout or --out
+ *   reset [file] --acknowledge
+ *                   after records were lost (main/core/audit/reset.ts): keep
+ *                   the old trail aside and start a new one whose first
+ *                   record names the lost range
  *
  * Without a file, the station's trail is used: `<data dir>/audit/audit.jsonl`,
  * where the data directory is Electron's userData for "pin-station"
@@ -20,11 +24,24 @@
  */
 import { DATA_DIR_NAME } from '../common/domain';
 import { closeSync, existsSync, fchmodSync, fsyncSync, openSync, unlinkSync, writeSync } from 'node:fs';
-import { homedir } from 'node:os';
-import { resolve } from 'node:path';
+import { homedir, userInfo } from 'node:os';
+import { basename, resolve } from 'node:path';
 import { StationError } from '../common/errors';
-import { AuditError, auditFilePath, auditHeadPath, readAuditKey, sealAuditFile, verifyAuditFile } from '../main/core/audit';
-import type { AuditVerifyResult } from '../main/core/audit';
+import {
+  AuditError,
+  AuditNothingToReset,
+  auditFilePath,
+  auditHeadPath,
+  lossAgainstMark,
+  openAttempts,
+  readAuditKey,
+  readAuditRecords,
+  readMark,
+  resetAuditTrail,
+  sealAuditFile,
+  verifyAuditFile,
+} from '../main/core/audit';
+import type { AuditVerifyResult, HighWaterMark } from '../main/core/audit';
 import { AUDIT_EXPORT_FORMATS, AuditExportRefusedError, exportAuditTrail, parseAuditExportDate } from '../main/core/audit/export';
 import type { AuditExportFilter, AuditExportFormat } from '../main/core/audit/export';
 import type { KeyStore } from '../main/core/keystore';
@@ -43,7 +60,9 @@ export const EXIT_CODES = {
   TORN_TAIL: 4,
   KEY_MISSING: 5,
   OUT_EXISTS: 6,
+  TRAIL_LOST: 7,
   KEYCHAIN_UNAVAILABLE: 8,
+  NOTHING_TO_RESET: 9,
 } as const;
 export type ExitCodeName = keyof typeof EXIT_CODES;
 
@@ -55,7 +74,10 @@ const EXIT_CODE_HELP: Record<ExitCodeName, string> = {
   TORN_TAIL: 'the trail ends in a torn line from an interrupted write; run seal (export: nothing exported)',
   KEY_MISSING: 'audit-key is missing from the keychain or malformed',
   OUT_EXISTS: 'export: the --out file already exists; it is never overwritten, nothing was written',
+  TRAIL_LOST:
+    "records were lost: the trail is missing, shorter than the station's high-water mark (audit-mark in the keychain), or replaced; an admin may run reset --acknowledge",
   KEYCHAIN_UNAVAILABLE: 'the keychain could not be reached or is locked',
+  NOTHING_TO_RESET: 'reset: nothing was lost (the trail verifies and matches its high-water mark), or only a torn line needs sealing; nothing was changed',
 };
 
 export const APP_DIR_NAME = DATA_DIR_NAME;
@@ -66,6 +88,8 @@ export interface AuditCliDeps extends CliBaseDeps {
   readonly platform?: NodeJS.Platform;
   readonly homedir?: string;
   readonly now?: () => Date;
+  /** Who acknowledges a reset; the operating-system account by default. */
+  readonly osUser?: string;
 }
 
 export function helpText(): string {
@@ -73,8 +97,10 @@ export function helpText(): string {
 
 Commands:
   verify [file]   check the audit trail: every record's MAC, consecutive
-                  record numbers, the chain, and the head anchor (<file>.head);
-                  names the first bad record
+                  record numbers, the chain, the head anchor (<file>.head)
+                  and the station's high-water mark (audit-mark in the
+                  keychain); names the first bad record, and lists attempts
+                  without an outcome record
   seal [file]     seal a torn final line left by an interrupted write: its
                   bytes are copied to <file>.torn-<time> and replaced by a
                   seal record; then verify. Close the station first.
@@ -88,6 +114,13 @@ Commands:
                   "export" (first after the header). CSV cells starting with
                   = + - @ or a tab get a leading ' so spreadsheets show them as
                   text. The export is not itself recorded in the trail.
+  reset [file] --acknowledge
+                  after records were lost (the trail was deleted, cut short,
+                  or replaced): keep the old trail and its head anchor as
+                  <file>.reset-<time>, and start a new trail whose record 1
+                  is a reset record naming the lost range and the operating-
+                  system account that acknowledged it. Refused when nothing
+                  was lost. Close the station first.
   help            show this text
 
 Without [file], the station's trail <data dir>/audit/audit.jsonl is used.
@@ -122,6 +155,7 @@ const OPTION_TYPES = {
   operator: 'string',
   card: 'string',
   out: 'string',
+  acknowledge: 'boolean',
 } as const;
 type OptionName = keyof typeof OPTION_TYPES;
 /** Options every command takes; the others are checked per command (rejectOptions). */
@@ -137,6 +171,7 @@ interface ParsedArgs extends CliArgs {
   readonly operator: string | undefined;
   readonly card: string | undefined;
   readonly out: string | undefined;
+  readonly acknowledge: boolean;
 }
 
 /** Parsed by parseCliArgs (node:util parseArgs); no message repeats an argument that could be a mistyped secret. */
@@ -145,6 +180,7 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
   for (const name of seen) {
     if (values[name.slice(2) as OptionName] === '') throw new CliError(EXIT_CODES.USAGE, `${name} needs a value.`);
   }
+  const acknowledge = values.acknowledge === true;
   return {
     help,
     positional,
@@ -157,6 +193,7 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
     operator: values.operator,
     card: values.card,
     out: values.out,
+    acknowledge,
   };
 }
 
@@ -202,24 +239,87 @@ async function withKey<T>(store: KeyStore, use: (key: Buffer) => T | Promise<T>)
   }
 }
 
+/** The keychain's mark belongs to the station's trail: a kept-aside or copied file under another name is not compared. */
+function isStationTrail(path: string): boolean {
+  return basename(path) === basename(auditFilePath('.'));
+}
+
 async function runVerify(args: ParsedArgs, deps: AuditCliDeps): Promise<number> {
   rejectOptions(args, 'verify');
   const path = trailPath(args, deps);
-  requireTrail(path);
   const store = openStoreChecked(deps, args.service, EXIT_CODES.USAGE);
+  const mark: HighWaterMark | null = isStationTrail(path) ? await readMark(store) : null;
+  // With a mark, a trail that is gone is a loss to report, not a wrong path.
+  if (mark === null) requireTrail(path);
   const result = await withKey(store, (key) => verifyAuditFile(path, key));
-  if (result.ok) {
-    deps.stdout.write(`ok: ${result.records} record${result.records === 1 ? '' : 's'} verified: ${path}\n`);
-    return EXIT_CODES.OK;
+  if (!result.ok) {
+    deps.stdout.write(`FAILED: ${path}\n${describeFailure(result)}`);
+    if (result.sealable) {
+      deps.stdout.write(
+        `${result.records} record${result.records === 1 ? '' : 's'} before it verified. Close the station and run "npm run audit -- seal" to seal the torn line.\n`,
+      );
+      return EXIT_CODES.TORN_TAIL;
+    }
+    return EXIT_CODES.VERIFY_FAILED;
   }
-  deps.stdout.write(`FAILED: ${path}\n${describeFailure(result)}`);
-  if (result.sealable) {
+  const records = existsSync(path) ? readAuditRecords(path) : [];
+  const loss = lossAgainstMark(mark, result.records, (seq) => records.find((record) => record.seq === seq)?.mac ?? null);
+  if (loss) {
+    deps.stdout.write(`FAILED: ${path}\n${loss.detail}\n`);
+    return EXIT_CODES.TRAIL_LOST;
+  }
+  deps.stdout.write(`ok: ${result.records} record${result.records === 1 ? '' : 's'} verified: ${path}\n`);
+  if (mark) {
     deps.stdout.write(
-      `${result.records} record${result.records === 1 ? '' : 's'} before it verified. Close the station and run "npm run audit -- seal" to seal the torn line.\n`,
+      `high-water mark (keychain): record ${mark.seq}, matches${mark.seq < result.records ? ' (it lags the trail, which a stop between a record and its mark leaves)' : ''}\n`,
     );
-    return EXIT_CODES.TORN_TAIL;
+  } else if (isStationTrail(path)) {
+    deps.stdout.write('high-water mark (keychain): none yet; the station sets it with its next record\n');
   }
-  return EXIT_CODES.VERIFY_FAILED;
+  for (const attempt of openAttempts(records)) {
+    // Not a failure: the request may still be in flight, or the station stopped during it; its next start closes it.
+    deps.stdout.write(
+      `attempt without an outcome: record ${attempt.seq} (${attempt.time}, card ${attempt.cardId}, operator ${attempt.operator}, attempt ${attempt.attemptId}) — the station stopped during the request, or is sending it now; its next start records the outcome as unknown\n`,
+    );
+  }
+  return EXIT_CODES.OK;
+}
+
+async function runReset(args: ParsedArgs, deps: AuditCliDeps): Promise<number> {
+  rejectOptions(args, 'reset', ['--acknowledge']);
+  if (!args.acknowledge) {
+    throw new CliError(
+      EXIT_CODES.USAGE,
+      'reset starts a new audit trail and cannot be undone: give --acknowledge to confirm that the lost records are accounted for. Close the station first.',
+    );
+  }
+  const path = trailPath(args, deps);
+  const store = openStoreChecked(deps, args.service, EXIT_CODES.USAGE);
+  let result;
+  try {
+    result = await resetAuditTrail(path, store, { acknowledgedBy: deps.osUser ?? userInfo().username, ...(deps.now ? { now: deps.now } : {}) });
+  } catch (error) {
+    if (error instanceof AuditNothingToReset) {
+      deps.stdout.write(`${error.message}\nNothing was changed.\n`);
+      return EXIT_CODES.NOTHING_TO_RESET;
+    }
+    throw error;
+  }
+  const { loss, record, keptAs } = result;
+  const range =
+    loss.lostFrom === null
+      ? 'an unknown range'
+      : loss.lostTo === null
+        ? `records ${loss.lostFrom} onwards`
+        : loss.lostFrom === loss.lostTo
+          ? `record ${loss.lostFrom}`
+          : `records ${loss.lostFrom} to ${loss.lostTo}`;
+  deps.stdout.write(`${loss.detail.replace(/ An admin may acknowledge.*$/, '')}\n`);
+  deps.stdout.write(
+    `reset: a new trail was started at ${path}; its record 1 (${record.time}) records ${range} as lost (${loss.cause}), acknowledged by ${record.acknowledgedBy}.\n`,
+  );
+  if (keptAs) deps.stdout.write(`the old trail was kept as ${keptAs} (verify it with: npm run audit -- verify ${keptAs})\n`);
+  return EXIT_CODES.OK;
 }
 
 async function runSeal(args: ParsedArgs, deps: AuditCliDeps): Promise<number> {
@@ -344,6 +444,7 @@ export function runAuditCli(argv: readonly string[], deps: AuditCliDeps): Promis
     verify: (args: ParsedArgs) => runVerify(args, deps),
     seal: (args: ParsedArgs) => runSeal(args, deps),
     export: (args: ParsedArgs) => runExport(args, deps),
+    reset: (args: ParsedArgs) => runReset(args, deps),
   };
   return runCli({ name: 'audit', exitCodes: EXIT_CODES, parse: parseArgs, helpText, commands, describeError }, argv, deps);
 }

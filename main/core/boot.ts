@@ -89,6 +89,8 @@ export async function bootStation(deps: BootDeps): Promise<BootResult> {
     });
     // Keys are checked now so a missing or malformed one is a clear screen, not a surprise at the first card.
     await core.station.preflight();
+    // A trail that was deleted, cut short or replaced (the keychain's high-water mark tells) refuses start-up.
+    await audit?.check();
     // Requests cut short by the last stop get their outcome-unknown record before anyone can start a card.
     await core.station.closeInterruptedAttempts(audit?.records?.() ?? []);
     log?.info('app.start', { profile: config.profile });

@@ -31,6 +31,7 @@ import type { StationConfig } from './config';
 import { SANDBOX_BASE_URL } from './config';
 import type { KeyStore } from './keystore';
 import type { AuditEntry, AuditInput, AuditLine } from './audit';
+import { closeOpenAttempts } from './audit';
 import type { CardHistory, Grant } from './approvals';
 import type { Logger } from './log';
 import { silentLogger } from './log';
@@ -477,27 +478,11 @@ export class Station {
   async closeInterruptedAttempts(records: readonly AuditLine[]): Promise<void> {
     const audit = this.deps.audit;
     if (!audit) return;
-    const closed = new Set<string>();
-    for (const record of records) if (record.type === undefined && record.attemptId) closed.add(record.attemptId);
-    for (const record of records) {
-      if (record.type !== 'attempt' || closed.has(record.attemptId)) continue;
-      const entry: AuditEntry = {
-        stationId: record.stationId,
-        operator: record.operator,
-        cardId: record.cardId,
-        mode: record.mode,
-        profile: record.profile,
-        outcome: 'outcome-unknown',
-        requestStatus: null,
-        errorCode: 'STATION_STOPPED',
-        attemptId: record.attemptId,
-        ...(record.processor ? { processor: record.processor } : {}),
-      };
-      const written = await audit.append(entry);
+    for (const { attempt, written } of await closeOpenAttempts(audit, records)) {
       const seq = (written as { seq?: unknown } | undefined)?.seq;
-      this.deps.history?.note(record.cardId, typeof seq === 'number' ? seq : null, Date.now(), 'outcome-unknown');
-      this.interruptedCards.push(record.cardId);
-      this.log.warn('request.interrupted', { cardId: record.cardId });
+      this.deps.history?.note(attempt.cardId, typeof seq === 'number' ? seq : null, Date.now(), 'outcome-unknown');
+      this.interruptedCards.push(attempt.cardId);
+      this.log.warn('request.interrupted', { cardId: attempt.cardId });
     }
   }
 

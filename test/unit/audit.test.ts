@@ -157,14 +157,14 @@ describe('AuditLog: chain and key', () => {
     expect(existsSync(file)).toBe(false);
   });
 
-  it('reads the key per append', async () => {
+  it('reads the key per append, and the high-water mark once', async () => {
     const reads: KeyAccount[] = [];
     const inner = new MemoryKeyStore({ 'audit-key': KEY_HEX });
     const spy: KeyStore = { get: (account) => (reads.push(account), inner.get(account)), set: (a, v) => inner.set(a, v), delete: (a) => inner.delete(a) };
     const log = new AuditLog(file, spy);
     await log.append(entry());
     await log.append(entry());
-    expect(reads).toEqual(['audit-key', 'audit-key']);
+    expect(reads).toEqual(['audit-mark', 'audit-key', 'audit-key']);
   });
 
   it('serialises concurrent appends into one consecutive chain', async () => {
@@ -241,6 +241,13 @@ describe('AuditLog: what a record may hold', () => {
         'format',
         'records',
         'attemptId',
+        'cause',
+        'lostFrom',
+        'lostTo',
+        'markSeq',
+        'markMac',
+        'keptAs',
+        'acknowledgedBy',
       ].sort(),
     );
     expect(readFileSync(file, 'utf8')).not.toContain(KEY_HEX.toLowerCase());
@@ -432,8 +439,10 @@ describe('verifyAuditFile: tampering names the first bad record', () => {
     const result = verifyAuditFile(file, KEY);
     expectBad(result, 6, 6, /^record 6 is missing: the head anchor shows the trail reached record 6 — the file was truncated$/);
     expect(result.ok === false && result.records).toBe(5);
+    // The writer's high-water mark names the loss more exactly than the head anchor can.
     const error = await rejection(log.append(entry()));
-    expect((error as AuditError).code).toBe('AUDIT_CHAIN_BROKEN');
+    expect((error as AuditError).code).toBe('AUDIT_TRAIL_LOST');
+    expect((error as AuditError).message).toContain('The trail ends at record 5, but this station\'s high-water mark shows its trail reached record 6: record 6 is missing');
     expect(lines()).toHaveLength(5);
   });
 
@@ -442,7 +451,9 @@ describe('verifyAuditFile: tampering names the first bad record', () => {
     writeLines(lines().slice(0, 4));
     rmSync(auditHeadPath(file));
     expectBad(verifyAuditFile(file, KEY), 4, 4, /head anchor audit\.jsonl\.head is missing/);
-    expect(((await rejection(log.append(entry()))) as AuditError).code).toBe('AUDIT_CHAIN_BROKEN');
+    const error = (await rejection(log.append(entry()))) as AuditError;
+    expect(error.code).toBe('AUDIT_TRAIL_LOST');
+    expect(error.message).toContain('records 5 to 6 are missing');
   });
 
   it('truncating the whole file is caught', async () => {
@@ -611,7 +622,7 @@ describe('npm run audit (scripts/audit.ts)', () => {
     await writeTrail(3);
     const io = capture();
     expect(await runAuditCli(['verify', file], io.deps)).toBe(EXIT_CODES.OK);
-    expect(io.out.join('')).toBe(`ok: 3 records verified: ${file}\n`);
+    expect(io.out.join('')).toBe(`ok: 3 records verified: ${file}\nhigh-water mark (keychain): none yet; the station sets it with its next record\n`);
     expect(io.out.join('') + io.err.join('')).not.toMatch(new RegExp(KEY_HEX, 'i'));
   });
 

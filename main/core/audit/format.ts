@@ -183,6 +183,30 @@ export interface AuditSealRecord {
   mac: string;
 }
 
+/** Written by `npm run audit -- reset --acknowledge` as record 1 of a new trail, after records were lost. */
+export interface AuditResetRecord {
+  seq: number;
+  time: string;
+  type: 'reset';
+  /** What the high-water mark showed: the trail was missing, shorter than the mark, replaced, or damaged. */
+  cause: AuditResetCause;
+  /** The first and last seq that are no longer verifiable on this computer (null when it cannot be told). */
+  lostFrom: number | null;
+  lostTo: number | null;
+  /** The high-water mark's seq and mac at the reset (null when there was none). */
+  markSeq: number | null;
+  markMac: string | null;
+  /** File name the old trail was kept under, next to the new one (null when there was no file). */
+  keptAs: string | null;
+  /** The operating-system account that ran the reset. */
+  acknowledgedBy: string;
+  prev: string;
+  mac: string;
+}
+
+export const AUDIT_RESET_CAUSES = ['trail-missing', 'trail-shorter', 'trail-replaced', 'trail-damaged'] as const;
+export type AuditResetCause = (typeof AUDIT_RESET_CAUSES)[number];
+
 export interface AuditStaffRecord extends AuditStaffEntry {
   seq: number;
   time: string;
@@ -194,7 +218,7 @@ export type AuditApprovalRecord = AuditApprovalEntry & { seq: number; time: stri
 export type AuditExportRecord = AuditExportEntry & { seq: number; time: string; prev: string; mac: string };
 export type AuditAttemptRecord = AuditAttemptEntry & { seq: number; time: string; prev: string; mac: string };
 
-export type AuditLine = AuditRecord | AuditSealRecord | AuditStaffRecord | AuditApprovalRecord | AuditExportRecord | AuditAttemptRecord;
+export type AuditLine = AuditRecord | AuditSealRecord | AuditResetRecord | AuditStaffRecord | AuditApprovalRecord | AuditExportRecord | AuditAttemptRecord;
 /** Anything append() takes. */
 export type AuditInput = AuditEntry | AuditStaffEntry | AuditApprovalEntry | AuditExportEntry | AuditAttemptEntry;
 
@@ -226,6 +250,7 @@ const ENTRY_FIELDS = [
   'prev',
 ] as const;
 const SEAL_FIELDS = ['seq', 'time', 'type', 'tornBytes', 'tornSha256', 'prev'] as const;
+const RESET_FIELDS = ['seq', 'time', 'type', 'cause', 'lostFrom', 'lostTo', 'markSeq', 'markMac', 'keptAs', 'acknowledgedBy', 'prev'] as const;
 const STAFF_FIELDS = ['seq', 'time', 'type', 'stationId', 'event', 'username', 'provider', 'reason', 'processor', 'prev'] as const;
 const APPROVAL_FIELDS = [
   'seq',
@@ -248,16 +273,26 @@ const ATTEMPT_FIELDS = ['seq', 'time', 'type', 'stationId', 'attemptId', 'operat
 const FIELDS_BY_TYPE: Readonly<Record<string, readonly string[]>> = {
   attempt: ATTEMPT_FIELDS,
   seal: SEAL_FIELDS,
+  reset: RESET_FIELDS,
   staff: STAFF_FIELDS,
   approval: APPROVAL_FIELDS,
   export: EXPORT_RECORD_FIELDS,
 };
 /** Every field name that may appear in the file, for tests and reviewers. */
 export const AUDIT_RECORD_FIELDS: readonly string[] = [
-  ...new Set<string>([...ENTRY_FIELDS, ...SEAL_FIELDS, ...STAFF_FIELDS, ...APPROVAL_FIELDS, ...EXPORT_RECORD_FIELDS, ...ATTEMPT_FIELDS, 'mac']),
+  ...new Set<string>([
+    ...ENTRY_FIELDS,
+    ...SEAL_FIELDS,
+    ...RESET_FIELDS,
+    ...STAFF_FIELDS,
+    ...APPROVAL_FIELDS,
+    ...EXPORT_RECORD_FIELDS,
+    ...ATTEMPT_FIELDS,
+    'mac',
+  ]),
 ];
 
-export type AuditErrorCode = 'AUDIT_TORN_TAIL' | 'AUDIT_CHAIN_BROKEN' | 'AUDIT_WRITE_FAILED' | 'AUDIT_INVALID_ENTRY';
+export type AuditErrorCode = 'AUDIT_TORN_TAIL' | 'AUDIT_CHAIN_BROKEN' | 'AUDIT_TRAIL_LOST' | 'AUDIT_WRITE_FAILED' | 'AUDIT_INVALID_ENTRY';
 
 /** An audit failure: a StationError with an audit code. Its detail names fields and record numbers, never a value. */
 export class AuditError extends StationError {
@@ -361,6 +396,17 @@ const RECORD_SCHEMAS: Readonly<Record<string, z.ZodType>> = {
   approval: z.strictObject({ ...chainShape, ...approvalShape }),
   export: z.strictObject({ ...chainShape, ...exportShape }),
   attempt: z.strictObject({ ...chainShape, ...attemptShape }),
+  reset: z.strictObject({
+    ...chainShape,
+    type: z.literal('reset'),
+    cause: z.enum(AUDIT_RESET_CAUSES),
+    lostFrom: chainShape.seq.nullable(),
+    lostTo: chainShape.seq.nullable(),
+    markSeq: chainShape.seq.nullable(),
+    markMac: z.string().regex(HEX64).nullable(),
+    keptAs: z.string().min(1).max(255).regex(NO_CONTROL).nullable(),
+    acknowledgedBy: z.string().min(1).max(128).regex(NO_CONTROL),
+  }),
 };
 const entryRecordSchema = z.strictObject({ ...chainShape, ...entryShape });
 const sealRecordSchema = z.strictObject({

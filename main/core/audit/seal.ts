@@ -9,6 +9,7 @@ import type { AuditSealRecord } from './format';
 import { fsyncDir, isErrno, wrapWrite, writeAll } from './files';
 import { readHead, reconcileHead, writeHead } from './head';
 import { readAuditKey } from './keys';
+import { writeMark } from './mark';
 import { readTail } from './tail';
 
 export interface AuditSealResult {
@@ -75,6 +76,8 @@ async function sealNow(path: string, keyStore: KeyStore, now: () => Date): Promi
         wrapWrite(error, 'seal record');
       }
       await writeHead(path, record.seq, record.mac, key).catch(() => undefined);
+      // The high-water mark follows (a mark left one behind is accepted and caught up by the station).
+      await writeMark(keyStore, { seq: record.seq, mac: record.mac }).catch(() => undefined);
       return { sealed: true, record, tornFile, tornBytes: torn.length };
     } finally {
       await handle.close();

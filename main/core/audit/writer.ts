@@ -15,19 +15,26 @@ import { readAuditRecords } from './reader';
 import { exportAuditTrail } from './export';
 import type { AuditExport, AuditExportFormat } from './export';
 import { readAuditKey } from './keys';
+import { lossAgainstMark, lossError, readMark, writeMark } from './mark';
+import type { HighWaterMark } from './mark';
+import type { Tail } from './tail';
 
 export interface AuditLogOptions {
   readonly now?: () => Date;
+  /** Told of each record once it is on disk (the shipper's cue); must not throw or block. */
+  readonly onAppended?: (record: AuditLine) => void;
 }
 
 export class AuditLog {
   private queue: Promise<unknown> = Promise.resolve();
   private readonly now: () => Date;
+  /** The high-water mark as this process last knew it; undefined until checked against the trail once. */
+  private mark: HighWaterMark | null | undefined;
 
   constructor(
     readonly path: string,
     private readonly keyStore: KeyStore,
-    opts: AuditLogOptions = {},
+    private readonly opts: AuditLogOptions = {},
   ) {
     this.now = opts.now ?? (() => new Date());
   }
@@ -55,11 +62,15 @@ export class AuditLog {
    */
   check(): Promise<number> {
     return this.exclusive(async () => {
-      const key = await keyForCheck(this.keyStore, await hasRecordsOrHead(this.path));
+      const hasAnything = await hasRecordsOrHead(this.path);
+      await this.refuseMissingTrail(hasAnything);
+      const key = await keyForCheck(this.keyStore, hasAnything);
       if (key === null) return 0;
       try {
         const tail = await readTail(this.path, key);
         if (tail.tornStart !== null) throw tornTailError();
+        // The mark first: it names what was lost, where the head anchor could only say that something was.
+        await this.checkMark(tail);
         await reconcileHead(this.path, tail.last, key).catch((error: unknown) => wrapWrite(error, 'head anchor'));
         return tail.last?.seq ?? 0;
       } finally {
@@ -87,7 +98,11 @@ export class AuditLog {
 
   /** sealAuditFile() through this log's queue, so it cannot interleave with an append. */
   seal(): Promise<AuditSealResult> {
-    return this.exclusive(() => sealAuditFile(this.path, this.keyStore, { now: this.now }));
+    return this.exclusive(async () => {
+      const result = await sealAuditFile(this.path, this.keyStore, { now: this.now });
+      if (result.record) this.mark = { seq: result.record.seq, mac: result.record.mac };
+      return result;
+    });
   }
 
   /** Runs one task at a time; file-system errors surface as AUDIT_WRITE_FAILED, never as raw errors. */
@@ -98,12 +113,54 @@ export class AuditLog {
     return run;
   }
 
+  /**
+   * Before any key is read or made: a trail that is gone while the mark says it had records is refused here,
+   * so a deleted trail never gets a fresh chain (nor, with the key gone too, a fresh key).
+   */
+  private async refuseMissingTrail(hasAnything: boolean): Promise<void> {
+    if (hasAnything) return;
+    if (this.mark === undefined) this.mark = await readMark(this.keyStore);
+    const loss = lossAgainstMark(this.mark, 0, () => null);
+    if (loss) throw lossError(loss);
+  }
+
+  /**
+   * The trail's end against the mark: once per process from the keychain, then from memory (a trail cut or
+   * swapped while the station runs is refused too). A trail from before marks existed adopts its last record.
+   */
+  private async checkMark(tail: Tail): Promise<void> {
+    if (this.mark === undefined) this.mark = await readMark(this.keyStore);
+    const last = tail.last;
+    const lastSeq = last?.seq ?? 0;
+    const macAt = (seq: number): string | null => {
+      if (last && seq === last.seq) return last.mac;
+      // The mark lags the trail (a crash or a keychain failure after a record): find its record once.
+      return this.records().find((record) => record.seq === seq)?.mac ?? null;
+    };
+    const loss = lossAgainstMark(this.mark, lastSeq, macAt);
+    if (loss) throw lossError(loss);
+    if (last && (this.mark === null || this.mark.seq < last.seq)) await this.advanceMark(last);
+  }
+
+  /** The record is durable already; a mark that cannot be written lags, and the next record tries again. */
+  private async advanceMark(record: AuditLine): Promise<void> {
+    const mark = { seq: record.seq, mac: record.mac };
+    try {
+      await writeMark(this.keyStore, mark);
+    } catch {
+      // Kept in memory: this process still refuses a trail that falls behind it.
+    }
+    this.mark = mark;
+  }
+
   private async appendNow(entry: AuditInput): Promise<AuditLine> {
     const hasAnything = await hasRecordsOrHead(this.path);
+    await this.refuseMissingTrail(hasAnything);
     const key = await keyForAppend(this.keyStore, !hasAnything);
     try {
       const tail = await readTail(this.path, key);
       if (tail.tornStart !== null) throw tornTailError();
+      await this.checkMark(tail);
       await reconcileHead(this.path, tail.last, key).catch((error: unknown) => wrapWrite(error, 'head anchor'));
       const chain = { seq: (tail.last?.seq ?? 0) + 1, time: this.now().toISOString(), prev: tail.last?.mac ?? AUDIT_GENESIS };
       const { record, line } =
@@ -130,6 +187,12 @@ export class AuditLog {
       // record — the same state as a crash at this point, which verify accepts
       // and the next append repairs (or refuses loudly, before writing).
       await writeHead(this.path, record.seq, record.mac, key).catch(() => undefined);
+      await this.advanceMark(record);
+      try {
+        this.opts.onAppended?.(record);
+      } catch {
+        // A listener's fault (the shipper) never fails a record that is already on disk.
+      }
       return record;
     } finally {
       key.fill(0);

@@ -1,0 +1,43 @@
+/**
+ * Write-ahead bookkeeping: which attempt records have no outcome record yet.
+ * An attempt is written before a set_pin request is sent and its outcome names
+ * the same attemptId, so an attempt left open means the station stopped during
+ * the request (or, for the trail's very last attempt, is sending it now).
+ */
+import type { AuditAttemptRecord, AuditEntry, AuditInput, AuditLine } from './format';
+
+/** Attempt records without a card record naming their attemptId, in trail order. */
+export function openAttempts(records: readonly AuditLine[]): AuditAttemptRecord[] {
+  const closed = new Set<string>();
+  for (const record of records) if (record.type === undefined && record.attemptId) closed.add(record.attemptId);
+  return records.filter((record): record is AuditAttemptRecord => record.type === 'attempt' && !closed.has(record.attemptId));
+}
+
+/** The outcome-unknown record that closes an attempt cut short by a stop. */
+export function stoppedOutcomeFor(attempt: AuditAttemptRecord): AuditEntry {
+  return {
+    stationId: attempt.stationId,
+    operator: attempt.operator,
+    cardId: attempt.cardId,
+    mode: attempt.mode,
+    profile: attempt.profile,
+    outcome: 'outcome-unknown',
+    requestStatus: null,
+    errorCode: 'STATION_STOPPED',
+    attemptId: attempt.attemptId,
+    ...(attempt.processor ? { processor: attempt.processor } : {}),
+  };
+}
+
+/**
+ * At start-up, before anyone can start a card: closes every open attempt with its outcome-unknown record.
+ * Resolves to the attempts closed and the records written, in order.
+ */
+export async function closeOpenAttempts(
+  audit: { append(entry: AuditInput): Promise<unknown> },
+  records: readonly AuditLine[],
+): Promise<{ readonly attempt: AuditAttemptRecord; readonly written: unknown }[]> {
+  const closed: { attempt: AuditAttemptRecord; written: unknown }[] = [];
+  for (const attempt of openAttempts(records)) closed.push({ attempt, written: await audit.append(stoppedOutcomeFor(attempt)) });
+  return closed;
+}

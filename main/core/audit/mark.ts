@@ -1,0 +1,91 @@
+/**
+ * The high-water mark: the last record's seq and mac, kept in the keychain
+ * entry `audit-mark` next to `audit-key`, outside the trail's folder. The head
+ * anchor lives beside the trail, so whoever can delete the trail can delete or
+ * restore it too; the mark catches what the anchor cannot: a deleted trail, a
+ * trail cut short together with an older head put back, or another trail put
+ * in its place. It is written after each record (after the head), so it may lag
+ * the trail (a crash or a keychain failure in between) but never lead it.
+ */
+import { StationError } from '../../../common/errors';
+import type { KeyStore } from '../keystore';
+import { AuditError, macEquals } from './format';
+import type { AuditResetCause } from './format';
+
+export interface HighWaterMark {
+  readonly seq: number;
+  readonly mac: string;
+}
+
+/** What the mark shows was lost; `detail` is the sentence the station and the CLI print. */
+export interface TrailLoss {
+  readonly cause: AuditResetCause;
+  readonly lostFrom: number | null;
+  readonly lostTo: number | null;
+  readonly detail: string;
+}
+
+const MARK_TEXT = /^\{"seq":([1-9][0-9]{0,15}),"mac":"([0-9a-f]{64})"\}$/;
+
+export async function readMark(store: KeyStore): Promise<HighWaterMark | null> {
+  const value = await store.get('audit-mark');
+  if (value === null || value.length === 0) return null;
+  const match = MARK_TEXT.exec(value.trim());
+  const seq = Number(match?.[1]);
+  if (!match || !Number.isSafeInteger(seq)) {
+    throw new StationError(
+      'KEYCHAIN_ENTRY_MALFORMED',
+      'Entry "audit-mark" (the audit trail\'s high-water mark) is damaged. Check the trail with "npm run audit -- verify".',
+    );
+  }
+  return { seq, mac: match[2] as string };
+}
+
+export async function writeMark(store: KeyStore, mark: HighWaterMark): Promise<void> {
+  await store.set('audit-mark', JSON.stringify({ seq: mark.seq, mac: mark.mac }));
+}
+
+const RESET_HINT = 'An admin may acknowledge the loss and start a new trail: npm run audit -- reset --acknowledge.';
+
+/**
+ * Compares the trail's end with the mark. `lastSeq` is the last complete record (0 for none or no file) and
+ * `macAt(seq)` the mac of the record with that seq, if the trail has it. Null when nothing is missing.
+ */
+export function lossAgainstMark(mark: HighWaterMark | null, lastSeq: number, macAt: (seq: number) => string | null): TrailLoss | null {
+  if (mark === null) return null;
+  const reached = `this station's high-water mark shows its trail reached record ${mark.seq}`;
+  if (lastSeq === 0) {
+    return {
+      cause: 'trail-missing',
+      lostFrom: 1,
+      lostTo: mark.seq,
+      detail: `The trail file is missing or empty, but ${reached}: ${range(1, mark.seq)} missing. ${RESET_HINT}`,
+    };
+  }
+  if (lastSeq < mark.seq) {
+    return {
+      cause: 'trail-shorter',
+      lostFrom: lastSeq + 1,
+      lostTo: mark.seq,
+      detail: `The trail ends at record ${lastSeq}, but ${reached}: ${range(lastSeq + 1, mark.seq)} missing (an older copy or head anchor was put back). ${RESET_HINT}`,
+    };
+  }
+  const mac = macAt(mark.seq);
+  if (mac === null || !macEquals(mac, mark.mac)) {
+    return {
+      cause: 'trail-replaced',
+      lostFrom: 1,
+      lostTo: mark.seq,
+      detail: `Record ${mark.seq} is not the one this station wrote (its high-water mark has another mac): the trail was replaced, so ${range(1, mark.seq)} cannot be trusted. ${RESET_HINT}`,
+    };
+  }
+  return null;
+}
+
+export function lossError(loss: TrailLoss): AuditError {
+  return new AuditError('AUDIT_TRAIL_LOST', loss.detail);
+}
+
+function range(from: number, to: number): string {
+  return from === to ? `record ${from} is` : `records ${from} to ${to} are`;
+}

@@ -1,0 +1,161 @@
+/**
+ * Starting a new trail after records were lost, only on an admin's explicit
+ * acknowledgement (`npm run audit -- reset --acknowledge`). Nothing is
+ * deleted: the old trail and its head anchor are kept beside the new one under
+ * `<file>.reset-<time>` (verifiable as before), and record 1 of the new trail
+ * is a reset record naming the lost range, the mark it was judged by and who
+ * acknowledged it. The station must be closed.
+ */
+import { existsSync } from 'node:fs';
+import { mkdir, open, rename, rm } from 'node:fs/promises';
+import { basename, dirname } from 'node:path';
+import type { KeyStore } from '../keystore';
+import { AUDIT_GENESIS, AuditError, signRecord } from './format';
+import type { AuditResetRecord } from './format';
+import { auditHeadPath, fsyncDir, isErrno, wrapWrite, writeAll } from './files';
+import { writeHead } from './head';
+import { readAuditKey } from './keys';
+import { lossAgainstMark, readMark, writeMark } from './mark';
+import type { HighWaterMark, TrailLoss } from './mark';
+import { readAuditRecords } from './reader';
+import { verifyAuditFile } from './verify';
+import type { AuditVerifyResult } from './verify';
+
+/** Where the shipper keeps how far it got; it refers to the old trail after a reset. */
+export function shippedWatermarkPath(path: string): string {
+  return `${path}.shipped`;
+}
+
+export type TrailDiagnosis =
+  | { readonly kind: 'intact'; readonly records: number; readonly mark: HighWaterMark | null }
+  | { readonly kind: 'torn'; readonly verify: Extract<AuditVerifyResult, { ok: false }> }
+  | { readonly kind: 'lost'; readonly loss: TrailLoss; readonly mark: HighWaterMark | null };
+
+/** The trail against its own chain and head (verify) and against the keychain's high-water mark. */
+export function diagnoseTrail(path: string, key: Uint8Array, mark: HighWaterMark | null): TrailDiagnosis {
+  const verify = verifyAuditFile(path, key);
+  if (!verify.ok && verify.sealable) {
+    // A torn last line is an interrupted write, which seal repairs; only the mark may still show a loss.
+    const loss = lossAgainstMark(mark, verify.records, (seq) => macOf(path, seq));
+    return loss && loss.cause !== 'trail-replaced' ? { kind: 'lost', loss, mark } : { kind: 'torn', verify };
+  }
+  if (verify.ok) {
+    const loss = lossAgainstMark(mark, verify.records, (seq) => macOf(path, seq));
+    return loss ? { kind: 'lost', loss, mark } : { kind: 'intact', records: verify.records, mark };
+  }
+  const markLoss = lossAgainstMark(mark, verify.records, (seq) => macOf(path, seq));
+  if (markLoss && markLoss.cause !== 'trail-replaced') return { kind: 'lost', loss: markLoss, mark };
+  const from = verify.firstBad.seq ?? verify.records + 1;
+  const to = mark && mark.seq >= from ? mark.seq : null;
+  return {
+    kind: 'lost',
+    mark,
+    loss: {
+      cause: 'trail-damaged',
+      lostFrom: from,
+      lostTo: to,
+      detail: `The trail fails verification at record ${from}; records from there on cannot be trusted.`,
+    },
+  };
+}
+
+function macOf(path: string, seq: number): string | null {
+  if (!existsSync(path)) return null;
+  return readAuditRecords(path).find((record) => record.seq === seq)?.mac ?? null;
+}
+
+/** Reset refused because nothing was lost; the message says what to do instead, and nothing was changed. */
+export class AuditNothingToReset extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'AuditNothingToReset';
+  }
+}
+
+export interface AuditResetResult {
+  readonly record: AuditResetRecord;
+  readonly loss: TrailLoss;
+  /** The old trail's new name, or null when there was no file. */
+  readonly keptAs: string | null;
+}
+
+/**
+ * Keeps the old trail aside and writes record 1 of a new one. Refuses (AuditNothingToReset) a trail that lost
+ * nothing, and one whose only fault is a torn last line (seal repairs that, losing nothing).
+ */
+export async function resetAuditTrail(
+  path: string,
+  keyStore: KeyStore,
+  opts: { readonly now?: () => Date; readonly acknowledgedBy: string },
+): Promise<AuditResetResult> {
+  const now = opts.now ?? (() => new Date());
+  const key = await readAuditKey(keyStore);
+  try {
+    const mark = await readMark(keyStore);
+    const diagnosis = diagnoseTrail(path, key, mark);
+    if (diagnosis.kind === 'intact') {
+      throw new AuditNothingToReset(`Nothing to reset: ${diagnosis.records} record${diagnosis.records === 1 ? '' : 's'} verify and match the high-water mark.`);
+    }
+    if (diagnosis.kind === 'torn') {
+      throw new AuditNothingToReset('Nothing was lost: the trail ends in a torn line from an interrupted write. Run "npm run audit -- seal" instead.');
+    }
+    const time = now();
+    const keptAs = await keepAside(path, time);
+    const { record, line } = signRecord<AuditResetRecord>(
+      {
+        seq: 1,
+        time: time.toISOString(),
+        type: 'reset',
+        cause: diagnosis.loss.cause,
+        lostFrom: diagnosis.loss.lostFrom,
+        lostTo: diagnosis.loss.lostTo,
+        markSeq: mark?.seq ?? null,
+        markMac: mark?.mac ?? null,
+        keptAs: keptAs === null ? null : basename(keptAs),
+        acknowledgedBy: opts.acknowledgedBy,
+        prev: AUDIT_GENESIS,
+      },
+      key,
+    );
+    try {
+      await mkdir(dirname(path), { recursive: true, mode: 0o700 });
+      const handle = await open(path, 'wx', 0o600);
+      try {
+        await writeAll(handle, Buffer.from(`${line}\n`, 'utf8'), null);
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
+      await fsyncDir(dirname(path));
+      await writeHead(path, record.seq, record.mac, key);
+    } catch (error) {
+      wrapWrite(error, 'new trail');
+    }
+    await writeMark(keyStore, { seq: record.seq, mac: record.mac });
+    return { record, loss: diagnosis.loss, keptAs };
+  } finally {
+    key.fill(0);
+  }
+}
+
+/** Renames the trail and its head to `<file>.reset-<time>[.head]`; drops the shipping watermark of the old trail. */
+async function keepAside(path: string, time: Date): Promise<string | null> {
+  const stamp = time.toISOString().replace(/[-:]/g, '').replace('.', '-');
+  const kept = `${path}.reset-${stamp}`;
+  if (existsSync(kept) || existsSync(auditHeadPath(kept))) throw new AuditError('AUDIT_WRITE_FAILED', `${basename(kept)} already exists; try again.`);
+  let moved: string | null = null;
+  try {
+    if (existsSync(path)) {
+      await rename(path, kept);
+      moved = kept;
+    }
+    if (existsSync(auditHeadPath(path))) await rename(auditHeadPath(path), auditHeadPath(kept));
+    await rm(shippedWatermarkPath(path)).catch((error: unknown) => {
+      if (!isErrno(error, 'ENOENT')) throw error;
+    });
+    await fsyncDir(dirname(path));
+  } catch (error) {
+    wrapWrite(error, 'keeping the old trail');
+  }
+  return moved;
+}
