@@ -1,10 +1,16 @@
 /**
- * Crash consistency of the audit trail (main/core/audit.ts): a writer process
- * (test/fixtures/audit-writer.ts) appends records in a loop and is killed
- * with SIGKILL at a random moment, at least 50 times, always on the same
- * file. After every kill the trail must verify (after sealing a torn tail),
- * and at the end every record whose append had resolved — the writer prints
- * its seq only then — must be in the file.
+ * Crash consistency of the audit trail (main/core/audit) and its write-ahead
+ * rule: a writer process (test/fixtures/audit-writer.ts) writes what the
+ * station writes per card — an attempt record, a pause for the request, the
+ * outcome record naming the attempt — and is killed with SIGKILL at a random
+ * moment, at least 50 times, always on the same file. After every kill, as at
+ * the station's start-up: a torn tail is sealed, every attempt left without an
+ * outcome is closed by the station's own closeOpenAttempts (an
+ * outcome-unknown record, STATION_STOPPED), and then every attempt has exactly
+ * one outcome, the trail verifies, and the high-water mark (kept by the writer
+ * in a file standing in for the keychain) never leads the trail. At the end,
+ * every record whose append had resolved — the writer prints its seq only
+ * then — must be in the file.
  *
  * SIGKILL cannot tear a single write() to a regular file (the kernel finishes
  * it), so a torn tail from power loss or a full disk is also simulated every
@@ -20,9 +26,19 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { auditFilePath, auditHeadPath, readAuditRecords, sealAuditFile, verifyAuditFile } from '../../main/core/audit';
+import {
+  AuditLog,
+  auditFilePath,
+  auditHeadPath,
+  closeOpenAttempts,
+  openAttempts,
+  readAuditRecords,
+  readMark,
+  sealAuditFile,
+  verifyAuditFile,
+} from '../../main/core/audit';
 import type { AuditVerifyResult } from '../../main/core/audit';
-import { MemoryKeyStore } from '../../main/core/keystore';
+import { JsonFileKeyStore } from '../fixtures/json-file-key-store';
 
 const ROOT = resolve(fileURLToPath(import.meta.url), '../../..');
 const WRITER = join(ROOT, 'test', 'fixtures', 'audit-writer.ts');
@@ -58,11 +74,11 @@ interface RoundResult {
 }
 
 /** Starts a writer, kills it `delayMs` after it reports ready, and collects what it printed. */
-function runWriter(file: string, round: number, delayMs: number): Promise<RoundResult> {
+function runWriter(file: string, keysFile: string, round: number, delayMs: number): Promise<RoundResult> {
   return new Promise((resolveRound, rejectRound) => {
     const child = spawn(process.execPath, ['--import', 'tsx', WRITER], {
       cwd: ROOT,
-      env: { ...process.env, AUDIT_WRITER_FILE: file, AUDIT_WRITER_KEY: KEY_HEX, AUDIT_WRITER_ROUND: String(round) },
+      env: { ...process.env, AUDIT_WRITER_FILE: file, AUDIT_WRITER_KEYS: keysFile, AUDIT_WRITER_ROUND: String(round) },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     const appended: { seq: number; cardId: string }[] = [];
@@ -114,15 +130,28 @@ function describeResult(result: AuditVerifyResult): string {
 describe('audit trail under SIGKILL', () => {
   it(`keeps every completed record and verifies after ${KILLS} kills at random points (seed ${seed})`, async () => {
     const file = auditFilePath(dir);
-    const store = new MemoryKeyStore({ 'audit-key': KEY_HEX });
+    const keysFile = join(dir, 'keychain.json');
+    const store = new JsonFileKeyStore(keysFile);
+    await store.set('audit-key', KEY_HEX);
     const random = rng(seed);
     const printed = new Map<number, string>();
-    const stats = { startupMs: 0, kills: 0, appended: 0, roundsWithAppends: 0, headLagging: 0, naturalTorn: 0, simulatedTorn: 0, seals: 0 };
+    const stats = {
+      startupMs: 0,
+      kills: 0,
+      appended: 0,
+      roundsWithAppends: 0,
+      headLagging: 0,
+      markLagging: 0,
+      naturalTorn: 0,
+      simulatedTorn: 0,
+      seals: 0,
+      attemptsClosed: 0,
+    };
     const started = Date.now();
 
     for (let round = 1; round <= KILLS; round++) {
       const delay = 20 + Math.floor(random() * 281); // 20..300 ms after the writer is ready
-      const result = await runWriter(file, round, delay);
+      const result = await runWriter(file, keysFile, round, delay);
       const context = `seed ${seed}, round ${round}, delay ${delay} ms`;
       expect(result.killedAfterReady, `${context}: writer never became ready: ${result.stderr}`).toBe(true);
       expect(result.errors, `${context}: writer reported ${result.errors.join('; ')} ${result.stderr}`).toEqual([]);
@@ -144,6 +173,30 @@ describe('audit trail under SIGKILL', () => {
         verdict = verifyAuditFile(file, KEY);
       }
       expect(verdict.ok, `${context}: ${describeResult(verdict)}`).toBe(true);
+
+      // The mark may lag the trail (killed between a record and its mark), never lead it.
+      const mark = await readMark(store);
+      const lastBefore = lastCompleteSeq(file);
+      expect(mark === null || mark.seq <= lastBefore, `${context}: mark ${mark?.seq} leads the trail (${lastBefore})`).toBe(true);
+      if (mark && mark.seq < lastBefore) stats.markLagging++;
+      // Start-up, as the station does it: the trail is checked against the mark, then open attempts are closed.
+      const startup = new AuditLog(file, store);
+      await startup.check();
+      const closed = await closeOpenAttempts(startup, readAuditRecords(file));
+      stats.attemptsClosed += closed.length;
+      expect(closed.length, `${context}: more than one attempt was open`).toBeLessThanOrEqual(1);
+      const records = readAuditRecords(file);
+      expect(openAttempts(records), `${context}: attempts without an outcome`).toEqual([]);
+      const outcomes = new Map<string, number>();
+      for (const record of records)
+        if (record.type === undefined && record.attemptId) outcomes.set(record.attemptId, (outcomes.get(record.attemptId) ?? 0) + 1);
+      expect(
+        [...outcomes.values()].every((count) => count === 1),
+        `${context}: an attempt has two outcomes`,
+      ).toBe(true);
+      for (const { written } of closed) printed.set((written as { seq: number }).seq, (written as { cardId: string }).cardId);
+      verdict = verifyAuditFile(file, KEY);
+      expect(verdict.ok, `${context} after closing attempts: ${describeResult(verdict)}`).toBe(true);
       const last = lastCompleteSeq(file);
       const head = headSeq(file);
       if (head !== last) stats.headLagging++;
@@ -178,9 +231,11 @@ describe('audit trail under SIGKILL', () => {
     expect(stats.kills).toBeGreaterThanOrEqual(50);
     expect(stats.appended).toBeGreaterThan(0);
     expect(stats.roundsWithAppends).toBeGreaterThan(KILLS / 2);
+    // The kills must land between an attempt and its outcome often enough for the test to mean something.
+    expect(stats.attemptsClosed).toBeGreaterThan(KILLS / 10);
     console.info(
       `audit crash test (seed ${seed}): ${stats.kills} kills, ${stats.appended} completed appends, ${final.ok ? final.records : '?'} records in the file, ` +
-        `head lagging after ${stats.headLagging} kills, torn tails ${stats.naturalTorn} from kills + ${stats.simulatedTorn} simulated, ${stats.seals} seals, ` +
+        `head lagging after ${stats.headLagging} kills, mark lagging after ${stats.markLagging}, ${stats.attemptsClosed} attempts closed as stopped, torn tails ${stats.naturalTorn} from kills + ${stats.simulatedTorn} simulated, ${stats.seals} seals, ` +
         `writer start-up ${Math.round(stats.startupMs / stats.kills)} ms on average, ${((Date.now() - started) / 1000).toFixed(1)} s`,
     );
   }, 120_000);
