@@ -309,7 +309,7 @@ export async function launchStation(options: LaunchStationOptions = {}): Promise
         await core?.close();
         await openedBrowser.close();
         await sandbox?.stop();
-        for (const account of ['pin-key', 'api-token', 'pin-public-key', 'audit-key', 'staff-key', 'staff-generation'] as const) {
+        for (const account of ['pin-key', 'api-token', 'pin-public-key', 'audit-key', 'audit-mark', 'staff-key', 'staff-generation'] as const) {
           await keyStore.delete(account).catch(() => false);
         }
         if (auditDir) rmSync(auditDir, { recursive: true, force: true });
