@@ -15,6 +15,11 @@ export function auditHeadPath(path: string): string {
   return `${path}.head`;
 }
 
+/** How far the shipper got (main/core/audit/ship.ts), next to the trail; a reset drops it with the old trail. */
+export function auditShippedPath(path: string): string {
+  return `${path}.shipped`;
+}
+
 export function isErrno(error: unknown, ...codes: string[]): boolean {
   return typeof error === 'object' && error !== null && codes.includes(String((error as NodeJS.ErrnoException).code));
 }

@@ -30,7 +30,7 @@ export type {
   AuditStaffRecord,
   StaffEvent,
 } from './format';
-export { auditFilePath, auditHeadPath } from './files';
+export { auditFilePath, auditHeadPath, auditShippedPath } from './files';
 export { parseAuditKeyHex, readAuditKey } from './keys';
 export { AuditLog } from './writer';
 export type { AuditLogOptions } from './writer';
@@ -43,7 +43,7 @@ export { closeOpenAttempts, openAttempts, stoppedOutcomeFor } from './attempts';
 export { lossAgainstMark, readMark, writeMark } from './mark';
 export type { HighWaterMark, TrailLoss } from './mark';
 export { AUDIT_RESET_CAUSES } from './format';
-export { AuditNothingToReset, diagnoseTrail, resetAuditTrail, shippedWatermarkPath } from './reset';
+export { AuditNothingToReset, diagnoseTrail, resetAuditTrail } from './reset';
 export type { AuditResetResult, TrailDiagnosis } from './reset';
 export type { AuditAttemptRecord, AuditResetCause, AuditResetRecord } from './format';
 export { AUDIT_EXPORT_FORMATS, exportAuditTrail, parseAuditExportDate } from './export';

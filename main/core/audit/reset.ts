@@ -12,7 +12,7 @@ import { basename, dirname } from 'node:path';
 import type { KeyStore } from '../keystore';
 import { AUDIT_GENESIS, AuditError, signRecord } from './format';
 import type { AuditResetRecord } from './format';
-import { auditHeadPath, fsyncDir, isErrno, wrapWrite, writeAll } from './files';
+import { auditHeadPath, auditShippedPath, fsyncDir, isErrno, wrapWrite, writeAll } from './files';
 import { writeHead } from './head';
 import { readAuditKey } from './keys';
 import { lossAgainstMark, readMark, writeMark } from './mark';
@@ -20,11 +20,6 @@ import type { HighWaterMark, TrailLoss } from './mark';
 import { readAuditRecords } from './reader';
 import { verifyAuditFile } from './verify';
 import type { AuditVerifyResult } from './verify';
-
-/** Where the shipper keeps how far it got; it refers to the old trail after a reset. */
-export function shippedWatermarkPath(path: string): string {
-  return `${path}.shipped`;
-}
 
 export type TrailDiagnosis =
   | { readonly kind: 'intact'; readonly records: number; readonly mark: HighWaterMark | null }
@@ -150,7 +145,7 @@ async function keepAside(path: string, time: Date): Promise<string | null> {
       moved = kept;
     }
     if (existsSync(auditHeadPath(path))) await rename(auditHeadPath(path), auditHeadPath(kept));
-    await rm(shippedWatermarkPath(path)).catch((error: unknown) => {
+    await rm(auditShippedPath(path)).catch((error: unknown) => {
       if (!isErrno(error, 'ENOENT')) throw error;
     });
     await fsyncDir(dirname(path));
