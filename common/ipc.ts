@@ -78,6 +78,8 @@ export interface OperatorView {
   readonly cardIdPattern: string;
   /** Cards whose request was under way when the station last stopped: their outcome is unknown. */
   readonly interruptedCards: readonly string[];
+  /** Shipping the audit trail to the bank's collector has been failing since this time (ISO 8601); null when it is not, or not yet worth a notice. */
+  readonly auditShippingDelayedSince: string | null;
   /** The repeat rule's window, for the approval dialog's text. */
   readonly repeatWindowHours: number;
   /** The operator window's configured language. */

@@ -9,7 +9,9 @@
  * A station that cannot start is not an exception: the result is an
  * "unavailable" router whose screen says what is wrong and how to fix it.
  */
+import { X509Certificate } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
+import { AuditShipper } from './audit/ship';
 import { StationError, toErrorInfo } from '../../common/errors';
 import type { StationErrorInfo } from '../../common/errors';
 import type { IpcHandler } from '../../common/ipc';
@@ -67,12 +69,14 @@ export async function bootStation(deps: BootDeps): Promise<BootResult> {
   let log: Logger | null = null;
   let processor: Processor | null = null;
   let core: StationCore | null = null;
+  let shipper: AuditShipper | null = null;
   try {
     config = parseConfigText(await deps.readConfigText());
     log = deps.loggerFor?.(config) ?? null;
     processor = await deps.processorFor(config);
     const processorCa = config.processor.caFile ? await readCaFile(config.processor.caFile) : undefined;
     const audit = deps.auditFor?.(config);
+    shipper = await shipperFor(config, audit, log, () => core?.station.publishOperator());
     let staff = deps.staffFor(config, processor);
     if (config.processor.baseUrl === SANDBOX_BASE_URL && config.auth.provider === 'local' && staff.accounts) {
       staff = { ...staff, practiceAccounts: await preparePracticeAccounts(staff.accounts) };
@@ -86,6 +90,7 @@ export async function bootStation(deps: BootDeps): Promise<BootResult> {
       ...(processorCa ? { processorCa } : {}),
       ...(log ? { log } : {}),
       ...(audit ? { audit } : {}),
+      ...(shipper ? { auditShipping: shipper } : {}),
     });
     // Keys are checked now so a missing or malformed one is a clear screen, not a surprise at the first card.
     await core.station.preflight();
@@ -93,15 +98,47 @@ export async function bootStation(deps: BootDeps): Promise<BootResult> {
     await audit?.check();
     // Requests cut short by the last stop get their outcome-unknown record before anyone can start a card.
     await core.station.closeInterruptedAttempts(audit?.records?.() ?? []);
+    // Only a trail that passed its checks is shipped.
+    shipper?.start();
     log?.info('app.start', { profile: config.profile });
     return { kind: 'running', config, core, router: core.router, processor, log };
   } catch (error) {
     const info = toErrorInfo(error);
     log?.error('app.unavailable', { code: info.code });
     await core?.close().catch(() => undefined);
+    await shipper?.close().catch(() => undefined);
     await processor?.stop?.().catch(() => undefined);
     return { kind: 'unavailable', config, error: info, router: unavailableRouter(info), log };
   }
+}
+
+/**
+ * With audit.ship: the shipper that copies every record to the bank's collector, cued by each append. Its CA
+ * file is read and parsed now, so a wrong path or a file that is not a certificate is a clear screen at start.
+ */
+async function shipperFor(config: StationConfig, audit: AuditSink | undefined, log: Logger | null, onStatus: () => void): Promise<AuditShipper | null> {
+  const ship = config.audit.ship;
+  if (!ship || !audit?.path || !audit.addAppendListener) return null;
+  let ca: string;
+  try {
+    ca = await readFile(ship.caFile, 'utf8');
+    new X509Certificate(ca);
+  } catch {
+    throw new StationError('CONFIG_INVALID', 'audit.ship.caFile could not be read as a PEM certificate.');
+  }
+  const shipper = new AuditShipper({
+    trailPath: audit.path,
+    stationId: config.station.id,
+    host: ship.host,
+    port: ship.port,
+    ca,
+    noticeAfterMs: ship.noticeAfterMinutes * 60_000,
+    ...(ship.fingerprintSha256 ? { fingerprintSha256: ship.fingerprintSha256 } : {}),
+    ...(log ? { log } : {}),
+    onStatus,
+  });
+  audit.addAppendListener(() => shipper.kick());
+  return shipper;
 }
 
 async function readCaFile(path: string): Promise<string> {

@@ -170,6 +170,33 @@ export const configSchema = z
         validitySeconds: z.number().int().min(5).max(120).default(120),
       })
       .prefault({}),
+    /** The audit trail: where a copy of every record goes (the bank's SIEM, through a syslog collector). */
+    audit: z
+      .strictObject({
+        /** RFC 5424 over TLS (RFC 5425) to the collector; absent means records stay on this computer only. */
+        ship: z
+          .strictObject({
+            /** The collector's DNS name (checked against its certificate) or IP address. */
+            host: z
+              .string()
+              .min(1)
+              .max(253)
+              .regex(/^[A-Za-z0-9.:-]+$/, 'a host name or IP address'),
+            /** 6514 is syslog over TLS's registered port. */
+            port: z.number().int().min(1).max(65_535).default(6514),
+            /** PEM file of the CA that issued the collector's certificate. Only this CA is trusted for it. */
+            caFile: z.string().min(1),
+            /** Optional: the collector certificate's SHA-256 fingerprint (as openssl x509 -fingerprint -sha256 prints it). */
+            fingerprintSha256: z
+              .string()
+              .regex(/^[0-9A-Fa-f]{2}(:?[0-9A-Fa-f]{2}){31}$/, '32 bytes in hex, colons optional')
+              .optional(),
+            /** How long records may wait before the operator window says shipping is delayed. */
+            noticeAfterMinutes: z.number().min(0).max(1440).default(15),
+          })
+          .optional(),
+      })
+      .prefault({}),
     log: z.strictObject({ level: z.enum(LOG_LEVELS).default('info') }).prefault({}),
     /** Only with processor.baseUrl "sandbox": faults to rehearse what the operator sees. */
     sandbox: z.strictObject({ faults: z.array(sandboxFaultSchema).max(100).default([]) }).prefault({}),
@@ -179,6 +206,7 @@ export const configSchema = z
 export type StationConfig = z.output<typeof configSchema>;
 export type AuthConfig = StationConfig['auth'];
 export type OidcConfig = NonNullable<AuthConfig['oidc']>;
+export type AuditShipConfig = NonNullable<StationConfig['audit']['ship']>;
 export type StationConfigInput = z.input<typeof configSchema>;
 
 /** Validates a parsed config value; the error names every bad field and its rule. */

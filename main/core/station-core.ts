@@ -13,6 +13,7 @@ import type { LocalAccountStore } from './staff/accounts';
 import { StaffSession } from './staff/session';
 import { ApprovalDesk, CardHistory } from './approvals';
 import type { SsoProvider } from './staff/session';
+import type { AuditShipStatus } from './audit/ship';
 
 /** How staff sign in on this station: local accounts, or single sign-on. */
 export interface StaffOptions {
@@ -34,6 +35,8 @@ export interface StationCoreOptions {
   /** The audit trail (main/core/audit AuditLog in the app). */
   readonly audit?: AuditSink;
   readonly staff: StaffOptions;
+  /** Copies of the trail's records on their way to the bank's collector (main/core/audit/ship.ts). */
+  readonly auditShipping?: { status(): AuditShipStatus; close(): Promise<void> };
 }
 
 export interface StationCore {
@@ -87,6 +90,10 @@ export function createStationCore(options: StationCoreOptions): StationCore {
     cardApi: client,
     views: options.views,
     staffView: () => staff.view(),
+    auditShippingDelayedSince: () => {
+      const status = options.auditShipping?.status();
+      return status?.noticeDue && status.delayedSince ? status.delayedSince.toISOString() : null;
+    },
     history,
     approvals,
     ...(options.log ? { log: options.log } : {}),
@@ -129,6 +136,8 @@ export function createStationCore(options: StationCoreOptions): StationCore {
       await station.settled();
       station.dispose();
       client.close();
+      // Whatever is not shipped yet goes at the next start: the trail is the queue.
+      await options.auditShipping?.close().catch(() => undefined);
     },
   };
 }

@@ -53,6 +53,10 @@ export interface AuditSink {
   records?(): AuditLine[];
   /** A verified export of the trail for an auditor. */
   export?(format: 'csv' | 'json', stationId?: string): Promise<{ readonly text: string; readonly records: number }>;
+  /** The trail file, for the shipper that reads it as its queue. */
+  readonly path?: string;
+  /** Told after each record is on disk. */
+  addAppendListener?(listener: () => void): void;
 }
 
 /** What the operator window shows before a staff session exists (tests that build a Station alone). */
@@ -77,6 +81,8 @@ export interface StationDeps {
   readonly audit?: AuditSink;
   /** The staff session's part of the operator view. */
   readonly staffView?: () => StaffView;
+  /** Since when shipping the trail to the SIEM has been failing (ISO time), once that is worth telling; null otherwise. */
+  readonly auditShippingDelayedSince?: () => string | null;
   /** Earlier attempts per card, kept up to date with every record (for the approval rules). */
   readonly history?: CardHistory;
   /** The approval desk's last check before a request goes out, and the end of a grant whose entry ended. */
@@ -174,6 +180,7 @@ export class Station {
       usingSandboxProcessor: this.deps.config.processor.baseUrl === SANDBOX_BASE_URL,
       repeatWindowHours: this.deps.config.approval.repeatWindowHours,
       interruptedCards: [...this.interruptedCards],
+      auditShippingDelayedSince: this.deps.auditShippingDelayedSince?.() ?? null,
       staff: this.deps.staffView?.() ?? NO_STAFF_VIEW,
     };
   }

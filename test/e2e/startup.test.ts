@@ -51,3 +51,9 @@ it('a malformed pin-key names the entry and the expected format', async () => {
 it('a missing api-token', async () => {
   expect(await screenFor({ keys: { pinKeyHex: 'AB'.repeat(32) } })).toContain('Entry "api-token" was not found.');
 });
+
+it('an audit.ship.caFile that cannot be read as a certificate is named, and nothing is shipped or sent', async () => {
+  const text = await screenFor({ config: { audit: { ship: { host: '127.0.0.1', caFile: '/nonexistent/collector-ca.pem' } } } });
+  expect(text).toContain('CONFIG_INVALID');
+  expect(text).toContain('audit.ship.caFile could not be read as a PEM certificate.');
+});

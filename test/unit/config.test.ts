@@ -25,6 +25,7 @@ const DEFAULTS: StationConfig = {
   pad: { shuffle: true, language: 'en', display: 'secondary', keyboardInput: false, blurTimeoutMs: 10_000 },
   auth: { provider: 'local', idleLockMinutes: 15, lockout: { maxFailures: 10, minutes: 30 } },
   approval: { require: ['processor-generated', 'repeat', 'after-outcome-unknown'], repeatWindowHours: 24, validitySeconds: 120 },
+  audit: {},
   log: { level: 'info' },
   sandbox: { faults: [] },
 };

@@ -282,6 +282,7 @@ describe('IpcRouter: a full flow', () => {
       usingSandboxProcessor: true,
       repeatWindowHours: 24,
       interruptedCards: [],
+      auditShippingDelayedSince: null,
       staff: {
         state: 'signed-in',
         provider: 'local',
@@ -321,6 +322,7 @@ describe('IpcRouter: a full flow', () => {
     for (const view of r.operatorViews) {
       expect(Object.keys(view).sort()).toEqual([
         'auditError',
+        'auditShippingDelayedSince',
         'cardId',
         'cardIdPattern',
         'error',

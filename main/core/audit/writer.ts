@@ -21,8 +21,6 @@ import type { Tail } from './tail';
 
 export interface AuditLogOptions {
   readonly now?: () => Date;
-  /** Told of each record once it is on disk (the shipper's cue); must not throw or block. */
-  readonly onAppended?: (record: AuditLine) => void;
 }
 
 export class AuditLog {
@@ -30,11 +28,12 @@ export class AuditLog {
   private readonly now: () => Date;
   /** The high-water mark as this process last knew it; undefined until checked against the trail once. */
   private mark: HighWaterMark | null | undefined;
+  private readonly appendListeners: (() => void)[] = [];
 
   constructor(
     readonly path: string,
     private readonly keyStore: KeyStore,
-    private readonly opts: AuditLogOptions = {},
+    opts: AuditLogOptions = {},
   ) {
     this.now = opts.now ?? (() => new Date());
   }
@@ -77,6 +76,11 @@ export class AuditLog {
         key.fill(0);
       }
     });
+  }
+
+  /** Told after each record is on disk (the shipper's cue to look at the file); must return at once. */
+  addAppendListener(listener: () => void): void {
+    this.appendListeners.push(listener);
   }
 
   /** The trail's records as written (unchecked; for the approval rules' card history at start-up). */
@@ -188,10 +192,12 @@ export class AuditLog {
       // and the next append repairs (or refuses loudly, before writing).
       await writeHead(this.path, record.seq, record.mac, key).catch(() => undefined);
       await this.advanceMark(record);
-      try {
-        this.opts.onAppended?.(record);
-      } catch {
-        // A listener's fault (the shipper) never fails a record that is already on disk.
+      for (const listener of this.appendListeners) {
+        try {
+          listener();
+        } catch {
+          // A listener's fault (the shipper) never fails a record that is already on disk.
+        }
       }
       return record;
     } finally {

@@ -90,6 +90,8 @@ export interface Catalogue {
     readonly lockedOutFor: PluralForms;
     /** "{card}": a card whose request was under way when the station stopped. */
     readonly interrupted: string;
+    /** {time}: when shipping the audit trail to the bank's collector started failing (HH:MM). */
+    readonly auditShippingDelayed: string;
     readonly exportAudit: string;
     readonly exportCsv: string;
     readonly exportJson: string;

@@ -72,6 +72,7 @@ export const en: Catalogue = {
     practiceAccounts: 'Practice accounts (new passwords at every start):',
     lockedOutFor: { one: 'Try again in {n} minute.', other: 'Try again in {n} minutes.' },
     interrupted: 'The station stopped during a request for card {card}: its outcome is unknown. Check with the processor before trying again.',
+    auditShippingDelayed: 'Audit shipping delayed since {time}',
     exportAudit: 'Export audit trail',
     exportCsv: 'CSV (spreadsheet)',
     exportJson: 'JSON',
