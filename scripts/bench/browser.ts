@@ -123,7 +123,7 @@ const READ_TTI = `(() => {
 })()`;
 
 /** In the pad page: returns [domMs, frameMs, paintedMs] per press, and round trips of window.pinpad.getState(). */
-const PRESS_LOOP = `async (presses) => {
+export const PRESS_LOOP = `async (presses) => {
   const text = (el) => (el.textContent || '').trim();
   const dots = () => document.querySelector('[role="img"][aria-label$="entered"]');
   const count = () => { const el = dots(); return el ? parseInt(el.getAttribute('aria-label') || '', 10) : NaN; };

@@ -14,6 +14,8 @@ import { runPipelineBench } from './pipeline';
 import type { PipelineResult } from './pipeline';
 import { BUDGETS, formatValue, naRow, row } from './report';
 import type { Row } from './report';
+import { runShippingBench } from './shipping';
+import type { ShippingResult } from './shipping';
 import { pageSizes, preloadSize } from './sizes';
 import type { AssetSize, PageName, PageSizes } from './sizes';
 import type { Summary } from './stats';
@@ -29,6 +31,9 @@ export interface BenchOptions {
   readonly keychainN: number;
   readonly pageLoads: number;
   readonly presses: number;
+  /** Audit shipping: records already in the trail when each station starts, and rounds of the three conditions. */
+  readonly shippingBacklog: number;
+  readonly shippingRounds: number;
   /** Write a CPU profile of an extra (unreported) pipeline run here. */
   readonly cpuProfilePath: string | null;
 }
@@ -43,6 +48,8 @@ export const FULL_OPTIONS: BenchOptions = {
   keychainN: 300,
   pageLoads: 10,
   presses: 200,
+  shippingBacklog: 20_000,
+  shippingRounds: 3,
   cpuProfilePath: null,
 };
 
@@ -57,6 +64,8 @@ export const QUICK_OPTIONS: BenchOptions = {
   keychainN: 20,
   pageLoads: 2,
   presses: 12,
+  shippingBacklog: 2_000,
+  shippingRounds: 1,
   cpuProfilePath: null,
 };
 
@@ -85,6 +94,7 @@ export interface BenchResults {
     readonly sizes: Partial<Record<PageName, PageSizes>>;
     readonly preload: Partial<Record<PageName, AssetSize | null>>;
     readonly browser: BrowserResult | null;
+    readonly shipping: ShippingResult | null;
   };
   readonly errors: Readonly<Record<string, string>>;
   readonly summary: {
@@ -135,6 +145,13 @@ export async function runBench(options: BenchOptions, progress: (line: string) =
     ? await attempt('browser', errors, () => runBrowserBench({ loads: options.pageLoads, presses: options.presses, progress }))
     : ((errors.browser = `${noKeyring} (launchStation provisions keys)`), null);
 
+  progress(`audit shipping: ${options.shippingRounds} round(s) x (none, collector up, collector down) x ${options.presses} key presses, backlog ${options.shippingBacklog}`);
+  const shipping = keyring
+    ? await attempt('shipping', errors, () =>
+        runShippingBench({ presses: options.presses, rounds: options.shippingRounds, backlog: options.shippingBacklog, progress }),
+      )
+    : ((errors.shipping = noKeyring), null);
+
   const sizes: Partial<Record<PageName, PageSizes>> = {};
   const preload: Partial<Record<PageName, AssetSize | null>> = {};
   for (const page of ['pinpad', 'operator'] as const) {
@@ -143,7 +160,7 @@ export async function runBench(options: BenchOptions, progress: (line: string) =
     preload[page] = preloadSize(page);
   }
 
-  const rows = buildRows({ options, pipeline, crypto, keychain, browser, sizes, preload, errors });
+  const rows = buildRows({ options, pipeline, crypto, keychain, browser, shipping, sizes, preload, errors });
   const budgeted = rows.filter((r) => r.budget !== null);
   const failed = budgeted.filter((r) => r.verdict === 'fail').length;
   const notMeasured = budgeted.filter((r) => r.verdict === 'n/a').length;
@@ -163,7 +180,7 @@ export async function runBench(options: BenchOptions, progress: (line: string) =
       loadAverage: { before: loadBefore, after: loadavg()[0] ?? Number.NaN },
     },
     rows,
-    sections: { pipeline, crypto, keychain, sizes, preload, browser },
+    sections: { pipeline, crypto, keychain, sizes, preload, browser, shipping },
     errors,
     summary: {
       budgets: budgeted.length,
@@ -181,13 +198,14 @@ interface RowInputs {
   readonly crypto: CryptoResult | null;
   readonly keychain: KeychainResult | null;
   readonly browser: BrowserResult | null;
+  readonly shipping: ShippingResult | null;
   readonly sizes: Partial<Record<PageName, PageSizes>>;
   readonly preload: Partial<Record<PageName, AssetSize | null>>;
   readonly errors: Readonly<Record<string, string>>;
 }
 
 function buildRows(input: RowInputs): Row[] {
-  const { options, pipeline, crypto, keychain, browser, sizes, preload, errors } = input;
+  const { options, pipeline, crypto, keychain, browser, shipping, sizes, preload, errors } = input;
   const rows: Row[] = [];
 
   // 1. set_pin pipeline
@@ -382,6 +400,34 @@ function buildRows(input: RowInputs): Row[] {
           naRow({ id: 'pinpad.press.p95', section, label: 'key press -> dot painted p95', unit: 'ms', budget: BUDGETS.padPressToDot }, browserWhy),
         );
       }
+    }
+  }
+  // Audit shipping next to PIN entry
+  {
+    const section = `audit shipping and PIN entry: key press -> DOM updated, ${options.shippingRounds} round(s) x ${options.presses} presses per condition, interleaved; backlog ${options.shippingBacklog} records`;
+    const why = errors.shipping ?? 'not run';
+    if (shipping) {
+      const { none, up, down } = shipping.domMs;
+      rows.push(
+        row({ id: 'shipping.pressDom.none.p95', section, label: 'no shipping configured, p95', value: none.p95, unit: 'ms', budget: null, detail: pct(none, 'ms') }),
+        row({
+          id: 'shipping.pressDom.up.p95',
+          section,
+          label: 'collector up (rsyslogd, TLS, loopback), taking the backlog, p95',
+          value: up.p95,
+          unit: 'ms',
+          budget: null,
+          detail: `${pct(up, 'ms')} · ${shipping.shippedDuringPresses} records reached the collector meanwhile`,
+        }),
+        row({ id: 'shipping.pressDom.down.p95', section, label: 'collector down (reconnecting with backoff), p95', value: down.p95, unit: 'ms', budget: null, detail: pct(down, 'ms') }),
+        row({ id: 'shipping.ratioUp.p95', section, label: 'ratio collector up / no shipping, p95', value: up.p95 / none.p95, unit: 'x', budget: BUDGETS.shippingPressRatio }),
+        row({ id: 'shipping.ratioDown.p95', section, label: 'ratio collector down / no shipping, p95', value: down.p95 / none.p95, unit: 'x', budget: BUDGETS.shippingPressRatio }),
+      );
+    } else {
+      rows.push(
+        naRow({ id: 'shipping.ratioUp.p95', section, label: 'ratio collector up / no shipping, p95', unit: 'x', budget: BUDGETS.shippingPressRatio }, why),
+        naRow({ id: 'shipping.ratioDown.p95', section, label: 'ratio collector down / no shipping, p95', unit: 'x', budget: BUDGETS.shippingPressRatio }, why),
+      );
     }
   }
   return rows;

@@ -37,6 +37,12 @@ export const BUDGETS = {
   padJsGzip: { op: '<', limit: 25_000, unit: 'B', source: 'PIN pad page JS under 25 KB gzip (KB = 1000 bytes)' },
   padInteractive: { op: '<', limit: 100, unit: 'ms', source: 'keypad interactive under 100 ms after navigation' },
   padPressToDom: { op: '<=', limit: 8, unit: 'ms', source: 'key press -> DOM updated, p95 at most 8 ms' },
+  shippingPressRatio: {
+    op: '<=',
+    limit: 1.2,
+    unit: 'x',
+    source: 'audit shipping never adds to PIN entry latency: key press -> DOM updated p95 with the collector up (taking a backlog) and down, each within 1.2x of no shipping, same run',
+  },
   padPressToDot: { op: '<=', limit: 18.7, unit: 'ms', source: 'key press -> dot painted, p95 within one frame (16.7 ms) + 2 ms on an otherwise idle machine' },
 } as const satisfies Record<string, Budget>;
 

@@ -8,13 +8,21 @@ import { describe, expect, it } from 'vitest';
 import { QUICK_OPTIONS, resultsJson, runBench } from '../../scripts/bench/index';
 import type { BenchResults } from '../../scripts/bench/index';
 
-const BUDGETED = ['pipeline.ratioBaseline.p50', 'pinpad.js.gzip', 'pinpad.interactive.p50', 'pinpad.pressDom.p95', 'pinpad.press.p95'];
+const BUDGETED = [
+  'pipeline.ratioBaseline.p50',
+  'pinpad.js.gzip',
+  'pinpad.interactive.p50',
+  'pinpad.pressDom.p95',
+  'pinpad.press.p95',
+  'shipping.ratioUp.p95',
+  'shipping.ratioDown.p95',
+];
 
 describe('bench smoke (--quick)', () => {
   let results: BenchResults;
 
   it('measures every figure and gives every budget a verdict', async () => {
-    results = await runBench({ ...QUICK_OPTIONS, runs: 2, pipelineN: 10, keychainN: 10, pageLoads: 1, presses: 8 });
+    results = await runBench({ ...QUICK_OPTIONS, runs: 2, pipelineN: 10, keychainN: 10, pageLoads: 1, presses: 8, shippingBacklog: 500 });
     expect(results.errors).toEqual({});
     for (const r of results.rows) {
       expect(r.value, r.id).toBeTypeOf('number');

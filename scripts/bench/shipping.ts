@@ -1,0 +1,140 @@
+/**
+ * Audit shipping and PIN entry: key press -> DOM updated on the pad, the same
+ * press loop as the browser bench, in three conditions taken in turn within
+ * one run (interleaved over `rounds`): no shipping configured; shipping to a
+ * real rsyslogd over TLS on loopback while it takes a backlog of `backlog`
+ * records (the station had been offline); and shipping configured to a
+ * collector that is down (nothing listens on its port, so the shipper keeps
+ * reconnecting with backoff). Each condition is a fresh station whose trail
+ * already holds the backlog, so the shipper is busy from the first press.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { AUDIT_GENESIS, signRecord } from '../../main/core/audit/format';
+import type { AuditRecord } from '../../main/core/audit/format';
+import { writeHead } from '../../main/core/audit/head';
+import { writeMark } from '../../main/core/audit/mark';
+import { KeytarKeyStore } from '../../main/core/keytar-store';
+import type { KeyStore } from '../../main/core/keystore';
+import { launchStation } from '../../test/harness/launch-station';
+import { makeTestCertificates, RsyslogCollector } from '../../test/harness/rsyslog';
+import { PRESS_LOOP } from './browser';
+import { summarize } from './stats';
+import type { Summary } from './stats';
+
+export const SHIPPING_CONDITIONS = ['none', 'up', 'down'] as const;
+export type ShippingCondition = (typeof SHIPPING_CONDITIONS)[number];
+
+export interface ShippingOptions {
+  readonly presses: number;
+  readonly rounds: number;
+  readonly backlog: number;
+  readonly progress?: (line: string) => void;
+}
+
+export interface ShippingResult {
+  readonly backlog: number;
+  /** Press -> DOM updated, pooled over the rounds, per condition. */
+  readonly domMs: Readonly<Record<ShippingCondition, Summary>>;
+  /** Records the collector had received when the last "up" round ended (shows the shipper was working). */
+  readonly shippedDuringPresses: number;
+}
+
+/** A trail of `count` card records, written at once (chain, head anchor and high-water mark as the station writes them). */
+async function writeBacklog(path: string, keyStore: KeyStore, count: number): Promise<void> {
+  const keyHex = randomBytes(32).toString('hex').toUpperCase();
+  await keyStore.set('audit-key', keyHex);
+  const key = Buffer.from(keyHex, 'hex');
+  const lines: string[] = [];
+  let prev = AUDIT_GENESIS;
+  let last: AuditRecord | null = null;
+  const start = Date.now() - count * 1000;
+  for (let seq = 1; seq <= count; seq++) {
+    const { record, line } = signRecord<AuditRecord>(
+      {
+        seq,
+        time: new Date(start + seq * 1000).toISOString(),
+        stationId: 'bench-station',
+        operator: 'operator.test',
+        cardId: `BACKLOG-${seq}`,
+        mode: 'customer',
+        profile: 'gcm',
+        outcome: 'pin-set',
+        requestStatus: `REQ-${seq}`,
+        errorCode: null,
+        prev,
+      },
+      key,
+    );
+    lines.push(line);
+    prev = record.mac;
+    last = record;
+  }
+  mkdirSync(join(path, '..'), { recursive: true, mode: 0o700 });
+  writeFileSync(path, `${lines.join('\n')}\n`, { mode: 0o600 });
+  if (last) {
+    await writeHead(path, last.seq, last.mac, key);
+    await writeMark(keyStore, { seq: last.seq, mac: last.mac });
+  }
+  key.fill(0);
+}
+
+async function closedPort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
+  const port = (server.address() as net.AddressInfo).port;
+  await new Promise<void>((done) => server.close(() => done()));
+  return port;
+}
+
+export async function runShippingBench(options: ShippingOptions): Promise<ShippingResult> {
+  const certs = makeTestCertificates();
+  const collector = await RsyslogCollector.start({ server: certs.server, ca: certs.ca.cert, holdMs: 0 });
+  const dir = mkdtempSync(join(tmpdir(), 'pin-station-bench-ship-'));
+  const caFile = join(dir, 'collector-ca.pem');
+  writeFileSync(caFile, certs.ca.cert);
+  const samples: Record<ShippingCondition, number[]> = { none: [], up: [], down: [] };
+  let shippedDuringPresses = 0;
+  try {
+    for (let round = 0; round < options.rounds; round++) {
+      for (const condition of SHIPPING_CONDITIONS) {
+        options.progress?.(`  shipping: round ${round + 1}, collector ${condition === 'none' ? 'not configured' : condition}, ${options.presses} presses`);
+        const keyStore = new KeytarKeyStore(`pin-station-bench-${randomBytes(6).toString('hex')}`);
+        const auditPath = join(dir, `${round}-${condition}`, 'audit', 'audit.jsonl');
+        await writeBacklog(auditPath, keyStore, options.backlog);
+        const before = condition === 'up' ? collector.readMessages().length : 0;
+        const ship =
+          condition === 'none'
+            ? {}
+            : { audit: { ship: { host: '127.0.0.1', port: condition === 'up' ? collector.port : await closedPort(), caFile, noticeAfterMinutes: 60 } } };
+        const station = await launchStation({
+          keyStore,
+          auditPath,
+          config: { station: { id: 'bench-station' }, pin: { sessionTimeoutMs: 1_800_000, inactivityTimeoutMs: 600_000 }, ...ship },
+        });
+        try {
+          const started = await station.core.router.handle('operator', 'station:start', { cardId: 'BENCH-SHIP-0001', mode: 'customer' });
+          if (!started.ok) throw new Error(`station:start failed: ${started.error.code}`);
+          await station.pinpad.getByRole('button', { name: '5', exact: true }).waitFor();
+          const measured = (await station.pinpad.evaluate(`(${PRESS_LOOP})(${JSON.stringify(options.presses)})`)) as { presses: [number, number, number][] };
+          samples[condition].push(...measured.presses.map((press) => press[0]));
+          if (condition === 'up') shippedDuringPresses = collector.readMessages().length - before;
+        } finally {
+          await station.close();
+          await keyStore.delete('audit-mark').catch(() => false);
+        }
+      }
+    }
+  } finally {
+    await collector.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+  return {
+    backlog: options.backlog,
+    domMs: { none: summarize(samples.none), up: summarize(samples.up), down: summarize(samples.down) },
+    shippedDuringPresses,
+  };
+}
