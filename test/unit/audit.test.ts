@@ -442,7 +442,9 @@ describe('verifyAuditFile: tampering names the first bad record', () => {
     // The writer's high-water mark names the loss more exactly than the head anchor can.
     const error = await rejection(log.append(entry()));
     expect((error as AuditError).code).toBe('AUDIT_TRAIL_LOST');
-    expect((error as AuditError).message).toContain('The trail ends at record 5, but this station\'s high-water mark shows its trail reached record 6: record 6 is missing');
+    expect((error as AuditError).message).toContain(
+      "The trail ends at record 5, but this station's high-water mark shows its trail reached record 6: record 6 is missing",
+    );
     expect(lines()).toHaveLength(5);
   });
 
