@@ -136,6 +136,7 @@ export function createStationCore(options: StationCoreOptions): StationCore {
       await station.settled();
       station.dispose();
       client.close();
+      await options.audit?.flush?.().catch(() => undefined);
       // Whatever is not shipped yet goes at the next start: the trail is the queue.
       await options.auditShipping?.close().catch(() => undefined);
     },

@@ -57,6 +57,8 @@ export interface AuditSink {
   readonly path?: string;
   /** Told after each record is on disk. */
   addAppendListener?(listener: () => void): void;
+  /** Resolves once writes that follow the records (the keychain's high-water mark) are done. */
+  flush?(): Promise<void>;
 }
 
 /** What the operator window shows before a staff session exists (tests that build a Station alone). */

@@ -31,6 +31,7 @@ import { Session } from 'node:inspector/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { IpcResult, OperatorView, PinpadView } from '../../common/ipc';
+import { AuditLog } from '../../main/core/audit';
 import { configSchema } from '../../main/core/config';
 import type { KeyAccount, KeyStore } from '../../main/core/keystore';
 import { KeytarKeyStore } from '../../main/core/keytar-store';
@@ -208,8 +209,8 @@ async function oneRun(options: PipelineOptions, runIndex: number, session: Sessi
   const log = new Logger('info', [fileSink(join(logDir, 'station.log'))]);
   const config = configSchema.parse({ processor: { baseUrl }, pin: { sessionTimeoutMs: 1_800_000, inactivityTimeoutMs: 600_000 } });
   // The Electron adapter serializes each view for webContents.send; structuredClone stands in for that cost.
-  // No audit sink: the station checks the trail at Start and appends after the processor answers, both
-  // outside the submit -> wire window measured here.
+  // The station's real audit trail: its write-ahead attempt record (one fsynced line) is on disk before the
+  // request leaves, so it is inside the submit -> wire window measured here, as in the app.
   // A signed-in operator, as at a real desk: Start is refused without one.
   const accounts = new LocalAccountStore(join(logDir, 'accounts.json'), keyStore);
   const benchPassword = randomBytes(18).toString('base64url');
@@ -218,6 +219,7 @@ async function oneRun(options: PipelineOptions, runIndex: number, session: Sessi
     config,
     keyStore,
     log,
+    audit: new AuditLog(join(logDir, 'audit', 'audit.jsonl'), keyStore),
     staff: { accounts },
     processorBaseUrl: baseUrl,
     views: { operator: (view) => void structuredClone(view), pinpad: (view) => void structuredClone(view) },
@@ -342,7 +344,7 @@ async function oneRun(options: PipelineOptions, runIndex: number, session: Sessi
     await Promise.all([dispatchers.F.close(), dispatchers.K.close()]);
     await core.close();
     await sandbox.stop();
-    for (const account of ['pin-key', 'api-token'] as const) await keyStore.delete(account).catch(() => false);
+    for (const account of ['pin-key', 'api-token', 'audit-key', 'audit-mark'] as const) await keyStore.delete(account).catch(() => false);
     rmSync(logDir, { recursive: true, force: true });
   }
 

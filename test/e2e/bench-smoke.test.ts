@@ -76,7 +76,7 @@ describe('bench smoke (--quick)', () => {
       expect(run.connectionsPerOp.pipeline).toBe(1);
       expect(run.connectionsPerOp.fetchFresh).toBe(1);
       expect(run.connectionsPerOp.fetchKeepAlive).toBeLessThan(0.5);
-      expect(run.keychainReadsPerOp).toBe(2);
+      expect(run.keychainReadsPerOp).toBe(3); // pin-key and api-token, then audit-key for the write-ahead attempt record
     }
     expect(results.sections.browser?.presses.n).toBe(8);
   });

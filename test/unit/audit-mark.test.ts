@@ -80,9 +80,11 @@ function cli(keyStore: KeyStore = store): { out: string[]; err: string[]; run: (
 describe('the high-water mark', () => {
   it('follows every record in the keychain entry audit-mark', async () => {
     const log = await writeTrail(3);
+    await log.flush(); // the keychain write follows the record; it is not awaited by append
     const records = readAuditRecords(file);
     expect(await readMark(store)).toEqual({ seq: 3, mac: records[2]?.mac });
     await log.append(card(4));
+    await log.flush();
     expect((await readMark(store))?.seq).toBe(4);
   });
 

@@ -29,6 +29,7 @@ export class AuditLog {
   /** The high-water mark as this process last knew it; undefined until checked against the trail once. */
   private mark: HighWaterMark | null | undefined;
   private readonly appendListeners: (() => void)[] = [];
+  private markWrites: Promise<void> = Promise.resolve();
 
   constructor(
     readonly path: string,
@@ -143,18 +144,23 @@ export class AuditLog {
     };
     const loss = lossAgainstMark(this.mark, lastSeq, macAt);
     if (loss) throw lossError(loss);
-    if (last && (this.mark === null || this.mark.seq < last.seq)) await this.advanceMark(last);
+    if (last && (this.mark === null || this.mark.seq < last.seq)) this.advanceMark(last);
   }
 
-  /** The record is durable already; a mark that cannot be written lags, and the next record tries again. */
-  private async advanceMark(record: AuditLine): Promise<void> {
+  /**
+   * The record is durable already. The keychain write (several ms over D-Bus) is queued, not awaited, so it is
+   * never between an attempt record and its request; marks go out in order. One that cannot be written lags,
+   * and the next record's tries again; this process keeps the mark in memory meanwhile.
+   */
+  private advanceMark(record: AuditLine): void {
     const mark = { seq: record.seq, mac: record.mac };
-    try {
-      await writeMark(this.keyStore, mark);
-    } catch {
-      // Kept in memory: this process still refuses a trail that falls behind it.
-    }
     this.mark = mark;
+    this.markWrites = this.markWrites.then(() => writeMark(this.keyStore, mark)).catch(() => undefined);
+  }
+
+  /** Resolves once every queued high-water mark write has been tried (at quit, and for tests). */
+  flush(): Promise<void> {
+    return this.queue.then(() => this.markWrites);
   }
 
   private async appendNow(entry: AuditInput): Promise<AuditLine> {
@@ -191,7 +197,7 @@ export class AuditLog {
       // record — the same state as a crash at this point, which verify accepts
       // and the next append repairs (or refuses loudly, before writing).
       await writeHead(this.path, record.seq, record.mac, key).catch(() => undefined);
-      await this.advanceMark(record);
+      this.advanceMark(record);
       for (const listener of this.appendListeners) {
         try {
           listener();
