@@ -254,8 +254,12 @@ async function onReady(): Promise<void> {
     processorFor: startProcessor,
     loggerFor: (config) =>
       (log = new Logger(config.log.level, [fileSink(join(app.getPath('userData'), 'logs', 'station.log')), { write: (line) => console.log(line) }])),
-    // The audit key lives with the station's own keys, also when the processor is the sandbox.
-    auditFor: (config) => new AuditLog(auditFilePath(app.getPath('userData')), new KeytarKeyStore(config.keychain.service)),
+    // Practice with the sandbox processor goes to a trail of its own, under the sandbox's keychain service, so the
+    // station's real trail (and what it ships to the SIEM) holds real records only, without gaps.
+    auditFor: (config, processor) =>
+      config.processor.baseUrl === SANDBOX_BASE_URL
+        ? new AuditLog(auditFilePath(join(app.getPath('userData'), 'sandbox')), processor.keyStore)
+        : new AuditLog(auditFilePath(app.getPath('userData')), new KeytarKeyStore(config.keychain.service)),
     viewsFor,
     // The sandbox's practice accounts live in its own data area and keychain, apart from the station's.
     staffFor: (config, processor) =>

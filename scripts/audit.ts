@@ -23,9 +23,9 @@
  * tests can drive it; main() is the thin process entry.
  */
 import { DATA_DIR_NAME } from '../common/domain';
-import { closeSync, existsSync, fchmodSync, fsyncSync, openSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fchmodSync, fsyncSync, openSync, realpathSync, unlinkSync, writeSync } from 'node:fs';
 import { homedir, userInfo } from 'node:os';
-import { basename, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { StationError } from '../common/errors';
 import {
   AuditError,
@@ -239,19 +239,46 @@ async function withKey<T>(store: KeyStore, use: (key: Buffer) => T | Promise<T>)
   }
 }
 
-/** The keychain's mark belongs to the station's trail: a kept-aside or copied file under another name is not compared. */
-function isStationTrail(path: string): boolean {
-  return basename(path) === basename(auditFilePath('.'));
+/**
+ * The keychain's high-water mark belongs to the station's own trail (`--data-dir`, or the default data
+ * directory). A file given by path is that trail only if it is the same file; a copy or a kept trail is
+ * checked on its own, and seal never moves the station's mark for it.
+ */
+function isStationTrail(path: string, args: ParsedArgs, deps: AuditCliDeps): boolean {
+  if (args.positional[1] === undefined) return true;
+  const dataDir = args.dataDir ?? defaultDataDir(deps.platform ?? process.platform, deps.env ?? process.env, deps.homedir ?? homedir());
+  const station = auditFilePath(resolve(dataDir));
+  const real = (file: string): string => {
+    try {
+      return realpathSync(file);
+    } catch {
+      return resolve(file);
+    }
+  };
+  return real(path) === real(station);
 }
 
 async function runVerify(args: ParsedArgs, deps: AuditCliDeps): Promise<number> {
   rejectOptions(args, 'verify');
   const path = trailPath(args, deps);
   const store = openStoreChecked(deps, args.service, EXIT_CODES.USAGE);
-  const mark: HighWaterMark | null = isStationTrail(path) ? await readMark(store) : null;
+  const stationTrail = isStationTrail(path, args, deps);
+  const mark: HighWaterMark | null = stationTrail ? await readMark(store) : null;
   // With a mark, a trail that is gone is a loss to report, not a wrong path.
   if (mark === null) requireTrail(path);
   const result = await withKey(store, (key) => verifyAuditFile(path, key));
+  const records = existsSync(path) ? readAuditRecords(path) : [];
+  // The mark before a torn line: after lost records, "run seal" would be the wrong advice.
+  const loss = lossAgainstMark(
+    mark,
+    result.records,
+    (seq) => records.find((record) => record.seq === seq)?.mac ?? null,
+    () => records[0] ?? null,
+  );
+  if (loss && (result.ok || result.sealable)) {
+    deps.stdout.write(`FAILED: ${path}\n${loss.detail}\n`);
+    return EXIT_CODES.TRAIL_LOST;
+  }
   if (!result.ok) {
     deps.stdout.write(`FAILED: ${path}\n${describeFailure(result)}`);
     if (result.sealable) {
@@ -262,19 +289,15 @@ async function runVerify(args: ParsedArgs, deps: AuditCliDeps): Promise<number> 
     }
     return EXIT_CODES.VERIFY_FAILED;
   }
-  const records = existsSync(path) ? readAuditRecords(path) : [];
-  const loss = lossAgainstMark(mark, result.records, (seq) => records.find((record) => record.seq === seq)?.mac ?? null);
-  if (loss) {
-    deps.stdout.write(`FAILED: ${path}\n${loss.detail}\n`);
-    return EXIT_CODES.TRAIL_LOST;
-  }
   deps.stdout.write(`ok: ${result.records} record${result.records === 1 ? '' : 's'} verified: ${path}\n`);
   if (mark) {
     deps.stdout.write(
       `high-water mark (keychain): record ${mark.seq}, matches${mark.seq < result.records ? ' (it lags the trail, which a stop between a record and its mark leaves)' : ''}\n`,
     );
-  } else if (isStationTrail(path)) {
+  } else if (stationTrail) {
     deps.stdout.write('high-water mark (keychain): none yet; the station sets it with its next record\n');
+  } else {
+    deps.stdout.write("high-water mark (keychain): not compared; this file is not the data directory's trail\n");
   }
   for (const attempt of openAttempts(records)) {
     // Not a failure: the request may still be in flight, or the station stopped during it; its next start closes it.
@@ -294,6 +317,12 @@ async function runReset(args: ParsedArgs, deps: AuditCliDeps): Promise<number> {
     );
   }
   const path = trailPath(args, deps);
+  if (!isStationTrail(path, args, deps)) {
+    throw new CliError(
+      EXIT_CODES.USAGE,
+      `reset works on the station's own trail only (its high-water mark is the station's): give --data-dir, or no file. ${path} is not the trail of the data directory.`,
+    );
+  }
   const store = openStoreChecked(deps, args.service, EXIT_CODES.USAGE);
   let result;
   try {
@@ -305,7 +334,7 @@ async function runReset(args: ParsedArgs, deps: AuditCliDeps): Promise<number> {
     }
     throw error;
   }
-  const { loss, record, keptAs } = result;
+  const { loss, record, keptAs, markWritten } = result;
   const range =
     loss.lostFrom === null
       ? 'an unknown range'
@@ -316,9 +345,14 @@ async function runReset(args: ParsedArgs, deps: AuditCliDeps): Promise<number> {
           : `records ${loss.lostFrom} to ${loss.lostTo}`;
   deps.stdout.write(`${loss.detail.replace(/ An admin may acknowledge.*$/, '')}\n`);
   deps.stdout.write(
-    `reset: a new trail was started at ${path}; its record 1 (${record.time}) records ${range} as lost (${loss.cause}), acknowledged by ${record.acknowledgedBy}.\n`,
+    `reset: a new trail was started at ${path}; its record 1 (${record.time}) names ${range} as lost (${loss.cause}), acknowledged by ${record.acknowledgedBy}.\n`,
   );
   if (keptAs) deps.stdout.write(`the old trail was kept as ${keptAs} (verify it with: npm run audit -- verify ${keptAs})\n`);
+  if (!markWritten) {
+    deps.stdout.write(
+      "note: the keychain's high-water mark could not be updated now; the station accepts the new trail anyway (its reset record names the mark it acknowledged) and updates the mark at its next record.\n",
+    );
+  }
   return EXIT_CODES.OK;
 }
 
@@ -336,7 +370,7 @@ async function runSeal(args: ParsedArgs, deps: AuditCliDeps): Promise<number> {
     deps.stdout.write(`FAILED: ${path}\n${describeFailure(before)}seal only repairs a torn final line from an interrupted write; nothing was changed.\n`);
     return EXIT_CODES.VERIFY_FAILED;
   }
-  const sealed = await sealAuditFile(path, store, deps.now ? { now: deps.now } : {});
+  const sealed = await sealAuditFile(path, store, { stationTrail: isStationTrail(path, args, deps), ...(deps.now ? { now: deps.now } : {}) });
   if (sealed.sealed && sealed.record) {
     deps.stdout.write(
       `sealed: ${sealed.tornBytes} torn byte${sealed.tornBytes === 1 ? '' : 's'} copied to ${sealed.tornFile} and replaced by seal record ${sealed.record.seq} (sha256 ${sealed.record.tornSha256})\n`,
@@ -452,7 +486,9 @@ export function runAuditCli(argv: readonly string[], deps: AuditCliDeps): Promis
 /** For errors other than CliError. */
 function describeError(error: unknown): { code: number; message: string } {
   if (error instanceof AuditError) {
-    return { code: error.code === 'AUDIT_WRITE_FAILED' ? EXIT_CODES.INTERNAL : EXIT_CODES.VERIFY_FAILED, message: error.message };
+    const code =
+      error.code === 'AUDIT_WRITE_FAILED' ? EXIT_CODES.INTERNAL : error.code === 'AUDIT_TRAIL_LOST' ? EXIT_CODES.TRAIL_LOST : EXIT_CODES.VERIFY_FAILED;
+    return { code, message: error.message };
   }
   if (error instanceof StationError) {
     // StationError messages are written, never interpolated from a secret.

@@ -40,7 +40,8 @@ export interface BootDeps {
   /** Called once the config is valid; may refuse it (an installed station and the sandbox). */
   readonly processorFor: (config: StationConfig) => Promise<Processor>;
   readonly loggerFor?: (config: StationConfig) => Logger;
-  readonly auditFor?: (config: StationConfig) => AuditSink;
+  /** The audit trail; with the sandbox processor, a practice trail of its own (never shipped). */
+  readonly auditFor?: (config: StationConfig, processor: Processor) => AuditSink;
   readonly viewsFor: (config: StationConfig) => StationViewSink;
   /** Where staff accounts live (local) or how single sign-on opens the system browser (oidc). */
   readonly staffFor: (config: StationConfig, processor: Processor) => StaffOptions;
@@ -75,7 +76,10 @@ export async function bootStation(deps: BootDeps): Promise<BootResult> {
     log = deps.loggerFor?.(config) ?? null;
     processor = await deps.processorFor(config);
     const processorCa = config.processor.caFile ? await readCaFile(config.processor.caFile) : undefined;
-    const audit = deps.auditFor?.(config);
+    const audit = deps.auditFor?.(config, processor);
+    // A trail that was deleted, cut short or replaced (the keychain's high-water mark tells) refuses start-up,
+    // before anything else can be wrong with it.
+    await audit?.check();
     shipper = await shipperFor(config, audit, log, () => core?.station.publishOperator());
     let staff = deps.staffFor(config, processor);
     if (config.processor.baseUrl === SANDBOX_BASE_URL && config.auth.provider === 'local' && staff.accounts) {
@@ -94,8 +98,6 @@ export async function bootStation(deps: BootDeps): Promise<BootResult> {
     });
     // Keys are checked now so a missing or malformed one is a clear screen, not a surprise at the first card.
     await core.station.preflight();
-    // A trail that was deleted, cut short or replaced (the keychain's high-water mark tells) refuses start-up.
-    await audit?.check();
     // Requests cut short by the last stop get their outcome-unknown record before anyone can start a card.
     await core.station.closeInterruptedAttempts(audit?.records?.() ?? []);
     // Only a trail that passed its checks is shipped.
@@ -125,6 +127,11 @@ async function shipperFor(config: StationConfig, audit: AuditSink | undefined, l
     new X509Certificate(ca);
   } catch {
     throw new StationError('CONFIG_INVALID', 'audit.ship.caFile could not be read as a PEM certificate.');
+  }
+  if (config.processor.baseUrl === SANDBOX_BASE_URL) {
+    // Practice records never leave the computer: the bank's SIEM holds only real ones.
+    log?.info('audit.ship.off', { reason: 'sandbox' });
+    return null;
   }
   const shipper = new AuditShipper({
     trailPath: audit.path,

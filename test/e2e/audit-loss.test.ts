@@ -112,7 +112,7 @@ describe('records lost from the audit trail', () => {
       }
 
       const out: string[] = [];
-      const code = await runAuditCli(['reset', '--acknowledge', trail], {
+      const code = await runAuditCli(['reset', '--acknowledge', '--data-dir', dir], {
         stdout: { write: (t: string) => out.push(t) },
         stderr: { write: (t: string) => out.push(t) },
         openStore: () => keyStore,
@@ -130,7 +130,7 @@ describe('records lost from the audit trail', () => {
       expect(records[0]).toMatchObject({ seq: 1, type: 'reset', cause: loss.cause, lostTo: fullRecords, acknowledgedBy: 'admin.e2e' });
       expect(records.some((record) => record.type === undefined && record.cardId === 'CARD-0003' && record.outcome === 'pin-set')).toBe(true);
       const verify: string[] = [];
-      const verified = await runAuditCli(['verify', trail], {
+      const verified = await runAuditCli(['verify', '--data-dir', dir], {
         stdout: { write: (t: string) => verify.push(t) },
         stderr: { write: (t: string) => verify.push(t) },
         openStore: () => keyStore,

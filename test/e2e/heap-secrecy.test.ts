@@ -225,6 +225,8 @@ describe('no staff password survives in a renderer heap', () => {
       await operator.getByRole('button', { name: 'Unlock', exact: true }).click();
       // Unlocked (the lock screen has a Sign out button too: wait for the signed-in one).
       await operator.getByRole('button', { name: 'Lock' }).waitFor();
+      // Main has settled the unlock (and its record) before the sign-out: under load the click could otherwise race it.
+      await expect.poll(() => station?.core.staff.view().state).toBe('signed-in');
       await operator.getByRole('button', { name: 'Sign out' }).click();
       await operator.getByRole('button', { name: 'Sign in', exact: true }).waitFor();
       expect(station.core.staff.view().state).toBe('signed-out');

@@ -168,7 +168,7 @@ describe('audit trail under SIGKILL', () => {
       let verdict = verifyAuditFile(file, KEY);
       if (!verdict.ok && verdict.tornTail && verdict.sealable) {
         stats.naturalTorn++;
-        await sealAuditFile(file, store);
+        await sealAuditFile(file, store, { stationTrail: true });
         stats.seals++;
         verdict = verifyAuditFile(file, KEY);
       }
@@ -210,7 +210,7 @@ describe('audit trail under SIGKILL', () => {
         stats.simulatedTorn++;
         const torn = verifyAuditFile(file, KEY);
         expect(torn.ok === false && torn.tornTail && torn.sealable, `${context}: simulated torn tail: ${describeResult(torn)}`).toBe(true);
-        const sealed = await sealAuditFile(file, store);
+        const sealed = await sealAuditFile(file, store, { stationTrail: true });
         stats.seals++;
         expect(sealed.sealed).toBe(true);
         expect(sealed.tornFile !== null && existsSync(sealed.tornFile)).toBe(true);

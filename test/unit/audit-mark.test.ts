@@ -61,7 +61,23 @@ async function refusal(promise: Promise<unknown>): Promise<AuditError> {
   throw new Error('expected a refusal');
 }
 
-function cli(keyStore: KeyStore = store): { out: string[]; err: string[]; run: (argv: string[]) => Promise<number> } {
+type CliIo = { out: string[]; err: string[]; keyStore: KeyStore; run: (argv: string[]) => Promise<number> };
+
+function depsOf(io: CliIo): Parameters<typeof runAuditCli>[1] {
+  return {
+    stdout: { write: (t: string) => io.out.push(t) },
+    stderr: { write: (t: string) => io.err.push(t) },
+    openStore: () => io.keyStore,
+    now,
+    osUser: 'admin.jones',
+    env: {},
+    homedir: dir,
+    platform: 'linux',
+    // runAuditCli finds the data directory's trail through --data-dir in run(); with a file argument, through this.
+  };
+}
+
+function cli(keyStore: KeyStore = store): CliIo {
   const out: string[] = [];
   const err: string[] = [];
   const deps = {
@@ -74,7 +90,7 @@ function cli(keyStore: KeyStore = store): { out: string[]; err: string[]; run: (
     homedir: dir,
     platform: 'linux' as const,
   };
-  return { out, err, run: (argv) => runAuditCli([...argv, '--data-dir', dir], deps) };
+  return { out, err, keyStore, run: (argv) => runAuditCli([...argv, '--data-dir', dir], deps) };
 }
 
 describe('the high-water mark', () => {
@@ -289,5 +305,88 @@ describe('npm run audit -- verify: attempts without an outcome', () => {
     const said = io.out.join('');
     expect(said).toContain(`attempt without an outcome: record 3 (2026-11-02T09:00:02.000Z, card CARD-2, operator alice, attempt ${openId})`);
     expect(said).not.toContain(closedId);
+  });
+});
+
+describe('a loss with a torn line after it is still a loss (seal is not the answer)', () => {
+  async function cutWithTornLine(): Promise<void> {
+    await writeTrail(4);
+    copyFileSync(file, `${file}.at4`);
+    copyFileSync(auditHeadPath(file), `${file}.at4-head`);
+    await writeTrail(6, new AuditLog(file, store, { now }));
+    copyFileSync(`${file}.at4`, file);
+    copyFileSync(`${file}.at4-head`, auditHeadPath(file));
+    writeFileSync(file, `${readFileSync(file, 'utf8')}{"seq":5,"ti`);
+  }
+
+  it('the station, verify and seal all name the lost records; seal changes nothing and the mark stays', async () => {
+    await cutWithTornLine();
+    const before = readFileSync(file);
+    const error = await refusal(new AuditLog(file, store).check());
+    expect(error.code).toBe('AUDIT_TRAIL_LOST');
+    expect(error.message).toContain('records 5 to 10 are missing');
+    const io = cli();
+    expect(await io.run(['verify'])).toBe(EXIT_CODES.TRAIL_LOST);
+    expect(await io.run(['seal'])).toBe(EXIT_CODES.TRAIL_LOST);
+    expect(io.out.join('') + io.err.join('')).toContain('records 5 to 10 are missing');
+    expect(readFileSync(file).equals(before)).toBe(true);
+    expect((await readMark(store))?.seq).toBe(10);
+    // reset is the way on, and it names the range.
+    expect(await io.run(['reset', '--acknowledge'])).toBe(EXIT_CODES.OK);
+    expect(readAuditRecords(file)[0]).toMatchObject({ type: 'reset', cause: 'trail-shorter', lostFrom: 5, lostTo: 10 });
+  });
+
+  it('a deleted trail with a stray partial line is refused by seal too', async () => {
+    await writeTrail(3);
+    rmSync(file);
+    rmSync(auditHeadPath(file));
+    writeFileSync(file, '{"se');
+    const io = cli();
+    expect(await io.run(['seal'])).toBe(EXIT_CODES.TRAIL_LOST);
+    expect((await readMark(store))?.seq).toBe(3);
+  });
+});
+
+describe("the station's mark is only the station trail's", () => {
+  it('sealing a copy elsewhere neither reads nor moves the mark', async () => {
+    await writeTrail(5);
+    const copy = join(dir, 'copy.jsonl');
+    copyFileSync(file, copy);
+    copyFileSync(auditHeadPath(file), auditHeadPath(copy));
+    writeFileSync(copy, `${readFileSync(copy, 'utf8')}{"seq":6,"ti`);
+    const io = cli();
+    expect(await runAuditCli(['seal', copy], { ...depsOf(io), openStore: () => store })).toBe(EXIT_CODES.OK);
+    expect((await readMark(store))?.seq).toBe(5);
+    expect(await new AuditLog(file, store).check()).toBe(5);
+  });
+
+  it('reset refuses a file that is not the data directory trail, and leaves the mark alone', async () => {
+    await writeTrail(5);
+    const backup = join(dir, 'backup', 'audit.jsonl');
+    const io = cli();
+    expect(await runAuditCli(['reset', '--acknowledge', backup], depsOf(io))).toBe(EXIT_CODES.USAGE);
+    expect(io.err.join('')).toContain("reset works on the station's own trail only");
+    expect((await readMark(store))?.seq).toBe(5);
+  });
+});
+
+describe('a reset whose mark write failed', () => {
+  it('is accepted by the station (its reset record names the mark), which then catches the mark up; a second reset finds nothing to do', async () => {
+    await writeTrail(5);
+    rmSync(file);
+    const locked: KeyStore = {
+      get: (a) => store.get(a),
+      set: async (a, v) => (a === 'audit-mark' ? Promise.reject(new Error('locked')) : store.set(a, v)),
+      delete: (a) => store.delete(a),
+    };
+    const io = cli(locked);
+    expect(await io.run(['reset', '--acknowledge'])).toBe(EXIT_CODES.OK);
+    expect(io.out.join('')).toContain("the keychain's high-water mark could not be updated now");
+    expect((await readMark(store))?.seq).toBe(5);
+    const log = new AuditLog(file, store);
+    expect(await log.check()).toBe(1);
+    await log.flush();
+    expect((await readMark(store))?.seq).toBe(1);
+    expect(await cli().run(['reset', '--acknowledge'])).toBe(EXIT_CODES.NOTHING_TO_RESET);
   });
 });

@@ -10,7 +10,7 @@
 import { StationError } from '../../../common/errors';
 import type { KeyStore } from '../keystore';
 import { AuditError, macEquals } from './format';
-import type { AuditResetCause } from './format';
+import type { AuditLine, AuditResetCause } from './format';
 
 export interface HighWaterMark {
   readonly seq: number;
@@ -49,10 +49,25 @@ const RESET_HINT = 'An admin may acknowledge the loss and start a new trail: npm
 
 /**
  * Compares the trail's end with the mark. `lastSeq` is the last complete record (0 for none or no file) and
- * `macAt(seq)` the mac of the record with that seq, if the trail has it. Null when nothing is missing.
+ * `macAt(seq)` the mac of the record with that seq, if the trail has it. Null when nothing is missing, and when
+ * the trail starts with a reset record that acknowledged exactly this mark (a reset whose own mark write did not
+ * happen: a crash or a locked keychain just after it).
  */
-export function lossAgainstMark(mark: HighWaterMark | null, lastSeq: number, macAt: (seq: number) => string | null): TrailLoss | null {
+export function lossAgainstMark(
+  mark: HighWaterMark | null,
+  lastSeq: number,
+  macAt: (seq: number) => string | null,
+  firstRecord: () => AuditLine | null = () => null,
+): TrailLoss | null {
   if (mark === null) return null;
+  const lost = lossBehindMark(mark, lastSeq, macAt);
+  if (lost === null) return null;
+  const first = lastSeq > 0 ? firstRecord() : null;
+  if (first?.type === 'reset' && first.markSeq === mark.seq && first.markMac !== null && macEquals(first.markMac, mark.mac)) return null;
+  return lost;
+}
+
+function lossBehindMark(mark: HighWaterMark, lastSeq: number, macAt: (seq: number) => string | null): TrailLoss | null {
   const reached = `this station's high-water mark shows its trail reached record ${mark.seq}`;
   if (lastSeq === 0) {
     return {
@@ -76,7 +91,7 @@ export function lossAgainstMark(mark: HighWaterMark | null, lastSeq: number, mac
       cause: 'trail-replaced',
       lostFrom: 1,
       lostTo: mark.seq,
-      detail: `Record ${mark.seq} is not the one this station wrote (its high-water mark has another mac): the trail was replaced, so ${range(1, mark.seq)} cannot be trusted. ${RESET_HINT}`,
+      detail: `Record ${mark.seq} is not the one this station wrote (its high-water mark has another mac): the trail was replaced, so ${plainRange(1, mark.seq)} cannot be trusted. ${RESET_HINT}`,
     };
   }
   return null;
@@ -88,4 +103,8 @@ export function lossError(loss: TrailLoss): AuditError {
 
 function range(from: number, to: number): string {
   return from === to ? `record ${from} is` : `records ${from} to ${to} are`;
+}
+
+function plainRange(from: number, to: number): string {
+  return from === to ? `record ${from}` : `records ${from} to ${to}`;
 }

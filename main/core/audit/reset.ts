@@ -7,12 +7,12 @@
  * acknowledged it. The station must be closed.
  */
 import { existsSync } from 'node:fs';
-import { mkdir, open, rename, rm } from 'node:fs/promises';
+import { mkdir, open, rename } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
 import type { KeyStore } from '../keystore';
 import { AUDIT_GENESIS, AuditError, signRecord } from './format';
-import type { AuditResetRecord } from './format';
-import { auditHeadPath, auditShippedPath, fsyncDir, isErrno, wrapWrite, writeAll } from './files';
+import type { AuditLine, AuditResetRecord } from './format';
+import { auditHeadPath, auditShippedPath, fsyncDir, wrapWrite, writeAll } from './files';
 import { writeHead } from './head';
 import { readAuditKey } from './keys';
 import { lossAgainstMark, readMark, writeMark } from './mark';
@@ -29,16 +29,17 @@ export type TrailDiagnosis =
 /** The trail against its own chain and head (verify) and against the keychain's high-water mark. */
 export function diagnoseTrail(path: string, key: Uint8Array, mark: HighWaterMark | null): TrailDiagnosis {
   const verify = verifyAuditFile(path, key);
+  const first = (): AuditLine | null => (existsSync(path) ? (readAuditRecords(path)[0] ?? null) : null);
   if (!verify.ok && verify.sealable) {
-    // A torn last line is an interrupted write, which seal repairs; only the mark may still show a loss.
-    const loss = lossAgainstMark(mark, verify.records, (seq) => macOf(path, seq));
-    return loss && loss.cause !== 'trail-replaced' ? { kind: 'lost', loss, mark } : { kind: 'torn', verify };
+    // A torn last line is an interrupted write, which seal repairs, unless the mark shows records were lost.
+    const loss = lossAgainstMark(mark, verify.records, (seq) => macOf(path, seq), first);
+    return loss ? { kind: 'lost', loss, mark } : { kind: 'torn', verify };
   }
   if (verify.ok) {
-    const loss = lossAgainstMark(mark, verify.records, (seq) => macOf(path, seq));
+    const loss = lossAgainstMark(mark, verify.records, (seq) => macOf(path, seq), first);
     return loss ? { kind: 'lost', loss, mark } : { kind: 'intact', records: verify.records, mark };
   }
-  const markLoss = lossAgainstMark(mark, verify.records, (seq) => macOf(path, seq));
+  const markLoss = lossAgainstMark(mark, verify.records, (seq) => macOf(path, seq), first);
   if (markLoss && markLoss.cause !== 'trail-replaced') return { kind: 'lost', loss: markLoss, mark };
   const from = verify.firstBad.seq ?? verify.records + 1;
   const to = mark && mark.seq >= from ? mark.seq : null;
@@ -72,6 +73,8 @@ export interface AuditResetResult {
   readonly loss: TrailLoss;
   /** The old trail's new name, or null when there was no file. */
   readonly keptAs: string | null;
+  /** False when the keychain could not take the new mark (the station catches it up at its next start). */
+  readonly markWritten: boolean;
 }
 
 /**
@@ -126,14 +129,18 @@ export async function resetAuditTrail(
     } catch (error) {
       wrapWrite(error, 'new trail');
     }
-    await writeMark(keyStore, { seq: record.seq, mac: record.mac });
-    return { record, loss: diagnosis.loss, keptAs };
+    // If this fails, the station still accepts the new trail: its reset record names the mark it acknowledged.
+    const markWritten = await writeMark(keyStore, { seq: record.seq, mac: record.mac }).then(
+      () => true,
+      () => false,
+    );
+    return { record, loss: diagnosis.loss, keptAs, markWritten };
   } finally {
     key.fill(0);
   }
 }
 
-/** Renames the trail and its head to `<file>.reset-<time>[.head]`; drops the shipping watermark of the old trail. */
+/** Renames the trail, its head and its shipping watermark to `<file>.reset-<time>[.head|.shipped]`. */
 async function keepAside(path: string, time: Date): Promise<string | null> {
   const stamp = time.toISOString().replace(/[-:]/g, '').replace('.', '-');
   const kept = `${path}.reset-${stamp}`;
@@ -145,9 +152,8 @@ async function keepAside(path: string, time: Date): Promise<string | null> {
       moved = kept;
     }
     if (existsSync(auditHeadPath(path))) await rename(auditHeadPath(path), auditHeadPath(kept));
-    await rm(auditShippedPath(path)).catch((error: unknown) => {
-      if (!isErrno(error, 'ENOENT')) throw error;
-    });
+    // How far shipping got goes with the old trail: it tells the auditor which of its records reached the SIEM.
+    if (existsSync(auditShippedPath(path))) await rename(auditShippedPath(path), auditShippedPath(kept));
     await fsyncDir(dirname(path));
   } catch (error) {
     wrapWrite(error, 'keeping the old trail');

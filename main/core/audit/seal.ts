@@ -9,7 +9,8 @@ import type { AuditSealRecord } from './format';
 import { fsyncDir, isErrno, wrapWrite, writeAll } from './files';
 import { readHead, reconcileHead, writeHead } from './head';
 import { readAuditKey } from './keys';
-import { writeMark } from './mark';
+import { lossAgainstMark, lossError, readMark, writeMark } from './mark';
+import { readAuditRecords } from './reader';
 import { readTail } from './tail';
 
 export interface AuditSealResult {
@@ -28,14 +29,33 @@ export interface AuditSealResult {
  * point leaves either the torn tail (seal again) or the sealed trail. A file
  * that does not end in a torn line is left alone.
  */
-export async function sealAuditFile(path: string, keyStore: KeyStore, opts: { readonly now?: () => Date } = {}): Promise<AuditSealResult> {
-  return sealNow(path, keyStore, opts.now ?? (() => new Date())).catch((error: unknown) => wrapWrite(error, 'file'));
+export interface AuditSealOptions {
+  readonly now?: () => Date;
+  /**
+   * True for the station's own trail: the keychain's high-water mark is checked first (a torn line after lost
+   * records is not an interrupted write to seal over; sealing it would hide the loss) and follows the seal
+   * record. False for any other file (a copy, a kept trail): the station's mark is neither read nor written.
+   */
+  readonly stationTrail: boolean;
 }
 
-async function sealNow(path: string, keyStore: KeyStore, now: () => Date): Promise<AuditSealResult> {
+export async function sealAuditFile(path: string, keyStore: KeyStore, opts: AuditSealOptions): Promise<AuditSealResult> {
+  return sealNow(path, keyStore, opts.now ?? (() => new Date()), opts.stationTrail).catch((error: unknown) => wrapWrite(error, 'file'));
+}
+
+async function sealNow(path: string, keyStore: KeyStore, now: () => Date, stationTrail: boolean): Promise<AuditSealResult> {
   const key = await readAuditKey(keyStore);
   try {
     const tail = await readTail(path, key);
+    if (stationTrail) {
+      const loss = lossAgainstMark(
+        await readMark(keyStore),
+        tail.last?.seq ?? 0,
+        (seq) => (seq === tail.last?.seq ? tail.last.mac : (readAuditRecords(path).find((record) => record.seq === seq)?.mac ?? null)),
+        () => readAuditRecords(path)[0] ?? null,
+      );
+      if (loss) throw lossError(loss);
+    }
     if (tail.tornStart === null) return { sealed: false, record: null, tornFile: null, tornBytes: 0 };
     const tornStart = tail.tornStart;
     const head = await readHead(path, key);
@@ -77,7 +97,7 @@ async function sealNow(path: string, keyStore: KeyStore, now: () => Date): Promi
       }
       await writeHead(path, record.seq, record.mac, key).catch(() => undefined);
       // The high-water mark follows (a mark left one behind is accepted and caught up by the station).
-      await writeMark(keyStore, { seq: record.seq, mac: record.mac }).catch(() => undefined);
+      if (stationTrail) await writeMark(keyStore, { seq: record.seq, mac: record.mac }).catch(() => undefined);
       return { sealed: true, record, tornFile, tornBytes: torn.length };
     } finally {
       await handle.close();

@@ -14,7 +14,11 @@
  * `settleMs` after the write; when a connection breaks, everything after the
  * watermark is sent again on the next one. Delivery is at least once: the
  * only duplicates are records sent in the last `settleMs` before a break, and
- * the collector recognises them by station + seq.
+ * the collector recognises them by station + seq. The default settle time is
+ * longer than TCP takes to give up on a peer that vanished without closing
+ * (a partition, a collector host losing power: Linux retransmits for about
+ * 15 minutes before the socket errors), so records sitting unacknowledged in
+ * the kernel's send buffer are never committed before that error can come.
  *
  * Practice records (`"processor":"sandbox"`) are never shipped; the watermark
  * moves past them. Nothing here blocks or throws at the caller: kick()
@@ -67,7 +71,7 @@ export interface AuditShipperOptions {
   readonly now?: () => Date;
   /** Reconnect delay bounds; exponential with jitter. Default 1 s .. 60 s. */
   readonly retry?: { readonly minMs: number; readonly maxMs: number };
-  /** How long a connection must stay up after a write before that write is committed. Default 5000. */
+  /** How long a connection must stay up after a write before that write is committed. Default 16 minutes. */
   readonly settleMs?: number;
   /** TCP connect plus TLS handshake. Default 10 s. */
   readonly connectTimeoutMs?: number;
@@ -100,6 +104,10 @@ interface Batch {
   readonly follows: boolean;
 }
 
+/** Longer than Linux's default TCP retransmission give-up (tcp_retries2 = 15: about 15.4 minutes). */
+const DEFAULT_SETTLE_MS = 16 * 60_000;
+/** A connection that lasted this long counts as having worked: the next reconnect starts from the shortest delay. */
+const BACKOFF_RESET_MS = 5_000;
 const CHUNK_BYTES = 1024 * 1024;
 /** Read the next chunk once less than this is waiting in memory. */
 const REFILL_BELOW = 256 * 1024;
@@ -237,7 +245,7 @@ export class AuditShipper {
     this.now = opts.now ?? (() => new Date());
     this.origin = { stationId: opts.stationId, hostname: opts.hostname ?? osHostname() };
     this.shippedPath = auditShippedPath(opts.trailPath);
-    this.settleMs = Math.max(0, opts.settleMs ?? 5000);
+    this.settleMs = Math.max(0, opts.settleMs ?? DEFAULT_SETTLE_MS);
     this.retryMin = Math.max(1, opts.retry?.minMs ?? 1000);
     this.retryMax = Math.max(this.retryMin, opts.retry?.maxMs ?? 60_000);
     this.connectTimeoutMs = opts.connectTimeoutMs ?? 10_000;
@@ -747,7 +755,7 @@ export class AuditShipper {
     const wasConnected = this.connected;
     this.connected = false;
     // Back to the shortest delay after a connection that worked.
-    if (wasConnected && performance.now() - this.connectedAt >= this.settleMs) this.attempt = 0;
+    if (wasConnected && performance.now() - this.connectedAt >= BACKOFF_RESET_MS) this.attempt = 0;
     this.lastError = wasConnected ? 'CONNECTION_LOST' : code;
     this.down = true;
     this.log.warn('audit.ship.failed', { code: this.lastError });

@@ -2,7 +2,7 @@
 import { mkdir, open } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { KeyStore } from '../keystore';
-import { AUDIT_GENESIS, signRecord, validateAuditEntry } from './format';
+import { AUDIT_GENESIS, macEquals, signRecord, validateAuditEntry } from './format';
 import type { AuditInput, AuditLine } from './format';
 import { fsyncDir, wrapWrite, writeAll } from './files';
 import { reconcileHead, writeHead } from './head';
@@ -68,9 +68,10 @@ export class AuditLog {
       if (key === null) return 0;
       try {
         const tail = await readTail(this.path, key);
-        if (tail.tornStart !== null) throw tornTailError();
-        // The mark first: it names what was lost, where the head anchor could only say that something was.
+        // The mark first, also before a torn tail: it names what was lost, where the head anchor or a torn line
+        // could only say that something is wrong (and seal must not be the answer to a loss).
         await this.checkMark(tail);
+        if (tail.tornStart !== null) throw tornTailError();
         await reconcileHead(this.path, tail.last, key).catch((error: unknown) => wrapWrite(error, 'head anchor'));
         return tail.last?.seq ?? 0;
       } finally {
@@ -104,7 +105,7 @@ export class AuditLog {
   /** sealAuditFile() through this log's queue, so it cannot interleave with an append. */
   seal(): Promise<AuditSealResult> {
     return this.exclusive(async () => {
-      const result = await sealAuditFile(this.path, this.keyStore, { now: this.now });
+      const result = await sealAuditFile(this.path, this.keyStore, { now: this.now, stationTrail: true });
       if (result.record) this.mark = { seq: result.record.seq, mac: result.record.mac };
       return result;
     });
@@ -142,9 +143,10 @@ export class AuditLog {
       // The mark lags the trail (a crash or a keychain failure after a record): find its record once.
       return this.records().find((record) => record.seq === seq)?.mac ?? null;
     };
-    const loss = lossAgainstMark(this.mark, lastSeq, macAt);
+    const loss = lossAgainstMark(this.mark, lastSeq, macAt, () => this.records()[0] ?? null);
     if (loss) throw lossError(loss);
-    if (last && (this.mark === null || this.mark.seq < last.seq)) this.advanceMark(last);
+    // Past the check, the mark either lags the trail or was acknowledged by the trail's reset record: catch it up.
+    if (last && (this.mark === null || this.mark.seq !== last.seq || !macEquals(this.mark.mac, last.mac))) this.advanceMark(last);
   }
 
   /**
@@ -169,8 +171,8 @@ export class AuditLog {
     const key = await keyForAppend(this.keyStore, !hasAnything);
     try {
       const tail = await readTail(this.path, key);
-      if (tail.tornStart !== null) throw tornTailError();
       await this.checkMark(tail);
+      if (tail.tornStart !== null) throw tornTailError();
       await reconcileHead(this.path, tail.last, key).catch((error: unknown) => wrapWrite(error, 'head anchor'));
       const chain = { seq: (tail.last?.seq ?? 0) + 1, time: this.now().toISOString(), prev: tail.last?.mac ?? AUDIT_GENESIS };
       const { record, line } =
