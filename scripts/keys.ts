@@ -3,6 +3,12 @@
  *
  *   import <account>   read a value without echo (or from a pipe), check its
  *                      format and the custodian's KCV, store it, print the KCV
+ *   import <aes-key> --components 2|3
+ *                      the same key from 2 or 3 components, one per custodian
+ *                      (split knowledge, dual control); each component is
+ *                      checked against its own KCV before the next custodian
+ *                      is asked, the key (their XOR) against --kcv, and a
+ *                      key-load record goes to the station's audit trail
  *   status             one line per known account; never a value
  *   delete <account>   remove an entry
  *
@@ -16,14 +22,23 @@
  * the key — the same value whether the custodian supplied an SPKI
  * ("PUBLIC KEY") or a PKCS#1 ("RSA PUBLIC KEY") PEM.
  */
-import { AES256_KEY_HEX, PRINTABLE_TOKEN } from '../common/domain';
-import { createHash, createPublicKey } from 'node:crypto';
+import { AES256_KEY_HEX, DATA_DIR_NAME, PRINTABLE_TOKEN } from '../common/domain';
+import { createHash, createPublicKey, timingSafeEqual } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { StringDecoder } from 'node:string_decoder';
 import forge from 'node-forge';
 import { StationError } from '../common/errors';
+import { AuditLog, auditFilePath } from '../main/core/audit';
+import type { AuditKeyLoadEntry } from '../main/core/audit';
+import { CUSTODIAN_NAME_PATTERN, custodianIdentity } from '../main/core/audit/format';
+import { parseConfigText } from '../main/core/config';
+import type { StationConfig } from '../main/core/config';
 import { isKeyAccount, KEY_ACCOUNTS } from '../main/core/keystore';
 import type { ProvisionedAccount as KeyAccount } from '../main/core/keystore';
-import { kcv, kcvMatches, parseAes256KeyHex, parseRsaPublicKey, RSA_MIN_BITS } from '../main/crypto';
-import { CliError, DEFAULT_SERVICE, exitCodesHelp, isEntryPoint, openStoreChecked, parseCliArgs, readHidden, runCli } from './cli-common';
+import { bytesToHex, kcv, kcvMatches, parseAes256KeyHex, parseRsaPublicKey, RSA_MIN_BITS } from '../main/crypto';
+import { CliError, DEFAULT_SERVICE, defaultDataDir, exitCodesHelp, isEntryPoint, openStoreChecked, parseCliArgs, readHidden, runCli } from './cli-common';
 import type { CliArgs, CliBaseDeps, CliInput, CliOutput, HiddenReadOptions } from './cli-common';
 
 export { CliError, DEFAULT_SERVICE };
@@ -40,6 +55,11 @@ export const EXIT_CODES = {
   KCV_MISMATCH: 6,
   ENTRY_EXISTS: 7,
   KEYCHAIN_UNAVAILABLE: 8,
+  COMPONENT_KCV_MISMATCH: 9,
+  COMPONENT_REFUSED: 10,
+  CUSTODIAN_REFUSED: 11,
+  AUDIT_UNAVAILABLE: 12,
+  AUDIT_RECORD_FAILED: 13,
   CANCELLED: 130,
 } as const;
 export type ExitCodeName = keyof typeof EXIT_CODES;
@@ -47,13 +67,20 @@ export type ExitCodeName = keyof typeof EXIT_CODES;
 const EXIT_CODE_HELP: Record<ExitCodeName, string> = {
   OK: 'success',
   INTERNAL: 'unexpected internal error',
-  USAGE: 'usage error (bad command, option, --service or --kcv format)',
+  USAGE:
+    "usage error (bad command, option, --service, --kcv or --components; with --components also an invalid config.json, or a --service other than the station's)",
   UNKNOWN_ACCOUNT: 'unknown account',
   MALFORMED_VALUE: 'malformed or empty value (wrong length, not hex, not a 2048+ bit RSA public key, bad token)',
   KCV_REQUIRED: '--kcv missing for an AES key',
   KCV_MISMATCH: 'the value does not match --kcv',
   ENTRY_EXISTS: 'the entry already exists and --replace was not given',
   KEYCHAIN_UNAVAILABLE: 'the keychain could not be reached or is locked',
+  COMPONENT_KCV_MISMATCH: "--components: a component does not match its custodian's KCV; nothing was stored",
+  COMPONENT_REFUSED: '--components: a component is all zero or equal to an earlier one, or the key they make is all zero; nothing was stored',
+  CUSTODIAN_REFUSED:
+    "--components: a custodian's name is empty, too long, not printable, looks like key material, or is an earlier custodian's; nothing was stored",
+  AUDIT_UNAVAILABLE: '--components: the audit trail cannot take the key-load record (checked before any prompt); nothing was stored',
+  AUDIT_RECORD_FAILED: '--components: the key WAS stored, but its key-load record could not be written to the audit trail (see the message)',
   CANCELLED: 'input cancelled with Ctrl-C',
 };
 
@@ -65,6 +92,12 @@ const AES_ACCOUNTS: readonly KeyAccount[] = ['pin-key', 'audit-key'];
 
 export interface CliDeps extends CliBaseDeps {
   readonly stdin: CliInput;
+  /** For the default data directory (--components); process.env, process.platform and os.homedir() by default. */
+  readonly env?: NodeJS.ProcessEnv;
+  readonly platform?: NodeJS.Platform;
+  readonly homedir?: string;
+  /** The audit record's clock. */
+  readonly now?: () => Date;
 }
 
 export function helpText(): string {
@@ -73,6 +106,16 @@ export function helpText(): string {
 Commands:
   import <account>   store a value read without echo from the terminal, or from
                      stdin when piped (one trailing newline is removed)
+  import <pin-key|audit-key> --components 2|3 --kcv <key KCV>
+                     load the key from 2 or 3 components under split knowledge
+                     and dual control: each custodian in turn types their name
+                     (shown), their component (hidden, 64 hex characters) and
+                     that component's KCV, which is checked before the next
+                     custodian is asked. The key is the XOR of the components
+                     and must match --kcv. Piped: the same lines from stdin,
+                     name, component and KCV per custodian. A key-load record
+                     (names and KCVs, never a component) is appended to the
+                     station's audit trail; close the station first.
   status             show every account: absent, present with its KCV(s), or malformed
   delete <account>   delete an entry
   help               show this text
@@ -89,9 +132,15 @@ Options:
                        pin-public-key: fingerprint KCV, the first 10 hex characters
                        of SHA-256 over the DER SubjectPublicKeyInfo
   --replace          overwrite an existing entry (import only)
+  --components 2|3   import a pin-key or audit-key from that many components
+  --data-dir <dir>   with --components: the station's data directory, for its
+                     config.json (station ID, keychain service) and its audit
+                     trail <dir>/audit/audit.jsonl (default: ~/.config/${DATA_DIR_NAME}
+                     on Linux, or $XDG_CONFIG_HOME/${DATA_DIR_NAME})
   -h, --help         show this text
 
-The value is never accepted as an argument and is never printed.
+The value is never accepted as an argument and is never printed; of a
+component, only its KCVs are printed.
 
 ${exitCodesHelp(EXIT_CODES, EXIT_CODE_HELP)}`;
 }
@@ -100,13 +149,29 @@ interface ParsedArgs extends CliArgs {
   readonly service: string;
   readonly kcv: string | undefined;
   readonly replace: boolean;
+  readonly components: string | undefined;
+  readonly dataDir: string | undefined;
   readonly seen: ReadonlySet<string>;
 }
 
 /** Parsed by parseCliArgs (node:util parseArgs); no message repeats an argument that could be a mistyped secret. */
 export function parseArgs(argv: readonly string[]): ParsedArgs {
-  const { help, positional, values, seen } = parseCliArgs(argv, { service: 'string', kcv: 'string', replace: 'boolean' }, EXIT_CODES.USAGE);
-  return { help, positional, service: values.service ?? DEFAULT_SERVICE, kcv: values.kcv, replace: values.replace === true, seen };
+  const { help, positional, values, seen } = parseCliArgs(
+    argv,
+    { service: 'string', kcv: 'string', replace: 'boolean', components: 'string', 'data-dir': 'string' },
+    EXIT_CODES.USAGE,
+  );
+  if (seen.has('--data-dir') && values['data-dir'] === '') throw new CliError(EXIT_CODES.USAGE, '--data-dir needs a value.');
+  return {
+    help,
+    positional,
+    service: values.service ?? DEFAULT_SERVICE,
+    kcv: values.kcv,
+    replace: values.replace === true,
+    components: values.components,
+    dataDir: values['data-dir'],
+    seen,
+  };
 }
 
 // ---------------------------------------------------------------- validation
@@ -126,12 +191,8 @@ export interface PublicKeyInfo {
 
 /** Checks a 64-hex AES-256 key and computes both KCVs; with `givenKcv`, also whether it matches. */
 function checkAesKey(value: string, account: KeyAccount, givenKcv?: string): Check<AesInfo & { matches: boolean }> {
-  if (value.length !== 64) {
-    return { ok: false, reason: `must be exactly 64 hexadecimal characters (AES-256), but ${value.length} were given` };
-  }
-  if (!AES256_KEY_HEX.test(value)) {
-    return { ok: false, reason: 'must contain only hexadecimal characters (0-9, a-f, A-F), but it contains other characters' };
-  }
+  const problem = aesHexProblem(value);
+  if (problem !== null) return { ok: false, reason: problem };
   const key = parseAes256KeyHex(value, account);
   try {
     const values = kcv(key);
@@ -140,6 +201,13 @@ function checkAesKey(value: string, account: KeyAccount, givenKcv?: string): Che
   } finally {
     key.fill(0);
   }
+}
+
+/** Why `value` is not 64 hex characters (the rule of a whole AES-256 key and of a component), or null. */
+function aesHexProblem(value: string): string | null {
+  if (value.length !== 64) return `must be exactly 64 hexadecimal characters (AES-256), but ${value.length} were given`;
+  if (!AES256_KEY_HEX.test(value)) return 'must contain only hexadecimal characters (0-9, a-f, A-F), but it contains other characters';
+  return null;
 }
 
 /** SHA-256 over the DER SubjectPublicKeyInfo, first 5 bytes, uppercase hex. */
@@ -292,7 +360,9 @@ function rejectOptions(args: ParsedArgs, command: string, allowed: readonly stri
   }
 }
 
-async function runImport(args: ParsedArgs, deps: CliDeps): Promise<void> {
+async function runImport(args: ParsedArgs, deps: CliDeps): Promise<number | void> {
+  if (args.seen.has('--components')) return runComponentImport(args, deps);
+  if (args.seen.has('--data-dir')) throw new CliError(EXIT_CODES.USAGE, '--data-dir applies to import only with --components.');
   rejectOptions(args, 'import', ['--service', '--kcv', '--replace']);
   const account = requireAccount(args.positional, 'import');
   const isAes = AES_ACCOUNTS.includes(account);
@@ -344,6 +414,367 @@ async function runImport(args: ParsedArgs, deps: CliDeps): Promise<void> {
   if (!check.ok) throw new CliError(EXIT_CODES.MALFORMED_VALUE, `${account} ${check.reason}. Nothing was stored.`);
   await store.set(account, value);
   deps.stdout.write(`${verb} ${where} (${check.value.length} characters)\n`);
+}
+
+// ------------------------------------------------------- key components
+//
+// import <pin-key|audit-key> --components N: PCI PIN Security Requirements'
+// split knowledge and dual control. No custodian sees another's component; each
+// component is proved against its own KCV before the next custodian is asked,
+// so a typo is caught at the custodian who made it. Components and the key are
+// bytes wiped after use (the keychain itself takes a string, as for a whole
+// key). The station's audit trail must be able to take the key-load record
+// before anyone is asked, so a key is never loaded without it.
+
+/** Names, components and KCVs: from the terminal (prompts on stderr) or, piped, one line each. */
+interface CustodianInput {
+  /** A line that may be shown (a name, a KCV); null when the input has ended. */
+  visible(prompt: string): Promise<string | null>;
+  /** A component: never echoed; null (or empty) when nothing was read. */
+  hidden(prompt: string): Promise<string | null>;
+  close(): void;
+}
+
+/** Longest visible answer taken from the terminal; more is not echoed (no name or KCV is that long). */
+const VISIBLE_MAX_CHARS = 256;
+
+/**
+ * A visible one-line prompt on a terminal. Raw mode, as readHidden, so that
+ * Ctrl-C cancels here too and what is typed after Enter in the same chunk is
+ * dropped; typed characters are echoed to `stderr`. Null when the input ends
+ * (Ctrl-D, end of stream) before anything was typed.
+ */
+function readVisible(stdin: CliInput, stderr: CliOutput, prompt: string): Promise<string | null> {
+  const setRawMode = stdin.setRawMode?.bind(stdin);
+  if (!setRawMode) {
+    return Promise.reject(new CliError(EXIT_CODES.USAGE, 'the terminal cannot switch off echo; pipe the input to stdin instead.'));
+  }
+  return new Promise<string | null>((resolvePromise, rejectPromise) => {
+    const chars: string[] = [];
+    const decoder = new StringDecoder('utf8');
+    let done = false;
+    const finish = (outcome: { error: Error } | { ended: boolean }): void => {
+      if (done) return;
+      done = true;
+      stdin.removeListener('data', onData);
+      stdin.removeListener('end', onEnd);
+      stdin.removeListener('error', onError);
+      setRawMode(false);
+      stdin.pause();
+      stderr.write('\n');
+      const value = chars.join('');
+      chars.length = 0;
+      if ('error' in outcome) rejectPromise(outcome.error);
+      else resolvePromise(outcome.ended && value.length === 0 ? null : value);
+    };
+    const onData = (chunk: string | Buffer): void => {
+      const text = typeof chunk === 'string' ? chunk : decoder.write(chunk);
+      for (const ch of text) {
+        if (done) return;
+        if (ch === '\u0003') return finish({ error: new CliError(EXIT_CODES.CANCELLED, 'cancelled. Nothing was stored.') });
+        if (ch === '\u0004') return finish({ ended: true });
+        if (ch === '\r' || ch === '\n') return finish({ ended: false });
+        if (ch === '\u007f' || ch === '\b') {
+          if (chars.pop() !== undefined) stderr.write('\b \b');
+          continue;
+        }
+        if (ch === '\u0015') {
+          stderr.write('\b \b'.repeat(chars.length));
+          chars.length = 0;
+          continue;
+        }
+        if (ch < ' ' || chars.length >= VISIBLE_MAX_CHARS) continue;
+        chars.push(ch);
+        stderr.write(ch);
+      }
+    };
+    const onEnd = (): void => finish({ ended: true });
+    const onError = (): void => finish({ error: new CliError(EXIT_CODES.INTERNAL, 'the terminal could not be read. Nothing was stored.') });
+    stderr.write(prompt);
+    setRawMode(true);
+    stdin.on('data', onData);
+    stdin.once('end', onEnd);
+    stdin.once('error', onError);
+    stdin.resume();
+  });
+}
+
+function terminalInput(deps: CliDeps, account: KeyAccount): CustodianInput {
+  return {
+    visible: (prompt) => readVisible(deps.stdin, deps.stderr, prompt),
+    hidden: (prompt) => readHidden(deps.stdin, deps.stderr, prompt, hiddenOptions(account)),
+    close: () => undefined,
+  };
+}
+
+/** Piped stdin, line by line (LF or CRLF); no prompt and no echo. Chunks are wiped once decoded. */
+function pipedInput(stdin: CliInput): CustodianInput {
+  const chunks = stdin[Symbol.asyncIterator]();
+  const decoder = new StringDecoder('utf8');
+  let pending = '';
+  let ended = false;
+  const take = (end: number, skip: number): string => {
+    const line = pending.slice(0, end);
+    pending = pending.slice(end + skip);
+    return line.endsWith('\r') ? line.slice(0, -1) : line;
+  };
+  const nextLine = async (): Promise<string | null> => {
+    for (;;) {
+      const newline = pending.indexOf('\n');
+      if (newline >= 0) return take(newline, 1);
+      if (ended) return pending.length > 0 ? take(pending.length, 0) : null;
+      if (pending.length > MAX_INPUT_BYTES) {
+        throw new CliError(EXIT_CODES.MALFORMED_VALUE, `a line of the input is longer than ${MAX_INPUT_BYTES} characters. Nothing was stored.`);
+      }
+      let next: IteratorResult<string | Buffer>;
+      try {
+        next = await chunks.next();
+      } catch {
+        throw new CliError(EXIT_CODES.INTERNAL, 'stdin could not be read. Nothing was stored.');
+      }
+      if (next.done === true) {
+        pending += decoder.end();
+        ended = true;
+      } else if (typeof next.value === 'string') {
+        pending += next.value;
+      } else {
+        pending += decoder.write(next.value);
+        next.value.fill(0);
+      }
+    }
+  };
+  return {
+    visible: nextLine,
+    hidden: nextLine,
+    close: () => {
+      // Lines after the last custodian's are not read; returning the iterator releases the stream.
+      void chunks.return?.()?.catch(() => undefined);
+    },
+  };
+}
+
+function parseComponentCount(given: string | undefined): 2 | 3 {
+  if (given === '2') return 2;
+  if (given === '3') return 3;
+  throw new CliError(EXIT_CODES.USAGE, '--components must be 2 or 3.');
+}
+
+/** The station's config.json (missing: the defaults); checked before anyone is asked anything. */
+function readStationConfig(dataDir: string): StationConfig {
+  const path = join(dataDir, 'config.json');
+  let text = '';
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') {
+      throw new CliError(EXIT_CODES.USAGE, `the station's configuration ${path} could not be read. Nothing was stored.`);
+    }
+  }
+  try {
+    return parseConfigText(text);
+  } catch (error) {
+    if (!(error instanceof StationError)) throw error;
+    // The config's own messages name fields and rules; the file holds no secret.
+    throw new CliError(EXIT_CODES.USAGE, `the station's configuration ${path} cannot be used. ${error.message} Fix it first. Nothing was stored.`);
+  }
+}
+
+/** AuditLog.check(): the trail can take a record now. Anything else is refused before a prompt. */
+async function checkTrail(log: AuditLog, path: string, dataDir: string): Promise<number> {
+  try {
+    return await log.check();
+  } catch (error) {
+    if (error instanceof StationError && error.code !== 'KEYCHAIN_UNAVAILABLE') {
+      throw new CliError(
+        EXIT_CODES.AUDIT_UNAVAILABLE,
+        `the audit trail at ${path} cannot take the key-load record (${error.code}): ${error.message} ` +
+          `Check it with: npm run audit -- verify --data-dir ${dataDir}. A key is never loaded without its record: nobody was asked for a component and nothing was stored.`,
+      );
+    }
+    throw error;
+  }
+}
+
+const NAME_CHARS_MAX = 64;
+
+/** The name as recorded: NFC, spaces collapsed and trimmed; refused names are never repeated in a message. */
+function checkCustodianName(typed: string | null, n: number, earlier: readonly string[]): string {
+  const who = `custodian ${n}`;
+  if (typed === null) throw new CliError(EXIT_CODES.MALFORMED_VALUE, `the input ended before ${who}'s name. Nothing was stored.`);
+  const name = typed.normalize('NFC').replace(/\s+/g, ' ').trim();
+  const refuse = (why: string): never => {
+    throw new CliError(EXIT_CODES.CUSTODIAN_REFUSED, `${who}'s name ${why}. Nothing was stored.`);
+  };
+  if (name.length === 0) refuse('is empty');
+  if ([...name].length > NAME_CHARS_MAX) refuse(`is longer than ${NAME_CHARS_MAX} characters`);
+  if (!CUSTODIAN_NAME_PATTERN.test(name)) refuse('must be printable characters only');
+  // A component or KCV typed at the wrong prompt must not reach the output or the audit trail.
+  if (!/\p{L}/u.test(name) || (/^[0-9A-Fa-f ]+$/.test(name) && name.replace(/ /g, '').length >= 16)) {
+    refuse('looks like a value (digits, or hex like a component), not a name; it was not recorded');
+  }
+  const same = earlier.findIndex((other) => custodianIdentity(other) === custodianIdentity(name));
+  if (same !== -1) refuse(`is the same as custodian ${same + 1}'s: each component needs its own custodian`);
+  return name;
+}
+
+/** The component's bytes, refused when all zero or equal to an earlier one; the caller wipes them. */
+function checkComponent(typed: string | null, account: KeyAccount, n: number, earlier: readonly Uint8Array[]): Uint8Array {
+  const what = `custodian ${n}'s component`;
+  if (typed === null || typed.length === 0) {
+    throw new CliError(EXIT_CODES.MALFORMED_VALUE, `no value was read for ${what} (empty input). Nothing was stored.`);
+  }
+  const problem = aesHexProblem(typed);
+  if (problem !== null) throw new CliError(EXIT_CODES.MALFORMED_VALUE, `${what} ${problem}. Nothing was stored.`);
+  const component = parseAes256KeyHex(typed, account);
+  const refusal = isAllZero(component)
+    ? 'is all zero'
+    : earlier.some((other) => timingSafeEqual(other, component))
+      ? // Split knowledge is already broken: the components must be made again.
+        'is equal to an earlier component; have new components made'
+      : null;
+  if (refusal !== null) {
+    component.fill(0);
+    throw new CliError(EXIT_CODES.COMPONENT_REFUSED, `${what} ${refusal}. Nothing was stored.`);
+  }
+  return component;
+}
+
+function checkComponentKcv(typed: string | null, component: Uint8Array, n: number): AesInfo {
+  const what = `custodian ${n}'s component`;
+  if (typed === null) throw new CliError(EXIT_CODES.MALFORMED_VALUE, `the input ended before the KCV of ${what}. Nothing was stored.`);
+  const given = typed.replace(/\s+/g, '').toUpperCase();
+  if (!/^[0-9A-F]{6}$|^[0-9A-F]{10}$/.test(given)) {
+    throw new CliError(EXIT_CODES.MALFORMED_VALUE, `the KCV of ${what} must be 10 hex characters (CMAC KCV) or 6 (legacy KCV). Nothing was stored.`);
+  }
+  if (!kcvMatches(component, given)) {
+    throw new CliError(
+      EXIT_CODES.COMPONENT_KCV_MISMATCH,
+      `${what} does not match its KCV (checked against the CMAC and the legacy KCV); custodian ${n} should check both. Nothing was stored.`,
+    );
+  }
+  const values = kcv(component);
+  return { cmac: values.cmac, legacy: values.legacy };
+}
+
+function isAllZero(bytes: Uint8Array): boolean {
+  let any = 0;
+  for (const byte of bytes) any |= byte;
+  return any === 0;
+}
+
+/** XOR of the components, in a new buffer the caller wipes. */
+function combine(components: readonly Uint8Array[]): Uint8Array {
+  const key = new Uint8Array(32);
+  for (const component of components) for (let i = 0; i < key.length; i++) key[i] = (key[i] as number) ^ (component[i] as number);
+  return key;
+}
+
+async function runComponentImport(args: ParsedArgs, deps: CliDeps): Promise<void> {
+  rejectOptions(args, 'import', ['--service', '--kcv', '--replace', '--components', '--data-dir']);
+  const account = requireAccount(args.positional, 'import');
+  if (account !== 'pin-key' && account !== 'audit-key') throw new CliError(EXIT_CODES.USAGE, `--components applies only to ${AES_ACCOUNTS.join(' and ')}.`);
+  const count = parseComponentCount(args.components);
+  if (args.kcv === undefined) {
+    throw new CliError(
+      EXIT_CODES.KCV_REQUIRED,
+      `--kcv is required: the KCV of the whole ${account} the components make (CMAC, 10 hex, or legacy, 6 hex). Nothing was stored.`,
+    );
+  }
+  const keyKcv = normalizeKcv(args.kcv, account);
+  const dataDir = resolve(args.dataDir ?? defaultDataDir(deps.platform ?? process.platform, deps.env ?? process.env, deps.homedir ?? homedir()));
+  const config = readStationConfig(dataDir);
+  const store = openStoreChecked(deps, args.service, EXIT_CODES.USAGE);
+  if (config.keychain.service !== args.service) {
+    // Elsewhere the key would not be read, and the record would be signed with another service's audit-key.
+    throw new CliError(
+      EXIT_CODES.USAGE,
+      `the station's configuration names keychain service "${config.keychain.service}", not the one given with --service. Nothing was stored.`,
+    );
+  }
+  const existed = (await store.get(account)) !== null;
+  if (existed && !args.replace) {
+    throw new CliError(EXIT_CODES.ENTRY_EXISTS, `${account} already exists in service "${args.service}". Use --replace to overwrite it. Nothing was stored.`);
+  }
+  const trail = auditFilePath(dataDir);
+  const log = new AuditLog(trail, store, deps.now ? { now: deps.now } : {});
+  const records = await checkTrail(log, trail, dataDir);
+  if (account === 'audit-key' && records > 0) {
+    throw new CliError(
+      EXIT_CODES.AUDIT_UNAVAILABLE,
+      `audit-key signs the audit trail at ${trail}, which already has records: with another key they could no longer be verified, ` +
+        'and the key-load record could not join their chain. Load audit-key from components before the station writes its first record. Nothing was stored.',
+    );
+  }
+  const auditKeyExisted = (await store.get('audit-key')) !== null;
+
+  const input = deps.stdin.isTTY === true ? terminalInput(deps, account) : pipedInput(deps.stdin);
+  const components: Uint8Array[] = [];
+  let key: Uint8Array | null = null;
+  let entry: AuditKeyLoadEntry;
+  const verb = existed ? 'replaced' : 'stored';
+  const where = `${account} in service "${args.service}"`;
+  try {
+    const custodians: string[] = [];
+    const componentKcvs: string[] = [];
+    for (let n = 1; n <= count; n++) {
+      const name = checkCustodianName(await input.visible(`Custodian ${n} of ${count}, your name (shown): `), n, custodians);
+      custodians.push(name);
+      const hiddenPrompt = `Custodian ${n} of ${count} (${name}), enter your component of ${account} (64 hex characters, input hidden), then press Enter: `;
+      components.push(checkComponent(await input.hidden(hiddenPrompt), account, n, components));
+      const values = checkComponentKcv(
+        await input.visible(`Custodian ${n} of ${count}, the KCV of your component (10 or 6 hex): `),
+        components[n - 1] as Uint8Array,
+        n,
+      );
+      componentKcvs.push(values.cmac);
+      deps.stdout.write(`custodian ${n} (${name}): component ${n} matches its KCV; KCV (CMAC) ${values.cmac}, KCV (legacy) ${values.legacy}\n`);
+    }
+    key = combine(components);
+    if (isAllZero(key))
+      throw new CliError(EXIT_CODES.COMPONENT_REFUSED, `the ${count} components make an all-zero key; have new components made. Nothing was stored.`);
+    if (!kcvMatches(key, keyKcv)) {
+      throw new CliError(
+        EXIT_CODES.KCV_MISMATCH,
+        `the ${account} the ${count} components make does not match --kcv (checked against the CMAC and the legacy KCV), though each component matched its own KCV. ` +
+          'Check --kcv and that these are the components of this key. Nothing was stored.',
+      );
+    }
+    const values = kcv(key);
+    await store.set(account, bytesToHex(key));
+    deps.stdout.write(`${verb} ${where} from ${count} components; KCV (CMAC) ${values.cmac}, KCV (legacy) ${values.legacy}\n`);
+    entry = {
+      type: 'key-load',
+      stationId: config.station.id,
+      account,
+      components: count,
+      custodians,
+      componentKcvs,
+      keyKcv: values.cmac,
+      keyKcvLegacy: values.legacy,
+    };
+  } finally {
+    for (const component of components) component.fill(0);
+    key?.fill(0);
+    input.close();
+  }
+
+  let seq: number;
+  try {
+    seq = (await log.append(entry)).seq;
+    await log.flush();
+  } catch (error) {
+    const why = error instanceof StationError ? ` (${error.code}: ${error.message})` : '';
+    throw new CliError(
+      EXIT_CODES.AUDIT_RECORD_FAILED,
+      `${account} WAS ${verb.toUpperCase()} in service "${args.service}", but its key-load record could not be written to the audit trail at ${trail}${why}. ` +
+        `The key is in the keychain WITHOUT its audit record. Repair the trail (npm run audit -- verify --data-dir ${dataDir}), then either delete the key ` +
+        `(npm run keys -- delete ${account} --service ${args.service}) and load it again, or record this key load by hand with the names and KCVs printed above.`,
+    );
+  }
+  if (!auditKeyExisted && account !== 'audit-key') {
+    deps.stdout.write('note: audit-key did not exist; it was created for the audit trail, as the station does for its first record\n');
+  }
+  deps.stdout.write(`key-load record ${seq} written to the audit trail at ${trail}\n`);
 }
 
 async function runStatus(args: ParsedArgs, deps: CliDeps): Promise<void> {

@@ -248,6 +248,12 @@ describe('AuditLog: what a record may hold', () => {
         'markMac',
         'keptAs',
         'acknowledgedBy',
+        'account',
+        'components',
+        'custodians',
+        'componentKcvs',
+        'keyKcv',
+        'keyKcvLegacy',
       ].sort(),
     );
     expect(readFileSync(file, 'utf8')).not.toContain(KEY_HEX.toLowerCase());
@@ -476,7 +482,7 @@ describe('verifyAuditFile: tampering names the first bad record', () => {
     expect(result.ok === false && result.tornTail).toBe(true);
     expect(result.ok === false && result.sealable).toBe(false);
     const before = readFileSync(file);
-    const error = await rejection(sealAuditFile(file, new MemoryKeyStore({ 'audit-key': KEY_HEX })));
+    const error = await rejection(sealAuditFile(file, new MemoryKeyStore({ 'audit-key': KEY_HEX }), { stationTrail: true }));
     expect((error as AuditError).code).toBe('AUDIT_CHAIN_BROKEN');
     expect(readFileSync(file).equals(before)).toBe(true);
   });
@@ -550,7 +556,7 @@ describe('crash states', () => {
 
     expect((await log.append(entry())).seq).toBe(5);
     expect(verifyAuditFile(file, KEY)).toEqual({ ok: true, records: 5 });
-    expect(await sealAuditFile(file, store)).toEqual({ sealed: false, record: null, tornFile: null, tornBytes: 0 });
+    expect(await sealAuditFile(file, store, { stationTrail: true })).toEqual({ sealed: false, record: null, tornFile: null, tornBytes: 0 });
   });
 
   it('a final line that is not JSON counts as torn; a torn tail longer than the seal record is cut', async () => {
@@ -559,7 +565,7 @@ describe('crash states', () => {
     appendFileSync(file, '\u0000'.repeat(900) + '\n');
     const result = verifyAuditFile(file, KEY);
     expectBad(result, 3, null, /torn final line \(901 bytes, not JSON\)/);
-    const sealed = await sealAuditFile(file, store, { now });
+    const sealed = await sealAuditFile(file, store, { now, stationTrail: true });
     expect(sealed.tornBytes).toBe(901);
     expect(readFileSync(sealed.tornFile as string)).toHaveLength(901);
     expect(lines()).toHaveLength(3);
@@ -571,7 +577,7 @@ describe('crash states', () => {
     mkdirSync(join(dir, 'audit'), { recursive: true });
     writeFileSync(file, '{"seq":1,"ti');
     expectBad(verifyAuditFile(file, KEY), 1, null, /torn final line/);
-    const sealed = await sealAuditFile(file, store, { now });
+    const sealed = await sealAuditFile(file, store, { now, stationTrail: true });
     expect(sealed.record).toMatchObject({ seq: 1, prev: AUDIT_GENESIS });
     expect(verifyAuditFile(file, KEY)).toEqual({ ok: true, records: 1 });
     expect(readdirSync(join(dir, 'audit')).filter((name) => name.includes('.torn-'))).toHaveLength(1);
@@ -582,12 +588,12 @@ describe('crash states', () => {
     await writeTrail(2, store);
     appendFileSync(file, 'x'.repeat(700));
     const tornCopy = readFileSync(file);
-    await sealAuditFile(file, store, { now });
+    await sealAuditFile(file, store, { now, stationTrail: true });
     // Rebuild the state "seal record written over the torn bytes, but the file not yet cut".
     const sealedText = readFileSync(file);
     writeFileSync(file, Buffer.concat([sealedText, tornCopy.subarray(sealedText.length)]));
     expect(verifyAuditFile(file, KEY)).toMatchObject({ ok: false, tornTail: true, sealable: true });
-    await sealAuditFile(file, store, { now });
+    await sealAuditFile(file, store, { now, stationTrail: true });
     expect(verifyAuditFile(file, KEY)).toEqual({ ok: true, records: 4 });
   });
 
@@ -624,7 +630,7 @@ describe('npm run audit (scripts/audit.ts)', () => {
     await writeTrail(3);
     const io = capture();
     expect(await runAuditCli(['verify', file], io.deps)).toBe(EXIT_CODES.OK);
-    expect(io.out.join('')).toBe(`ok: 3 records verified: ${file}\nhigh-water mark (keychain): none yet; the station sets it with its next record\n`);
+    expect(io.out.join('')).toBe(`ok: 3 records verified: ${file}\nhigh-water mark (keychain): not compared; this file is not the data directory's trail\n`);
     expect(io.out.join('') + io.err.join('')).not.toMatch(new RegExp(KEY_HEX, 'i'));
   });
 

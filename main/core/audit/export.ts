@@ -134,7 +134,8 @@ const SECRET_WORDS: ReadonlySet<string> = new Set([
 const ROW_COLUMN = 'row';
 const NOTE_COLUMN = 'note';
 
-type ExportValue = string | number | boolean | null;
+/** Lists (a key load's custodians and their KCVs) stay lists in JSON and are joined with "; " in CSV. */
+type ExportValue = string | number | boolean | null | readonly string[];
 type ExportRecord = ReadonlyMap<string, ExportValue>;
 
 /** Whether a field may leave the trail in an export. */
@@ -232,6 +233,8 @@ function toExportRecord(record: AuditLine): ExportRecord {
   const put = (name: string, value: unknown): void => {
     if (value === null || typeof value === 'string' || typeof value === 'boolean' || (typeof value === 'number' && Number.isFinite(value))) {
       out.set(name, value);
+    } else if (Array.isArray(value) && value.every((item) => typeof item === 'string')) {
+      out.set(name, [...(value as string[])]);
     }
   };
   for (const name of EXPORT_FIELDS) {
@@ -294,7 +297,7 @@ export function verificationStatement(meta: Pick<ExportMeta, 'verifiedRecords' |
 }
 
 function csvCell(value: ExportValue | undefined): string {
-  let text = value === null || value === undefined ? '' : String(value);
+  let text = value === null || value === undefined ? '' : Array.isArray(value) ? value.join('; ') : String(value);
   if (/^[=+\-@\t\r]/.test(text)) text = `'${text}`;
   return `"${text.replaceAll('"', '""')}"`;
 }

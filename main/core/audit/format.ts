@@ -21,6 +21,10 @@
  *          records, [processor], prev, mac
  *   attempt: seq, time, type ("attempt"), stationId, attemptId, operator,
  *          cardId, mode, profile, [approver], [processor], prev, mac
+ *   key-load: seq, time, type ("key-load"), stationId, account, components
+ *          (2 or 3), custodians (names, in the order they entered),
+ *          componentKcvs (CMAC KCVs, same order), keyKcv (CMAC), keyKcvLegacy,
+ *          prev, mac
  *
  * Write-ahead: an attempt record is on disk before the first byte of a
  * set_pin request leaves; the card record of its outcome names the same
@@ -31,6 +35,11 @@
  * A card record made under a supervisor's approval also carries, after
  * errorCode: approver, approvalMethod, approvalRule, approvalReason and, when
  * the rule refers to an earlier attempt, previousAttempt (its seq).
+ *
+ * A key-load record is written by `npm run keys -- import <key> --components N`
+ * once a key loaded from components (split knowledge, dual control) is in
+ * the keychain: who the custodians were and the check values, never a
+ * component or the key.
  *
  * A staff record is a sign-in (or a failed one, with the user name tried but
  * never the password), sign-out, lock, unlock or lockout. `username` is the
@@ -214,13 +223,33 @@ export interface AuditStaffRecord extends AuditStaffEntry {
   mac: string;
 }
 
+export const KEY_LOAD_ACCOUNTS = ['pin-key', 'audit-key'] as const;
+export type KeyLoadAccount = (typeof KEY_LOAD_ACCOUNTS)[number];
+
+/** A key loaded from 2 or 3 components by as many custodians (`npm run keys -- import <key> --components N`). */
+export interface AuditKeyLoadEntry {
+  type: 'key-load';
+  stationId: string;
+  account: KeyLoadAccount;
+  components: 2 | 3;
+  /** One name a custodian, in the order they entered their component. */
+  custodians: string[];
+  /** CMAC KCV (10 uppercase hex) of each component, in custodian order. */
+  componentKcvs: string[];
+  /** The loaded key's CMAC KCV (10 uppercase hex) and legacy AES-ECB KCV (6 uppercase hex). */
+  keyKcv: string;
+  keyKcvLegacy: string;
+}
+
 export type AuditApprovalRecord = AuditApprovalEntry & { seq: number; time: string; prev: string; mac: string };
 export type AuditExportRecord = AuditExportEntry & { seq: number; time: string; prev: string; mac: string };
 export type AuditAttemptRecord = AuditAttemptEntry & { seq: number; time: string; prev: string; mac: string };
+export type AuditKeyLoadRecord = AuditKeyLoadEntry & { seq: number; time: string; prev: string; mac: string };
 
-export type AuditLine = AuditRecord | AuditSealRecord | AuditResetRecord | AuditStaffRecord | AuditApprovalRecord | AuditExportRecord | AuditAttemptRecord;
+export type AuditLine =
+  AuditRecord | AuditSealRecord | AuditResetRecord | AuditStaffRecord | AuditApprovalRecord | AuditExportRecord | AuditAttemptRecord | AuditKeyLoadRecord;
 /** Anything append() takes. */
-export type AuditInput = AuditEntry | AuditStaffEntry | AuditApprovalEntry | AuditExportEntry | AuditAttemptEntry;
+export type AuditInput = AuditEntry | AuditStaffEntry | AuditApprovalEntry | AuditExportEntry | AuditAttemptEntry | AuditKeyLoadEntry;
 
 /** `prev` of record 1. */
 export const AUDIT_GENESIS = '0'.repeat(64);
@@ -270,6 +299,7 @@ const APPROVAL_FIELDS = [
 ] as const;
 const EXPORT_RECORD_FIELDS = ['seq', 'time', 'type', 'stationId', 'username', 'format', 'records', 'processor', 'prev'] as const;
 const ATTEMPT_FIELDS = ['seq', 'time', 'type', 'stationId', 'attemptId', 'operator', 'cardId', 'mode', 'profile', 'approver', 'processor', 'prev'] as const;
+const KEY_LOAD_FIELDS = ['seq', 'time', 'type', 'stationId', 'account', 'components', 'custodians', 'componentKcvs', 'keyKcv', 'keyKcvLegacy', 'prev'] as const;
 const FIELDS_BY_TYPE: Readonly<Record<string, readonly string[]>> = {
   attempt: ATTEMPT_FIELDS,
   seal: SEAL_FIELDS,
@@ -277,6 +307,7 @@ const FIELDS_BY_TYPE: Readonly<Record<string, readonly string[]>> = {
   staff: STAFF_FIELDS,
   approval: APPROVAL_FIELDS,
   export: EXPORT_RECORD_FIELDS,
+  'key-load': KEY_LOAD_FIELDS,
 };
 /** Every field name that may appear in the file, for tests and reviewers. */
 export const AUDIT_RECORD_FIELDS: readonly string[] = [
@@ -288,6 +319,7 @@ export const AUDIT_RECORD_FIELDS: readonly string[] = [
     ...APPROVAL_FIELDS,
     ...EXPORT_RECORD_FIELDS,
     ...ATTEMPT_FIELDS,
+    ...KEY_LOAD_FIELDS,
     'mac',
   ]),
 ];
@@ -382,6 +414,37 @@ const exportShape = {
   processor: z.literal('sandbox').optional(),
 };
 
+/** A key custodian's name: 1 to 64 printable characters, single spaces inside, none at either end. */
+export const CUSTODIAN_NAME_PATTERN = /^[^\p{C}\s](?:(?:[^\p{C}\s]| ){0,62}[^\p{C}\s])?$/u;
+const keyLoadShape = {
+  type: z.literal('key-load'),
+  stationId: z.string().regex(NAME_PATTERN),
+  account: z.enum(KEY_LOAD_ACCOUNTS),
+  components: z.union([z.literal(2), z.literal(3)]),
+  custodians: z.array(z.string().regex(CUSTODIAN_NAME_PATTERN)).min(2).max(3),
+  componentKcvs: z
+    .array(z.string().regex(/^[0-9A-F]{10}$/))
+    .min(2)
+    .max(3),
+  keyKcv: z.string().regex(/^[0-9A-F]{10}$/),
+  keyKcvLegacy: z.string().regex(/^[0-9A-F]{6}$/),
+};
+type KeyLoadFields = { components: number; custodians: string[]; componentKcvs: string[] };
+/** One name and one KCV a component, and no custodian twice (dual control needs distinct people). */
+function keyLoadConsistent<T extends z.ZodType<KeyLoadFields>>(schema: T): T {
+  return schema
+    .refine((value) => value.custodians.length === value.components, { path: ['custodians'], message: 'one custodian a component' })
+    .refine((value) => value.componentKcvs.length === value.components, { path: ['componentKcvs'], message: 'one KCV a component' })
+    .refine((value) => new Set(value.custodians.map(custodianIdentity)).size === value.custodians.length, {
+      path: ['custodians'],
+      message: 'each custodian once',
+    });
+}
+/** Two names that differ only in case or Unicode form are the same custodian. */
+export function custodianIdentity(name: string): string {
+  return name.normalize('NFC').toLowerCase();
+}
+
 export const auditEntrySchema = z.strictObject(entryShape);
 export const auditStaffEntrySchema = z.strictObject(staffShape);
 const staffRecordSchema = z.strictObject({ ...chainShape, ...staffShape });
@@ -390,12 +453,14 @@ const INPUT_SCHEMAS: Readonly<Record<string, z.ZodType>> = {
   approval: z.strictObject(approvalShape),
   export: z.strictObject(exportShape),
   attempt: z.strictObject(attemptShape),
+  'key-load': keyLoadConsistent(z.strictObject(keyLoadShape)),
 };
 const RECORD_SCHEMAS: Readonly<Record<string, z.ZodType>> = {
   staff: staffRecordSchema,
   approval: z.strictObject({ ...chainShape, ...approvalShape }),
   export: z.strictObject({ ...chainShape, ...exportShape }),
   attempt: z.strictObject({ ...chainShape, ...attemptShape }),
+  'key-load': keyLoadConsistent(z.strictObject({ ...chainShape, ...keyLoadShape })),
   reset: z.strictObject({
     ...chainShape,
     type: z.literal('reset'),

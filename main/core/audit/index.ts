@@ -21,6 +21,8 @@ export type {
   AuditEntry,
   AuditExportEntry,
   AuditErrorCode,
+  AuditKeyLoadEntry,
+  AuditKeyLoadRecord,
   AuditInput,
   AuditLine,
   AuditOutcome,
@@ -28,6 +30,7 @@ export type {
   AuditSealRecord,
   AuditStaffEntry,
   AuditStaffRecord,
+  KeyLoadAccount,
   StaffEvent,
 } from './format';
 export { auditFilePath, auditHeadPath, auditShippedPath } from './files';
