@@ -82,6 +82,28 @@ export default tseslint.config(
     },
   },
 
+  // main/ never imports scripts/, with one exception: main/admin/ is `pin-station --admin`, which runs the admin CLIs
+  // (scripts/keys.ts, audit.ts, staff.ts and their cli-common.ts) inside the installed app, because an installed
+  // station has no npm and its fuses stop it running as plain Node. main/admin may import only those modules of scripts/.
+  // (ESLint's own rule, so it adds to each folder's layer above instead of replacing it.)
+  {
+    files: ['main/**'],
+    ignores: ['main/admin/**'],
+    rules: { 'no-restricted-imports': ['error', { patterns: [{ regex: into('scripts'), message: 'main/ imports scripts/ only through main/admin/.' }] }] },
+  },
+  layer(
+    ['main/admin/**'],
+    [
+      ELECTRON,
+      {
+        regex: '^(\\.\\./)+scripts/(?!(keys|audit|staff|cli-common)$)',
+        message: 'main/admin imports only the admin CLIs of scripts/ (keys, audit, staff, cli-common).',
+      },
+      { regex: into('sandbox', 'renderer', 'preload', 'test'), message: 'main/admin never imports the sandbox, a renderer, a preload or a test.' },
+      { regex: '^(\\.\\./)+(adapter|index)(/|$)', message: 'main/admin runs without Electron: it does not depend on the adapter.' },
+    ],
+  ),
+
   // sandbox/: the emulator may use main's contracts as types only (it is left out of installers).
   layer(['sandbox/**'], [ELECTRON, { regex: into('main', 'renderer', 'preload', 'scripts', 'test'), message: 'sandbox/ imports main/ for types only.' }], {
     allowTypeImports: true,

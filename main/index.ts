@@ -16,6 +16,8 @@ import type { StationErrorInfo } from '../common/errors';
 import { OPERATOR_STATE_EVENT, PINPAD_STATE_EVENT } from '../common/ipc';
 import type { IpcHandler, WindowRole } from '../common/ipc';
 import { ALL_CHANNELS } from '../common/ipc-validators';
+import { adminArgs } from './admin/entry';
+import { runAdminProcess } from './admin/process';
 import { registerAppScheme, serveRenderer } from './adapter/app-protocol';
 import { choosePadDisplay } from './adapter/displays';
 import { senderRole } from './adapter/sender';
@@ -306,7 +308,24 @@ const quitGate = new QuitGate(
 // One data folder whatever the packaged product name: the config, logs and audit trail live here.
 app.setPath('userData', join(app.getPath('appData'), DATA_DIR_NAME));
 
-if (!app.requestSingleInstanceLock()) {
+/**
+ * `pin-station --admin <keys|audit|staff> …`: an admin command in the terminal (main/admin/entry.ts), the same as
+ * `npm run …` in a checkout. No window, no single-instance lock (it may run beside the station), no app scheme, and
+ * no wait for `ready`: the commands need only Node and the keychain.
+ */
+function runAdminCommand(argv: readonly string[]): void {
+  app.disableHardwareAcceleration();
+  app.dock?.hide();
+  void runAdminProcess(argv, { dataDir: app.getPath('userData') }).then(
+    (code) => app.exit(code),
+    () => app.exit(1),
+  );
+}
+
+const admin = adminArgs(process.argv);
+if (admin !== null) {
+  runAdminCommand(admin);
+} else if (!app.requestSingleInstanceLock()) {
   app.quit();
 } else {
   registerAppScheme();

@@ -7,6 +7,7 @@
  * here are parameters.
  */
 import { DATA_DIR_NAME, DEFAULT_KEYCHAIN_SERVICE } from '../common/domain';
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { realpathSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
@@ -139,8 +140,25 @@ export function parseCliArgs<O extends CliOptionTypes>(argv: readonly string[], 
 
 // ------------------------------------------------------------- data dir
 
-/** Electron's userData for the app on each platform (app.getPath('userData')): the station's data directory. */
+/**
+ * The installed app's data directory while `pin-station --admin` runs a CLI (main/admin/entry.ts): it is
+ * Electron's own app.getPath('userData'), so it wins over the guess below. Scoped to that one run (async
+ * context, not a global), so a test or a second run in the same process never sees another run's directory.
+ */
+const installedDataDir = new AsyncLocalStorage<string>();
+
+/** Runs `run` with `dir` as every CLI's default data directory (what --data-dir, when given, still overrides). */
+export function withDataDir<T>(dir: string, run: () => Promise<T>): Promise<T> {
+  return installedDataDir.run(dir, run);
+}
+
+/**
+ * Electron's userData for the app on each platform (app.getPath('userData')): the station's data directory.
+ * Inside withDataDir (the installed app's admin commands), the directory the app itself gave.
+ */
 export function defaultDataDir(platform: NodeJS.Platform, env: NodeJS.ProcessEnv, home: string): string {
+  const installed = installedDataDir.getStore();
+  if (installed !== undefined) return installed;
   if (platform === 'win32') return join(env.APPDATA ?? join(home, 'AppData', 'Roaming'), DATA_DIR_NAME);
   if (platform === 'darwin') return join(home, 'Library', 'Application Support', DATA_DIR_NAME);
   return join(env.XDG_CONFIG_HOME && env.XDG_CONFIG_HOME.length > 0 ? env.XDG_CONFIG_HOME : join(home, '.config'), DATA_DIR_NAME);
@@ -294,8 +312,13 @@ export async function runCli<A extends CliArgs>(program: CliProgram<A>, argv: re
   }
 }
 
-/** Whether the module at `moduleUrl` (its import.meta.url) is the script node was started with. */
+/**
+ * Whether the module at `moduleUrl` (its import.meta.url) is the script node was started with. Never inside
+ * Electron: there the CLIs are bundled into the app's main process (main/admin/entry.ts), where
+ * import.meta.url is the bundle's own, and `electron out/main/index.js` would otherwise start every CLI.
+ */
 export function isEntryPoint(moduleUrl: string): boolean {
+  if (process.versions.electron !== undefined) return false;
   const script = process.argv[1];
   if (!script) return false;
   try {

@@ -444,3 +444,117 @@ describe('a start-up that fails', () => {
     expect((rigStderr.get(rig.double) ?? []).join('')).toMatch(/PIN Station cannot start \(unavailable window, Error\): INTERNAL: /);
   });
 });
+
+describe('pin-station --admin (main/admin/entry.ts)', () => {
+  interface AdminRun {
+    readonly double: ElectronDouble;
+    readonly calls: readonly string[];
+    readonly stdout: string;
+    readonly stderr: string;
+    readonly exitCodeSet: number | string | null | undefined;
+  }
+
+  /**
+   * Loads the built bundle as `electron out/main/index.js <argv…>` would start it: argv[1] is the bundle itself
+   * and process.versions.electron is set, so a CLI bundled in would start itself if nothing stopped it.
+   */
+  async function runBundle(
+    argvTail: readonly string[],
+    prepare: (userData: string) => Promise<void> = async () => undefined,
+    settled: (double: ElectronDouble, calls: readonly string[]) => void = (double) => expect(double.app.exited).not.toBeNull(),
+  ): Promise<AdminRun> {
+    if (!existsSync(bundle)) throw new Error(`${bundle} is missing; run "npm run build" first`);
+    const appData = mkdtempSync(join(tmpdir(), 'pin-station-admin-wiring-'));
+    cleanups.push(() => rmSync(appData, { recursive: true, force: true }));
+    await prepare(join(appData, 'pin-station'));
+    const double = new ElectronDouble({ appData });
+    const calls: string[] = [];
+    Object.assign(double.app, {
+      disableHardwareAcceleration: () => void calls.push('disableHardwareAcceleration'),
+      requestSingleInstanceLock: () => (calls.push('requestSingleInstanceLock'), true),
+      whenReady: () => (calls.push('whenReady'), new Promise<void>(() => undefined)),
+    });
+    (globalThis as Record<string, unknown>)[DOUBLE_KEY] = double;
+    let stdout = '';
+    let stderr = '';
+    const capture =
+      (append: (text: string) => void) =>
+      (chunk: string | Uint8Array, ...rest: unknown[]) => {
+        append(String(chunk));
+        const callback = rest.find((arg): arg is () => void => typeof arg === 'function');
+        callback?.();
+        return true;
+      };
+    const writeOut = vi.spyOn(process.stdout, 'write').mockImplementation(capture((text) => (stdout += text)) as typeof process.stdout.write);
+    const writeErr = vi.spyOn(process.stderr, 'write').mockImplementation(capture((text) => (stderr += text)) as typeof process.stderr.write);
+    const listenersBefore = { uncaught: process.listeners('uncaughtException'), rejection: process.listeners('unhandledRejection') };
+    const argv = process.argv;
+    const exitCodeBefore = process.exitCode;
+    process.argv = [process.execPath, bundle, ...argvTail];
+    Object.defineProperty(process.versions, 'electron', { value: '41.10.0', configurable: true, enumerable: true });
+    let exitCodeSet: AdminRun['exitCodeSet'];
+    try {
+      vi.resetModules();
+      await import(/* @vite-ignore */ `${bundle}?admin=${randomBytes(4).toString('hex')}`);
+      await vi.waitFor(() => settled(double, calls), { timeout: 10_000 });
+    } finally {
+      exitCodeSet = process.exitCode;
+      process.exitCode = exitCodeBefore;
+      process.argv = argv;
+      delete (process.versions as Record<string, string | undefined>).electron;
+      writeOut.mockRestore();
+      writeErr.mockRestore();
+      delete (globalThis as Record<string, unknown>)[DOUBLE_KEY];
+      for (const listener of process.listeners('uncaughtException'))
+        if (!listenersBefore.uncaught.includes(listener)) process.off('uncaughtException', listener);
+      for (const listener of process.listeners('unhandledRejection'))
+        if (!listenersBefore.rejection.includes(listener)) process.off('unhandledRejection', listener);
+    }
+    return { double, calls, stdout, stderr, exitCodeSet };
+  }
+
+  it("runs the command before ready with no window, lock or app scheme; its code goes to app.exit; the data directory is the app's", async () => {
+    const service = `pin-station-test-${randomBytes(6).toString('hex')}`;
+    const keyStore = new KeytarKeyStore(service);
+    cleanups.push(async () => {
+      for (const account of ['staff-key', 'staff-generation'] as const) await keyStore.delete(account).catch(() => false);
+    });
+    const run = await runBundle(['--no-sandbox', '--admin', 'staff', 'list', '--service', service], async (userData) => {
+      await new LocalAccountStore(staffFilePath(userData), keyStore).add({
+        username: 'admin.wire',
+        roles: ['admin'],
+        password: `pw-${randomBytes(12).toString('base64url')}`,
+      });
+    });
+    expect(run.double.app.exited).toEqual({ how: 'exit', code: 0 });
+    expect(run.stdout.match(/^admin\.wire +admin +- +active$/gm)).toHaveLength(1);
+    expect(run.stderr).toBe('');
+    expect(run.double.windows).toHaveLength(0);
+    expect(run.double.privilegedSchemes).toEqual([]);
+    expect(run.double.app.isReadyNow).toBe(false);
+    expect(run.calls).toEqual(['disableHardwareAcceleration']);
+    // No bundled CLI's own main() ran (it would have set the exit code and printed its own error).
+    expect(run.exitCodeSet).toBeUndefined();
+  });
+
+  it("a command's failure code goes to app.exit; an unknown command exits 2 with one line", async () => {
+    const unknown = await runBundle(['--admin', 'frobnicate']);
+    expect(unknown.double.app.exited).toEqual({ how: 'exit', code: 2 });
+    expect(unknown.stderr).toBe('admin: error: unknown command; expected keys, audit, staff or help. See pin-station --admin help.\n');
+    expect(unknown.double.windows).toHaveLength(0);
+
+    const noTrail = await runBundle(['--admin', 'audit', 'verify', '--service', `pin-station-test-${randomBytes(6).toString('hex')}`]);
+    expect(noTrail.double.app.exited).toEqual({ how: 'exit', code: 2 });
+    expect(noTrail.stderr).toMatch(/^audit: error: no audit trail at .*pin-station-admin-wiring-\w+\/pin-station\/audit\/audit\.jsonl /);
+    expect(noTrail.exitCodeSet).toBeUndefined();
+  });
+
+  it('without --admin, the same start takes the lock and waits for ready as before, and no bundled CLI starts', async () => {
+    const run = await runBundle(['--no-sandbox'], undefined, (_double, calls) => expect(calls).toContain('whenReady'));
+    expect(run.calls).toEqual(['requestSingleInstanceLock', 'whenReady']);
+    expect(run.double.privilegedSchemes).toHaveLength(1);
+    expect(run.double.app.exited).toBeNull();
+    expect(run.stdout + run.stderr).toBe('');
+    expect(run.exitCodeSet).toBeUndefined();
+  });
+});

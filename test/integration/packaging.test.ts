@@ -16,7 +16,8 @@ interface BuilderConfig {
   files?: (string | { filter?: string[] })[];
   electronFuses?: Record<string, boolean>;
   linux?: { target?: string[] };
-  win?: { target?: string[] };
+  productName?: string;
+  win?: { target?: string[]; extraFiles?: unknown };
   mac?: { target?: string[]; hardenedRuntime?: boolean };
 }
 
@@ -130,5 +131,26 @@ describe('electron-builder config', () => {
     };
     const { DebugLogger } = (await import('builder-util')) as { DebugLogger: new (enabled: boolean) => unknown };
     await expect(validateConfiguration({ electronFuses: { runAsNode: 'no' } }, new DebugLogger(false))).rejects.toThrow();
+  });
+});
+
+describe('the Windows admin wrapper (pin-station --admin on Windows)', () => {
+  it('is installed next to the exe and starts it with --admin in the console, waits, and passes its exit code on', async () => {
+    const config = await loadConfig();
+    expect(config.win?.extraFiles).toEqual([{ from: 'build/win/pin-station-admin.cmd', to: 'pin-station-admin.cmd' }]);
+    const text = readFileSync(join(root, 'build', 'win', 'pin-station-admin.cmd'), 'latin1');
+    // cmd.exe expects CRLF line ends in a batch file; plain ASCII, so no code page can change a character.
+    expect(text).toMatch(/^[\x20-\x7e\r\n]+$/);
+    expect(text.endsWith('\r\n')).toBe(true);
+    expect(text.replace(/\r\n/g, '')).not.toMatch(/[\r\n]/);
+    const commands = text.split('\r\n').filter((line) => line !== '' && !/^rem( |$)/i.test(line));
+    // electron-builder names the Windows exe after productName; the wrapper sits beside it (%~dp0).
+    expect(commands).toEqual([
+      '@echo off',
+      'setlocal',
+      'set "ELECTRON_NO_ATTACH_CONSOLE="',
+      `"%~dp0${config.productName}.exe" --admin %*`,
+      'exit /b %ERRORLEVEL%',
+    ]);
   });
 });
