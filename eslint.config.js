@@ -96,8 +96,8 @@ export default tseslint.config(
     [
       ELECTRON,
       {
-        regex: '^(\\.\\./)+scripts/(?!(keys|audit|staff|cli-common)$)',
-        message: 'main/admin imports only the admin CLIs of scripts/ (keys, audit, staff, cli-common).',
+        regex: '^(\\.\\./)+scripts/(?!(keys|audit|staff|policy|cli-common)$)',
+        message: 'main/admin imports only the admin CLIs of scripts/ (keys, audit, staff, policy, cli-common).',
       },
       { regex: into('sandbox', 'renderer', 'preload', 'test'), message: 'main/admin never imports the sandbox, a renderer, a preload or a test.' },
       { regex: '^(\\.\\./)+(adapter|index)(/|$)', message: 'main/admin runs without Electron: it does not depend on the adapter.' },

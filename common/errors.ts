@@ -33,6 +33,7 @@ export const ERROR_MESSAGES = {
   PROCESSOR_BAD_RESPONSE: 'The card processor sent an answer that could not be read: the outcome is unknown. Check with the processor before trying again.',
   PROCESSOR_REJECTED: 'The card processor answered with an error.',
   CONFIG_INVALID: 'The station configuration is invalid.',
+  POLICY_INVALID: 'The settings policy set by your organisation cannot be used, so the station does not start.',
   AUDIT_FAILED: 'The audit trail could not record this. Tell your supervisor (npm run audit -- verify).',
   AUDIT_TORN_TAIL: 'The audit trail ends in an incomplete record (an interrupted write), so nothing more can be recorded.',
   AUDIT_CHAIN_BROKEN: 'The audit trail is damaged or was changed, so nothing more can be recorded.',

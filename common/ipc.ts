@@ -80,6 +80,8 @@ export interface OperatorView {
   readonly interruptedCards: readonly string[];
   /** Shipping the audit trail to the bank's collector has been failing since this time (ISO 8601); null when it is not, or not yet worth a notice. */
   readonly auditShippingDelayedSince: string | null;
+  /** Settings set by the organisation's managed policy (dotted paths such as "operator.language"): shown as such, not changeable here. */
+  readonly managedSettings: readonly string[];
   /** The repeat rule's window, for the approval dialog's text. */
   readonly repeatWindowHours: number;
   /** The operator window's configured language. */

@@ -31,6 +31,7 @@ import { AuditLog, auditFilePath } from './core/audit';
 import { PadWindowRules } from './core/pad-window';
 import { QuitGate } from './core/quit-gate';
 import { bootStation } from './core/boot';
+import { osPolicySource } from './core/policy/sources';
 import type { Processor } from './core/boot';
 import type { StationCore } from './core/station-core';
 import type { StationViewSink } from './core/station';
@@ -253,6 +254,8 @@ async function onReady(): Promise<void> {
   }
   const boot = await bootStation({
     readConfigText,
+    // The OS's own policy location only (main/core/policy/sources.ts): nothing a user can set moves it.
+    policy: osPolicySource(),
     processorFor: startProcessor,
     loggerFor: (config) =>
       (log = new Logger(config.log.level, [fileSink(join(app.getPath('userData'), 'logs', 'station.log')), { write: (line) => console.log(line) }])),

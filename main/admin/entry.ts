@@ -11,11 +11,12 @@ import { runAuditCli } from '../../scripts/audit';
 import { withDataDir } from '../../scripts/cli-common';
 import type { CliInput, CliOutput } from '../../scripts/cli-common';
 import { runKeysCli } from '../../scripts/keys';
+import { runPolicyCli } from '../../scripts/policy';
 import { runStaffCli } from '../../scripts/staff';
 import type { KeyStore } from '../core/keystore';
 
 export const ADMIN_FLAG = '--admin';
-export const ADMIN_COMMANDS = ['keys', 'audit', 'staff'] as const;
+export const ADMIN_COMMANDS = ['keys', 'audit', 'staff', 'policy'] as const;
 export type AdminCommand = (typeof ADMIN_COMMANDS)[number];
 
 /** Codes of the dispatcher itself; each command has its own (its --help lists them), and uses the same 0, 1 and 2. */
@@ -69,6 +70,8 @@ Commands:
   keys    keychain entries: import (at a hidden prompt), status, delete
   audit   the audit trail: verify, seal, export, reset
   staff   local staff accounts: add, passwd, disable, enable, unlock, list
+  policy  report: every setting, its value, and whether the organisation's
+          policy, config.json or the default set it
   help    show this text
 
 Each command has its own help, with its options and exit codes:
@@ -121,6 +124,8 @@ export async function runAdmin(argv: readonly string[], deps: AdminDeps): Promis
           return runAuditCli(rest, io);
         case 'staff':
           return runStaffCli(rest, { ...io, stdin });
+        case 'policy':
+          return runPolicyCli(rest, { stdout, stderr });
       }
     });
   } catch (error) {

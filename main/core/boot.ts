@@ -15,7 +15,9 @@ import { AuditShipper } from './audit/ship';
 import { StationError, toErrorInfo } from '../../common/errors';
 import type { StationErrorInfo } from '../../common/errors';
 import type { IpcHandler } from '../../common/ipc';
-import { parseConfigText } from './config';
+import { resolveSettings } from './policy/resolve';
+import type { ResolvedSettings } from './policy/resolve';
+import type { PolicySource } from './policy/sources';
 import type { StationConfig } from './config';
 import type { KeyStore } from './keystore';
 import type { Logger } from './log';
@@ -37,6 +39,8 @@ export interface Processor {
 export interface BootDeps {
   /** The config file's text; '' when there is none. Rejects with CONFIG_INVALID when it cannot be read. */
   readonly readConfigText: () => Promise<string>;
+  /** The managed policy (main/core/policy): the OS's fixed location in the app, a test's own file in tests. */
+  readonly policy?: PolicySource;
   /** Called once the config is valid; may refuse it (an installed station and the sandbox). */
   readonly processorFor: (config: StationConfig) => Promise<Processor>;
   readonly loggerFor?: (config: StationConfig) => Logger;
@@ -51,6 +55,8 @@ export type BootResult =
   | {
       readonly kind: 'running';
       readonly config: StationConfig;
+      /** Every setting with its value and source (policy, config file, default). */
+      readonly settings: ResolvedSettings;
       readonly core: StationCore;
       readonly router: IpcHandler;
       readonly processor: Processor;
@@ -67,12 +73,16 @@ export type BootResult =
 
 export async function bootStation(deps: BootDeps): Promise<BootResult> {
   let config: StationConfig | null = null;
+  let settings: ResolvedSettings | null = null;
   let log: Logger | null = null;
   let processor: Processor | null = null;
   let core: StationCore | null = null;
   let shipper: AuditShipper | null = null;
   try {
-    config = parseConfigText(await deps.readConfigText());
+    // The policy beats config.json beats the defaults; a weakened or invalid policy refuses start-up.
+    const policy = deps.policy ? await deps.policy.read() : null;
+    settings = resolveSettings(await deps.readConfigText(), policy, deps.policy?.location ?? null);
+    config = settings.config;
     log = deps.loggerFor?.(config) ?? null;
     processor = await deps.processorFor(config);
     const processorCa = config.processor.caFile ? await readCaFile(config.processor.caFile) : undefined;
@@ -95,6 +105,7 @@ export async function bootStation(deps: BootDeps): Promise<BootResult> {
       ...(log ? { log } : {}),
       ...(audit ? { audit } : {}),
       ...(shipper ? { auditShipping: shipper } : {}),
+      managedSettings: settings.managed,
     });
     // Keys are checked now so a missing or malformed one is a clear screen, not a surprise at the first card.
     await core.station.preflight();
@@ -103,7 +114,7 @@ export async function bootStation(deps: BootDeps): Promise<BootResult> {
     // Only a trail that passed its checks is shipped.
     shipper?.start();
     log?.info('app.start', { profile: config.profile });
-    return { kind: 'running', config, core, router: core.router, processor, log };
+    return { kind: 'running', config, settings, core, router: core.router, processor, log };
   } catch (error) {
     const info = toErrorInfo(error);
     log?.error('app.unavailable', { code: info.code });

@@ -35,6 +35,8 @@ export interface StationCoreOptions {
   /** The audit trail (main/core/audit AuditLog in the app). */
   readonly audit?: AuditSink;
   readonly staff: StaffOptions;
+  /** Settings the managed policy sets (dotted paths): the operator window marks them. */
+  readonly managedSettings?: readonly string[];
   /** Copies of the trail's records on their way to the bank's collector (main/core/audit/ship.ts). */
   readonly auditShipping?: { status(): AuditShipStatus; close(): Promise<void> };
 }
@@ -90,6 +92,7 @@ export function createStationCore(options: StationCoreOptions): StationCore {
     cardApi: client,
     views: options.views,
     staffView: () => staff.view(),
+    managedSettings: options.managedSettings ?? [],
     auditShippingDelayedSince: () => {
       const status = options.auditShipping?.status();
       return status?.noticeDue && status.delayedSince ? status.delayedSince.toISOString() : null;

@@ -83,6 +83,8 @@ export interface StationDeps {
   readonly audit?: AuditSink;
   /** The staff session's part of the operator view. */
   readonly staffView?: () => StaffView;
+  /** Settings the managed policy sets (dotted paths), for the operator window's marks. */
+  readonly managedSettings?: readonly string[];
   /** Since when shipping the trail to the SIEM has been failing (ISO time), once that is worth telling; null otherwise. */
   readonly auditShippingDelayedSince?: () => string | null;
   /** Earlier attempts per card, kept up to date with every record (for the approval rules). */
@@ -183,6 +185,7 @@ export class Station {
       repeatWindowHours: this.deps.config.approval.repeatWindowHours,
       interruptedCards: [...this.interruptedCards],
       auditShippingDelayedSince: this.deps.auditShippingDelayedSince?.() ?? null,
+      managedSettings: [...(this.deps.managedSettings ?? [])],
       staff: this.deps.staffView?.() ?? NO_STAFF_VIEW,
     };
   }

@@ -25,6 +25,7 @@ export function unavailableView(error: StationErrorInfo): OperatorView {
     repeatWindowHours: 24,
     interruptedCards: [],
     auditShippingDelayedSince: null,
+    managedSettings: [],
     staff: NO_STAFF_VIEW,
   };
 }

@@ -21,6 +21,7 @@ import { AES256_KEY_HEX } from '../../common/domain';
 import { SandboxProcessor } from '../../sandbox/processor';
 import type { SandboxKeys } from '../../sandbox/processor';
 import type { Role } from '../../common/staff';
+import type { PolicySource } from '../../main/core/policy/sources';
 import { LocalAccountStore } from '../../main/core/staff/accounts';
 import { staffOptionsFor } from '../../main/core/staff/options';
 
@@ -110,6 +111,8 @@ export interface LaunchStationOptions {
    * A test drives it in a separate browser page (test/harness/oidc-provider.ts, completeProviderLogin).
    */
   readonly openSystemBrowser?: (url: string) => Promise<void> | void;
+  /** A managed policy (main/core/policy/sources.ts), e.g. policyFileSource(file, { ownerUid: process.getuid(), upTo: dir }). */
+  readonly policy?: PolicySource;
 }
 
 export interface LaunchedStation {
@@ -208,6 +211,7 @@ export async function launchStation(options: LaunchStationOptions = {}): Promise
   // The app's own start-up (main/core/boot.ts); only where things come from is the harness's.
   const boot = await bootStation({
     readConfigText: async () => options.configText ?? JSON.stringify(withProcessorUrl(options.config ?? {}, options.processorUrl)),
+    ...(options.policy ? { policy: options.policy } : {}),
     loggerFor: (config) => new Logger(config.log.level, [memorySink(logLines), ...(options.logFile ? [fileSink(options.logFile)] : [])]),
     auditFor: () => new AuditLog(auditPath, keyStore),
     staffFor: (config) =>

@@ -182,6 +182,15 @@ describe('runAdmin: each command, as npm run runs it', () => {
     expect(other).toEqual(await npmRun(runStaffCli, ['list', '--data-dir', join(dataDir, 'none')]));
   });
 
+  it("policy report: every setting with its source, config.json from the app's data directory", async () => {
+    writeFileSync(join(dataDir, 'config.json'), JSON.stringify({ pin: { maxLength: 8 } }));
+    const report = await admin(['policy', 'report']);
+    expect(report.code, report.stderr).toBe(0);
+    expect(report.stdout).toContain(`config: ${join(dataDir, 'config.json')}\n`);
+    expect(report.stdout).toMatch(/^pin\.maxLength +config +8$/m);
+    expect(report.stdout).toMatch(/^pin\.minLength +default +4$/m);
+  });
+
   it('staff add with the password piped: stored, never printed, and it signs in', async () => {
     const added = await admin(['staff', 'add', 'bo', '--roles', 'supervisor'], 'a long piped passphrase\n');
     expect(added).toMatchObject({ code: STAFF_EXIT_CODES.OK, stderr: '' });
@@ -208,7 +217,7 @@ describe('runAdmin: the dispatcher itself', () => {
       expect(help.code).toBe(ADMIN_EXIT_CODES.OK);
       expect(help.stderr).toBe('');
       expect(help.stdout).toMatch(/^Usage: pin-station --admin <command>/);
-      for (const command of ['keys', 'audit', 'staff']) expect(help.stdout).toMatch(new RegExp(`^  ${command} `, 'm'));
+      for (const command of ['keys', 'audit', 'staff', 'policy']) expect(help.stdout).toMatch(new RegExp(`^  ${command} `, 'm'));
       expect(help.stdout).toContain('pin-station --admin keys --help');
       expect(help.stdout).toContain(dataDir);
     }
@@ -225,7 +234,7 @@ describe('runAdmin: the dispatcher itself', () => {
     const secretish = `k${randomBytes(16).toString('hex')}`;
     const unknown = await admin([secretish, 'status']);
     expect(unknown.code).toBe(ADMIN_EXIT_CODES.USAGE);
-    expect(unknown.stderr).toBe('admin: error: unknown command; expected keys, audit, staff or help. See pin-station --admin help.\n');
+    expect(unknown.stderr).toBe('admin: error: unknown command; expected keys, audit, staff, policy or help. See pin-station --admin help.\n');
     expect(unknown.stdout).toBe('');
   });
 

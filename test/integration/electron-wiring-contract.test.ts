@@ -540,7 +540,7 @@ describe('pin-station --admin (main/admin/entry.ts)', () => {
   it("a command's failure code goes to app.exit; an unknown command exits 2 with one line", async () => {
     const unknown = await runBundle(['--admin', 'frobnicate']);
     expect(unknown.double.app.exited).toEqual({ how: 'exit', code: 2 });
-    expect(unknown.stderr).toBe('admin: error: unknown command; expected keys, audit, staff or help. See pin-station --admin help.\n');
+    expect(unknown.stderr).toBe('admin: error: unknown command; expected keys, audit, staff, policy or help. See pin-station --admin help.\n');
     expect(unknown.double.windows).toHaveLength(0);
 
     const noTrail = await runBundle(['--admin', 'audit', 'verify', '--service', `pin-station-test-${randomBytes(6).toString('hex')}`]);

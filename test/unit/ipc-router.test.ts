@@ -283,6 +283,7 @@ describe('IpcRouter: a full flow', () => {
       repeatWindowHours: 24,
       interruptedCards: [],
       auditShippingDelayedSince: null,
+      managedSettings: [],
       staff: {
         state: 'signed-in',
         provider: 'local',
@@ -328,6 +329,7 @@ describe('IpcRouter: a full flow', () => {
         'error',
         'interruptedCards',
         'language',
+        'managedSettings',
         'mode',
         'outcome',
         'pad',

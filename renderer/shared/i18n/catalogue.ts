@@ -60,6 +60,8 @@ export interface Catalogue {
     readonly time: string;
     readonly errorCode: string;
     readonly language: string;
+    /** Beside a setting the organisation's managed policy sets: it cannot be changed here. */
+    readonly setByOrganisation: string;
     readonly sandboxBanner: string;
   };
   readonly staff: {

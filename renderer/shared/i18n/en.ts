@@ -48,6 +48,7 @@ export const en: Catalogue = {
     time: 'Time',
     errorCode: 'Error code',
     language: 'Language',
+    setByOrganisation: 'Set by your organisation',
     sandboxBanner: 'Sandbox processor: practice only, no real card is affected.',
   },
   staff: {
