@@ -41,6 +41,8 @@ export interface BootDeps {
   readonly readConfigText: () => Promise<string>;
   /** The managed policy (main/core/policy): the OS's fixed location in the app, a test's own file in tests. */
   readonly policy?: PolicySource;
+  /** How often the policy is read again while the station runs (10 s unless a test says otherwise). */
+  readonly policyPollMs?: number;
   /** Called once the config is valid; may refuse it (an installed station and the sandbox). */
   readonly processorFor: (config: StationConfig) => Promise<Processor>;
   readonly loggerFor?: (config: StationConfig) => Logger;
@@ -71,6 +73,9 @@ export type BootResult =
       readonly log: Logger | null;
     };
 
+/** Reading a policy file, the registry or a plist every 10 s costs next to nothing and applies a change soon. */
+const POLICY_POLL_MS = 10_000;
+
 export async function bootStation(deps: BootDeps): Promise<BootResult> {
   let config: StationConfig | null = null;
   let settings: ResolvedSettings | null = null;
@@ -81,7 +86,9 @@ export async function bootStation(deps: BootDeps): Promise<BootResult> {
   try {
     // The policy beats config.json beats the defaults; a weakened or invalid policy refuses start-up.
     const policy = deps.policy ? await deps.policy.read() : null;
-    settings = resolveSettings(await deps.readConfigText(), policy, deps.policy?.location ?? null);
+    const configText = await deps.readConfigText();
+    settings = resolveSettings(configText, policy, deps.policy?.location ?? null);
+    const watch = deps.policy ? { source: deps.policy, configText, settings, intervalMs: deps.policyPollMs ?? POLICY_POLL_MS } : null;
     config = settings.config;
     log = deps.loggerFor?.(config) ?? null;
     processor = await deps.processorFor(config);
@@ -106,6 +113,7 @@ export async function bootStation(deps: BootDeps): Promise<BootResult> {
       ...(audit ? { audit } : {}),
       ...(shipper ? { auditShipping: shipper } : {}),
       managedSettings: settings.managed,
+      ...(watch ? { policy: watch } : {}),
     });
     // Keys are checked now so a missing or malformed one is a clear screen, not a surprise at the first card.
     await core.station.preflight();

@@ -14,6 +14,9 @@ import { StaffSession } from './staff/session';
 import { ApprovalDesk, CardHistory } from './approvals';
 import type { SsoProvider } from './staff/session';
 import type { AuditShipStatus } from './audit/ship';
+import { PolicyWatcher, policyChanges } from './policy/watch';
+import type { ResolvedSettings } from './policy/resolve';
+import type { PolicySource } from './policy/sources';
 
 /** How staff sign in on this station: local accounts, or single sign-on. */
 export interface StaffOptions {
@@ -37,6 +40,11 @@ export interface StationCoreOptions {
   readonly staff: StaffOptions;
   /** Settings the managed policy sets (dotted paths): the operator window marks them. */
   readonly managedSettings?: readonly string[];
+  /**
+   * Watching the managed policy (main/core/policy/watch.ts): `settings` are those in effect at start (from
+   * resolveSettings), `configText` config.json as read then. A change applies between cards and is recorded.
+   */
+  readonly policy?: { readonly source: PolicySource; readonly configText: string; readonly settings: ResolvedSettings; readonly intervalMs: number };
   /** Copies of the trail's records on their way to the bank's collector (main/core/audit/ship.ts). */
   readonly auditShipping?: { status(): AuditShipStatus; close(): Promise<void> };
 }
@@ -77,8 +85,15 @@ export function createStationCore(options: StationCoreOptions): StationCore {
   const history = new CardHistory(options.audit?.records?.() ?? []);
   // Made before the Station so its last check before sending can reach the desk; the desk needs nothing from the Station.
   const sandbox = options.config.processor.baseUrl === SANDBOX_BASE_URL;
+  // The settings in effect: a new policy replaces them between cards (applyPolicy), never during one.
+  let config = options.config;
+  let managed = options.managedSettings ?? [];
+  let inEffect = options.policy?.settings ?? null;
+  let pending: ResolvedSettings | null = null;
   const approvals = new ApprovalDesk({
-    config: options.config,
+    get config() {
+      return config;
+    },
     history,
     sandbox,
     ...(options.staff.accounts ? { accounts: options.staff.accounts } : {}),
@@ -87,12 +102,17 @@ export function createStationCore(options: StationCoreOptions): StationCore {
     ...(options.log ? { log: options.log } : {}),
   });
   const station = new Station({
-    config: options.config,
+    get config() {
+      return config;
+    },
     keyStore: options.keyStore,
     cardApi: client,
     views: options.views,
     staffView: () => staff.view(),
-    managedSettings: options.managedSettings ?? [],
+    get managedSettings() {
+      return managed;
+    },
+    betweenCards: () => applyPolicy(),
     auditShippingDelayedSince: () => {
       const status = options.auditShipping?.status();
       return status?.noticeDue && status.delayedSince ? status.delayedSince.toISOString() : null;
@@ -102,6 +122,42 @@ export function createStationCore(options: StationCoreOptions): StationCore {
     ...(options.log ? { log: options.log } : {}),
     ...(options.audit ? { audit: options.audit } : {}),
   });
+  const recordPolicy = (event: 'applied' | 'refused', location: string, changes: string[], reason: string | null): void => {
+    void options.audit
+      ?.append({ type: 'policy', stationId: config.station.id, event, location, changes, reason, ...(sandbox ? { processor: 'sandbox' as const } : {}) })
+      .catch(() => options.log?.error('audit.failed', { record: 'policy' }));
+  };
+  function applyPolicy(): void {
+    const next = pending;
+    if (!next || !inEffect) return;
+    pending = null;
+    const changes = policyChanges(inEffect, next);
+    // Settings read per card take effect now; the others (processor, keychain, sign-in, audit, pad window) at the next start.
+    config = perCardConfig(config, next.config);
+    managed = next.managed;
+    inEffect = next;
+    options.log?.info('policy.applied', { changes: changes.length });
+    recordPolicy('applied', next.policyLocation ?? options.policy?.source.location ?? 'policy', changes, null);
+  }
+  const watcher =
+    options.policy && inEffect
+      ? new PolicyWatcher({
+          source: options.policy.source,
+          configText: options.policy.configText,
+          initial: inEffect,
+          intervalMs: options.policy.intervalMs,
+          ...(options.log ? { log: options.log } : {}),
+          onChange: (next) => {
+            pending = next;
+            if (station.isBetweenCards()) {
+              applyPolicy();
+              station.publishOperator();
+            }
+          },
+          onRefused: (code, location) => recordPolicy('refused', location, [], code),
+        })
+      : null;
+  watcher?.start();
   const audit = options.audit;
   const router = new IpcRouter(station, staff, {
     approvals,
@@ -129,6 +185,7 @@ export function createStationCore(options: StationCoreOptions): StationCore {
     router,
     staff,
     async close() {
+      watcher?.stop();
       router.refuseActions();
       // The trail shows the session ended with the station, not a person signed in forever.
       await staff.signOut('quit').catch(() => undefined);
@@ -143,5 +200,17 @@ export function createStationCore(options: StationCoreOptions): StationCore {
       // Whatever is not shipped yet goes at the next start: the trail is the queue.
       await options.auditShipping?.close().catch(() => undefined);
     },
+  };
+}
+
+/** The settings read per card (policy/watch.ts appliesPerCard) from `next`; everything else as it is until a restart. */
+function perCardConfig(current: StationConfig, next: StationConfig): StationConfig {
+  return {
+    ...current,
+    pin: next.pin,
+    profile: next.profile,
+    operator: next.operator,
+    approval: next.approval,
+    pad: { ...current.pad, shuffle: next.pad.shuffle },
   };
 }

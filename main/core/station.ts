@@ -85,6 +85,8 @@ export interface StationDeps {
   readonly staffView?: () => StaffView;
   /** Settings the managed policy sets (dotted paths), for the operator window's marks. */
   readonly managedSettings?: readonly string[];
+  /** Told whenever no card is in progress (and at each Start, before it reads a setting): a new policy applies then. */
+  readonly betweenCards?: () => void;
   /** Since when shipping the trail to the SIEM has been failing (ISO time), once that is worth telling; null otherwise. */
   readonly auditShippingDelayedSince?: () => string | null;
   /** Earlier attempts per card, kept up to date with every record (for the approval rules). */
@@ -149,12 +151,12 @@ export class Station {
   private interruptedCards: string[] = [];
 
   private readonly log: Logger;
-  private readonly cardIdPattern: RegExp;
   private readonly readKey: KeyReader;
+  /** A Start between its first check and the entry (it waits on the keychain): settings must not change then. */
+  private starting = false;
 
   constructor(private readonly deps: StationDeps) {
     this.log = deps.log ?? silentLogger;
-    this.cardIdPattern = compileCardIdPattern(deps.config.operator.cardIdPattern) ?? CARD_ID_PATTERN;
     this.readKey = (account) => requireEntry(deps.keyStore, account);
   }
 
@@ -212,7 +214,9 @@ export class Station {
   checkCardId(typed: string): string {
     const cardId = typed.trim();
     // No control, invisible (format) or line-separator characters: a card ID is read in the trail and exports.
-    if (!this.cardIdPattern.test(cardId) || /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/u.test(cardId)) throw new StationError('CARD_ID_INVALID');
+    // Compiled per check: a policy may change the rule between cards.
+    const pattern = compileCardIdPattern(this.deps.config.operator.cardIdPattern) ?? CARD_ID_PATTERN;
+    if (!pattern.test(cardId) || /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/u.test(cardId)) throw new StationError('CARD_ID_INVALID');
     return cardId;
   }
 
@@ -221,7 +225,17 @@ export class Station {
    * types a PIN. `stillAllowed` is asked again after those waits: a lock or sign-out meanwhile stops it.
    */
   async start(request: StartRequest, operator: string, stillAllowed: () => boolean = () => true, approval: Grant | null = null): Promise<void> {
-    if (this.isBusy()) throw new StationError('SESSION_BUSY');
+    if (this.isBusy() || this.starting) throw new StationError('SESSION_BUSY');
+    this.deps.betweenCards?.();
+    this.starting = true;
+    try {
+      await this.startNow(request, operator, stillAllowed, approval);
+    } finally {
+      this.starting = false;
+    }
+  }
+
+  private async startNow(request: StartRequest, operator: string, stillAllowed: () => boolean, approval: Grant | null): Promise<void> {
     const cardId = this.checkCardId(request.cardId);
     // An outcome not yet on record comes first: it is tried once more now, and nothing starts until it lands.
     if (!(await this.flushUnrecorded())) throw new StationError('AUDIT_PENDING');
@@ -610,6 +624,11 @@ export class Station {
   }
 
   /** The operator window's view changed for a reason outside the card (the staff session). */
+  /** No card in progress and no Start under way: a new policy may apply now. */
+  isBetweenCards(): boolean {
+    return !this.isBusy() && !this.starting;
+  }
+
   publishOperator(): void {
     try {
       this.deps.views.operator(this.operatorView());
@@ -619,6 +638,7 @@ export class Station {
   }
 
   private publish(): void {
+    if (!this.isBusy() && !this.starting) this.deps.betweenCards?.();
     this.publishPad();
     try {
       this.deps.views.operator(this.operatorView());

@@ -113,6 +113,8 @@ export interface LaunchStationOptions {
   readonly openSystemBrowser?: (url: string) => Promise<void> | void;
   /** A managed policy (main/core/policy/sources.ts), e.g. policyFileSource(file, { ownerUid: process.getuid(), upTo: dir }). */
   readonly policy?: PolicySource;
+  /** How often the station reads the policy again (the product: 10 s). */
+  readonly policyPollMs?: number;
 }
 
 export interface LaunchedStation {
@@ -212,6 +214,7 @@ export async function launchStation(options: LaunchStationOptions = {}): Promise
   const boot = await bootStation({
     readConfigText: async () => options.configText ?? JSON.stringify(withProcessorUrl(options.config ?? {}, options.processorUrl)),
     ...(options.policy ? { policy: options.policy } : {}),
+    ...(options.policyPollMs ? { policyPollMs: options.policyPollMs } : {}),
     loggerFor: (config) => new Logger(config.log.level, [memorySink(logLines), ...(options.logFile ? [fileSink(options.logFile)] : [])]),
     auditFor: () => new AuditLog(auditPath, keyStore),
     staffFor: (config) =>

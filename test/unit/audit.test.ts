@@ -254,6 +254,8 @@ describe('AuditLog: what a record may hold', () => {
         'componentKcvs',
         'keyKcv',
         'keyKcvLegacy',
+        'location',
+        'changes',
       ].sort(),
     );
     expect(readFileSync(file, 'utf8')).not.toContain(KEY_HEX.toLowerCase());

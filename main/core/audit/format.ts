@@ -25,6 +25,9 @@
  *          (2 or 3), custodians (names, in the order they entered),
  *          componentKcvs (CMAC KCVs, same order), keyKcv (CMAC), keyKcvLegacy,
  *          prev, mac
+ *   policy: seq, time, type ("policy"), stationId, event (applied, refused),
+ *          location, changes ("setting: old -> new (when)"), reason,
+ *          [processor], prev, mac
  *
  * Write-ahead: an attempt record is on disk before the first byte of a
  * set_pin request leaves; the card record of its outcome names the same
@@ -246,10 +249,34 @@ export type AuditExportRecord = AuditExportEntry & { seq: number; time: string; 
 export type AuditAttemptRecord = AuditAttemptEntry & { seq: number; time: string; prev: string; mac: string };
 export type AuditKeyLoadRecord = AuditKeyLoadEntry & { seq: number; time: string; prev: string; mac: string };
 
+/**
+ * The managed policy changed while the station ran: `applied` (between cards) lists each changed setting as
+ * "path: old -> new (when)", with "(next card)" or "(at the next start)"; `refused` names why the new policy
+ * could not be used (the station keeps the one it had).
+ */
+export interface AuditPolicyEntry {
+  type: 'policy';
+  stationId: string;
+  event: 'applied' | 'refused';
+  location: string;
+  changes: string[];
+  reason: string | null;
+  processor?: 'sandbox';
+}
+export type AuditPolicyRecord = AuditPolicyEntry & { seq: number; time: string; prev: string; mac: string };
+
 export type AuditLine =
-  AuditRecord | AuditSealRecord | AuditResetRecord | AuditStaffRecord | AuditApprovalRecord | AuditExportRecord | AuditAttemptRecord | AuditKeyLoadRecord;
+  | AuditRecord
+  | AuditSealRecord
+  | AuditResetRecord
+  | AuditStaffRecord
+  | AuditApprovalRecord
+  | AuditExportRecord
+  | AuditAttemptRecord
+  | AuditKeyLoadRecord
+  | AuditPolicyRecord;
 /** Anything append() takes. */
-export type AuditInput = AuditEntry | AuditStaffEntry | AuditApprovalEntry | AuditExportEntry | AuditAttemptEntry | AuditKeyLoadEntry;
+export type AuditInput = AuditEntry | AuditStaffEntry | AuditApprovalEntry | AuditExportEntry | AuditAttemptEntry | AuditKeyLoadEntry | AuditPolicyEntry;
 
 /** `prev` of record 1. */
 export const AUDIT_GENESIS = '0'.repeat(64);
@@ -299,6 +326,7 @@ const APPROVAL_FIELDS = [
 ] as const;
 const EXPORT_RECORD_FIELDS = ['seq', 'time', 'type', 'stationId', 'username', 'format', 'records', 'processor', 'prev'] as const;
 const ATTEMPT_FIELDS = ['seq', 'time', 'type', 'stationId', 'attemptId', 'operator', 'cardId', 'mode', 'profile', 'approver', 'processor', 'prev'] as const;
+const POLICY_FIELDS = ['seq', 'time', 'type', 'stationId', 'event', 'location', 'changes', 'reason', 'processor', 'prev'] as const;
 const KEY_LOAD_FIELDS = ['seq', 'time', 'type', 'stationId', 'account', 'components', 'custodians', 'componentKcvs', 'keyKcv', 'keyKcvLegacy', 'prev'] as const;
 const FIELDS_BY_TYPE: Readonly<Record<string, readonly string[]>> = {
   attempt: ATTEMPT_FIELDS,
@@ -308,6 +336,7 @@ const FIELDS_BY_TYPE: Readonly<Record<string, readonly string[]>> = {
   approval: APPROVAL_FIELDS,
   export: EXPORT_RECORD_FIELDS,
   'key-load': KEY_LOAD_FIELDS,
+  policy: POLICY_FIELDS,
 };
 /** Every field name that may appear in the file, for tests and reviewers. */
 export const AUDIT_RECORD_FIELDS: readonly string[] = [
@@ -320,6 +349,7 @@ export const AUDIT_RECORD_FIELDS: readonly string[] = [
     ...EXPORT_RECORD_FIELDS,
     ...ATTEMPT_FIELDS,
     ...KEY_LOAD_FIELDS,
+    ...POLICY_FIELDS,
     'mac',
   ]),
 ];
@@ -416,6 +446,15 @@ const exportShape = {
 
 /** A key custodian's name: 1 to 64 printable characters, single spaces inside, none at either end. */
 export const CUSTODIAN_NAME_PATTERN = /^[^\p{C}\s](?:(?:[^\p{C}\s]| ){0,62}[^\p{C}\s])?$/u;
+const policyShape = {
+  type: z.literal('policy'),
+  stationId: z.string().regex(NAME_PATTERN),
+  event: z.enum(['applied', 'refused']),
+  location: z.string().min(1).max(300).regex(NO_CONTROL),
+  changes: z.array(z.string().min(1).max(400).regex(NO_CONTROL)).max(200),
+  reason: z.string().regex(ERROR_CODE_PATTERN).nullable(),
+  processor: z.literal('sandbox').optional(),
+};
 const keyLoadShape = {
   type: z.literal('key-load'),
   stationId: z.string().regex(NAME_PATTERN),
@@ -454,6 +493,7 @@ const INPUT_SCHEMAS: Readonly<Record<string, z.ZodType>> = {
   export: z.strictObject(exportShape),
   attempt: z.strictObject(attemptShape),
   'key-load': keyLoadConsistent(z.strictObject(keyLoadShape)),
+  policy: z.strictObject(policyShape),
 };
 const RECORD_SCHEMAS: Readonly<Record<string, z.ZodType>> = {
   staff: staffRecordSchema,
@@ -461,6 +501,7 @@ const RECORD_SCHEMAS: Readonly<Record<string, z.ZodType>> = {
   export: z.strictObject({ ...chainShape, ...exportShape }),
   attempt: z.strictObject({ ...chainShape, ...attemptShape }),
   'key-load': keyLoadConsistent(z.strictObject({ ...chainShape, ...keyLoadShape })),
+  policy: z.strictObject({ ...chainShape, ...policyShape }),
   reset: z.strictObject({
     ...chainShape,
     type: z.literal('reset'),

@@ -23,6 +23,8 @@ export type {
   AuditErrorCode,
   AuditKeyLoadEntry,
   AuditKeyLoadRecord,
+  AuditPolicyEntry,
+  AuditPolicyRecord,
   AuditInput,
   AuditLine,
   AuditOutcome,
