@@ -405,11 +405,16 @@ export class Station {
     let outcome: ProcessorOutcome | null = null;
     let failure: StationErrorInfo | null = null;
     let attemptId: string | null | undefined;
+    let attemptWrite: Promise<string | undefined> | null = null;
     try {
       // Both keychain entries are read at once: each read is a D-Bus round trip,
       // the largest cost between OK and the request on the wire (npm run bench).
       const tokenRead = requireEntry(this.deps.keyStore, 'api-token');
       tokenRead.catch(() => undefined);
+      // Write-ahead, begun now so its disk write overlaps the keychain reads and the encryption; it is awaited
+      // below, before the first byte leaves. If anything fails after it landed, the outcome record closes it.
+      attemptWrite = this.recordAttempt(card);
+      attemptWrite.catch(() => undefined);
       let pin: string | undefined;
       if (digits) pin = await encryptPin(this.deps.config.profile, this.readKey, digits, { cardId: card.cardId, pan });
       digits?.fill(0);
@@ -421,13 +426,20 @@ export class Station {
         this.deps.approvals.confirmAtSend(card.approval, card.cardId, card.mode, card.operator);
       }
       // Write-ahead: the attempt is on disk before the first byte leaves; if it cannot be written, nothing is sent.
-      attemptId = await this.recordAttempt(card);
+      attemptId = await attemptWrite;
       this.log.info('request.send', { cardId: card.cardId, mode: card.mode, withPin: pin !== undefined });
       outcome = await this.deps.cardApi.setPin(pin === undefined ? { cardId: card.cardId, token } : { cardId: card.cardId, pin, token });
       this.log.info('request.outcome', { cardId: card.cardId, status: outcome.status, requestStatus: outcome.requestStatus });
       if (outcome.status !== 'ok') failure = new StationError('PROCESSOR_REJECTED', `Request status: ${outcome.requestStatus}.`).toInfo();
     } catch (error) {
       failure = toErrorInfo(error);
+      // Whatever failed, the attempt record's own fate decides what is recorded: its outcome, or nothing.
+      if (attemptWrite && attemptId === undefined) {
+        attemptId = await attemptWrite.then(
+          (id) => id,
+          () => null,
+        );
+      }
       if ((error as { attemptNotRecorded?: boolean }).attemptNotRecorded) attemptId = null;
       this.log.warn('request.failed', { cardId: card.cardId, code: failure.code });
     } finally {

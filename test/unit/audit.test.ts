@@ -57,6 +57,7 @@ function entry(overrides: Partial<AuditEntry> = {}): AuditEntry {
 async function writeTrail(count: number, store: KeyStore = new MemoryKeyStore({ 'audit-key': KEY_HEX })): Promise<AuditLog> {
   const log = new AuditLog(file, store, { now });
   for (let i = 1; i <= count; i++) await log.append(entry({ cardId: `CARD-${i}`, outcome: i % 3 === 0 ? 'rejected' : 'pin-set' }));
+  await log.flush(); // the head anchor follows each record without holding up the next step
   return log;
 }
 
@@ -492,8 +493,11 @@ describe('verifyAuditFile: tampering names the first bad record', () => {
   it('an edited or older head anchor is caught', async () => {
     await writeTrail(2);
     const older = readFileSync(auditHeadPath(file));
-    await new AuditLog(file, new MemoryKeyStore({ 'audit-key': KEY_HEX }), { now }).append(entry());
-    await new AuditLog(file, new MemoryKeyStore({ 'audit-key': KEY_HEX }), { now }).append(entry());
+    for (let i = 0; i < 2; i++) {
+      const log = new AuditLog(file, new MemoryKeyStore({ 'audit-key': KEY_HEX }), { now });
+      await log.append(entry());
+      await log.flush();
+    }
     const current = readFileSync(auditHeadPath(file), 'utf8');
 
     writeFileSync(auditHeadPath(file), current.replace('"seq":4', '"seq":5'));
@@ -515,10 +519,12 @@ describe('crash states', () => {
     const log = await writeTrail(2);
     const headAt2 = readFileSync(auditHeadPath(file));
     await log.append(entry());
+    await log.flush();
     writeFileSync(auditHeadPath(file), headAt2);
     expect(verifyAuditFile(file, KEY)).toEqual({ ok: true, records: 3 });
     // A second crash before the head write must not leave it two behind: append catches up first.
     await log.append(entry());
+    await log.flush();
     expect((JSON.parse(readFileSync(auditHeadPath(file), 'utf8')) as { seq: number }).seq).toBe(4);
     expect(verifyAuditFile(file, KEY)).toEqual({ ok: true, records: 4 });
   });

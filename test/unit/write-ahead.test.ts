@@ -8,12 +8,13 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { AuditError, AuditLog, readAuditRecords, verifyAuditFile } from '../../main/core/audit';
+import { AuditError, AuditLog, openAttempts, readAuditRecords, verifyAuditFile } from '../../main/core/audit';
 import type { AuditInput } from '../../main/core/audit';
 import type { CardApi, SetPinRequest } from '../../main/core/card-api-client';
 import { parseConfig } from '../../main/core/config';
 import { IpcRouter } from '../../main/core/ipc-router';
 import { MemoryKeyStore } from '../../main/core/keystore';
+import type { KeyStore } from '../../main/core/keystore';
 import { Station } from '../../main/core/station';
 import type { AuditSink } from '../../main/core/station';
 import { signedInStaff } from '../helpers/staff';
@@ -55,6 +56,49 @@ async function rig(sink: AuditSink) {
 }
 
 describe('write-ahead', () => {
+  it('an attempt record written while the keychain is read, then a failure before sending: the outcome record closes it', async () => {
+    const trail = flakyTrail(() => false);
+    // The token is there for Start's check and gone for the send (removed in between): the attempt record is
+    // already on its way by then, since it is written while the keychain is read.
+    let tokenReads = 0;
+    const inner = new MemoryKeyStore({ 'api-token': 'token-1' });
+    const keyStore: KeyStore = {
+      get: async (account) => (account === 'api-token' && ++tokenReads > 1 ? null : inner.get(account)),
+      set: (account, value) => inner.set(account, value),
+      delete: (account) => inner.delete(account),
+    };
+    const calls: SetPinRequest[] = [];
+    const station = new Station({
+      config: parseConfig({}),
+      keyStore,
+      cardApi: {
+        async setPin(request) {
+          calls.push(request);
+          return OUTCOME;
+        },
+      },
+      views: { operator: () => undefined, pinpad: () => undefined },
+      audit: trail.sink,
+    });
+    const router = new IpcRouter(station, await signedInStaff());
+    expect(await router.handle('operator', 'station:start', { cardId: 'WAL-0', mode: 'processor' })).toMatchObject({ ok: true });
+    await station.settled();
+    await trail.log.flush();
+    expect(calls).toHaveLength(0);
+    const records = readAuditRecords(trail.path);
+    const attempt = records.find((record) => record.type === 'attempt');
+    const outcome = records.find((record) => record.type === undefined);
+    expect(attempt).toMatchObject({ cardId: 'WAL-0' });
+    expect(outcome).toMatchObject({
+      cardId: 'WAL-0',
+      outcome: 'failed',
+      errorCode: 'KEYCHAIN_ENTRY_MISSING',
+      attemptId: attempt?.type === 'attempt' ? attempt.attemptId : 'none',
+    });
+    expect(openAttempts(records)).toEqual([]);
+    expect(verifyAuditFile(trail.path, trail.key)).toMatchObject({ ok: true });
+  });
+
   it('an attempt record that cannot be written: nothing reaches the processor, and the operator sees why', async () => {
     const trail = flakyTrail((entry) => entry.type === 'attempt');
     const { station, router, calls } = await rig(trail.sink);
