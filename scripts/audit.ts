@@ -45,7 +45,7 @@ import type { AuditVerifyResult, HighWaterMark } from '../main/core/audit';
 import { AUDIT_EXPORT_FORMATS, AuditExportRefusedError, exportAuditTrail, parseAuditExportDate } from '../main/core/audit/export';
 import type { AuditExportFilter, AuditExportFormat } from '../main/core/audit/export';
 import type { KeyStore } from '../main/core/keystore';
-import { CliError, DEFAULT_SERVICE, defaultDataDir, exitCodesHelp, isEntryPoint, openStoreChecked, parseCliArgs, runCli } from './cli-common';
+import { CliError, DEFAULT_SERVICE, defaultDataDir, exitCodesHelp, isEntryPoint, openStoreChecked, parseCliArgs, runCli, stationRunning } from './cli-common';
 import type { CliArgs, CliBaseDeps, CliOutput } from './cli-common';
 
 export { CliError, DEFAULT_SERVICE, defaultDataDir };
@@ -63,6 +63,7 @@ export const EXIT_CODES = {
   TRAIL_LOST: 7,
   KEYCHAIN_UNAVAILABLE: 8,
   NOTHING_TO_RESET: 9,
+  STATION_RUNNING: 10,
 } as const;
 export type ExitCodeName = keyof typeof EXIT_CODES;
 
@@ -77,6 +78,7 @@ const EXIT_CODE_HELP: Record<ExitCodeName, string> = {
   TRAIL_LOST:
     "records were lost: the trail is missing, shorter than the station's high-water mark (audit-mark in the keychain), or replaced; an admin may run reset --acknowledge",
   KEYCHAIN_UNAVAILABLE: 'the keychain could not be reached or is locked',
+  STATION_RUNNING: 'seal, reset: the station is running on this data directory; close it first (nothing was changed)',
   NOTHING_TO_RESET: 'reset: nothing was lost (the trail verifies and matches its high-water mark), or only a torn line needs sealing; nothing was changed',
 };
 
@@ -308,6 +310,13 @@ async function runVerify(args: ParsedArgs, deps: AuditCliDeps): Promise<number> 
   return EXIT_CODES.OK;
 }
 
+/** seal and reset write the station's trail, which has one writer at a time. */
+function refuseWhileRunning(args: ParsedArgs, deps: AuditCliDeps, command: string): void {
+  const dataDir = resolve(args.dataDir ?? defaultDataDir(deps.platform ?? process.platform, deps.env ?? process.env, deps.homedir ?? homedir()));
+  if (stationRunning(dataDir))
+    throw new CliError(EXIT_CODES.STATION_RUNNING, `the station is running on ${dataDir}: close it first, then run ${command} again. Nothing was changed.`);
+}
+
 async function runReset(args: ParsedArgs, deps: AuditCliDeps): Promise<number> {
   rejectOptions(args, 'reset', ['--acknowledge']);
   if (!args.acknowledge) {
@@ -323,6 +332,7 @@ async function runReset(args: ParsedArgs, deps: AuditCliDeps): Promise<number> {
       `reset works on the station's own trail only (its high-water mark is the station's): give --data-dir, or no file. ${path} is not the trail of the data directory.`,
     );
   }
+  refuseWhileRunning(args, deps, 'reset');
   const store = openStoreChecked(deps, args.service, EXIT_CODES.USAGE);
   let result;
   try {
@@ -360,6 +370,7 @@ async function runSeal(args: ParsedArgs, deps: AuditCliDeps): Promise<number> {
   rejectOptions(args, 'seal');
   const path = trailPath(args, deps);
   requireTrail(path);
+  if (isStationTrail(path, args, deps)) refuseWhileRunning(args, deps, 'seal');
   const store = openStoreChecked(deps, args.service, EXIT_CODES.USAGE);
   const before = await withKey(store, (key) => verifyAuditFile(path, key));
   if (before.ok) {

@@ -8,7 +8,8 @@
  */
 import { DATA_DIR_NAME, DEFAULT_KEYCHAIN_SERVICE } from '../common/domain';
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { realpathSync } from 'node:fs';
+import { readlinkSync, realpathSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
 import { fileURLToPath } from 'node:url';
@@ -325,5 +326,28 @@ export function isEntryPoint(moduleUrl: string): boolean {
     return realpathSync(resolve(script)) === realpathSync(fileURLToPath(moduleUrl));
   } catch {
     return false;
+  }
+}
+
+/**
+ * Whether a station is running on this data directory: Electron's single-instance lock there
+ * (`SingletonLock`, a symbolic link to "<host>-<pid>" on Linux and macOS) names a live process of this computer.
+ * The commands that write the trail refuse then: the trail has one writer at a time. Windows keeps its lock
+ * differently and is not checked (the commands say to close the station first).
+ */
+export function stationRunning(dataDir: string): boolean {
+  let target: string;
+  try {
+    target = readlinkSync(join(dataDir, 'SingletonLock'));
+  } catch {
+    return false;
+  }
+  const match = /^(.*)-(\d+)$/.exec(target);
+  if (!match || match[1] !== hostname()) return false;
+  try {
+    process.kill(Number(match[2]), 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
 }

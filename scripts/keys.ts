@@ -38,7 +38,18 @@ import type { StationConfig } from '../main/core/config';
 import { isKeyAccount, KEY_ACCOUNTS } from '../main/core/keystore';
 import type { ProvisionedAccount as KeyAccount } from '../main/core/keystore';
 import { bytesToHex, kcv, kcvMatches, parseAes256KeyHex, parseRsaPublicKey, RSA_MIN_BITS } from '../main/crypto';
-import { CliError, DEFAULT_SERVICE, defaultDataDir, exitCodesHelp, isEntryPoint, openStoreChecked, parseCliArgs, readHidden, runCli } from './cli-common';
+import {
+  CliError,
+  DEFAULT_SERVICE,
+  defaultDataDir,
+  exitCodesHelp,
+  isEntryPoint,
+  openStoreChecked,
+  parseCliArgs,
+  readHidden,
+  runCli,
+  stationRunning,
+} from './cli-common';
 import type { CliArgs, CliBaseDeps, CliInput, CliOutput, HiddenReadOptions } from './cli-common';
 
 export { CliError, DEFAULT_SERVICE };
@@ -60,6 +71,7 @@ export const EXIT_CODES = {
   CUSTODIAN_REFUSED: 11,
   AUDIT_UNAVAILABLE: 12,
   AUDIT_RECORD_FAILED: 13,
+  STATION_RUNNING: 14,
   CANCELLED: 130,
 } as const;
 export type ExitCodeName = keyof typeof EXIT_CODES;
@@ -81,6 +93,7 @@ const EXIT_CODE_HELP: Record<ExitCodeName, string> = {
     "--components: a custodian's name is empty, too long, not printable, looks like key material, or is an earlier custodian's; nothing was stored",
   AUDIT_UNAVAILABLE: '--components: the audit trail cannot take the key-load record (checked before any prompt); nothing was stored',
   AUDIT_RECORD_FAILED: '--components: the key WAS stored, but its key-load record could not be written to the audit trail (see the message)',
+  STATION_RUNNING: '--components: the station is running on this data directory; close it first (nothing was asked or stored)',
   CANCELLED: 'input cancelled with Ctrl-C',
 };
 
@@ -682,6 +695,10 @@ async function runComponentImport(args: ParsedArgs, deps: CliDeps): Promise<void
   }
   const keyKcv = normalizeKcv(args.kcv, account);
   const dataDir = resolve(args.dataDir ?? defaultDataDir(deps.platform ?? process.platform, deps.env ?? process.env, deps.homedir ?? homedir()));
+  // The key-load record goes into the station's trail, which has one writer at a time.
+  if (stationRunning(dataDir)) {
+    throw new CliError(EXIT_CODES.STATION_RUNNING, `the station is running on ${dataDir}: close it first, then load the key. Nothing was asked or stored.`);
+  }
   const config = readStationConfig(dataDir);
   const store = openStoreChecked(deps, args.service, EXIT_CODES.USAGE);
   if (config.keychain.service !== args.service) {

@@ -63,8 +63,9 @@ export function adminHelpText(invokedAs: string, dataDir: string): string {
   return `Usage: ${invokedAs} <command> [arguments]
 
 The station's admin commands, run by the installed app in this terminal; no
-window opens, and the station may keep running (close it first for audit seal
-and audit reset).
+window opens. The station may keep running, except for audit seal, audit
+reset and keys import --components, which write its audit trail: they refuse
+while it runs.
 
 Commands:
   keys    keychain entries: import (at a hidden prompt), status, delete

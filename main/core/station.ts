@@ -409,6 +409,12 @@ export class Station {
     try {
       // Both keychain entries are read at once: each read is a D-Bus round trip,
       // the largest cost between OK and the request on the wire (npm run bench).
+      // The approval is checked again at the last moment before anything is written: it must be this card's, this
+      // action's and this operator's.
+      if (card.approval) {
+        if (!this.deps.approvals) throw new StationError('APPROVAL_INVALID', 'Nothing was sent.');
+        this.deps.approvals.confirmAtSend(card.approval, card.cardId, card.mode, card.operator);
+      }
       const tokenRead = requireEntry(this.deps.keyStore, 'api-token');
       tokenRead.catch(() => undefined);
       // Write-ahead, begun now so its disk write overlaps the keychain reads and the encryption; it is awaited
@@ -420,11 +426,6 @@ export class Station {
       digits?.fill(0);
       pan = null;
       const token = await tokenRead;
-      // The approval is checked again at the last moment: it must be this card's, this action's and this operator's.
-      if (card.approval) {
-        if (!this.deps.approvals) throw new StationError('APPROVAL_INVALID', 'Nothing was sent.');
-        this.deps.approvals.confirmAtSend(card.approval, card.cardId, card.mode, card.operator);
-      }
       // Write-ahead: the attempt is on disk before the first byte leaves; if it cannot be written, nothing is sent.
       attemptId = await attemptWrite;
       this.log.info('request.send', { cardId: card.cardId, mode: card.mode, withPin: pin !== undefined });

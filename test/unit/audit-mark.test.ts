@@ -5,8 +5,8 @@
  * cut short with an older head put back, or replaced — are refused with the
  * lost range named, and a reset starts a new trail that records the loss.
  */
-import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { AuditError, AuditLog, auditFilePath, auditHeadPath, readAuditRecords, readMark, verifyAuditFile } from '../../main/core/audit';
@@ -30,7 +30,7 @@ beforeEach(() => {
   tick = 0;
   store = new MemoryKeyStore({ 'audit-key': KEY_HEX });
 });
-afterEach(() => rmSync(dir, { recursive: true, force: true }));
+afterEach(() => rmSync(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 20 }));
 
 function card(i: number, overrides: Partial<AuditEntry> = {}): AuditEntry {
   return {
@@ -390,5 +390,21 @@ describe('a reset whose mark write failed', () => {
     await log.flush();
     expect((await readMark(store))?.seq).toBe(1);
     expect(await cli().run(['reset', '--acknowledge'])).toBe(EXIT_CODES.NOTHING_TO_RESET);
+  });
+});
+
+describe('commands that write the trail refuse while the station runs', () => {
+  it("seal and reset: refused while the data directory's single-instance lock names a live process; a stale lock is ignored", async () => {
+    await writeTrail(2);
+    rmSync(file);
+    symlinkSync(`${hostname()}-${process.pid}`, join(dir, 'SingletonLock'));
+    const io = cli();
+    expect(await io.run(['reset', '--acknowledge'])).toBe(EXIT_CODES.STATION_RUNNING);
+    expect(await io.run(['seal'])).toBe(EXIT_CODES.STATION_RUNNING);
+    expect(io.err.join('')).toContain('the station is running on');
+    rmSync(join(dir, 'SingletonLock'));
+    // A lock left by a station that is gone (no such process): the command goes ahead.
+    symlinkSync(`${hostname()}-2147483646`, join(dir, 'SingletonLock'));
+    expect(await cli().run(['reset', '--acknowledge'])).toBe(EXIT_CODES.OK);
   });
 });

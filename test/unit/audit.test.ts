@@ -38,7 +38,7 @@ beforeEach(() => {
   file = auditFilePath(dir);
   tick = 0;
 });
-afterEach(() => rmSync(dir, { recursive: true, force: true }));
+afterEach(() => rmSync(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 20 }));
 
 function entry(overrides: Partial<AuditEntry> = {}): AuditEntry {
   return {
@@ -341,7 +341,7 @@ describe('verifyAuditFile: tampering names the first bad record', () => {
       ['cardId', '"cardId":"CARD-2"', '"cardId":"CARD-9"'],
       ['time', '"time":"2025-01-02T09:00:01.000Z"', '"time":"2025-01-02T10:00:01.000Z"'],
     ] as const) {
-      rmSync(dir, { recursive: true, force: true });
+      rmSync(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 20 });
       tick = 0;
       await writeTrail(4);
       const list = lines();
@@ -350,7 +350,7 @@ describe('verifyAuditFile: tampering names the first bad record', () => {
       writeLines(list);
       expectBad(verifyAuditFile(file, KEY), 2, 2, /mac does not match/);
     }
-    rmSync(dir, { recursive: true, force: true });
+    rmSync(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 20 });
     await writeTrail(4);
     const list = lines();
     list[2] = (list[2] as string).replace(/"mac":"([0-9a-f])/, (_m, c: string) => `"mac":"${c === '0' ? '1' : '0'}`);

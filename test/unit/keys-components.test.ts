@@ -131,7 +131,7 @@ beforeEach(() => {
   tick = 0;
   writeConfig({ station: { id: STATION }, keychain: { service: SERVICE } });
 });
-afterEach(() => rmSync(dataDir, { recursive: true, force: true }));
+afterEach(() => rmSync(dataDir, { recursive: true, force: true, maxRetries: 10, retryDelay: 20 }));
 
 function writeConfig(value: unknown): void {
   writeFileSync(join(dataDir, 'config.json'), typeof value === 'string' ? value : JSON.stringify(value));

@@ -4,7 +4,7 @@
  * Windows registry and macOS plist readers on samples in their own formats, wrong types included; the report;
  * and the ADMX template against the settings it claims to set.
  */
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -15,6 +15,7 @@ import { parsePlistPolicy } from '../../main/core/policy/plist';
 import { parseRegQuery } from '../../main/core/policy/registry';
 import { resolveSettings } from '../../main/core/policy/resolve';
 import { policyFileSource } from '../../main/core/policy/sources';
+import { PolicyWatcher, policyChanges } from '../../main/core/policy/watch';
 import type { PolicySource } from '../../main/core/policy/sources';
 import { leaves, sets } from '../../main/core/policy/tree';
 import type { SettingTree } from '../../main/core/policy/tree';
@@ -125,8 +126,21 @@ describe('the Linux policy file: only root may be able to change it', () => {
 
   it('refuses a file not owned by root (here: by another user than the trusted one)', async () => {
     const file = write({});
+    // Its folder (also ours) is the first thing checked, so that is what the message names.
     const error = await asyncRefusal(() => policyFileSource(file, { ownerUid: me + 1, upTo: dir }).read());
-    expect(error.message).toContain(`${file} is owned by user ${me}, not by root`);
+    expect(error.message).toContain(`${dir} is owned by user ${me}, not by root`);
+  });
+
+  it('refuses a symbolic link, and a missing file in a folder others can write (they could remove the policy)', async () => {
+    const target = write({ pin: { minLength: 6 } });
+    const link = join(dir, 'link.json');
+    symlinkSync(target, link);
+    expect((await asyncRefusal(() => policyFileSource(link, rule()).read())).message).toContain(`${link} is a symbolic link`);
+    const open = join(dir, 'open');
+    mkdirSync(open);
+    chmodSync(open, 0o777);
+    const error = await asyncRefusal(() => policyFileSource(join(open, 'policy.json'), rule()).read());
+    expect(error.message).toContain(`${open} is writable by everyone`);
   });
 
   it('refuses a file that is not JSON, or not one object', async () => {
@@ -253,5 +267,39 @@ describe('the ADMX template', () => {
       expect(sets(defaults, setting), `${name} -> ${setting}`).toBe(true);
       expect(adml, `${name} has its strings`).toContain(`<string id="${name}">`);
     }
+  });
+});
+
+describe('a conflict between the policy and config.json', () => {
+  it("is reported as the config file's, since the file is what the station's own admin can change", () => {
+    const error = refusal(() => resolveSettings(JSON.stringify({ pin: { maxLength: 4 } }), { pin: { minLength: 6 } }, '/etc/pin-station/policy.json'));
+    expect(error.code).toBe('CONFIG_INVALID');
+    expect(error.message).toContain('pin.minLength');
+  });
+});
+
+describe('the policy watcher', () => {
+  it('records a value becoming enforced, and refuses a policy that disappears while the station runs', async () => {
+    let tree: SettingTree | null = { pin: { minLength: 6, maxLength: 6 } };
+    const source: PolicySource = { location: '/etc/pin-station/policy.json', read: async () => tree };
+    const configText = JSON.stringify({ log: { level: 'debug' } });
+    const initial = resolveSettings(configText, tree, source.location);
+    const changes: string[][] = [];
+    const refusals: string[] = [];
+    const watcher = new PolicyWatcher({
+      source,
+      configText,
+      initial,
+      intervalMs: 60_000,
+      onChange: (next) => changes.push(policyChanges(initial, next)),
+      onRefused: (code) => refusals.push(code),
+    });
+    tree = { pin: { minLength: 6, maxLength: 6 }, log: { level: 'debug' } };
+    await watcher.check();
+    expect(changes).toEqual([['log.level: "debug" now set by the policy']]);
+    tree = null;
+    await watcher.check();
+    await watcher.check();
+    expect(refusals).toEqual(['POLICY_INVALID']);
   });
 });

@@ -30,8 +30,6 @@ export class AuditLog {
   private mark: HighWaterMark | null | undefined;
   private readonly appendListeners: (() => void)[] = [];
   private markWrites: Promise<void> = Promise.resolve();
-  /** The head anchor's update after the last record, not awaited by append (see appendNow); every task waits for it. */
-  private headWrite: Promise<void> = Promise.resolve();
 
   constructor(
     readonly path: string,
@@ -115,7 +113,7 @@ export class AuditLog {
 
   /** Runs one task at a time; file-system errors surface as AUDIT_WRITE_FAILED, never as raw errors. */
   private exclusive<T>(task: () => Promise<T>): Promise<T> {
-    const guarded = (): Promise<T> => this.headWrite.then(task).catch((error: unknown) => wrapWrite(error, 'file'));
+    const guarded = (): Promise<T> => task().catch((error: unknown) => wrapWrite(error, 'file'));
     const run = this.queue.then(guarded, guarded);
     this.queue = run.catch(() => undefined);
     return run;
@@ -164,7 +162,7 @@ export class AuditLog {
 
   /** Resolves once every queued high-water mark write has been tried (at quit, and for tests). */
   flush(): Promise<void> {
-    return this.queue.then(() => Promise.all([this.headWrite, this.markWrites])).then(() => undefined);
+    return this.queue.then(() => this.markWrites);
   }
 
   private async appendNow(entry: AuditInput): Promise<AuditLine> {
@@ -197,14 +195,10 @@ export class AuditLog {
       } catch (error) {
         wrapWrite(error, 'record');
       }
-      // The record is durable. The head update (temp file, fsync, rename, folder fsync) is not awaited: an attempt
-      // record's request goes out meanwhile. Every next task of this log waits for it first (exclusive). If it
-      // fails, or the station stops first, the head lags by one record: the same state as a crash at this point,
-      // which verify accepts and the next append repairs (or refuses loudly, before writing).
-      const headKey = Buffer.from(key);
-      this.headWrite = writeHead(this.path, record.seq, record.mac, headKey)
-        .catch(() => undefined)
-        .finally(() => headKey.fill(0));
+      // The record is durable. If the head update fails, the head lags by one
+      // record — the same state as a crash at this point, which verify accepts
+      // and the next append repairs (or refuses loudly, before writing).
+      await writeHead(this.path, record.seq, record.mac, key).catch(() => undefined);
       this.advanceMark(record);
       for (const listener of this.appendListeners) {
         try {

@@ -58,7 +58,10 @@ export function resolveSettings(configText: string, policy: SettingTree | null, 
   if (!result.success) {
     const issues = result.error.issues.slice(0, 5).map((issue) => {
       const keys = issue.code === 'unrecognized_keys' ? issue.keys.map((key) => [...issue.path, key].join('.')) : [issue.path.join('.')];
-      const byPolicy = keys.some((path) => path !== '' && sets(fromPolicy, path));
+      // A rule across fields (minLength <= maxLength) is the policy's only when config.json sets none of the group.
+      const group = issue.path.slice(0, -1).join('.');
+      const crossField = issue.code === 'custom' && group !== '' && sets(fromConfig, group);
+      const byPolicy = !crossField && keys.some((path) => path !== '' && sets(fromPolicy, path));
       return { byPolicy, text: `${keys.join(', ') || '(root)'}: ${issue.message}` };
     });
     const policyIssues = issues.filter((issue) => issue.byPolicy);

@@ -14,7 +14,9 @@
  * otherwise the station refuses to start, naming the file and the fix.
  */
 import { execFile } from 'node:child_process';
-import { stat, readFile, realpath } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { lstat, open } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { promisify } from 'node:util';
 import { StationError } from '../../../common/errors';
@@ -42,47 +44,70 @@ export interface OwnershipRule {
   readonly upTo?: string;
 }
 
-/**
- * The file and each folder above it: owned by `ownerUid`, not writable by group or others. The fix named in
- * the error is the commands an administrator runs.
- */
-export async function checkOwnership(path: string, rule: OwnershipRule): Promise<void> {
-  const real = await realpath(path);
-  const fix = `Fix: sudo chown root:root "${real}" && sudo chmod 644 "${real}" (and the same owner, mode 755, for its folders).`;
-  for (let target = real, isFile = true; ; isFile = false) {
-    const info = await stat(target);
-    if (isFile && !info.isFile()) throw new StationError('POLICY_INVALID', `${path} is not a regular file.`);
-    if (info.uid !== rule.ownerUid) {
-      throw new StationError(
-        'POLICY_INVALID',
-        `${target} is owned by user ${info.uid}, not by root: a policy must be writable only by an administrator. ${fix}`,
-      );
-    }
-    if ((info.mode & 0o022) !== 0) {
-      throw new StationError(
-        'POLICY_INVALID',
-        `${target} is writable by ${(info.mode & 0o002) !== 0 ? 'everyone' : 'its group'} (mode ${(info.mode & 0o777).toString(8)}): a policy must be writable only by an administrator. ${fix}`,
-      );
-    }
-    const parent = dirname(target);
-    if (parent === target || target === rule.upTo) return;
-    target = parent;
+type Stat = { readonly uid: number; readonly mode: number };
+
+function fixFor(path: string): string {
+  return `Fix: sudo chown root:root "${path}" && sudo chmod 644 "${path}" (and the same owner, mode 755, for its folders).`;
+}
+
+/** One file or folder: owned by `ownerUid`, not writable by group or others. */
+function checkOne(target: string, info: Stat, rule: OwnershipRule, fix: string): void {
+  if (info.uid !== rule.ownerUid) {
+    throw new StationError('POLICY_INVALID', `${target} is owned by user ${info.uid}, not by root: a policy must be writable only by an administrator. ${fix}`);
+  }
+  if ((info.mode & 0o022) !== 0) {
+    throw new StationError(
+      'POLICY_INVALID',
+      `${target} is writable by ${(info.mode & 0o002) !== 0 ? 'everyone' : 'its group'} (mode ${(info.mode & 0o777).toString(8)}): a policy must be writable only by an administrator. ${fix}`,
+    );
   }
 }
 
-async function readGuarded(path: string, rule: OwnershipRule): Promise<Buffer | null> {
-  try {
-    await stat(path);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    throw new StationError('POLICY_INVALID', `${path} cannot be read (${String((error as NodeJS.ErrnoException).code ?? 'error')}).`);
+/**
+ * Each folder from `dir` up (to `rule.upTo`, or "/"): whoever could write one of them could replace the policy
+ * in it, or remove it. Folders that do not exist are skipped (their parent is checked).
+ */
+async function checkFolders(dir: string, rule: OwnershipRule, fix: string): Promise<void> {
+  for (let target = dir; ; target = dirname(target)) {
+    try {
+      checkOne(target, await lstat(target), rule, fix);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    }
+    if (dirname(target) === target || target === rule.upTo) return;
   }
-  await checkOwnership(path, rule);
-  const data = await readFile(path).catch((error: unknown) => {
+}
+
+/**
+ * The policy's bytes, read through one handle that was checked: the path may not be a symbolic link (O_NOFOLLOW),
+ * the open file must be a regular file owned by `ownerUid` and not writable by group or others (fstat of that
+ * same handle, so nothing can be swapped in between), and so must every folder above it, also when there is no
+ * file (a folder others can write would let them remove the policy).
+ */
+async function readGuarded(path: string, rule: OwnershipRule): Promise<Buffer | null> {
+  const fix = fixFor(path);
+  await checkFolders(dirname(path), rule, fix);
+  let handle: FileHandle;
+  try {
+    handle = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return null;
+    if (code === 'ELOOP') throw new StationError('POLICY_INVALID', `${path} is a symbolic link: the policy must be the file itself. ${fix}`);
+    throw new StationError('POLICY_INVALID', `${path} cannot be read (${String(code ?? 'error')}).`);
+  }
+  try {
+    const info = await handle.stat();
+    if (!info.isFile()) throw new StationError('POLICY_INVALID', `${path} is not a regular file.`);
+    checkOne(path, info, rule, fix);
+    if (info.size > MAX_POLICY_BYTES) throw new StationError('POLICY_INVALID', `${path} is larger than 1 MiB.`);
+    return await handle.readFile();
+  } catch (error) {
+    if (error instanceof StationError) throw error;
     throw new StationError('POLICY_INVALID', `${path} cannot be read (${String((error as NodeJS.ErrnoException).code ?? 'error')}).`);
-  });
-  if (data.length > MAX_POLICY_BYTES) throw new StationError('POLICY_INVALID', `${path} is larger than 1 MiB.`);
-  return data;
+  } finally {
+    await handle.close();
+  }
 }
 
 /** A JSON policy file (Linux, and tests everywhere). */
@@ -107,6 +132,8 @@ export function policyFileSource(path: string, rule: OwnershipRule = { ownerUid:
 }
 
 const run = promisify(execFile);
+/** Not from %SystemRoot% or PATH: both come from whoever starts the app. */
+const REG_EXE = 'C:\\Windows\\System32\\reg.exe';
 
 /** Windows: `reg query` of the policy key (a missing key means no policy). Not testable here: parseRegQuery is. */
 export function registryPolicySource(): PolicySource {
@@ -115,7 +142,12 @@ export function registryPolicySource(): PolicySource {
     async read() {
       let stdout: string;
       try {
-        ({ stdout } = await run('reg.exe', ['query', REGISTRY_POLICY_KEY, '/s'], { windowsHide: true, maxBuffer: MAX_POLICY_BYTES }));
+        // A fixed path: a bare "reg.exe" is looked for in the current folder and PATH, which the user controls.
+        ({ stdout } = await run(REG_EXE, ['query', REGISTRY_POLICY_KEY, '/s'], {
+          windowsHide: true,
+          maxBuffer: MAX_POLICY_BYTES,
+          cwd: 'C:\\Windows\\System32',
+        }));
       } catch (error) {
         // reg.exe exits 1 when the key does not exist.
         if ((error as { code?: unknown }).code === 1) return null;

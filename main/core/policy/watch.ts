@@ -6,7 +6,7 @@
  * does not (a weakened or invalid policy) is refused once per distinct
  * reason: the station keeps the settings it has, and says so in the trail.
  */
-import { toErrorInfo } from '../../../common/errors';
+import { StationError, toErrorInfo } from '../../../common/errors';
 import type { Logger } from '../log';
 import { silentLogger } from '../log';
 import { resolveSettings } from './resolve';
@@ -24,13 +24,19 @@ export function appliesPerCard(path: string): boolean {
 
 /** "pin.minLength: 4 -> 6 (next card)" for each setting whose value differs. */
 export function policyChanges(from: ResolvedSettings, to: ResolvedSettings): string[] {
-  const before = new Map(from.settings.map((setting) => [setting.path, setting.value]));
-  const after = new Map(to.settings.map((setting) => [setting.path, setting.value]));
+  const before = new Map(from.settings.map((setting) => [setting.path, setting]));
+  const after = new Map(to.settings.map((setting) => [setting.path, setting]));
   const out: string[] = [];
   for (const path of new Set([...before.keys(), ...after.keys()])) {
-    const old = JSON.stringify(before.get(path) ?? null);
-    const now = JSON.stringify(after.get(path) ?? null);
-    if (old === now) continue;
+    const old = JSON.stringify(before.get(path)?.value ?? null);
+    const now = JSON.stringify(after.get(path)?.value ?? null);
+    const wasManaged = before.get(path)?.source === 'policy';
+    const isManaged = after.get(path)?.source === 'policy';
+    if (old === now) {
+      // The same value, now enforced (or no longer): a change of who decides, also on record.
+      if (wasManaged !== isManaged) out.push(`${path}: ${clip(now)} ${isManaged ? 'now set by the policy' : 'no longer set by the policy'}`);
+      continue;
+    }
     const shown = SECRET_SETTINGS.includes(path) ? '(secret) -> (secret)' : `${clip(old)} -> ${clip(now)}`;
     out.push(`${path}: ${shown} (${appliesPerCard(path) ? 'next card' : 'at the next start'})`);
   }
@@ -80,7 +86,13 @@ export class PolicyWatcher {
     if (this.checking) return;
     this.checking = true;
     try {
-      const next = resolveSettings(this.opts.configText, await this.opts.source.read(), this.opts.source.location);
+      const tree = await this.opts.source.read();
+      // A policy that disappears while the station runs (deleted, or half-way through a delete-and-recreate) does
+      // not hand the settings back to config.json: it is refused, and a restart applies the removal.
+      if (tree === null && this.opts.initial.policyLocation !== null) {
+        throw new StationError('POLICY_INVALID', `${this.opts.source.location} is gone: the station keeps the policy it has until it restarts.`);
+      }
+      const next = resolveSettings(this.opts.configText, tree, this.opts.source.location);
       this.lastRefusal = null;
       const key = JSON.stringify(next.settings);
       if (key === this.last) return;
