@@ -14,6 +14,7 @@ import { z } from 'zod';
 import { PRINTABLE_TOKEN } from '../../common/domain';
 import { StationError } from '../../common/errors';
 import type { ProcessorOutcome } from '../../common/ipc';
+import { CERT_DATE_CODES, UNTRUSTED_CHAIN_CODES } from './tls-codes';
 
 export const SET_PIN_PATH = '/v5/card-api/card/set_pin';
 const MAX_RESPONSE_BYTES = 64 * 1024;
@@ -61,17 +62,6 @@ export interface CardApiClientOptions {
 
 /** Failures that prove the request never left this computer, so a retry cannot duplicate it. */
 const NEVER_SENT_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN']);
-const UNTRUSTED_CERT_CODES = new Set([
-  'DEPTH_ZERO_SELF_SIGNED_CERT',
-  'SELF_SIGNED_CERT_IN_CHAIN',
-  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
-  'UNABLE_TO_GET_ISSUER_CERT',
-  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
-  'CERT_HAS_EXPIRED',
-  'CERT_NOT_YET_VALID',
-  'CERT_UNTRUSTED',
-  'CERT_REVOKED',
-]);
 const PIN_MISMATCH_CODE = 'PIN_STATION_SPKI_PIN_MISMATCH';
 
 class RetryableError extends StationError {}
@@ -180,7 +170,7 @@ export class CardApiClient implements CardApi {
     const code = error.code ?? '';
     if (code === PIN_MISMATCH_CODE) return new StationError('PROCESSOR_TLS_PIN_MISMATCH');
     if (code === 'ERR_TLS_CERT_ALTNAME_INVALID') return new StationError('PROCESSOR_TLS_NAME_MISMATCH');
-    if (UNTRUSTED_CERT_CODES.has(code)) return new StationError('PROCESSOR_TLS_UNTRUSTED');
+    if (UNTRUSTED_CHAIN_CODES.has(code) || CERT_DATE_CODES.has(code)) return new StationError('PROCESSOR_TLS_UNTRUSTED');
     if (NEVER_SENT_CODES.has(code)) return new RetryableError('PROCESSOR_UNREACHABLE');
     return new StationError('PROCESSOR_UNREACHABLE');
   }

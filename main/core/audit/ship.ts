@@ -34,6 +34,7 @@ import { performance } from 'node:perf_hooks';
 import tls from 'node:tls';
 import type { PeerCertificate, TLSSocket } from 'node:tls';
 import { silentLogger } from '../log';
+import { CERT_DATE_CODES, UNTRUSTED_CHAIN_CODES } from '../tls-codes';
 import type { Logger } from '../log';
 import { auditShippedPath, fsyncDir, isErrno, writeAll } from './files';
 
@@ -122,19 +123,6 @@ const WATERMARK_EVERY_MS = 1000;
 /** The last line is looked for in this much of the file's end (records are under 2 KiB). */
 const TAIL_BYTES = 64 * 1024;
 
-const UNTRUSTED_CERT_CODES = new Set([
-  'DEPTH_ZERO_SELF_SIGNED_CERT',
-  'SELF_SIGNED_CERT_IN_CHAIN',
-  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
-  'UNABLE_TO_GET_ISSUER_CERT',
-  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
-  'CERT_SIGNATURE_FAILURE',
-  'CERT_UNTRUSTED',
-  'CERT_REJECTED',
-  'CERT_REVOKED',
-  'INVALID_CA',
-  'INVALID_PURPOSE',
-]);
 const FINGERPRINT_MISMATCH = 'PIN_STATION_FINGERPRINT_MISMATCH';
 
 /** The failure as a short code; never the error's message (it may name the peer's certificate). */
@@ -142,8 +130,8 @@ export function shipFailureCode(error: unknown): string {
   const code = typeof error === 'object' && error !== null ? String((error as NodeJS.ErrnoException).code ?? '') : '';
   if (code === FINGERPRINT_MISMATCH) return 'TLS_FINGERPRINT';
   if (code === 'ERR_TLS_CERT_ALTNAME_INVALID') return 'TLS_NAME_MISMATCH';
-  if (code === 'CERT_HAS_EXPIRED' || code === 'CERT_NOT_YET_VALID') return 'TLS_EXPIRED';
-  if (UNTRUSTED_CERT_CODES.has(code)) return 'TLS_UNTRUSTED';
+  if (CERT_DATE_CODES.has(code)) return 'TLS_EXPIRED';
+  if (UNTRUSTED_CHAIN_CODES.has(code)) return 'TLS_UNTRUSTED';
   if (code.startsWith('ERR_SSL_') || code.startsWith('ERR_TLS_')) return 'TLS_HANDSHAKE';
   if (code === 'ETIMEDOUT') return 'CONNECT_TIMEOUT';
   return 'CONNECT_FAILED';
