@@ -417,7 +417,7 @@ function buildRows(input: RowInputs): Row[] {
           value: up.p95,
           unit: 'ms',
           budget: null,
-          detail: `${pct(up, 'ms')} · ${shipping.shippedDuringPresses} records reached the collector meanwhile`,
+          detail: `${pct(up, 'ms')} · ${shipping.shippedDuringPresses} records reached the collector from the last such station (its backlog included)`,
         }),
         row({ id: 'shipping.pressDom.down.p95', section, label: 'collector down (reconnecting with backoff), p95', value: down.p95, unit: 'ms', budget: null, detail: pct(down, 'ms') }),
         row({ id: 'shipping.ratioUp.p95', section, label: 'ratio collector up / no shipping, p95', value: up.p95 / none.p95, unit: 'x', budget: BUDGETS.shippingPressRatio }),

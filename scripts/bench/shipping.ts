@@ -19,7 +19,7 @@ import { writeHead } from '../../main/core/audit/head';
 import { writeMark } from '../../main/core/audit/mark';
 import { KeytarKeyStore } from '../../main/core/keytar-store';
 import type { KeyStore } from '../../main/core/keystore';
-import { launchStation } from '../../test/harness/launch-station';
+import { launchGatedStation } from '../../test/harness/journeys';
 import { makeTestCertificates, RsyslogCollector } from '../../test/harness/rsyslog';
 import { PRESS_LOOP } from './browser';
 import { summarize } from './stats';
@@ -39,7 +39,7 @@ export interface ShippingResult {
   readonly backlog: number;
   /** Press -> DOM updated, pooled over the rounds, per condition. */
   readonly domMs: Readonly<Record<ShippingCondition, Summary>>;
-  /** Records the collector had received when the last "up" round ended (shows the shipper was working). */
+  /** Records the collector received from the last "up" station, from its start to the end of the presses (shows it shipped). */
   readonly shippedDuringPresses: number;
 }
 
@@ -110,20 +110,26 @@ export async function runShippingBench(options: ShippingOptions): Promise<Shippi
           condition === 'none'
             ? {}
             : { audit: { ship: { host: '127.0.0.1', port: condition === 'up' ? collector.port : await closedPort(), caFile, noticeAfterMinutes: 60 } } };
-        const station = await launchStation({
+        // A processor of its own (not the built-in sandbox, whose practice records are never shipped).
+        const gated = await launchGatedStation({
           keyStore,
           auditPath,
           config: { station: { id: 'bench-station' }, pin: { sessionTimeoutMs: 1_800_000, inactivityTimeoutMs: 600_000 }, ...ship },
         });
+        const station = gated.station;
         try {
           const started = await station.core.router.handle('operator', 'station:start', { cardId: 'BENCH-SHIP-0001', mode: 'customer' });
           if (!started.ok) throw new Error(`station:start failed: ${started.error.code}`);
           await station.pinpad.getByRole('button', { name: '5', exact: true }).waitFor();
           const measured = (await station.pinpad.evaluate(`(${PRESS_LOOP})(${JSON.stringify(options.presses)})`)) as { presses: [number, number, number][] };
           samples[condition].push(...measured.presses.map((press) => press[0]));
-          if (condition === 'up') shippedDuringPresses = collector.readMessages().length - before;
+          if (condition === 'up') {
+            shippedDuringPresses = collector.readMessages().length - before;
+            // Otherwise "collector up" would measure a station that ships nothing.
+            if (shippedDuringPresses === 0) throw new Error('the collector received nothing while the station with the collector up was measured');
+          }
         } finally {
-          await station.close();
+          await gated.close();
           await keyStore.delete('audit-mark').catch(() => false);
         }
       }
