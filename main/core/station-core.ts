@@ -8,23 +8,13 @@ import { requireEntry } from './keystore';
 import { Station } from './station';
 import type { AuditSink, StationViewSink } from './station';
 import { SANDBOX_BASE_URL } from './config';
-import type { PracticeAccount } from '../../common/staff';
-import type { LocalAccountStore } from './staff/accounts';
+import type { StaffOptions } from './staff/options';
 import { StaffSession } from './staff/session';
 import { ApprovalDesk, CardHistory } from './approvals';
-import type { SsoProvider } from './staff/session';
 import type { AuditShipStatus } from './audit/ship';
 import { PolicyWatcher, policyChanges } from './policy/watch';
 import type { ResolvedSettings } from './policy/resolve';
 import type { PolicySource } from './policy/sources';
-
-/** How staff sign in on this station: local accounts, or single sign-on. */
-export interface StaffOptions {
-  readonly accounts?: LocalAccountStore;
-  readonly sso?: SsoProvider;
-  /** The embedded sandbox's practice accounts, shown in its banner. */
-  readonly practiceAccounts?: readonly PracticeAccount[];
-}
 
 export interface StationCoreOptions {
   readonly config: StationConfig;

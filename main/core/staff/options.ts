@@ -2,9 +2,18 @@
 import type { StationConfig } from '../config';
 import type { KeyStore } from '../keystore';
 import type { Logger } from '../log';
-import type { StaffOptions } from '../station-core';
+import type { PracticeAccount } from '../../../common/staff';
 import { LocalAccountStore } from './accounts';
 import { OidcSignIn } from './oidc';
+import type { SsoProvider } from './session';
+
+/** How staff sign in on this station: local accounts, or single sign-on. */
+export interface StaffOptions {
+  readonly accounts?: LocalAccountStore;
+  readonly sso?: SsoProvider;
+  /** The embedded sandbox's practice accounts, shown in its banner. */
+  readonly practiceAccounts?: readonly PracticeAccount[];
+}
 
 export interface StaffPlaces {
   /** The local accounts file (the sandbox keeps its own). */
