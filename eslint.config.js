@@ -14,22 +14,16 @@ const DEPENDENCIES = Object.keys(JSON.parse(readFileSync(new URL('./package.json
  * from the repository root (`common/` is a folder, `!path` takes a path back out); `node:*` is every Node.js
  * built-in; other names are packages. eslint-rules/layers.js resolves each import before it is matched.
  */
+const CORE = ['main/core/', 'main/crypto/', 'common/', 'node:*', ...DEPENDENCIES];
+const CORE_ROOTS = ['main/core/boot.ts', 'main/core/station-core.ts'];
 const LAYERS = [
   { name: 'common/', files: ['common/'], imports: ['common/', 'zod'] },
   { name: 'renderer/', files: ['renderer/'], imports: ['renderer/', 'common/', 'svelte'] },
   { name: 'a preload entry', files: ['preload/operator.ts', 'preload/pinpad.ts'], imports: ['preload/', 'common/', 'electron'] },
   { name: 'preload/', files: ['preload/'], imports: ['preload/', 'common/'] },
-  {
-    // The core's composition roots: the rest of main/core is built by them and never imports them.
-    name: "the core's composition root",
-    files: ['main/core/boot.ts', 'main/core/station-core.ts'],
-    imports: ['main/core/', 'main/crypto/', 'common/', 'node:*', ...DEPENDENCIES],
-  },
-  {
-    name: 'main/core/',
-    files: ['main/core/'],
-    imports: ['main/core/', '!main/core/boot.ts', '!main/core/station-core.ts', 'main/crypto/', 'common/', 'node:*', ...DEPENDENCIES],
-  },
+  // The core's composition roots build the rest of main/core, which never imports them.
+  { name: "the core's composition root", files: CORE_ROOTS, imports: CORE },
+  { name: 'main/core/', files: ['main/core/'], imports: [...CORE, ...CORE_ROOTS.map((root) => `!${root}`)] },
   { name: 'main/crypto/', files: ['main/crypto/'], imports: ['main/crypto/', 'common/', 'node:*', ...DEPENDENCIES] },
   {
     name: 'main/admin/',

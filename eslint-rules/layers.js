@@ -14,7 +14,8 @@ const SOURCE_EXTENSION = /(\.d)?\.(ts|mts|cts|js|mjs|cjs|svelte)$/;
  * @typedef {{ name: string, files: string[], imports: string[], typeImports?: string[], dynamicImports?: string[] }} Layer
  * Entries of `files`, `imports`, `typeImports` and `dynamicImports`:
  * - a path from the repository root containing a `/` (`common/` is the folder and all below it; `main/index.ts` one
- *   file, with or without its extension); `!path` takes a path back out of the list;
+ *   file, with or without its extension); `!path` takes a path back out of the list; `files` may also name a file
+ *   at the root (`eslint.config.js`);
  * - `node:*`: every Node.js built-in, with or without the `node:` prefix;
  * - a package name (`zod`, `@node-rs/argon2`), which also covers its subpaths (`svelte/store`);
  * - `*`: anything.
@@ -43,7 +44,8 @@ function listAllows(entries, target) {
       return entries.includes(target.name);
     case 'path':
       return (
-        entries.some((e) => isPathEntry(e) && pathMatches(e, target.name)) && !entries.some((e) => e.startsWith('!') && pathMatches(e.slice(1), target.name))
+        entries.some((e) => !e.startsWith('!') && isPathEntry(e) && pathMatches(e, target.name)) &&
+        !entries.some((e) => e.startsWith('!') && pathMatches(e.slice(1), target.name))
       );
   }
 }
@@ -78,14 +80,13 @@ function describeTarget(target) {
 /** @param {string[]} entries */
 function describeList(entries) {
   if (entries.includes('*')) return 'anything';
-  /** @type {string[]} */
-  const parts = [];
-  for (const entry of entries) {
-    const last = parts.length - 1;
-    if (!entry.startsWith('!')) parts.push(entry === 'node:*' ? 'Node.js built-ins' : entry);
-    else if (last >= 0) parts[last] += parts[last].includes(' except ') ? ` and ${entry.slice(1)}` : ` except ${entry.slice(1)}`;
+  const named = entries.filter((e) => !e.startsWith('!'));
+  const except = named.map(() => /** @type {string[]} */ ([]));
+  for (const taken of entries.filter((e) => e.startsWith('!')).map((e) => e.slice(1))) {
+    const home = named.findIndex((e) => isPathEntry(e) && pathMatches(e, taken));
+    if (home >= 0) except[home]?.push(taken);
   }
-  return parts.join(', ');
+  return named.map((e, i) => `${e === 'node:*' ? 'Node.js built-ins' : e}${except[i]?.length ? ` except ${except[i].join(' and ')}` : ''}`).join(', ');
 }
 
 /** The literal text of a module specifier node, or null when it is computed at run time. */
