@@ -27,7 +27,7 @@ beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), 'pin-station-e2e-relp-'));
   caFile = join(dir, 'collector-ca.pem');
   writeFileSync(caFile, certs.ca.cert);
-});
+}, 60_000);
 afterAll(async () => {
   for (const store of keyStores) await store.delete('ship-key').catch(() => false);
   rmSync(dir, { recursive: true, force: true });
