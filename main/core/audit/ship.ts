@@ -775,7 +775,8 @@ export class AuditShipper {
     if (answered) {
       this.commitAnswered();
       this.updateStatus();
-      this.kick();
+      // Only records held back by a full window need a new pass; appends kick on their own.
+      if (this.lookaheadHead < this.lookahead.length) this.kick();
     }
   }
 
