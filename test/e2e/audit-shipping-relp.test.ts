@@ -6,7 +6,7 @@
  * trust gets nothing through and shows the notice; a missing or mismatched ship-key is the cannot-start screen.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -124,6 +124,28 @@ describe('audit shipping over RELP from the station', () => {
       await shippingNotice(gated).waitFor({ timeout: 30_000 });
       expect(await shippingNotice(gated).textContent()).toMatch(/^Audit shipping delayed since \d{2}:\d{2}$/);
       expect(collector.readMessages()).toEqual([]);
+    } finally {
+      await gated.close();
+      await collector.stop();
+    }
+  }, 90_000);
+
+  it('a line put into the trail that claims to be a practice record is not passed over: the collector gets it and the operator sees the notice', async () => {
+    const collector = await RsyslogCollector.start({ server: certs.server, ca: certs.ca.cert, protocol: 'relp' });
+    const { keyStore, certFile } = await identity(certs.client);
+    const gated = await launchGatedStation({ keyStore, config: { station: { id: 'branch-relp-forged' }, ...relpTo(collector.port, certFile) } });
+    try {
+      const { auditPath } = gated.station;
+      await setPin(gated, 'CARD-FORGED-1');
+      const trail = readAuditRecords(auditPath);
+      await expect.poll(() => collector.readMessages().length, { timeout: 15_000 }).toBeGreaterThanOrEqual(trail.length);
+      expect(await shippingNotice(gated).count()).toBe(0);
+      // Someone with write access to the data directory adds a record that says "practice", chained by its prev but not signed.
+      const last = trail[trail.length - 1] as { seq: number; mac: string };
+      const forged = { ...last, seq: last.seq + 1, prev: last.mac, processor: 'sandbox', mac: 'f'.repeat(64) };
+      appendFileSync(auditPath, `${JSON.stringify(forged)}\n`);
+      await shippingNotice(gated).waitFor({ timeout: 30_000 });
+      await expect.poll(() => collector.readMessages().map((m) => m.seq), { timeout: 15_000 }).toContain(last.seq + 1);
     } finally {
       await gated.close();
       await collector.stop();
