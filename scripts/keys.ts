@@ -35,6 +35,8 @@ import type { AuditKeyLoadEntry } from '../main/core/audit';
 import { CUSTODIAN_NAME_PATTERN, custodianIdentity } from '../main/core/audit/format';
 import { parseConfigText } from '../main/core/config';
 import type { StationConfig } from '../main/core/config';
+import { checkShipKey } from '../main/core/audit/ship-identity';
+import type { ShipKeyCheck } from '../main/core/audit/ship-identity';
 import { isKeyAccount, KEY_ACCOUNTS } from '../main/core/keystore';
 import type { ProvisionedAccount as KeyAccount } from '../main/core/keystore';
 import { bytesToHex, kcv, kcvMatches, parseAes256KeyHex, parseRsaPublicKey, RSA_MIN_BITS } from '../main/crypto';
@@ -137,6 +139,9 @@ Accounts:
   pin-key, audit-key  AES-256 key, exactly 64 hex characters; --kcv is required
   pin-public-key      PEM RSA public key of at least ${RSA_MIN_BITS} bits; --kcv optional
   api-token           printable ASCII without spaces, ${API_TOKEN_MIN} to ${API_TOKEN_MAX} characters
+  ship-key            PEM private key (RSA 2048+ or EC, unencrypted) of the certificate in
+                      audit.ship.certFile, for the audit collector; --kcv optional
+                      (fingerprint KCV of its public key, as for pin-public-key)
 
 Options:
   --service <name>   keychain service (default "${DEFAULT_SERVICE}")
@@ -280,8 +285,16 @@ function describeStored(account: KeyAccount, value: string): string {
       ? `present; RSA ${check.value.bits} bits, fingerprint KCV (SHA-256 of SPKI) ${check.value.fingerprint}`
       : `present but malformed: ${check.reason}`;
   }
+  if (account === 'ship-key') {
+    const check = checkShipKey(value);
+    return check.ok ? `present; ${describeShipKey(check)}` : `present but malformed: ${check.reason}`;
+  }
   const check = checkApiToken(value);
   return check.ok ? `present (${value.length} characters)` : `present but malformed: ${check.reason}`;
+}
+
+function describeShipKey(check: Extract<ShipKeyCheck, { ok: true }>): string {
+  return `${check.kind}${check.bits === null ? '' : ` ${check.bits} bits`}, fingerprint KCV (SHA-256 of SPKI) ${check.fingerprint}`;
 }
 
 function normalizeKcv(given: string, account: KeyAccount): string {
@@ -290,9 +303,9 @@ function normalizeKcv(given: string, account: KeyAccount): string {
     if (!/^[0-9A-F]{6}$|^[0-9A-F]{10}$/.test(normalized)) {
       throw new CliError(EXIT_CODES.USAGE, `--kcv for ${account} must be 10 hex characters (CMAC KCV) or 6 (legacy KCV).`);
     }
-  } else if (account === 'pin-public-key') {
+  } else if (account === 'pin-public-key' || account === 'ship-key') {
     if (!/^[0-9A-F]{10}$/.test(normalized)) {
-      throw new CliError(EXIT_CODES.USAGE, '--kcv for pin-public-key must be 10 hex characters (SHA-256 fingerprint of the SubjectPublicKeyInfo).');
+      throw new CliError(EXIT_CODES.USAGE, `--kcv for ${account} must be 10 hex characters (SHA-256 fingerprint of the SubjectPublicKeyInfo).`);
     }
   } else {
     throw new CliError(EXIT_CODES.USAGE, `--kcv does not apply to ${account}.`);
@@ -334,7 +347,7 @@ async function readPiped(stdin: CliInput): Promise<string> {
 /** The terminal prompt (scripts/cli-common.ts): a PEM takes several lines. */
 function hiddenOptions(account: KeyAccount): HiddenReadOptions {
   return {
-    multiline: account === 'pin-public-key',
+    multiline: account === 'pin-public-key' || account === 'ship-key',
     maxChars: MAX_INPUT_BYTES,
     exitCodes: { usage: EXIT_CODES.USAGE, cancelled: EXIT_CODES.CANCELLED, tooLong: EXIT_CODES.MALFORMED_VALUE, internal: EXIT_CODES.INTERNAL },
   };
@@ -349,6 +362,8 @@ function promptFor(account: KeyAccount): string {
       return 'Paste pin-public-key (PEM, input hidden); input ends after the -----END line or Ctrl-D: ';
     case 'api-token':
       return 'Enter api-token (input hidden), then press Enter: ';
+    case 'ship-key':
+      return 'Paste ship-key (PEM private key, input hidden); input ends after the -----END line or Ctrl-D: ';
   }
 }
 
@@ -421,6 +436,20 @@ async function runImport(args: ParsedArgs, deps: CliDeps): Promise<number | void
     }
     await store.set(account, check.value.pem);
     deps.stdout.write(`${verb} ${where}; RSA ${check.value.bits} bits, fingerprint KCV (SHA-256 of SPKI) ${check.value.fingerprint}\n`);
+    return;
+  }
+  if (account === 'ship-key') {
+    const check = checkShipKey(value);
+    if (!check.ok) throw new CliError(EXIT_CODES.MALFORMED_VALUE, `${account} ${check.reason}. Nothing was stored.`);
+    if (givenKcv !== undefined && givenKcv !== check.fingerprint) {
+      throw new CliError(
+        EXIT_CODES.KCV_MISMATCH,
+        'the ship-key does not match --kcv (SHA-256 fingerprint of its SubjectPublicKeyInfo). Check the key and its certificate. Nothing was stored.',
+      );
+    }
+    await store.set(account, `${value.trim()}\n`);
+    // The station checks at start that the key belongs to audit.ship.certFile; the fingerprint lets one check now.
+    deps.stdout.write(`${verb} ${where}; ${describeShipKey(check)}\n`);
     return;
   }
   const check = checkApiToken(value);

@@ -11,7 +11,9 @@
  */
 import { X509Certificate } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
+import { readAuditKey } from './audit/keys';
 import { AuditShipper } from './audit/ship';
+import { loadShipIdentity } from './audit/ship-identity';
 import { StationError, toErrorInfo } from '../../common/errors';
 import type { StationErrorInfo } from '../../common/errors';
 import type { IpcHandler } from '../../common/ipc';
@@ -98,7 +100,7 @@ export async function bootStation(deps: BootDeps): Promise<BootResult> {
     // A trail that was deleted, cut short or replaced (the keychain's high-water mark tells) refuses start-up,
     // before anything else can be wrong with it.
     await audit?.check();
-    shipper = await shipperFor(config, audit, log, () => core?.station.publishOperator());
+    shipper = await shipperFor(config, audit, processor.keyStore, log, () => core?.station.publishOperator());
     let staff = deps.staffFor(config, processor);
     if (config.processor.baseUrl === SANDBOX_BASE_URL && config.auth.provider === 'local' && staff.accounts) {
       staff = { ...staff, practiceAccounts: await preparePracticeAccounts(staff.accounts) };
@@ -138,7 +140,13 @@ export async function bootStation(deps: BootDeps): Promise<BootResult> {
  * With audit.ship: the shipper that copies every record to the bank's collector, cued by each append. Its CA
  * file is read and parsed now, so a wrong path or a file that is not a certificate is a clear screen at start.
  */
-async function shipperFor(config: StationConfig, audit: AuditSink | undefined, log: Logger | null, onStatus: () => void): Promise<AuditShipper | null> {
+async function shipperFor(
+  config: StationConfig,
+  audit: AuditSink | undefined,
+  keyStore: KeyStore,
+  log: Logger | null,
+  onStatus: () => void,
+): Promise<AuditShipper | null> {
   const ship = config.audit.ship;
   if (!ship || !audit?.path || !audit.addAppendListener) return null;
   let ca: string;
@@ -153,12 +161,19 @@ async function shipperFor(config: StationConfig, audit: AuditSink | undefined, l
     log?.info('audit.ship.off', { reason: 'sandbox' });
     return null;
   }
+  // The station's certificate and its key from the keychain: a missing or mismatched one is the cannot-start screen.
+  const clientCert = ship.certFile ? await loadShipIdentity(ship.certFile, keyStore) : undefined;
   const shipper = new AuditShipper({
     trailPath: audit.path,
     stationId: config.station.id,
     host: ship.host,
     port: ship.port,
     ca,
+    protocol: ship.protocol,
+    ackTimeoutMs: ship.ackTimeoutSeconds * 1000,
+    ...(clientCert ? { clientCert } : {}),
+    // The shipper checks each line with the trail's key before it believes a record is practice.
+    auditKey: () => readAuditKey(keyStore),
     noticeAfterMs: ship.noticeAfterMinutes * 60_000,
     ...(ship.fingerprintSha256 ? { fingerprintSha256: ship.fingerprintSha256 } : {}),
     ...(log ? { log } : {}),

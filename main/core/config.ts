@@ -173,9 +173,15 @@ export const configSchema = z
     /** The audit trail: where a copy of every record goes (the bank's SIEM, through a syslog collector). */
     audit: z
       .strictObject({
-        /** RFC 5424 over TLS (RFC 5425) to the collector; absent means records stay on this computer only. */
+        /** Records to the collector over TLS (RELP, or RFC 5424 over TLS as in RFC 5425); absent means records stay on this computer only. */
         ship: z
           .strictObject({
+            /**
+             * `relp` (recommended): the collector answers each record, so a collector that is up but not taking
+             * records is noticed and nothing is committed before it has it; needs certFile and the keychain's
+             * `ship-key`. `syslog-tls` (the default, for collectors without RELP): no answers.
+             */
+            protocol: z.enum(['relp', 'syslog-tls']).default('syslog-tls'),
             /** The collector's DNS name (checked against its certificate) or IP address. */
             host: z
               .string()
@@ -193,6 +199,14 @@ export const configSchema = z
               .optional(),
             /** How long records may wait before the operator window says shipping is delayed. */
             noticeAfterMinutes: z.number().min(0).max(1440).default(15),
+            /** The station's certificate (PEM), presented to the collector; its private key is the keychain's `ship-key`. Required with relp. */
+            certFile: z.string().min(1).optional(),
+            /** relp: how long the collector may leave a record unanswered before the connection is given up and the record sent again. */
+            ackTimeoutSeconds: z.number().int().min(1).max(3600).default(30),
+          })
+          .refine((ship) => ship.protocol !== 'relp' || ship.certFile !== undefined, {
+            message: 'relp needs certFile (the station presents a certificate; its key is the keychain entry "ship-key")',
+            path: ['certFile'],
           })
           .optional(),
       })

@@ -105,7 +105,9 @@ export function createStationCore(options: StationCoreOptions): StationCore {
     betweenCards: () => applyPolicy(),
     auditShippingDelayedSince: () => {
       const status = options.auditShipping?.status();
-      return status?.noticeDue && status.delayedSince ? status.delayedSince.toISOString() : null;
+      // A trail line the shipper could not verify is told at once, with the same notice, from when it was found.
+      const since = [status?.noticeDue ? status.delayedSince : null, status?.unverified?.since ?? null].filter((time): time is Date => time !== null);
+      return since.length > 0 ? new Date(Math.min(...since.map((time) => time.getTime()))).toISOString() : null;
     },
     history,
     approvals,

@@ -145,7 +145,7 @@ export async function runBench(options: BenchOptions, progress: (line: string) =
     ? await attempt('browser', errors, () => runBrowserBench({ loads: options.pageLoads, presses: options.presses, progress }))
     : ((errors.browser = `${noKeyring} (launchStation provisions keys)`), null);
 
-  progress(`audit shipping: ${options.shippingRounds} round(s) x (none, collector up, collector down) x ${options.presses} key presses, backlog ${options.shippingBacklog}`);
+  progress(`audit shipping: ${options.shippingRounds} round(s) x (none, collector up, collector down, RELP up, stalled, down) x ${options.presses} key presses, backlog ${options.shippingBacklog}`);
   const shipping = keyring
     ? await attempt('shipping', errors, () =>
         runShippingBench({ presses: options.presses, rounds: options.shippingRounds, backlog: options.shippingBacklog, progress }),
@@ -403,6 +403,11 @@ function buildRows(input: RowInputs): Row[] {
     }
   }
   // Audit shipping next to PIN entry
+  const RELP_ROWS = [
+    ['up', 'up (imrelp, TLS with the station certificate), taking the backlog'],
+    ['stalled', 'stalled (SIGSTOP while sending: connection up, no answers)'],
+    ['down', 'down (reconnecting with backoff)'],
+  ] as const;
   {
     const section = `audit shipping and PIN entry: key press -> DOM updated, ${options.shippingRounds} round(s) x ${options.presses} presses per condition, interleaved; backlog ${options.shippingBacklog} records`;
     const why = errors.shipping ?? 'not run';
@@ -423,10 +428,29 @@ function buildRows(input: RowInputs): Row[] {
         row({ id: 'shipping.ratioUp.p95', section, label: 'ratio collector up / no shipping, p95', value: up.p95 / none.p95, unit: 'x', budget: BUDGETS.shippingPressRatio }),
         row({ id: 'shipping.ratioDown.p95', section, label: 'ratio collector down / no shipping, p95', value: down.p95 / none.p95, unit: 'x', budget: BUDGETS.shippingPressRatio }),
       );
+      const relp = { up: shipping.domMs['relp-up'], stalled: shipping.domMs['relp-stalled'], down: shipping.domMs['relp-down'] };
+      for (const [state, label] of RELP_ROWS) {
+        const summary = relp[state];
+        rows.push(
+          row({
+            id: `shipping.relp.pressDom.${state}.p95`,
+            section,
+            label: `RELP collector ${label}, p95`,
+            value: summary.p95,
+            unit: 'ms',
+            budget: null,
+            detail: state === 'up' ? `${pct(summary, 'ms')} · ${shipping.relpShippedDuringPresses} records reached the collector from the last such station` : pct(summary, 'ms'),
+          }),
+          row({ id: `shipping.relp.ratio.${state}.p95`, section, label: `ratio RELP collector ${state} / no shipping, p95`, value: summary.p95 / none.p95, unit: 'x', budget: BUDGETS.shippingPressRatio }),
+        );
+      }
     } else {
       rows.push(
         naRow({ id: 'shipping.ratioUp.p95', section, label: 'ratio collector up / no shipping, p95', unit: 'x', budget: BUDGETS.shippingPressRatio }, why),
         naRow({ id: 'shipping.ratioDown.p95', section, label: 'ratio collector down / no shipping, p95', unit: 'x', budget: BUDGETS.shippingPressRatio }, why),
+        ...RELP_ROWS.map(([state]) =>
+          naRow({ id: `shipping.relp.ratio.${state}.p95`, section, label: `ratio RELP collector ${state} / no shipping, p95`, unit: 'x', budget: BUDGETS.shippingPressRatio }, why),
+        ),
       );
     }
   }

@@ -16,6 +16,9 @@ const BUDGETED = [
   'pinpad.press.p95',
   'shipping.ratioUp.p95',
   'shipping.ratioDown.p95',
+  'shipping.relp.ratio.up.p95',
+  'shipping.relp.ratio.stalled.p95',
+  'shipping.relp.ratio.down.p95',
 ];
 
 describe('bench smoke (--quick)', () => {

@@ -1,8 +1,12 @@
 /**
  * A real rsyslogd as the SIEM's collector, for the audit-shipping tests:
  * imtcp with the gtls (GnuTLS) stream driver, TLS only (StreamDriver.Mode 1,
- * no client authentication: AuthMode "anon"), on 127.0.0.1 at a free port,
- * writing every message it receives with omfile to a file in a temp dir.
+ * no client authentication: AuthMode "anon"), or with `protocol: 'relp'`
+ * imrelp (rsyslog-relp) over TLS with the OpenSSL library and client
+ * certificates checked against `clientCa` (tls.authMode "certvalid"), on
+ * 127.0.0.1 at a free port, writing every message it receives with omfile to
+ * a file in a temp dir. pause() stops it with SIGSTOP: a collector that keeps
+ * its connections up but reads nothing.
  *
  * It runs in the foreground (-n) with its own config, pid file and work
  * directory in the temp dir, and loads no input but imtcp (no imuxsock, no
@@ -18,7 +22,7 @@
  * rsyslog keeps the RFC 5424 BOM at the start of %msg% (it passes MSG through
  * unchanged); readMessages() reports and strips it.
  *
- * rsyslogd is a CI dependency (.ci/run installs rsyslog and rsyslog-gnutls):
+ * rsyslogd is a CI dependency (.ci/run installs rsyslog, rsyslog-gnutls and rsyslog-relp):
  * when it is missing, start() throws — the test fails, it does not skip.
  */
 import { spawn } from 'node:child_process';
@@ -49,6 +53,10 @@ export interface TestCertificates {
   readonly wrongCa: CertifiedKey;
   /** A certificate for 127.0.0.1 from `wrongCa`. */
   readonly wrongServer: CertifiedKey;
+  /** A station's client certificate from `ca` (RELP's mutual TLS). */
+  readonly client: CertifiedKey;
+  /** A station's client certificate from `wrongCa`, which the collector does not trust. */
+  readonly wrongClient: CertifiedKey;
 }
 
 /** One message as the collector wrote it. */
@@ -96,6 +104,25 @@ function makeCa(name: string): CertifiedKey {
   return { cert: forge.pki.certificateToPem(cert), key: pair.privateKey };
 }
 
+function makeClient(ca: CertifiedKey, name: string): CertifiedKey {
+  const pair = rsaKey();
+  const caCert = forge.pki.certificateFromPem(ca.cert);
+  const cert = forge.pki.createCertificate();
+  cert.publicKey = forge.pki.publicKeyFromPem(pair.publicKey);
+  cert.serialNumber = serial();
+  cert.validity.notBefore = new Date(Date.now() - 3_600_000);
+  cert.validity.notAfter = new Date(Date.now() + 24 * 3_600_000);
+  cert.setSubject([{ name: 'commonName', value: name }]);
+  cert.setIssuer(caCert.subject.attributes);
+  cert.setExtensions([
+    { name: 'basicConstraints', cA: false },
+    { name: 'keyUsage', digitalSignature: true, keyEncipherment: true, critical: true },
+    { name: 'extKeyUsage', clientAuth: true },
+  ]);
+  cert.sign(forge.pki.privateKeyFromPem(ca.key), forge.md.sha256.create());
+  return { cert: forge.pki.certificateToPem(cert), key: pair.privateKey };
+}
+
 function makeServer(ca: CertifiedKey, ip: string): CertifiedKey {
   const pair = rsaKey();
   const caCert = forge.pki.certificateFromPem(ca.cert);
@@ -120,7 +147,14 @@ function makeServer(ca: CertifiedKey, ip: string): CertifiedKey {
 export function makeTestCertificates(): TestCertificates {
   const ca = makeCa('PIN Station test SIEM CA');
   const wrongCa = makeCa('Some other CA');
-  return { ca, server: makeServer(ca, '127.0.0.1'), wrongCa, wrongServer: makeServer(wrongCa, '127.0.0.1') };
+  return {
+    ca,
+    server: makeServer(ca, '127.0.0.1'),
+    wrongCa,
+    wrongServer: makeServer(wrongCa, '127.0.0.1'),
+    client: makeClient(ca, 'station-test'),
+    wrongClient: makeClient(wrongCa, 'station-impostor'),
+  };
 }
 
 function findRsyslogd(): string {
@@ -136,7 +170,7 @@ function findRsyslogd(): string {
   throw new Error(
     'rsyslogd was not found (looked in ' +
       RSYSLOGD_CANDIDATES.join(', ') +
-      '). The audit-shipping tests need a real collector: install the Debian packages rsyslog and rsyslog-gnutls (.ci/run does).',
+      '). The audit-shipping tests need a real collector: install the Debian packages rsyslog, rsyslog-gnutls and rsyslog-relp (.ci/run does).',
   );
 }
 
@@ -197,6 +231,10 @@ export interface RsyslogCollectorOptions {
    * collector that batches its writes: a SIGKILL loses what it holds, as a real one would.
    */
   readonly holdMs?: number;
+  /** `syslog-tls` (imtcp, the default) or `relp` (imrelp over TLS, client certificates required). */
+  readonly protocol?: 'syslog-tls' | 'relp';
+  /** relp: the CA whose client certificates the collector accepts (default: `ca`). */
+  readonly clientCa?: string;
 }
 
 export class RsyslogCollector {
@@ -238,6 +276,7 @@ export class RsyslogCollector {
     const work = join(this.dir, 'work');
     mkdirSync(work, { recursive: true });
     writeFileSync(join(this.dir, 'ca.pem'), options.ca);
+    writeFileSync(join(this.dir, 'client-ca.pem'), options.clientCa ?? options.ca);
     writeFileSync(join(this.dir, 'server.pem'), options.server.cert);
     writeFileSync(join(this.dir, 'server-key.pem'), options.server.key, { mode: 0o600 });
     const q = (value: string): string => JSON.stringify(value); // RainerScript strings take the same escapes
@@ -247,14 +286,24 @@ export class RsyslogCollector {
       `  defaultNetstreamDriverCAFile=${q(join(this.dir, 'ca.pem'))}`,
       `  defaultNetstreamDriverCertFile=${q(join(this.dir, 'server.pem'))}`,
       `  defaultNetstreamDriverKeyFile=${q(join(this.dir, 'server-key.pem'))})`,
-      `module(load="imtcp" streamDriver.name="gtls" streamDriver.mode="1" streamDriver.authMode="anon")`,
+      ...(options.protocol === 'relp'
+        ? [`module(load="imrelp" tls.tlslib="openssl")`]
+        : [`module(load="imtcp" streamDriver.name="gtls" streamDriver.mode="1" streamDriver.authMode="anon")`]),
       `template(name="pinStation" type="string" string="%timegenerated:::date-rfc3339% %structured-data% %msg%\\n")`,
-      // Its own queue, dequeued in batches of "everything that came in the last holdMs".
-      `ruleset(name="collect" queue.type="LinkedList" queue.size="200000" queue.minDequeueBatchSize="100000" queue.minDequeueBatchSize.timeout="${holdMs}") {`,
+      options.protocol === 'relp'
+        ? // RELP answers a record once the ruleset has it; with no queue of its own the write comes first, so an answered
+          // record survives a SIGKILL (as a collector with a disk queue keeps it). holdMs does not apply.
+          `ruleset(name="collect" queue.type="Direct") {`
+        : // Its own queue, dequeued in batches of "everything that came in the last holdMs".
+          `ruleset(name="collect" queue.type="LinkedList" queue.size="200000" queue.minDequeueBatchSize="100000" queue.minDequeueBatchSize.timeout="${holdMs}") {`,
       // A buffer larger than any batch: each batch is one write(), so a SIGKILL never leaves half a line.
       `  action(type="omfile" file=${q(this.messagesPath)} template="pinStation" ioBufferSize="1m" flushOnTXEnd="on")`,
       `}`,
-      `input(type="imtcp" address="127.0.0.1" port="${this.port}" ruleset="collect")`,
+      options.protocol === 'relp'
+        ? // Only stations whose certificate is from clientCa get through (mutual TLS).
+          `input(type="imrelp" address="127.0.0.1" port="${this.port}" ruleset="collect" tls="on" tls.authMode="certvalid"` +
+          ` tls.caCert=${q(join(this.dir, 'client-ca.pem'))} tls.myCert=${q(join(this.dir, 'server.pem'))} tls.myPrivKey=${q(join(this.dir, 'server-key.pem'))})`
+        : `input(type="imtcp" address="127.0.0.1" port="${this.port}" ruleset="collect")`,
       // rsyslog's own messages (TLS handshake errors, …) go to a file of their own, for diagnosis.
       `*.* action(type="omfile" file=${q(join(this.dir, 'internal.log'))})`,
       '',
@@ -317,6 +366,16 @@ export class RsyslogCollector {
     await this.exited;
   }
 
+  /** SIGSTOP: connections stay up, nothing is read or answered. */
+  pause(): void {
+    this.child?.kill('SIGSTOP');
+  }
+
+  /** SIGCONT after pause(). */
+  resume(): void {
+    this.child?.kill('SIGCONT');
+  }
+
   /** Starts it again on the same port, with the same config and output file. */
   async restart(): Promise<void> {
     if (this.child) await this.kill('SIGKILL');
@@ -336,6 +395,7 @@ export class RsyslogCollector {
   async stop(): Promise<void> {
     const child = this.child;
     if (child) {
+      child.kill('SIGCONT'); // a paused one could not act on SIGTERM
       child.kill('SIGTERM');
       const timer = setTimeout(() => child.kill('SIGKILL'), 3000);
       await this.exited;

@@ -106,6 +106,8 @@ function ship(trail: Trail, stationId: string, overrides: Partial<AuditShipperOp
     host: '127.0.0.1',
     port: collector.port,
     ca: certs.ca.cert,
+    // The trail's key, with which the shipper checks each line before passing over a practice record.
+    auditKey: () => Promise.resolve(Buffer.from(KEY_HEX, 'hex')),
     noticeAfterMs: 60_000,
     hostname: 'teller-pc-7',
     retry: RETRY,
@@ -152,7 +154,15 @@ describe('shipping the audit trail to a syslog collector over TLS', () => {
     const messages = messagesOf(collector, 'ship-order');
     expect(messages.map((m) => m.seq)).toEqual(range(1, 1000));
     expectMatchesTrail(messages, trail);
-    expect(shipper.status()).toEqual({ connected: true, shippedSeq: 1000, pending: 0, delayedSince: null, noticeDue: false, lastError: null });
+    expect(shipper.status()).toEqual({
+      connected: true,
+      shippedSeq: 1000,
+      pending: 0,
+      delayedSince: null,
+      noticeDue: false,
+      lastError: null,
+      unverified: null,
+    });
     console.info(`audit-ship: 1,000 appends in ${appendedMs} ms, all at the collector ${Date.now() - started} ms after the first`);
   }, 40_000);
 

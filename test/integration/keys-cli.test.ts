@@ -289,7 +289,7 @@ const rejections: Rejection[] = [
     argv: (svc) => ['import', 'pin-keys', '--service', svc, '--kcv', KEY_CMAC_KCV],
     input: `${KEY}\n`,
     code: EXIT_CODES.UNKNOWN_ACCOUNT,
-    message: /unknown account; expected one of: pin-key, pin-public-key, api-token, audit-key\./,
+    message: /unknown account; expected one of: pin-key, pin-public-key, api-token, audit-key, ship-key\./,
   },
   {
     name: 'a key given on the command line',

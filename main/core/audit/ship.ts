@@ -1,12 +1,20 @@
 /**
- * Ships every audit record to the bank's SIEM: RFC 5424 messages over TLS
- * with RFC 5425 octet-counting framing (./syslog.ts), one connection, in
- * trail order. The trail file is the queue; `<trail>.shipped` is the
+ * Ships every audit record to the bank's SIEM: RFC 5424 messages (./syslog.ts)
+ * over TLS, one connection, in trail order, by one of two transports:
+ * `relp` (./relp.ts: each record is a transaction the collector answers) or
+ * `syslog-tls` (RFC 5425 octet-counting framing, no answers). The trail file is the queue; `<trail>.shipped` is the
  * watermark, the last record known to have reached the collector:
  * `{"seq":N,"mac":"…","offset":BYTES}`, offset being where that record's line
  * starts. At start the record must still be there (same seq and mac at that
  * offset); if not (the trail was reset, the file is garbage), shipping starts
  * again at the first record.
+ *
+ * RELP: a record is committed when the collector's `rsp 200` for its
+ * transaction has come; what is unanswered when a connection breaks is sent
+ * again on the next one. When the oldest unanswered transaction waits
+ * longer than `ackTimeoutMs` (a collector that is up but not taking
+ * records), the connection is given up like a broken one, so shipping shows
+ * as delayed and the records are sent again once the collector is back.
  *
  * TLS syslog has no acknowledgement, and a collector killed mid-stream loses
  * what it had read but not yet written. So a record is committed to the
@@ -20,8 +28,11 @@
  * 15 minutes before the socket errors), so records sitting unacknowledged in
  * the kernel's send buffer are never committed before that error can come.
  *
- * Practice records (`"processor":"sandbox"`) are never shipped; the watermark
- * moves past them. Nothing here blocks or throws at the caller: kick()
+ * Each line's MAC and chain link are checked with the trail's key before it
+ * is believed: practice records (`"processor":"sandbox"`) that verify are
+ * never shipped (the watermark moves past them); a line that does not verify
+ * is shipped all the same when it has a seq (the SIEM sees what is there),
+ * and is reported in status().unverified, which the operator window shows. Nothing here blocks or throws at the caller: kick()
  * returns at once, file and socket work is async, and every failure becomes
  * a short code in status().lastError and the log (never record content).
  */
@@ -39,6 +50,8 @@ import type { Logger } from '../log';
 import { auditShippedPath, fsyncDir, isErrno, writeAll } from './files';
 
 export { auditShippedPath };
+import { AUDIT_GENESIS, checkLine } from './format';
+import { RELP_OPEN_OFFERS, RelpFrameReader, RelpProtocolError, nextTxnr, parseRelpResponse, relpFrame, relpOpenAccepted } from './relp';
 import { formatSyslogMessage, frameOctetCounted, parseTrailRecordFields } from './syslog';
 import type { SyslogOrigin } from './syslog';
 
@@ -52,9 +65,14 @@ export interface AuditShipStatus {
   readonly delayedSince: Date | null;
   /** delayedSince is at least noticeAfterMs ago: the operator should be told. */
   readonly noticeDue: boolean;
-  /** The last failure as a short code (TLS_UNTRUSTED, TLS_FINGERPRINT, CONNECT_FAILED, CONNECTION_LOST, …); null once connected. */
+  /** The last failure as a short code (TLS_UNTRUSTED, TLS_FINGERPRINT, CONNECT_FAILED, CONNECTION_LOST, ACK_TIMEOUT, …); null once connected. */
   readonly lastError: string | null;
+  /** The first trail line the shipper could not verify (MAC, form or chain) and when it found it; null when every line verified. */
+  readonly unverified: { readonly seq: number | null; readonly since: Date } | null;
 }
+
+export const SHIP_PROTOCOLS = ['relp', 'syslog-tls'] as const;
+export type ShipProtocol = (typeof SHIP_PROTOCOLS)[number];
 
 export interface AuditShipperOptions {
   /** The trail file; the watermark lives at `${trailPath}.shipped`. */
@@ -67,6 +85,14 @@ export interface AuditShipperOptions {
   /** When set, the peer certificate's SHA-256 fingerprint (hex, colons optional) must match too. */
   readonly fingerprintSha256?: string;
   readonly noticeAfterMs: number;
+  /** Default `syslog-tls`. */
+  readonly protocol?: ShipProtocol;
+  /** The station's certificate and private key (PEM), presented to the collector (mutual TLS). RELP collectors require it. */
+  readonly clientCert?: { readonly cert: string; readonly key: string };
+  /** RELP: how long the oldest unanswered transaction may wait before the connection is given up. Default 30 s. */
+  readonly ackTimeoutMs?: number;
+  /** The trail's key (`audit-key`), read per use; the caller's buffer is zeroed after use. Without it no line verifies. */
+  readonly auditKey?: () => Promise<Uint8Array>;
   /** Defaults to os.hostname(). */
   readonly hostname?: string;
   readonly now?: () => Date;
@@ -89,7 +115,10 @@ interface Mark {
   readonly next: number;
 }
 
-/** A record read ahead of sending; `frame` is null for a practice record (passed, never sent). */
+/**
+ * A record read ahead of sending; `frame` is null for a practice record (passed, never sent). For syslog-tls it is
+ * the octet-counted frame; for RELP the bare syslog message (its transaction number is given at send time).
+ */
 interface Item {
   readonly mark: Mark;
   readonly frame: Buffer | null;
@@ -103,10 +132,16 @@ interface Batch {
   writtenAt: number | null;
   /** No bytes of its own (practice records only): commits together with the batch before it. */
   readonly follows: boolean;
+  /** RELP: the batch's transactions, and how many of them the collector has answered. */
+  readonly txnrs: readonly number[];
+  acked: number;
 }
 
 /** Longer than Linux's default TCP retransmission give-up (tcp_retries2 = 15: about 15.4 minutes). */
 const DEFAULT_SETTLE_MS = 16 * 60_000;
+const DEFAULT_ACK_TIMEOUT_MS = 30_000;
+/** RELP: at most this many transactions unanswered at a time (librelp's default window is 128). */
+const RELP_WINDOW = 1024;
 /** A connection that lasted this long counts as having worked: the next reconnect starts from the shortest delay. */
 const BACKOFF_RESET_MS = 5_000;
 const CHUNK_BYTES = 1024 * 1024;
@@ -124,6 +159,7 @@ const WATERMARK_EVERY_MS = 1000;
 const TAIL_BYTES = 64 * 1024;
 
 const FINGERPRINT_MISMATCH = 'PIN_STATION_FINGERPRINT_MISMATCH';
+const RELP_OPEN_PENDING = 'open';
 
 /** The failure as a short code; never the error's message (it may name the peer's certificate). */
 export function shipFailureCode(error: unknown): string {
@@ -173,6 +209,8 @@ export class AuditShipper {
   private readonly retryMax: number;
   private readonly connectTimeoutMs: number;
   private readonly fingerprint: string | null;
+  private readonly protocol: ShipProtocol;
+  private readonly ackTimeoutMs: number;
 
   private started = false;
   private closed = false;
@@ -192,6 +230,13 @@ export class AuditShipper {
   private awaitingDrain = false;
   private lastError: string | null = null;
 
+  // RELP session of the current connection.
+  private relpReader: RelpFrameReader | null = null;
+  private lastTxnr = 0;
+  /** Sent and not yet answered, by transaction number (the `open` one is RELP_OPEN_PENDING). */
+  private unanswered = new Map<number, Batch | typeof RELP_OPEN_PENDING>();
+  private ackTimer: NodeJS.Timeout | null = null;
+
   // The queue: what was committed, what was handed to the socket, what was read ahead.
   private committed: Mark | null = null;
   private inflight: Batch[] = [];
@@ -208,6 +253,10 @@ export class AuditShipper {
   private gen = 0;
   private lastSeenSeq = 0;
   private tailSize = -1;
+  /** The mac and seq of the line before readPos, which the next line must chain to. */
+  private chainMac = AUDIT_GENESIS;
+  private chainSeq = 0;
+  private unverified: { seq: number | null; since: Date } | null = null;
 
   // Work scheduling.
   private pumping = false;
@@ -221,7 +270,12 @@ export class AuditShipper {
   // Status.
   private delayedSince: Date | null = null;
   private noticeDue = false;
-  private reported: { connected: boolean; delayed: number | null; noticeDue: boolean } = { connected: false, delayed: null, noticeDue: false };
+  private reported: { connected: boolean; delayed: number | null; noticeDue: boolean; unverified: boolean } = {
+    connected: false,
+    delayed: null,
+    noticeDue: false,
+    unverified: false,
+  };
 
   private pollTimer: NodeJS.Timeout | null = null;
   private retryTimer: NodeJS.Timeout | null = null;
@@ -238,6 +292,8 @@ export class AuditShipper {
     this.retryMax = Math.max(this.retryMin, opts.retry?.maxMs ?? 60_000);
     this.connectTimeoutMs = opts.connectTimeoutMs ?? 10_000;
     this.fingerprint = opts.fingerprintSha256 ? normaliseFingerprint(opts.fingerprintSha256) : null;
+    this.protocol = opts.protocol ?? 'syslog-tls';
+    this.ackTimeoutMs = Math.max(1, opts.ackTimeoutMs ?? DEFAULT_ACK_TIMEOUT_MS);
   }
 
   /** Reads the watermark, connects and starts looking for records. Returns at once. */
@@ -280,6 +336,7 @@ export class AuditShipper {
       delayedSince: this.delayedSince,
       noticeDue: this.noticeDue,
       lastError: this.lastError,
+      unverified: this.unverified,
     };
   }
 
@@ -287,14 +344,19 @@ export class AuditShipper {
   close(): Promise<void> {
     if (this.closing) return this.closing;
     this.closed = true;
-    for (const timer of [this.pollTimer, this.retryTimer, this.settleTimer, this.noticeTimer, this.watermarkTimer]) if (timer) clearTimeout(timer);
-    this.pollTimer = this.retryTimer = this.settleTimer = this.noticeTimer = this.watermarkTimer = null;
+    for (const timer of [this.pollTimer, this.retryTimer, this.settleTimer, this.noticeTimer, this.watermarkTimer, this.ackTimer])
+      if (timer) clearTimeout(timer);
+    this.pollTimer = this.retryTimer = this.settleTimer = this.noticeTimer = this.watermarkTimer = this.ackTimer = null;
     const socket = this.socket;
+    const relpOpen = this.protocol === 'relp' && this.connected;
     this.socket = null;
     this.connected = false;
     this.connId++;
     this.inflight = [];
+    this.unanswered.clear();
     this.closing = (async () => {
+      // RELP's orderly end; answers still on their way are not waited for (those records are sent again next time).
+      if (socket && relpOpen && !socket.destroyed) socket.write(relpFrame(nextTxnr(this.lastTxnr), 'close'));
       if (socket) await endSocket(socket);
       await this.loading;
       while (this.watermarkSaving) await this.watermarkSaving;
@@ -351,6 +413,8 @@ export class AuditShipper {
     }
     this.committed = { ...mark, next: mark.offset + line.length + 1 };
     this.readPos = this.committed.next;
+    this.chainMac = mark.mac;
+    this.chainSeq = mark.seq;
     this.lastSeenSeq = mark.seq;
   }
 
@@ -358,6 +422,8 @@ export class AuditShipper {
     this.log.warn('audit.ship.restart', { code });
     this.committed = null;
     this.readPos = 0;
+    this.chainMac = AUDIT_GENESIS;
+    this.chainSeq = 0;
     this.lastSeenSeq = 0;
   }
 
@@ -450,6 +516,8 @@ export class AuditShipper {
         continue; // the chunk held only practice records: read on
       }
       if (!this.connected || !this.socket) return;
+      // RELP: the window is full; each answer kicks the pump again.
+      if (this.protocol === 'relp' && this.unanswered.size >= RELP_WINDOW) return;
       await this.sendBatch(this.socket);
     }
   }
@@ -487,7 +555,14 @@ export class AuditShipper {
       const base = this.readPos;
       const { bytesRead } = await handle.read(buf, 0, length, base);
       if (gen !== this.gen) return;
-      this.consume(buf.subarray(0, bytesRead), base, size);
+      // Read per chunk and zeroed after, as the trail's writer does; a keychain failure is retried like a read failure.
+      const key = this.opts.auditKey ? await this.opts.auditKey() : null;
+      try {
+        if (gen !== this.gen) return;
+        this.consume(buf.subarray(0, bytesRead), base, size, key);
+      } finally {
+        key?.fill(0);
+      }
       this.readError = null;
       // The chunk did not reach the end: the last seq comes from the file's end (read at most once per size).
       if (!this.atEof) await this.learnLastSeq(handle, size);
@@ -503,7 +578,7 @@ export class AuditShipper {
     if (seq !== null) this.lastSeenSeq = Math.max(this.lastSeenSeq, seq);
   }
 
-  private consume(chunk: Buffer, base: number, size: number): void {
+  private consume(chunk: Buffer, base: number, size: number, key: Uint8Array | null): void {
     const reachesEnd = base + chunk.length >= size;
     let pos = 0;
     if (this.skipping) {
@@ -525,11 +600,18 @@ export class AuditShipper {
         // A final line that is not JSON is a torn write that seal will replace in place: wait for it.
         if (base + nl + 1 >= size) break;
         this.log.warn('audit.ship.skipped', { code: 'UNREADABLE_LINE' });
+        this.foundUnverified(null, 'UNREADABLE_LINE');
         pos = nl + 1;
         continue;
       }
+      const verified = this.verifyLine(line, key, fields.seq);
+      this.chainMac = fields.mac;
+      this.chainSeq = fields.seq;
       const mark: Mark = { seq: fields.seq, mac: fields.mac, offset: base + pos, next: base + nl + 1 };
-      const frame = fields.processor === 'sandbox' ? null : frameOctetCounted(formatSyslogMessage(line, fields, this.origin));
+      // Only a record whose MAC and chain link hold is believed to be practice.
+      const practice = verified && fields.processor === 'sandbox';
+      const message = practice ? null : formatSyslogMessage(line, fields, this.origin);
+      const frame = message === null ? null : this.protocol === 'relp' ? message : frameOctetCounted(message);
       this.lookahead.push({ mark, frame });
       if (frame) {
         this.lookaheadBytes += frame.length;
@@ -541,11 +623,39 @@ export class AuditShipper {
     if (pos === 0 && chunk.length === CHUNK_BYTES && !reachesEnd && chunk.indexOf(0x0a) === -1) {
       // A line longer than a chunk is no record the writer makes: pass over it.
       this.log.warn('audit.ship.skipped', { code: 'OVERLONG_LINE' });
+      this.foundUnverified(null, 'OVERLONG_LINE');
       this.skipping = true;
       pos = chunk.length;
     }
     this.readPos = base + pos;
     this.atEof = reachesEnd;
+  }
+
+  /** The line's MAC and exact form under the trail's key, and its link to the line before. */
+  private verifyLine(line: Buffer, key: Uint8Array | null, seq: number): boolean {
+    if (key === null) {
+      this.foundUnverified(seq, 'NO_KEY');
+      return false;
+    }
+    const check = checkLine(line, key);
+    if (!check.ok) {
+      this.foundUnverified(seq, 'MAC_MISMATCH');
+      return false;
+    }
+    if (check.record.seq !== this.chainSeq + 1 || check.record.prev !== this.chainMac) {
+      this.foundUnverified(seq, 'CHAIN_BROKEN');
+      return false;
+    }
+    return true;
+  }
+
+  /** A line that does not verify is something the operator must hear of, not only the log. The first one is kept. */
+  private foundUnverified(seq: number | null, code: string): void {
+    this.log.warn('audit.ship.unverified', { code, ...(seq === null ? {} : { seq }) });
+    if (this.unverified === null) {
+      this.unverified = { seq, since: this.now() };
+      this.updateStatus();
+    }
   }
 
   /** The trail is shorter than what was read: it was reset. Start again at its first record. */
@@ -578,15 +688,23 @@ export class AuditShipper {
   }
 
   private async sendBatch(socket: TLSSocket): Promise<void> {
+    const relp = this.protocol === 'relp';
     const parts: Buffer[] = [];
+    const txnrs: number[] = [];
     let bytes = 0;
     let last: Mark | null = null;
-    while (this.lookaheadHead < this.lookahead.length && bytes < BATCH_BYTES) {
+    while (this.lookaheadHead < this.lookahead.length && bytes < BATCH_BYTES && (!relp || this.unanswered.size + txnrs.length < RELP_WINDOW)) {
       const item = this.lookahead[this.lookaheadHead++];
       if (!item) break;
       if (item.frame) {
-        parts.push(item.frame);
-        bytes += item.frame.length;
+        let frame = item.frame;
+        if (relp) {
+          this.lastTxnr = nextTxnr(this.lastTxnr);
+          txnrs.push(this.lastTxnr);
+          frame = relpFrame(this.lastTxnr, 'syslog', item.frame);
+        }
+        parts.push(frame);
+        bytes += frame.length;
         this.lookaheadBytes -= item.frame.length;
         this.lookaheadReal--;
       }
@@ -596,17 +714,105 @@ export class AuditShipper {
     if (last === null) return;
     if (bytes === 0) {
       if (this.inflight.length === 0) this.commit(last);
-      else this.inflight.push({ mark: last, conn: this.connId, writtenAt: null, follows: true });
+      else this.inflight.push({ mark: last, conn: this.connId, writtenAt: null, follows: true, txnrs: [], acked: 0 });
       return;
     }
-    const batch: Batch = { mark: last, conn: this.connId, writtenAt: null, follows: false };
+    // RELP counts the wait for an answer from the write call: bytes stuck in a full send buffer are unanswered too.
+    const batch: Batch = { mark: last, conn: this.connId, writtenAt: relp ? performance.now() : null, follows: false, txnrs, acked: 0 };
     this.inflight.push(batch);
+    for (const txnr of txnrs) this.unanswered.set(txnr, batch);
+    if (relp) this.scheduleAckCheck();
     const ok = socket.write(Buffer.concat(parts, bytes), (error) => {
-      if (error || batch.conn !== this.connId) return; // the break handler rewinds
+      if (relp || error || batch.conn !== this.connId) return; // the break handler rewinds
       batch.writtenAt = performance.now();
       this.scheduleSettle();
     });
     if (!ok) await this.drained(socket);
+  }
+
+  // ---- RELP answers ----
+
+  /** Handles the collector's frames on connection `id`: the open answer, record answers, serverclose. */
+  private relpData(id: number, socket: TLSSocket, chunk: Buffer): void {
+    if (id !== this.connId || !this.relpReader) return;
+    let frames;
+    try {
+      frames = this.relpReader.push(chunk);
+    } catch (error) {
+      this.failed(id, error instanceof RelpProtocolError ? error.code : 'RELP_PROTOCOL', true);
+      return;
+    }
+    let answered = false;
+    for (const frame of frames) {
+      if (id !== this.connId) return;
+      if (frame.command === 'serverclose') {
+        this.failed(id, 'RELP_SERVER_CLOSE', true);
+        return;
+      }
+      const waiting = frame.command === 'rsp' ? this.unanswered.get(frame.txnr) : undefined;
+      const response = waiting === undefined ? null : parseRelpResponse(frame.data);
+      if (waiting === undefined || response === null) {
+        this.failed(id, 'RELP_PROTOCOL', true);
+        return;
+      }
+      this.unanswered.delete(frame.txnr);
+      if (waiting === RELP_OPEN_PENDING) {
+        if (!relpOpenAccepted(response)) {
+          this.failed(id, 'RELP_REFUSED', true);
+          return;
+        }
+        this.sessionUp(socket);
+        continue;
+      }
+      // Anything but 200 means the collector did not take the record: it is sent again on a new connection.
+      if (response.code !== 200) {
+        this.failed(id, 'RELP_REFUSED', true);
+        return;
+      }
+      waiting.acked++;
+      answered = true;
+    }
+    if (answered) {
+      this.commitAnswered();
+      this.updateStatus();
+      // Only records held back by a full window need a new pass; appends kick on their own.
+      if (this.lookaheadHead < this.lookahead.length) this.kick();
+    }
+  }
+
+  /** Commits, in order, the batches whose every transaction the collector has answered with 200. */
+  private commitAnswered(): void {
+    let last: Mark | null = null;
+    while (this.inflight.length > 0) {
+      const batch = this.inflight[0];
+      if (!batch || batch.conn !== this.connId) break;
+      if (!batch.follows && batch.acked < batch.txnrs.length) break;
+      this.inflight.shift();
+      last = batch.mark;
+    }
+    if (last) {
+      this.commit(last);
+      this.passPracticeRecords();
+    }
+    if (this.ackTimer) clearTimeout(this.ackTimer);
+    this.ackTimer = null;
+    this.scheduleAckCheck();
+  }
+
+  /** Gives the connection up when the oldest unanswered batch has waited ackTimeoutMs. */
+  private scheduleAckCheck(): void {
+    if (this.ackTimer || this.closed) return;
+    const oldest = this.inflight.find((batch) => !batch.follows && batch.acked < batch.txnrs.length);
+    if (!oldest || oldest.writtenAt === null) return;
+    const id = this.connId;
+    const wait = Math.max(0, oldest.writtenAt + this.ackTimeoutMs - performance.now());
+    this.ackTimer = setTimeout(() => {
+      this.ackTimer = null;
+      if (id !== this.connId) return;
+      if (oldest.acked < oldest.txnrs.length && this.inflight.includes(oldest)) this.failed(id, 'ACK_TIMEOUT', true);
+      else this.scheduleAckCheck();
+    }, Math.ceil(wait));
+    this.ackTimer.unref();
   }
 
   private drained(socket: TLSSocket): Promise<void> {
@@ -672,6 +878,8 @@ export class AuditShipper {
     this.lookaheadReal = 0;
     this.skipping = false;
     this.readPos = this.committed?.next ?? 0;
+    this.chainMac = this.committed?.mac ?? AUDIT_GENESIS;
+    this.chainSeq = this.committed?.seq ?? 0;
     this.atEof = !wasWaiting;
   }
 
@@ -680,13 +888,14 @@ export class AuditShipper {
   private connect(): void {
     if (this.closed || this.socket) return;
     const id = ++this.connId;
-    const { host, port, ca } = this.opts;
+    const { host, port, ca, clientCert } = this.opts;
     let socket: TLSSocket;
     try {
       socket = tls.connect({
         host,
         port,
         ca,
+        ...(clientCert ? { cert: clientCert.cert, key: clientCert.key } : {}),
         // SNI carries names only; an IP address is checked against the certificate's IP SANs.
         servername: isIP(host) ? undefined : host,
         minVersion: 'TLSv1.2',
@@ -703,17 +912,20 @@ export class AuditShipper {
     socket.setTimeout(this.connectTimeoutMs);
     socket.on('secureConnect', () => {
       if (id !== this.connId) return;
-      socket.setTimeout(0);
-      this.connected = true;
-      this.connectedAt = performance.now();
-      this.down = false;
-      this.lastError = null;
-      this.log.info('audit.ship.connected');
-      this.updateStatus();
-      this.kick();
+      if (this.protocol === 'syslog-tls') {
+        this.sessionUp(socket);
+        return;
+      }
+      // RELP: the session is up once the collector accepts our offers (the connect timeout still runs).
+      this.relpReader = new RelpFrameReader();
+      this.unanswered.clear();
+      this.lastTxnr = 1;
+      this.unanswered.set(1, RELP_OPEN_PENDING);
+      socket.write(relpFrame(1, 'open', Buffer.from(RELP_OPEN_OFFERS, 'utf8')));
     });
-    // The collector sends nothing; reading keeps 'end' coming when it goes away.
-    socket.resume();
+    if (this.protocol === 'relp') socket.on('data', (chunk: Buffer) => this.relpData(id, socket, chunk));
+    // A syslog collector sends nothing; reading keeps 'end' coming when it goes away.
+    else socket.resume();
     socket.on('timeout', () => {
       if (!this.connected || this.awaitingDrain) this.failed(id, this.connected ? 'CONNECTION_LOST' : 'CONNECT_TIMEOUT');
     });
@@ -721,6 +933,17 @@ export class AuditShipper {
     // (Once connected, failed() reports any end as CONNECTION_LOST.)
     socket.on('end', () => this.failed(id, 'CONNECT_FAILED'));
     socket.on('close', () => this.failed(id, 'CONNECT_FAILED'));
+  }
+
+  private sessionUp(socket: TLSSocket): void {
+    socket.setTimeout(0);
+    this.connected = true;
+    this.connectedAt = performance.now();
+    this.down = false;
+    this.lastError = null;
+    this.log.info('audit.ship.connected', { protocol: this.protocol });
+    this.updateStatus();
+    this.kick();
   }
 
   /** The usual certificate name check, then the fingerprint when one is configured. */
@@ -733,18 +956,25 @@ export class AuditShipper {
     return undefined;
   }
 
-  /** One handler for every way a connection ends or fails to start; later events of the same socket are ignored. */
-  private failed(id: number, code: string): void {
+  /**
+   * One handler for every way a connection ends or fails to start; later events of the same socket are ignored.
+   * `specific`: the code says more than "the connection went" (a RELP refusal, no answers) and is kept as is.
+   */
+  private failed(id: number, code: string, specific = false): void {
     if (id !== this.connId || this.closed) return;
     const socket = this.socket;
     this.socket = null;
     this.connId++;
     socket?.destroy();
+    this.relpReader = null;
+    this.unanswered.clear();
+    if (this.ackTimer) clearTimeout(this.ackTimer);
+    this.ackTimer = null;
     const wasConnected = this.connected;
     this.connected = false;
-    // Back to the shortest delay after a connection that worked.
-    if (wasConnected && performance.now() - this.connectedAt >= BACKOFF_RESET_MS) this.attempt = 0;
-    this.lastError = wasConnected ? 'CONNECTION_LOST' : code;
+    // Back to the shortest delay after a connection that worked (one that stopped answering did not).
+    if (wasConnected && code !== 'ACK_TIMEOUT' && performance.now() - this.connectedAt >= BACKOFF_RESET_MS) this.attempt = 0;
+    this.lastError = wasConnected && !specific ? 'CONNECTION_LOST' : code;
     this.down = true;
     this.log.warn('audit.ship.failed', { code: this.lastError });
     this.rewind();
@@ -798,8 +1028,9 @@ export class AuditShipper {
     this.noticeDue = due;
     const delayed = this.delayedSince?.getTime() ?? null;
     const { reported } = this;
-    if (reported.connected === this.connected && reported.delayed === delayed && reported.noticeDue === due) return;
-    this.reported = { connected: this.connected, delayed, noticeDue: due };
+    const unverified = this.unverified !== null;
+    if (reported.connected === this.connected && reported.delayed === delayed && reported.noticeDue === due && reported.unverified === unverified) return;
+    this.reported = { connected: this.connected, delayed, noticeDue: due, unverified };
     try {
       this.opts.onStatus?.(this.status());
     } catch {
