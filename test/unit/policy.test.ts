@@ -303,3 +303,31 @@ describe('the policy watcher', () => {
     expect(refusals).toEqual(['POLICY_INVALID']);
   });
 });
+
+describe('a policy that arrives after the start and is then deleted', () => {
+  it('is refused like one the station started with: the settings it brought stay until a restart', async () => {
+    let tree: SettingTree | null = null;
+    const source: PolicySource = { location: '/etc/pin-station/policy.json', read: async () => tree };
+    const configText = JSON.stringify({ pin: { minLength: 4, maxLength: 6 } });
+    const initial = resolveSettings(configText, tree, source.location);
+    expect(initial.policyLocation).toBeNull();
+    const applied: number[] = [];
+    const refusals: string[] = [];
+    const watcher = new PolicyWatcher({
+      source,
+      configText,
+      initial,
+      intervalMs: 60_000,
+      onChange: (next) => applied.push(next.config.pin.minLength),
+      onRefused: (code) => refusals.push(code),
+    });
+    tree = { pin: { minLength: 6 } };
+    await watcher.check();
+    expect(applied).toEqual([6]);
+    tree = null;
+    await watcher.check();
+    expect(refusals).toEqual(['POLICY_INVALID']);
+    // The deletion did not hand the settings back to config.json.
+    expect(applied).toEqual([6]);
+  });
+});
