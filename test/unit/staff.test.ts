@@ -198,6 +198,43 @@ describe('races and identity', () => {
     expect(staff.view().state).toBe('signed-out');
   });
 
+  it('a sign-out pressed while the same person’s unlock is being recorded wins: the unlock is refused, and the trail ends signed out', async () => {
+    const accounts = tempAccountStore();
+    await accounts.add({ username: 'anna', roles: ['operator'], password: TEST_PASSWORD });
+    const events: string[] = [];
+    let unlockWritten: () => void = () => undefined;
+    let unlockRecording: () => void = () => undefined;
+    const recording = new Promise<void>((resolve) => (unlockRecording = resolve));
+    const staff = new StaffSession({
+      auth: parseConfig({}).auth,
+      stationId: 'desk-1',
+      accounts,
+      // The trail keeps the order records are handed to it; the unlock record is held on its way to disk.
+      audit: {
+        append: async (entry) => {
+          events.push(entry.event);
+          if (entry.event === 'unlock') {
+            unlockRecording();
+            await new Promise<void>((resolve) => (unlockWritten = resolve));
+          }
+        },
+      },
+      onChange: () => undefined,
+      onSessionEnd: () => undefined,
+    });
+    await staff.signIn('anna', TEST_PASSWORD);
+    await staff.lock('manual');
+    const unlock = staff.unlock('anna', TEST_PASSWORD);
+    await recording;
+    const signOut = staff.signOut();
+    unlockWritten();
+    await signOut;
+    await expect(unlock).rejects.toMatchObject({ code: 'SESSION_BUSY' });
+    expect(staff.view().state).toBe('signed-out');
+    expect(() => staff.requireSignedIn()).toThrow(expect.objectContaining({ code: 'SIGN_IN_REQUIRED' }));
+    expect(events).toEqual(['sign-in', 'lock', 'unlock', 'sign-out']);
+  });
+
   it('a lock while Start waits on the keychain: nothing starts, and the pad never opens', async () => {
     let release: () => void = () => undefined;
     const gate = new Promise<void>((resolve) => (release = resolve));
