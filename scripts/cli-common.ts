@@ -247,6 +247,11 @@ export interface TerminalReadOptions {
   readonly multiline: boolean;
   /** More characters than this is an error (exitCodes.tooLong). */
   readonly maxChars: number;
+  /**
+   * Leave the terminal in raw mode afterwards (the caller switches it back): between the prompts of a ceremony
+   * the terminal must not echo what someone types ahead.
+   */
+  readonly stayRaw?: boolean;
   readonly exitCodes: {
     /** The terminal cannot switch off echo. */
     readonly usage: number;
@@ -294,7 +299,7 @@ export function readTerminal(stdin: CliInput, stderr: CliOutput, prompt: string,
       stdin.removeListener('data', onData);
       stdin.removeListener('end', onEnd);
       stdin.removeListener('error', onError);
-      setRawMode(false);
+      if (options.stayRaw !== true) setRawMode(false);
       stdin.pause();
       if (!('error' in outcome)) show(false);
       shown = '';
@@ -341,8 +346,9 @@ export function readTerminal(stdin: CliInput, stderr: CliOutput, prompt: string,
     };
     const onEnd = (): void => finish({ ended: true });
     const onError = (): void => finish({ error: new CliError(exitCodes.internal, 'the terminal could not be read. Nothing was stored.') });
-    stderr.write(prompt);
+    // Raw first: what is typed as soon as the prompt shows must not be echoed by the terminal itself.
     setRawMode(true);
+    stderr.write(prompt);
     stdin.on('data', onData);
     stdin.once('end', onEnd);
     stdin.once('error', onError);

@@ -460,19 +460,21 @@ const VISIBLE_MAX_CHARS = 256;
 const NAME_SHOWN_MAX = 64;
 const KCV_SHOWN_MAX = 14;
 
+/** The terminal stays in raw mode from the first prompt to the end: nothing typed between prompts is echoed either. */
 function terminalInput(deps: CliDeps, account: KeyAccount): CustodianInput {
+  const options = { ...hiddenOptions(account), stayRaw: true };
   const visible = (prompt: string, maxShown: number): Promise<string | null> =>
-    readTerminal(deps.stdin, deps.stderr, prompt, { ...hiddenOptions(account), multiline: false, maxChars: VISIBLE_MAX_CHARS, echo: { maxShown } });
+    readTerminal(deps.stdin, deps.stderr, prompt, { ...options, multiline: false, maxChars: VISIBLE_MAX_CHARS, echo: { maxShown } });
   return {
     name: (prompt) => visible(prompt, NAME_SHOWN_MAX),
     kcv: (prompt) => visible(prompt, KCV_SHOWN_MAX),
-    hidden: (prompt) => readHidden(deps.stdin, deps.stderr, prompt, hiddenOptions(account)),
+    hidden: (prompt) => readHidden(deps.stdin, deps.stderr, prompt, options),
     handOver: (message) => {
       // Nothing the last custodian typed or was shown stays on screen for the next.
       clearTerminal(deps.stderr);
       deps.stderr.write(message);
     },
-    close: () => undefined,
+    close: () => void deps.stdin.setRawMode?.(false),
   };
 }
 
