@@ -82,7 +82,7 @@ const EXIT_CODE_HELP: Record<ExitCodeName, string> = {
   OK: 'success',
   INTERNAL: 'unexpected internal error',
   USAGE:
-    "usage error (bad command, option, --service, --kcv or --components; with --components also an invalid config.json, or a --service other than the station's)",
+    "usage error (bad command, option, --service, --kcv or --components; with --components also an invalid config.json or managed policy, or a --service other than the station's)",
   UNKNOWN_ACCOUNT: 'unknown account',
   MALFORMED_VALUE: 'malformed or empty value (wrong length, not hex, not a 2048+ bit RSA public key, bad token)',
   KCV_REQUIRED: '--kcv missing for an AES key',
@@ -95,7 +95,8 @@ const EXIT_CODE_HELP: Record<ExitCodeName, string> = {
     "--components: a custodian's name is empty, too long, not printable, looks like key material, or is an earlier custodian's; nothing was stored",
   AUDIT_UNAVAILABLE: '--components: the audit trail cannot take the key-load record (checked before any prompt); nothing was stored',
   AUDIT_RECORD_FAILED: '--components: the key WAS stored, but its key-load record could not be written to the audit trail (see the message)',
-  STATION_RUNNING: '--components: the station is running on this data directory; close it first (nothing was asked or stored)',
+  STATION_RUNNING:
+    '--components: the station is running on this data directory, or another admin command holds its audit trail; close it or wait (nothing was asked or stored)',
   CANCELLED: 'input cancelled with Ctrl-C',
 };
 
@@ -131,6 +132,9 @@ Commands:
                      name, component and KCV per custodian. A key-load record
                      (names and KCVs, never a component) is appended to the
                      station's audit trail; close the station first.
+                     Nothing that looks like key material (16+ hex digits) is
+                     echoed at any prompt, and the screen is cleared after
+                     each custodian.
   status             show every account: absent, present with its KCV(s), or malformed
   delete <account>   delete an entry
   help               show this text
@@ -149,7 +153,8 @@ Options:
   --replace          overwrite an existing entry (import only)
   --components 2|3   import a pin-key or audit-key from that many components
   --data-dir <dir>   with --components: the station's data directory, for its
-                     config.json (station ID, keychain service) and its audit
+                     settings (station ID, keychain service: the managed policy,
+                     then config.json; --service defaults to them) and its audit
                      trail <dir>/audit/audit.jsonl (default: ~/.config/${DATA_DIR_NAME}
                      on Linux, or $XDG_CONFIG_HOME/${DATA_DIR_NAME})
   -h, --help         show this text
