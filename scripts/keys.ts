@@ -24,31 +24,33 @@
  */
 import { AES256_KEY_HEX, DATA_DIR_NAME, PRINTABLE_TOKEN } from '../common/domain';
 import { createHash, createPublicKey, timingSafeEqual } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { StringDecoder } from 'node:string_decoder';
+import { resolve } from 'node:path';
 import forge from 'node-forge';
 import { StationError } from '../common/errors';
+import { takeAdminLock } from '../main/core/admin-lock';
 import { AuditLog, auditFilePath } from '../main/core/audit';
 import type { AuditKeyLoadEntry } from '../main/core/audit';
 import { CUSTODIAN_NAME_PATTERN, custodianIdentity } from '../main/core/audit/format';
-import { parseConfigText } from '../main/core/config';
-import type { StationConfig } from '../main/core/config';
 import { checkShipKey } from '../main/core/audit/ship-identity';
 import type { ShipKeyCheck } from '../main/core/audit/ship-identity';
 import { isKeyAccount, KEY_ACCOUNTS } from '../main/core/keystore';
 import type { ProvisionedAccount as KeyAccount } from '../main/core/keystore';
 import { bytesToHex, kcv, kcvMatches, parseAes256KeyHex, parseRsaPublicKey, RSA_MIN_BITS } from '../main/crypto';
 import {
+  clearTerminal,
   CliError,
   DEFAULT_SERVICE,
   defaultDataDir,
   exitCodesHelp,
   isEntryPoint,
+  looksLikeKeyMaterial,
   openStoreChecked,
   parseCliArgs,
+  pipedLines,
   readHidden,
+  readStationSettings,
+  readTerminal,
   runCli,
   stationRunning,
 } from './cli-common';
@@ -82,7 +84,7 @@ const EXIT_CODE_HELP: Record<ExitCodeName, string> = {
   OK: 'success',
   INTERNAL: 'unexpected internal error',
   USAGE:
-    "usage error (bad command, option, --service, --kcv or --components; with --components also an invalid config.json, or a --service other than the station's)",
+    "usage error (bad command, option, --service, --kcv or --components; with --components also an invalid config.json or managed policy, or a --service other than the station's)",
   UNKNOWN_ACCOUNT: 'unknown account',
   MALFORMED_VALUE: 'malformed or empty value (wrong length, not hex, not a 2048+ bit RSA public key, bad token)',
   KCV_REQUIRED: '--kcv missing for an AES key',
@@ -95,7 +97,8 @@ const EXIT_CODE_HELP: Record<ExitCodeName, string> = {
     "--components: a custodian's name is empty, too long, not printable, looks like key material, or is an earlier custodian's; nothing was stored",
   AUDIT_UNAVAILABLE: '--components: the audit trail cannot take the key-load record (checked before any prompt); nothing was stored',
   AUDIT_RECORD_FAILED: '--components: the key WAS stored, but its key-load record could not be written to the audit trail (see the message)',
-  STATION_RUNNING: '--components: the station is running on this data directory; close it first (nothing was asked or stored)',
+  STATION_RUNNING:
+    '--components: the station is running on this data directory, or another admin command holds its audit trail; close it or wait (nothing was asked or stored)',
   CANCELLED: 'input cancelled with Ctrl-C',
 };
 
@@ -131,6 +134,9 @@ Commands:
                      name, component and KCV per custodian. A key-load record
                      (names and KCVs, never a component) is appended to the
                      station's audit trail; close the station first.
+                     Nothing that looks like key material (16+ hex digits) is
+                     echoed at any prompt, and the screen is cleared after
+                     each custodian.
   status             show every account: absent, present with its KCV(s), or malformed
   delete <account>   delete an entry
   help               show this text
@@ -152,7 +158,8 @@ Options:
   --replace          overwrite an existing entry (import only)
   --components 2|3   import a pin-key or audit-key from that many components
   --data-dir <dir>   with --components: the station's data directory, for its
-                     config.json (station ID, keychain service) and its audit
+                     settings (station ID, keychain service: the managed policy,
+                     then config.json; --service defaults to them) and its audit
                      trail <dir>/audit/audit.jsonl (default: ~/.config/${DATA_DIR_NAME}
                      on Linux, or $XDG_CONFIG_HOME/${DATA_DIR_NAME})
   -h, --help         show this text
@@ -470,155 +477,54 @@ async function runImport(args: ParsedArgs, deps: CliDeps): Promise<number | void
 
 /** Names, components and KCVs: from the terminal (prompts on stderr) or, piped, one line each. */
 interface CustodianInput {
-  /** A line that may be shown (a name, a KCV); null when the input has ended. */
-  visible(prompt: string): Promise<string | null>;
+  /** A name, echoed (never a run of hex digits that looks like key material); null when the input has ended. */
+  name(prompt: string): Promise<string | null>;
+  /** A KCV, echoed as a name is; null when the input has ended. */
+  kcv(prompt: string): Promise<string | null>;
   /** A component: never echoed; null (or empty) when nothing was read. */
   hidden(prompt: string): Promise<string | null>;
+  /** A custodian is done: on a terminal the screen is cleared, then `message` shown. */
+  handOver(message: string): void;
   close(): void;
 }
 
-/** Longest visible answer taken from the terminal; more is not echoed (no name or KCV is that long). */
+/** Longest answer taken at a visible prompt (no name or KCV is that long); more is an error. */
 const VISIBLE_MAX_CHARS = 256;
+/** What a visible prompt echoes at most: a name needs NAME_CHARS_MAX, a KCV 10 hex digits and a few spaces. */
+const NAME_SHOWN_MAX = 64;
+const KCV_SHOWN_MAX = 14;
 
-/**
- * A visible one-line prompt on a terminal. Raw mode, as readHidden, so that
- * Ctrl-C cancels here too and what is typed after Enter in the same chunk is
- * dropped; typed characters are echoed to `stderr`. Null when the input ends
- * (Ctrl-D, end of stream) before anything was typed.
- */
-function readVisible(stdin: CliInput, stderr: CliOutput, prompt: string): Promise<string | null> {
-  const setRawMode = stdin.setRawMode?.bind(stdin);
-  if (!setRawMode) {
-    return Promise.reject(new CliError(EXIT_CODES.USAGE, 'the terminal cannot switch off echo; pipe the input to stdin instead.'));
-  }
-  return new Promise<string | null>((resolvePromise, rejectPromise) => {
-    const chars: string[] = [];
-    const decoder = new StringDecoder('utf8');
-    let done = false;
-    const finish = (outcome: { error: Error } | { ended: boolean }): void => {
-      if (done) return;
-      done = true;
-      stdin.removeListener('data', onData);
-      stdin.removeListener('end', onEnd);
-      stdin.removeListener('error', onError);
-      setRawMode(false);
-      stdin.pause();
-      stderr.write('\n');
-      const value = chars.join('');
-      chars.length = 0;
-      if ('error' in outcome) rejectPromise(outcome.error);
-      else resolvePromise(outcome.ended && value.length === 0 ? null : value);
-    };
-    const onData = (chunk: string | Buffer): void => {
-      const text = typeof chunk === 'string' ? chunk : decoder.write(chunk);
-      for (const ch of text) {
-        if (done) return;
-        if (ch === '\u0003') return finish({ error: new CliError(EXIT_CODES.CANCELLED, 'cancelled. Nothing was stored.') });
-        if (ch === '\u0004') return finish({ ended: true });
-        if (ch === '\r' || ch === '\n') return finish({ ended: false });
-        if (ch === '\u007f' || ch === '\b') {
-          if (chars.pop() !== undefined) stderr.write('\b \b');
-          continue;
-        }
-        if (ch === '\u0015') {
-          stderr.write('\b \b'.repeat(chars.length));
-          chars.length = 0;
-          continue;
-        }
-        if (ch < ' ' || chars.length >= VISIBLE_MAX_CHARS) continue;
-        chars.push(ch);
-        stderr.write(ch);
-      }
-    };
-    const onEnd = (): void => finish({ ended: true });
-    const onError = (): void => finish({ error: new CliError(EXIT_CODES.INTERNAL, 'the terminal could not be read. Nothing was stored.') });
-    stderr.write(prompt);
-    setRawMode(true);
-    stdin.on('data', onData);
-    stdin.once('end', onEnd);
-    stdin.once('error', onError);
-    stdin.resume();
-  });
-}
-
+/** The terminal stays in raw mode from the first prompt to the end: nothing typed between prompts is echoed either. */
 function terminalInput(deps: CliDeps, account: KeyAccount): CustodianInput {
+  const options = { ...hiddenOptions(account), stayRaw: true };
+  const visible = (prompt: string, maxShown: number): Promise<string | null> =>
+    readTerminal(deps.stdin, deps.stderr, prompt, { ...options, multiline: false, maxChars: VISIBLE_MAX_CHARS, echo: { maxShown } });
   return {
-    visible: (prompt) => readVisible(deps.stdin, deps.stderr, prompt),
-    hidden: (prompt) => readHidden(deps.stdin, deps.stderr, prompt, hiddenOptions(account)),
-    close: () => undefined,
+    name: (prompt) => visible(prompt, NAME_SHOWN_MAX),
+    kcv: (prompt) => visible(prompt, KCV_SHOWN_MAX),
+    hidden: (prompt) => readHidden(deps.stdin, deps.stderr, prompt, options),
+    handOver: (message) => {
+      // Nothing the last custodian typed or was shown stays on screen for the next.
+      clearTerminal(deps.stderr);
+      deps.stderr.write(message);
+    },
+    close: () => void deps.stdin.setRawMode?.(false),
   };
 }
 
-/** Piped stdin, line by line (LF or CRLF); no prompt and no echo. Chunks are wiped once decoded. */
+/** Piped stdin, line by line (LF or CRLF); no prompt and no echo. */
 function pipedInput(stdin: CliInput): CustodianInput {
-  const chunks = stdin[Symbol.asyncIterator]();
-  const decoder = new StringDecoder('utf8');
-  let pending = '';
-  let ended = false;
-  const take = (end: number, skip: number): string => {
-    const line = pending.slice(0, end);
-    pending = pending.slice(end + skip);
-    return line.endsWith('\r') ? line.slice(0, -1) : line;
-  };
-  const nextLine = async (): Promise<string | null> => {
-    for (;;) {
-      const newline = pending.indexOf('\n');
-      if (newline >= 0) return take(newline, 1);
-      if (ended) return pending.length > 0 ? take(pending.length, 0) : null;
-      if (pending.length > MAX_INPUT_BYTES) {
-        throw new CliError(EXIT_CODES.MALFORMED_VALUE, `a line of the input is longer than ${MAX_INPUT_BYTES} characters. Nothing was stored.`);
-      }
-      let next: IteratorResult<string | Buffer>;
-      try {
-        next = await chunks.next();
-      } catch {
-        throw new CliError(EXIT_CODES.INTERNAL, 'stdin could not be read. Nothing was stored.');
-      }
-      if (next.done === true) {
-        pending += decoder.end();
-        ended = true;
-      } else if (typeof next.value === 'string') {
-        pending += next.value;
-      } else {
-        pending += decoder.write(next.value);
-        next.value.fill(0);
-      }
-    }
-  };
-  return {
-    visible: nextLine,
-    hidden: nextLine,
-    close: () => {
-      // Lines after the last custodian's are not read; returning the iterator releases the stream.
-      void chunks.return?.()?.catch(() => undefined);
-    },
-  };
+  const lines = pipedLines(stdin, MAX_INPUT_BYTES, {
+    tooLong: () => new CliError(EXIT_CODES.MALFORMED_VALUE, `a line of the input is longer than ${MAX_INPUT_BYTES} characters. Nothing was stored.`),
+    unreadable: () => new CliError(EXIT_CODES.INTERNAL, 'stdin could not be read. Nothing was stored.'),
+  });
+  return { name: () => lines.next(), kcv: () => lines.next(), hidden: () => lines.next(), handOver: () => undefined, close: () => lines.close() };
 }
 
 function parseComponentCount(given: string | undefined): 2 | 3 {
   if (given === '2') return 2;
   if (given === '3') return 3;
   throw new CliError(EXIT_CODES.USAGE, '--components must be 2 or 3.');
-}
-
-/** The station's config.json (missing: the defaults); checked before anyone is asked anything. */
-function readStationConfig(dataDir: string): StationConfig {
-  const path = join(dataDir, 'config.json');
-  let text = '';
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') {
-      throw new CliError(EXIT_CODES.USAGE, `the station's configuration ${path} could not be read. Nothing was stored.`);
-    }
-  }
-  try {
-    return parseConfigText(text);
-  } catch (error) {
-    if (!(error instanceof StationError)) throw error;
-    // The config's own messages name fields and rules; the file holds no secret.
-    throw new CliError(EXIT_CODES.USAGE, `the station's configuration ${path} cannot be used. ${error.message} Fix it first. Nothing was stored.`);
-  }
 }
 
 /** AuditLog.check(): the trail can take a record now. Anything else is refused before a prompt. */
@@ -651,7 +557,7 @@ function checkCustodianName(typed: string | null, n: number, earlier: readonly s
   if ([...name].length > NAME_CHARS_MAX) refuse(`is longer than ${NAME_CHARS_MAX} characters`);
   if (!CUSTODIAN_NAME_PATTERN.test(name)) refuse('must be printable characters only');
   // A component or KCV typed at the wrong prompt must not reach the output or the audit trail.
-  if (!/\p{L}/u.test(name) || (/^[0-9A-Fa-f ]+$/.test(name) && name.replace(/ /g, '').length >= 16)) {
+  if (!/\p{L}/u.test(name) || looksLikeKeyMaterial(name)) {
     refuse('looks like a value (digits, or hex like a component), not a name; it was not recorded');
   }
   const same = earlier.findIndex((other) => custodianIdentity(other) === custodianIdentity(name));
@@ -724,24 +630,51 @@ async function runComponentImport(args: ParsedArgs, deps: CliDeps): Promise<void
   }
   const keyKcv = normalizeKcv(args.kcv, account);
   const dataDir = resolve(args.dataDir ?? defaultDataDir(deps.platform ?? process.platform, deps.env ?? process.env, deps.homedir ?? homedir()));
-  // The key-load record goes into the station's trail, which has one writer at a time.
-  if (stationRunning(dataDir)) {
-    throw new CliError(EXIT_CODES.STATION_RUNNING, `the station is running on ${dataDir}: close it first, then load the key. Nothing was asked or stored.`);
+  const trail = auditFilePath(dataDir);
+  // The key-load record goes into the station's trail, which has one writer at a time. The trail's admin lock is
+  // held from before the first check to after the record: a station started meanwhile refuses to start.
+  const lock = takeAdminLock(trail, 'npm run keys -- import --components');
+  if ('heldBy' in lock) {
+    throw new CliError(
+      EXIT_CODES.STATION_RUNNING,
+      `the audit trail at ${trail} is being written by ${lock.heldBy}: wait for it to finish. Nothing was asked or stored.`,
+    );
   }
-  const config = readStationConfig(dataDir);
-  const store = openStoreChecked(deps, args.service, EXIT_CODES.USAGE);
-  if (config.keychain.service !== args.service) {
+  try {
+    // Checked after the lock is taken: a station starting now either is seen here or sees the lock.
+    if (stationRunning(dataDir)) {
+      throw new CliError(EXIT_CODES.STATION_RUNNING, `the station is running on ${dataDir}: close it first, then load the key. Nothing was asked or stored.`);
+    }
+    await loadComponents(args, deps, account, count, keyKcv, dataDir, trail);
+  } finally {
+    lock.release();
+  }
+}
+
+async function loadComponents(
+  args: ParsedArgs,
+  deps: CliDeps,
+  account: 'pin-key' | 'audit-key',
+  count: 2 | 3,
+  keyKcv: string,
+  dataDir: string,
+  trail: string,
+): Promise<void> {
+  // The policy's keychain.service and station.id beat config.json's, as when the station starts.
+  const config = await readStationSettings(dataDir, deps, EXIT_CODES.USAGE, 'Nothing was stored.');
+  if (args.seen.has('--service') && config.keychain.service !== args.service) {
     // Elsewhere the key would not be read, and the record would be signed with another service's audit-key.
     throw new CliError(
       EXIT_CODES.USAGE,
       `the station's configuration names keychain service "${config.keychain.service}", not the one given with --service. Nothing was stored.`,
     );
   }
+  const service = config.keychain.service;
+  const store = openStoreChecked(deps, service, EXIT_CODES.USAGE);
   const existed = (await store.get(account)) !== null;
   if (existed && !args.replace) {
-    throw new CliError(EXIT_CODES.ENTRY_EXISTS, `${account} already exists in service "${args.service}". Use --replace to overwrite it. Nothing was stored.`);
+    throw new CliError(EXIT_CODES.ENTRY_EXISTS, `${account} already exists in service "${service}". Use --replace to overwrite it. Nothing was stored.`);
   }
-  const trail = auditFilePath(dataDir);
   const log = new AuditLog(trail, store, deps.now ? { now: deps.now } : {});
   const records = await checkTrail(log, trail, dataDir);
   if (account === 'audit-key' && records > 0) {
@@ -758,21 +691,22 @@ async function runComponentImport(args: ParsedArgs, deps: CliDeps): Promise<void
   let key: Uint8Array | null = null;
   let entry: AuditKeyLoadEntry;
   const verb = existed ? 'replaced' : 'stored';
-  const where = `${account} in service "${args.service}"`;
+  const where = `${account} in service "${service}"`;
   try {
     const custodians: string[] = [];
     const componentKcvs: string[] = [];
     for (let n = 1; n <= count; n++) {
-      const name = checkCustodianName(await input.visible(`Custodian ${n} of ${count}, your name (shown): `), n, custodians);
+      const name = checkCustodianName(await input.name(`Custodian ${n} of ${count}, your name (shown): `), n, custodians);
       custodians.push(name);
       const hiddenPrompt = `Custodian ${n} of ${count} (${name}), enter your component of ${account} (64 hex characters, input hidden), then press Enter: `;
       components.push(checkComponent(await input.hidden(hiddenPrompt), account, n, components));
       const values = checkComponentKcv(
-        await input.visible(`Custodian ${n} of ${count}, the KCV of your component (10 or 6 hex): `),
+        await input.kcv(`Custodian ${n} of ${count}, the KCV of your component (10 or 6 hex): `),
         components[n - 1] as Uint8Array,
         n,
       );
       componentKcvs.push(values.cmac);
+      input.handOver(n < count ? `Custodian ${n} is done. Custodian ${n + 1} of ${count}, please take over.\n` : `Custodian ${n} is done.\n`);
       deps.stdout.write(`custodian ${n} (${name}): component ${n} matches its KCV; KCV (CMAC) ${values.cmac}, KCV (legacy) ${values.legacy}\n`);
     }
     key = combine(components);
@@ -812,9 +746,9 @@ async function runComponentImport(args: ParsedArgs, deps: CliDeps): Promise<void
     const why = error instanceof StationError ? ` (${error.code}: ${error.message})` : '';
     throw new CliError(
       EXIT_CODES.AUDIT_RECORD_FAILED,
-      `${account} WAS ${verb.toUpperCase()} in service "${args.service}", but its key-load record could not be written to the audit trail at ${trail}${why}. ` +
+      `${account} WAS ${verb.toUpperCase()} in service "${service}", but its key-load record could not be written to the audit trail at ${trail}${why}. ` +
         `The key is in the keychain WITHOUT its audit record. Repair the trail (npm run audit -- verify --data-dir ${dataDir}), then either delete the key ` +
-        `(npm run keys -- delete ${account} --service ${args.service}) and load it again, or record this key load by hand with the names and KCVs printed above.`,
+        `(npm run keys -- delete ${account} --service ${service}) and load it again, or record this key load by hand with the names and KCVs printed above.`,
     );
   }
   if (!auditKeyExisted && account !== 'audit-key') {

@@ -10,7 +10,7 @@
  * The accounts live in `<data dir>/staff/accounts.json` (main/core/staff/accounts.ts),
  * where the data directory is the station's (`--data-dir`, default as for
  * `npm run audit`), sealed under the keychain entries `staff-key` and
- * `staff-generation` in the service `--service` (default "pin-station").
+ * `staff-generation` in the service `--service` (default: the station's, from the managed policy or config.json).
  *
  * A password is read without echo from the terminal (asked twice), or as one
  * line from stdin when piped. It is never accepted as an argument, never
@@ -21,14 +21,25 @@
 import { DATA_DIR_NAME } from '../common/domain';
 import { homedir } from 'node:os';
 import { resolve } from 'node:path';
-import { StringDecoder } from 'node:string_decoder';
 import { StationError } from '../common/errors';
 import { PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH, ROLES, USERNAME_RULE } from '../common/staff';
 import type { Role } from '../common/staff';
 import { checkUsername, LocalAccountStore, staffFilePath } from '../main/core/staff/accounts';
 import type { StaffAccount } from '../main/core/staff/accounts';
 import { checkNewPassword } from '../main/core/staff/passwords';
-import { CliError, DEFAULT_SERVICE, defaultDataDir, exitCodesHelp, isEntryPoint, openStoreChecked, parseCliArgs, readHidden, runCli } from './cli-common';
+import {
+  CliError,
+  DEFAULT_SERVICE,
+  defaultDataDir,
+  exitCodesHelp,
+  isEntryPoint,
+  openStoreChecked,
+  parseCliArgs,
+  pipedLines,
+  readHidden,
+  readStationSettings,
+  runCli,
+} from './cli-common';
 import type { CliArgs, CliBaseDeps, CliInput, CliOutput, HiddenReadOptions } from './cli-common';
 
 export { CliError, DEFAULT_SERVICE };
@@ -103,7 +114,8 @@ Options:
                      on Linux, or $XDG_CONFIG_HOME/${DATA_DIR_NAME}); the accounts
                      are in <dir>/staff/accounts.json
   --service <name>   keychain service holding staff-key and staff-generation
-                     (default "${DEFAULT_SERVICE}")
+                     (default: the station's keychain.service, from the managed
+                     policy or <dir>/config.json, else "${DEFAULT_SERVICE}")
   -h, --help         show this text
 
 ${exitCodesHelp(EXIT_CODES, EXIT_CODE_HELP)}`;
@@ -112,7 +124,8 @@ ${exitCodesHelp(EXIT_CODES, EXIT_CODE_HELP)}`;
 // ------------------------------------------------------------------- parsing
 
 interface ParsedArgs extends CliArgs {
-  readonly service: string;
+  /** Given with --service; otherwise the station's (policy, config.json, default). */
+  readonly service: string | undefined;
   readonly dataDir: string | undefined;
   readonly roles: string | undefined;
   readonly name: string | undefined;
@@ -133,7 +146,7 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
   return {
     help,
     positional,
-    service: values.service ?? DEFAULT_SERVICE,
+    service: values.service,
     dataDir: values['data-dir'],
     roles: values.roles,
     name: values.name,
@@ -196,45 +209,16 @@ const HIDDEN: HiddenReadOptions = {
  * the first newline, so a writer that keeps the pipe open is not waited for;
  * anything after that line is ignored.
  */
-function readPipedLine(stdin: CliInput): Promise<string> {
-  return new Promise<string>((resolvePromise, rejectPromise) => {
-    const decoder = new StringDecoder('utf8');
-    let text = '';
-    let bytes = 0;
-    let done = false;
-    const finish = (error?: Error): void => {
-      if (done) return;
-      done = true;
-      stdin.removeListener('data', onData);
-      stdin.removeListener('end', onEnd);
-      stdin.removeListener('error', onError);
-      stdin.pause();
-      const line = text.endsWith('\r') ? text.slice(0, -1) : text;
-      text = '';
-      if (error) rejectPromise(error);
-      else resolvePromise(line);
-    };
-    const onData = (chunk: string | Buffer): void => {
-      bytes += typeof chunk === 'string' ? Buffer.byteLength(chunk) : chunk.length;
-      text += typeof chunk === 'string' ? chunk : decoder.write(chunk);
-      const newline = text.indexOf('\n');
-      if (newline >= 0) {
-        text = text.slice(0, newline);
-        finish();
-      } else if (bytes > MAX_PIPED_BYTES) {
-        finish(new CliError(EXIT_CODES.PASSWORD_REJECTED, `the first line of the input is longer than ${MAX_PIPED_BYTES} bytes. Nothing was stored.`));
-      }
-    };
-    const onEnd = (): void => {
-      text += decoder.end();
-      finish();
-    };
-    const onError = (): void => finish(new CliError(EXIT_CODES.INTERNAL, 'stdin could not be read. Nothing was stored.'));
-    stdin.on('data', onData);
-    stdin.once('end', onEnd);
-    stdin.once('error', onError);
-    stdin.resume();
+async function readPipedLine(stdin: CliInput): Promise<string> {
+  const lines = pipedLines(stdin, MAX_PIPED_BYTES, {
+    tooLong: () => new CliError(EXIT_CODES.PASSWORD_REJECTED, `the first line of the input is longer than ${MAX_PIPED_BYTES} characters. Nothing was stored.`),
+    unreadable: () => new CliError(EXIT_CODES.INTERNAL, 'stdin could not be read. Nothing was stored.'),
   });
+  try {
+    return (await lines.next()) ?? '';
+  } finally {
+    lines.close();
+  }
 }
 
 /** The password rule of the store, as a CLI error; its messages never contain the password. */
@@ -274,10 +258,12 @@ interface RunState {
   path: string | null;
 }
 
-function openAccounts(args: ParsedArgs, deps: StaffCliDeps, state: RunState): Accounts {
-  const dataDir = args.dataDir ?? defaultDataDir(deps.platform ?? process.platform, deps.env ?? process.env, deps.homedir ?? homedir());
-  const path = staffFilePath(resolve(dataDir));
-  const keyStore = openStoreChecked(deps, args.service, EXIT_CODES.USAGE);
+async function openAccounts(args: ParsedArgs, deps: StaffCliDeps, state: RunState): Promise<Accounts> {
+  const dataDir = resolve(args.dataDir ?? defaultDataDir(deps.platform ?? process.platform, deps.env ?? process.env, deps.homedir ?? homedir()));
+  const path = staffFilePath(dataDir);
+  // Without --service, the station's own: the managed policy's keychain.service beats config.json's, as at start-up.
+  const service = args.service ?? (await readStationSettings(dataDir, deps, EXIT_CODES.USAGE, 'Nothing was changed.')).keychain.service;
+  const keyStore = openStoreChecked(deps, service, EXIT_CODES.USAGE);
   state.path = path;
   return { store: new LocalAccountStore(path, keyStore, deps.now ? { now: deps.now } : {}), path };
 }
@@ -317,7 +303,7 @@ async function runAdd(args: ParsedArgs, deps: StaffCliDeps, state: RunState): Pr
   const username = requireUsername(args, 'add');
   const roles = parseRoles(args.roles);
   const displayName = parseDisplayName(args.name);
-  const accounts = openAccounts(args, deps, state);
+  const accounts = await openAccounts(args, deps, state);
   if ((await accounts.store.list()).some((account) => account.username === username)) {
     throw new CliError(EXIT_CODES.ACCOUNT_EXISTS, `an account named "${username}" already exists in ${accounts.path}. Nothing was stored.`);
   }
@@ -329,7 +315,7 @@ async function runAdd(args: ParsedArgs, deps: StaffCliDeps, state: RunState): Pr
 async function runPasswd(args: ParsedArgs, deps: StaffCliDeps, state: RunState): Promise<void> {
   rejectOptions(args, 'passwd', []);
   const username = requireUsername(args, 'passwd');
-  const accounts = openAccounts(args, deps, state);
+  const accounts = await openAccounts(args, deps, state);
   const before = await requireAccount(accounts, username);
   const password = await readNewPassword(deps, username);
   await orExit(accounts.store.setPassword(username, password), EXIT_CODES.UNKNOWN_ACCOUNT);
@@ -341,7 +327,7 @@ async function runSetDisabled(args: ParsedArgs, deps: StaffCliDeps, state: RunSt
   const command = disabled ? 'disable' : 'enable';
   rejectOptions(args, command, []);
   const username = requireUsername(args, command);
-  const accounts = openAccounts(args, deps, state);
+  const accounts = await openAccounts(args, deps, state);
   const before = await requireAccount(accounts, username);
   if (before.disabled === disabled) {
     deps.stdout.write(`${username} is already ${disabled ? 'disabled' : 'enabled'}; nothing changed\n`);
@@ -354,7 +340,7 @@ async function runSetDisabled(args: ParsedArgs, deps: StaffCliDeps, state: RunSt
 async function runUnlock(args: ParsedArgs, deps: StaffCliDeps, state: RunState): Promise<void> {
   rejectOptions(args, 'unlock', []);
   const username = requireUsername(args, 'unlock');
-  const accounts = openAccounts(args, deps, state);
+  const accounts = await openAccounts(args, deps, state);
   const before = await requireAccount(accounts, username);
   if (before.failures === 0 && before.lockedUntil === null) {
     deps.stdout.write(`${username} has no failed attempts or lockout; nothing changed\n`);
@@ -371,7 +357,7 @@ async function runUnlock(args: ParsedArgs, deps: StaffCliDeps, state: RunState):
 async function runList(args: ParsedArgs, deps: StaffCliDeps, state: RunState): Promise<void> {
   rejectOptions(args, 'list', ['--json']);
   if (args.positional.length > 1) throw new CliError(EXIT_CODES.USAGE, 'list takes no arguments.');
-  const accounts = openAccounts(args, deps, state);
+  const accounts = await openAccounts(args, deps, state);
   const list = await accounts.store.list();
   const now = (deps.now ?? (() => new Date()))();
   if (args.json) {

@@ -14,6 +14,7 @@ import { readFile } from 'node:fs/promises';
 import { readAuditKey } from './audit/keys';
 import { AuditShipper } from './audit/ship';
 import { loadShipIdentity } from './audit/ship-identity';
+import { adminLockHolder } from './admin-lock';
 import { StationError, toErrorInfo } from '../../common/errors';
 import type { StationErrorInfo } from '../../common/errors';
 import type { IpcHandler } from '../../common/ipc';
@@ -97,6 +98,14 @@ export async function bootStation(deps: BootDeps): Promise<BootResult> {
     processor = await deps.processorFor(config);
     const processorCa = config.processor.caFile ? await readCaFile(config.processor.caFile) : undefined;
     const audit = deps.auditFor?.(config, processor);
+    // An admin command writing the trail (a key-load ceremony) holds it until it is done: one writer at a time.
+    const adminHolder = audit?.path ? adminLockHolder(audit.path) : null;
+    if (adminHolder !== null) {
+      throw new StationError(
+        'AUDIT_WRITE_FAILED',
+        `An admin command is writing the audit trail: ${adminHolder}. Start the station again once it has finished.`,
+      );
+    }
     // A trail that was deleted, cut short or replaced (the keychain's high-water mark tells) refuses start-up,
     // before anything else can be wrong with it.
     await audit?.check();

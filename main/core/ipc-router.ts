@@ -69,6 +69,8 @@ export class IpcRouter implements IpcHandler {
       'station:get-state': () => station.operatorView(),
       // The operator on record is the person signed in when Start was pressed.
       'station:start': async (request) => {
+        // A pending policy applies before the approval rules are judged, not only inside start().
+        station.settleSettings();
         const epoch = staff.epoch;
         const operator = staff.requirePinSetter().username;
         const cardId = station.checkCardId(request.cardId);
@@ -89,6 +91,7 @@ export class IpcRouter implements IpcHandler {
       },
       'station:approve': (credentials) => {
         if (!approvals) throw new StationError('INVALID_REQUEST', 'This Start needs no approval.');
+        station.settleSettings();
         const request = {
           cardId: station.checkCardId(credentials.cardId),
           mode: credentials.mode,
@@ -99,6 +102,7 @@ export class IpcRouter implements IpcHandler {
       },
       'station:approve-sso': (sso) => {
         if (!approvals) throw new StationError('INVALID_REQUEST', 'This Start needs no approval.');
+        station.settleSettings();
         const request = { cardId: station.checkCardId(sso.cardId), mode: sso.mode, operator: staff.requirePinSetter(), reason: sso.reason };
         return approvals.approveWithSso(request).then((approval) => ({ approval }));
       },

@@ -210,6 +210,14 @@ export class Station {
     };
   }
 
+  /**
+   * A settings change that waited for the last card (or a Start that failed) takes effect now, if no card is under
+   * way: whatever judges a Start (its card ID, the approval rules) must judge it by the settings the Start runs under.
+   */
+  settleSettings(): void {
+    if (this.isBetweenCards()) this.deps.betweenCards?.();
+  }
+
   /** A card ID as the operator typed it, trimmed and checked against the station's rule; CARD_ID_INVALID otherwise. */
   checkCardId(typed: string): string {
     const cardId = typed.trim();

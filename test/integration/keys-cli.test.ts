@@ -5,15 +5,18 @@
  */
 import { spawn } from 'node:child_process';
 import { createCipheriv, createHash, createPublicKey, generateKeyPairSync, randomBytes } from 'node:crypto';
-import { resolve } from 'node:path';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { KEY_ACCOUNTS } from '../../main/core/keystore';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { KEY_ACCOUNTS, STATION_ACCOUNTS } from '../../main/core/keystore';
 import type { KeyAccount } from '../../main/core/keystore';
 import { KeytarKeyStore } from '../../main/core/keytar-store';
 import { EXIT_CODES, runKeysCli } from '../../scripts/keys';
 import type { CliInput } from '../../scripts/keys';
+import { runInPty } from '../helpers/pty';
 
 const ROOT = resolve(fileURLToPath(import.meta.url), '../../..');
 
@@ -447,4 +450,85 @@ describe('the real command (npx tsx scripts/keys.ts)', () => {
     expectNoLeak(imported, KEY);
     expect(await store.get('pin-key')).toBeNull();
   });
+});
+
+describe('the key ceremony on a real terminal (npx tsx scripts/keys.ts in a pseudo-terminal)', () => {
+  const ptyService = `${service}-pty`;
+  const ptyStore = new KeytarKeyStore(ptyService);
+  let dataDir: string;
+  beforeEach(() => {
+    dataDir = mkdtempSync(join(tmpdir(), 'pin-station-keys-pty-'));
+    writeFileSync(join(dataDir, 'config.json'), JSON.stringify({ station: { id: 'pty-07' }, keychain: { service: ptyService } }));
+  });
+  afterEach(async () => {
+    rmSync(dataDir, { recursive: true, force: true });
+    for (const account of [...KEY_ACCOUNTS, ...STATION_ACCOUNTS]) await ptyStore.delete(account);
+  });
+
+  const components = [randomBytes(32).toString('hex').toUpperCase(), randomBytes(32).toString('hex').toUpperCase()] as const;
+  const key = Buffer.from(components[0], 'hex').map((byte, i) => byte ^ (Buffer.from(components[1], 'hex')[i] as number));
+  const keyHex = Buffer.from(key).toString('hex').toUpperCase();
+  const CLEAR = '\u001b[H\u001b[2J\u001b[3J';
+
+  function ceremony(steps: Parameters<typeof runInPty>[1]) {
+    return runInPty(
+      [
+        process.execPath,
+        '--import',
+        'tsx',
+        'scripts/keys.ts',
+        'import',
+        'pin-key',
+        '--components',
+        '2',
+        '--kcv',
+        legacyKcv(keyHex),
+        '--service',
+        ptyService,
+        '--data-dir',
+        dataDir,
+      ],
+      steps,
+      { cwd: ROOT, timeoutMs: 60_000 },
+    );
+  }
+
+  /** No 10 characters in a row of any of `secrets` (any case) on the screen. */
+  function expectNotOnScreen(screen: string, ...secrets: string[]): void {
+    const text = screen.toLowerCase();
+    for (const secret of secrets) {
+      for (let i = 0; i + 10 <= secret.length; i++) expect(text.includes(secret.toLowerCase().slice(i, i + 10)), `part of a secret at ${i}`).toBe(false);
+    }
+  }
+
+  it('a component pasted at the custodian-name prompt never appears on the screen, and is refused', async () => {
+    const run = await ceremony([{ waitFor: 'Custodian 1 of 2, your name (shown): ', send: `${components[0]}\r` }]);
+    expect(run.timedOut).toBe(false);
+    expect(run.code).toBe(EXIT_CODES.CUSTODIAN_REFUSED);
+    expect(run.output).toContain("custodian 1's name looks like a value");
+    expectNotOnScreen(run.output, components[0]);
+    expect(await ptyStore.get('pin-key')).toBeNull();
+  }, 90_000);
+
+  it('a whole ceremony: names and KCVs shown, components never, the screen cleared after each custodian', async () => {
+    const run = await ceremony([
+      { waitFor: 'Custodian 1 of 2, your name (shown): ', send: 'Alice\r' },
+      { waitFor: 'input hidden), then press Enter: ', send: `${components[0]}\r`, hidden: true },
+      { waitFor: 'the KCV of your component (10 or 6 hex): ', send: `${legacyKcv(components[0])}\r` },
+      { waitFor: 'Custodian 2 of 2, your name (shown): ', send: 'Bob\r' },
+      { waitFor: 'input hidden), then press Enter: ', send: `${components[1]}\r`, hidden: true },
+      { waitFor: 'the KCV of your component (10 or 6 hex): ', send: `${legacyKcv(components[1])}\r` },
+    ]);
+    expect(run.timedOut).toBe(false);
+    expect(run.code, run.output).toBe(EXIT_CODES.OK);
+    expect(run.echoWhenTyped).toEqual([false, false, false, false, false, false]);
+    expectNotOnScreen(run.output, ...components, keyHex);
+    expect(run.output).toContain(`Alice\r\n`);
+    // Custodian 1's part is cleared away before custodian 2 is asked anything.
+    const cleared = run.output.indexOf(CLEAR);
+    expect(cleared).toBeGreaterThan(run.output.indexOf(legacyKcv(components[0])));
+    expect(cleared).toBeLessThan(run.output.indexOf('Custodian 2 of 2, your name'));
+    expect(run.output.lastIndexOf(CLEAR)).toBeGreaterThan(run.output.indexOf(legacyKcv(components[1])));
+    expect(await ptyStore.get('pin-key')).toBe(keyHex);
+  }, 90_000);
 });

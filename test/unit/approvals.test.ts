@@ -4,6 +4,12 @@ import { parseConfig } from '../../main/core/config';
 import type { StationConfigInput } from '../../main/core/config';
 import { ApprovalDesk, CardHistory } from '../../main/core/approvals';
 import type { AuditApprovalEntry } from '../../main/core/audit';
+import { MemoryKeyStore } from '../../main/core/keystore';
+import type { KeyStore } from '../../main/core/keystore';
+import { resolveSettings } from '../../main/core/policy/resolve';
+import type { PolicySource } from '../../main/core/policy/sources';
+import type { SettingTree } from '../../main/core/policy/tree';
+import { createStationCore } from '../../main/core/station-core';
 import { TEST_PASSWORD, tempAccountStore } from '../helpers/staff';
 
 const HOUR = 3_600_000;
@@ -165,6 +171,60 @@ describe('grants against a changing card', () => {
       ).rejects.toMatchObject({
         code: 'INVALID_REQUEST',
       });
+    }
+  });
+});
+
+describe('a policy change waiting for the station', () => {
+  it('applies before the approval rules judge the next Start, so a rule it adds cannot be skipped', async () => {
+    const accounts = tempAccountStore();
+    await accounts.add({ username: 'anna', roles: ['operator'], password: TEST_PASSWORD });
+    let tree: SettingTree | null = { approval: { require: [] } };
+    let reads = 0;
+    const source: PolicySource = {
+      location: '/etc/pin-station/policy.json',
+      read: async () => {
+        reads++;
+        return tree;
+      },
+    };
+    const configText = JSON.stringify({ pad: { shuffle: false } });
+    const settings = resolveSettings(configText, tree, source.location);
+    // The keychain answers the first Start's read only when the test says so, and then without the token.
+    let answer: (value: string | null) => void = () => undefined;
+    const keys = new MemoryKeyStore({ 'pin-key': '00'.repeat(32) });
+    let held = true;
+    const keyStore: KeyStore = {
+      get: (account) => (held && account === 'api-token' ? new Promise<string | null>((resolve) => (answer = resolve)) : keys.get(account)),
+      set: (account, value) => keys.set(account, value),
+      delete: (account) => keys.delete(account),
+    };
+    const core = createStationCore({
+      config: settings.config,
+      keyStore,
+      processorBaseUrl: 'http://127.0.0.1:9',
+      views: { operator: () => undefined, pinpad: () => undefined },
+      staff: { accounts },
+      managedSettings: settings.managed,
+      policy: { source, configText, settings, intervalMs: 10 },
+    });
+    try {
+      await core.staff.signIn('anna', TEST_PASSWORD);
+      const first = core.router.handle('operator', 'station:start', { cardId: 'C1', mode: 'customer' });
+      // While that Start waits on the keychain, the policy starts to require an approval for every set.
+      tree = { approval: { require: ['every-set'] } };
+      const seen = reads;
+      while (reads < seen + 2) await new Promise((resolve) => setTimeout(resolve, 10));
+      held = false;
+      answer(null);
+      expect(await first).toMatchObject({ ok: false, error: { code: 'KEYCHAIN_ENTRY_MISSING' } });
+      await keys.set('api-token', 'test-api-token');
+      // The next Start is judged by the policy now in force: it needs a supervisor's approval.
+      const second = await core.router.handle('operator', 'station:start', { cardId: 'C2', mode: 'customer' });
+      expect(second).toEqual({ ok: true, value: { started: false, approvalRequired: { rule: 'every-set', reasonRequired: false } } });
+      expect(core.station.operatorView().phase).toBe('idle');
+    } finally {
+      await core.close();
     }
   });
 });

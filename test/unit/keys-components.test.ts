@@ -7,14 +7,18 @@
  * under test.
  */
 import { createCipheriv } from 'node:crypto';
-import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { AuditLog, auditFilePath, exportAuditTrail, validateAuditEntry, verifyAuditFile } from '../../main/core/audit';
 import type { AuditKeyLoadEntry } from '../../main/core/audit';
+import { adminLockHolder, adminLockPath, takeAdminLock } from '../../main/core/admin-lock';
+import { bootStation } from '../../main/core/boot';
 import { MemoryKeyStore } from '../../main/core/keystore';
+import type { PolicySource } from '../../main/core/policy/sources';
+import type { SettingTree } from '../../main/core/policy/tree';
 import type { KeyAccount, KeyStore } from '../../main/core/keystore';
 import { EXIT_CODES, runKeysCli } from '../../scripts/keys';
 import type { CliInput } from '../../scripts/keys';
@@ -604,20 +608,29 @@ describe('after the key is stored', () => {
 // ------------------------------------------------------------------ terminal
 
 describe('from a terminal', () => {
-  /** A fake TTY that types the next answer whenever a prompt (ending in ": ") is written to stderr. */
-  function terminal(answers: string[]): { stdin: CliInput; stderr: ReturnType<typeof collector>; setRawMode: ReturnType<typeof vi.fn> } {
+  /**
+   * A fake TTY that types the next answer whenever a prompt (ending in ": ") is written to stderr: a string in one
+   * chunk (a paste), a list of strings one chunk each (typing, key by key).
+   */
+  function terminal(answers: (string | string[])[]): { stdin: CliInput; stderr: ReturnType<typeof collector>; setRawMode: ReturnType<typeof vi.fn> } {
     const stream = new PassThrough();
     const setRawMode = vi.fn();
     const stdin = Object.assign(stream, { isTTY: true, setRawMode });
+    const type = (chunks: string[]): void => {
+      const [first, ...rest] = chunks;
+      if (first === undefined) return;
+      stream.write(first);
+      setImmediate(() => type(rest));
+    };
     const stderr = collector((text) => {
       if (!text.endsWith(': ')) return;
       const next = answers.shift();
-      if (next !== undefined) setImmediate(() => stream.write(next));
+      if (next !== undefined) setImmediate(() => type(typeof next === 'string' ? [next] : next));
     });
     return { stdin, stderr, setRawMode };
   }
 
-  async function runTty(answers: string[], store: KeyStore, account = 'pin-key'): Promise<Result & { setRawMode: ReturnType<typeof vi.fn> }> {
+  async function runTty(answers: (string | string[])[], store: KeyStore, account = 'pin-key'): Promise<Result & { setRawMode: ReturnType<typeof vi.fn> }> {
     const { stdin, stderr, setRawMode } = terminal(answers);
     const stdout = collector();
     const code = await runKeysCli(args(account, 2, TWO.key.cmac), { stdin, stdout, stderr, openStore: () => store, now });
@@ -630,18 +643,46 @@ describe('from a terminal', () => {
     // Custodian 1 fixes a typo in their name with backspace.
     const result = await runTty(['Alicx\u007fe\r', `${a.hex}\r`, `${a.cmac}\r`, 'Bob\r', `${b.hex}\r`, `${b.legacy}\r`], store);
     expect(result.code, result.stderr).toBe(EXIT_CODES.OK);
-    expect(result.setRawMode.mock.calls).toEqual(Array.from({ length: 6 }, () => [[true], [false]]).flat());
+    // Raw from the first prompt to the end: nothing typed between prompts is echoed by the terminal either.
+    expect(result.setRawMode.mock.calls).toEqual([...Array.from({ length: 6 }, () => [true]), [false]]);
+    // A whole chunk is taken before anything is echoed (the typo never shows); the screen is cleared after each custodian.
+    const clear = '\u001b[H\u001b[2J\u001b[3J';
     expect(result.stderr).toBe(
-      'Custodian 1 of 2, your name (shown): Alicx\b \be\n' +
+      'Custodian 1 of 2, your name (shown): Alice\n' +
         'Custodian 1 of 2 (Alice), enter your component of pin-key (64 hex characters, input hidden), then press Enter: \n' +
         `Custodian 1 of 2, the KCV of your component (10 or 6 hex): ${a.cmac}\n` +
+        `${clear}Custodian 1 is done. Custodian 2 of 2, please take over.\n` +
         'Custodian 2 of 2, your name (shown): Bob\n' +
         'Custodian 2 of 2 (Bob), enter your component of pin-key (64 hex characters, input hidden), then press Enter: \n' +
-        `Custodian 2 of 2, the KCV of your component (10 or 6 hex): ${b.legacy}\n`,
+        `Custodian 2 of 2, the KCV of your component (10 or 6 hex): ${b.legacy}\n` +
+        `${clear}Custodian 2 is done.\n`,
     );
     expectNoLeak(result.stdout + result.stderr, ...secretsOf(TWO));
     expect(await store.get('pin-key')).toBe(TWO.key.hex);
     expect(trailRecords()[0]).toMatchObject({ custodians: ['Alice', 'Bob'] });
+  });
+
+  it.each([
+    ['pasted at the name prompt', [`${TWO.components[0].hex}\r`], EXIT_CODES.CUSTODIAN_REFUSED],
+    ['typed key by key at the name prompt', [[...TWO.components[0].hex.match(/.{1,2}/g)!, '\r']], EXIT_CODES.CUSTODIAN_REFUSED],
+    ['after a name, at the name prompt', [`Alice ${TWO.components[0].hex}\r`], EXIT_CODES.CUSTODIAN_REFUSED],
+    ['with spaces, at the name prompt', [`${TWO.components[0].hex.match(/.{4}/g)!.join(' ')}\r`], EXIT_CODES.CUSTODIAN_REFUSED],
+    ['pasted at the KCV prompt', ['Alice\r', `${TWO.components[0].hex}\r`, `${TWO.components[1].hex}\r`], EXIT_CODES.MALFORMED_VALUE],
+  ])('a component %s is never echoed, and is refused', async (_where, answers, code) => {
+    const store = new MemoryKeyStore({ 'audit-key': AUDIT_KEY });
+    const result = await runTty(answers, store);
+    expect(result.code, result.stderr).toBe(code);
+    // No 10 characters of it anywhere: neither in the echo nor in a message.
+    expectNoLeak(result.stdout + result.stderr, ...secretsOf(TWO));
+    expect(await store.get('pin-key')).toBeNull();
+    expect(trailRecords()).toEqual([]);
+  });
+
+  it('a visible prompt echoes at most what it needs: a KCV its 10 hex digits and a few spaces', async () => {
+    const store = new MemoryKeyStore({ 'audit-key': AUDIT_KEY });
+    const result = await runTty(['Alice\r', `${TWO.components[0].hex}\r`, `${TWO.components[0].cmac} and then some more words\r`], store);
+    expect(result.code).toBe(EXIT_CODES.MALFORMED_VALUE);
+    expect(result.stderr).toContain(`the KCV of your component (10 or 6 hex): ${TWO.components[0].cmac} and\n`);
   });
 
   it('a wrong KCV stops before custodian 2 is asked', async () => {
@@ -725,5 +766,128 @@ describe('--help', () => {
       expect(result.stdout).toMatch(new RegExp(`^ +${EXIT_CODES[name]}  \\S`, 'm'));
     }
     expect(result.stdout).toContain('--components 2|3');
+  });
+});
+
+// ------------------------------------------------------ one writer at a time
+
+describe("the trail's admin lock, held for the whole ceremony", () => {
+  it('is held from before the first prompt until the record is written, and a station does not start meanwhile', async () => {
+    const store = new MemoryKeyStore({ 'audit-key': AUDIT_KEY });
+    const holders: (string | null)[] = [];
+    const boots: string[] = [];
+    const answers = turnsOf(TWO).flatMap((turn) => [turn.name, turn.component, turn.kcv] as string[]);
+    // Piped, one line each time the command asks for more: first look at the lock and try to start a station on the trail.
+    const stdin = new Readable({
+      read() {
+        void (async () => {
+          const answer = answers.shift();
+          if (answer === undefined) return this.push(null);
+          holders.push(adminLockHolder(trail));
+          const boot = await bootStation({
+            readConfigText: async () => '',
+            processorFor: async () => ({ baseUrl: 'http://127.0.0.1:9', keyStore: new MemoryKeyStore() }),
+            auditFor: () => new AuditLog(trail, store),
+            viewsFor: () => ({ operator: () => undefined, pinpad: () => undefined }),
+            staffFor: () => ({}),
+          });
+          boots.push(boot.kind === 'unavailable' ? `${boot.error.code}: ${boot.error.message}` : boot.kind);
+          this.push(`${answer}\n`);
+        })();
+      },
+    });
+    const result = await run(args('pin-key', 2, TWO.key.cmac), stdin, store);
+    expect(result.code, result.stderr).toBe(EXIT_CODES.OK);
+    expect(holders).toHaveLength(6);
+    expect(holders.every((holder) => holder !== null && holder.includes('npm run keys -- import --components'))).toBe(true);
+    expect(boots).toHaveLength(6);
+    for (const boot of boots) expect(boot).toMatch(/^AUDIT_WRITE_FAILED: .*An admin command is writing the audit trail: npm run keys -- import --components/);
+    // Released afterwards: the station starts as far as its keys (none here).
+    expect(adminLockHolder(trail)).toBeNull();
+    expect(trailRecords().map((record) => record.type)).toEqual(['key-load']);
+  });
+
+  it('a second ceremony on the same trail is refused before anything is asked', async () => {
+    const held = takeAdminLock(trail, 'npm run keys -- import --components');
+    if ('heldBy' in held) throw new Error('expected the lock');
+    try {
+      const store = new MemoryKeyStore({ 'audit-key': AUDIT_KEY });
+      const { stdin, read } = untouchedInput();
+      const result = await run(args('pin-key', 2, TWO.key.cmac), stdin, store);
+      expect(result.code).toBe(EXIT_CODES.STATION_RUNNING);
+      expect(result.stderr).toMatch(
+        /is being written by npm run keys -- import --components \(process \d+ on .+\): wait for it to finish\. Nothing was asked or stored\./,
+      );
+      expect(read()).toBe(false);
+      expect(await store.get('pin-key')).toBeNull();
+    } finally {
+      held.release();
+    }
+  });
+
+  it('a lock left by a process that is gone is taken over', async () => {
+    mkdirSync(join(dataDir, 'audit'), { recursive: true });
+    // A pid above the kernel's limit is never alive.
+    writeFileSync(adminLockPath(trail), `${hostname()} 99999999 npm run keys -- import --components\n`);
+    const store = new MemoryKeyStore({ 'audit-key': AUDIT_KEY });
+    const result = await run(args('pin-key', 2, TWO.key.cmac), lines(turnsOf(TWO)), store);
+    expect(result.code, result.stderr).toBe(EXIT_CODES.OK);
+    expect(existsSync(adminLockPath(trail))).toBe(false);
+  });
+});
+
+describe('the managed policy, read with config.json', () => {
+  const policy = (tree: SettingTree): PolicySource => ({ location: '/etc/pin-station/policy.json', read: async () => tree });
+
+  it("the policy's keychain.service and station.id are the station's: the key goes there, the record names that station", async () => {
+    const stores = new Map<string, MemoryKeyStore>([['managed-keys', new MemoryKeyStore({ 'audit-key': AUDIT_KEY })]]);
+    const stdout = collector();
+    const stderr = collector();
+    const argv = ['import', 'pin-key', '--components', '2', '--kcv', TWO.key.cmac, '--data-dir', dataDir];
+    const code = await runKeysCli(argv, {
+      stdin: Readable.from([Buffer.from(lines(turnsOf(TWO)))]),
+      stdout,
+      stderr,
+      openStore: (service) => stores.get(service) ?? new MemoryKeyStore(),
+      policy: policy({ keychain: { service: 'managed-keys' }, station: { id: 'managed-07' } }),
+      now,
+    });
+    expect(code, stderr.text()).toBe(EXIT_CODES.OK);
+    expect(stdout.text()).toContain('stored pin-key in service "managed-keys" from 2 components');
+    expect(await stores.get('managed-keys')?.get('pin-key')).toBe(TWO.key.hex);
+    expect(trailRecords()[0]).toMatchObject({ type: 'key-load', stationId: 'managed-07' });
+  });
+
+  it("a --service other than the policy's is refused, although config.json names it", async () => {
+    const store = new MemoryKeyStore({ 'audit-key': AUDIT_KEY });
+    const stderr = collector();
+    const { stdin, read } = untouchedInput();
+    const code = await runKeysCli(args('pin-key', 2, TWO.key.cmac), {
+      stdin,
+      stdout: collector(),
+      stderr,
+      openStore: () => store,
+      policy: policy({ keychain: { service: 'managed-keys' } }),
+      now,
+    });
+    expect(code).toBe(EXIT_CODES.USAGE);
+    expect(stderr.text()).toMatch(/names keychain service "managed-keys", not the one given with --service/);
+    expect(read()).toBe(false);
+  });
+
+  it('an invalid policy is a usage error naming it; nothing is asked', async () => {
+    const stderr = collector();
+    const { stdin, read } = untouchedInput();
+    const code = await runKeysCli(args('pin-key', 2, TWO.key.cmac), {
+      stdin,
+      stdout: collector(),
+      stderr,
+      openStore: () => new MemoryKeyStore({ 'audit-key': AUDIT_KEY }),
+      policy: policy({ pin: { minLength: 'six' } }),
+      now,
+    });
+    expect(code).toBe(EXIT_CODES.USAGE);
+    expect(stderr.text()).toMatch(/the managed policy cannot be used\. .*\/etc\/pin-station\/policy\.json: pin\.minLength/);
+    expect(read()).toBe(false);
   });
 });

@@ -14,7 +14,8 @@ import { configSchema } from '../../main/core/config';
 import { parsePlistPolicy } from '../../main/core/policy/plist';
 import { parseRegQuery } from '../../main/core/policy/registry';
 import { resolveSettings } from '../../main/core/policy/resolve';
-import { policyFileSource } from '../../main/core/policy/sources';
+import { managedPreferencesSource, policyFileSource, registryPolicySource } from '../../main/core/policy/sources';
+import type { ProgramRunner } from '../../main/core/policy/sources';
 import { PolicyWatcher, policyChanges } from '../../main/core/policy/watch';
 import type { PolicySource } from '../../main/core/policy/sources';
 import { leaves, sets } from '../../main/core/policy/tree';
@@ -196,6 +197,64 @@ describe('Windows: reg query output', () => {
   });
 });
 
+describe('Windows: reading the key fails closed', () => {
+  const KEY = 'HKEY_LOCAL_MACHINE\\SOFTWARE\\Policies\\PINStation';
+  const PARENT = 'HKEY_LOCAL_MACHINE\\SOFTWARE\\Policies';
+  /** reg.exe as a table: each key's output, or its exit code (1: missing or unreadable, which reg.exe does not tell apart). */
+  function reg(answers: Record<string, string | number | Error>): ProgramRunner {
+    return async (file, args) => {
+      expect(file).toBe('C:\\Windows\\System32\\reg.exe');
+      const answer = answers[String(args[1])];
+      if (typeof answer === 'string') return answer;
+      throw answer instanceof Error ? answer : Object.assign(new Error('reg.exe failed'), { code: answer ?? 1 });
+    };
+  }
+  const parentListing = (subkeys: readonly string[]): string => ['', PARENT, ...subkeys.map((name) => `${PARENT}\\${name}`), ''].join('\r\n');
+
+  it('a key the parent does not list is no policy', async () => {
+    expect(await registryPolicySource(reg({ [KEY]: 1, [PARENT]: parentListing(['Microsoft', 'Google']) })).read()).toBeNull();
+  });
+
+  it('a key that exists but cannot be read (reg.exe exits 1 as for a missing one) refuses start-up', async () => {
+    const error = await asyncRefusal(() => registryPolicySource(reg({ [KEY]: 1, [PARENT]: parentListing(['Microsoft', 'PINStation']) })).read());
+    expect(error.code).toBe('POLICY_INVALID');
+    expect(error.message).toContain('exists but could not be read');
+  });
+
+  it('any other failure refuses start-up: the parent cannot be listed, another exit code, reg.exe missing', async () => {
+    const parentFails = await asyncRefusal(() => registryPolicySource(reg({ [KEY]: 1, [PARENT]: 1 })).read());
+    expect(parentFails.message).toContain('nor its parent key listed');
+    const otherExit = await asyncRefusal(() => registryPolicySource(reg({ [KEY]: 5, [PARENT]: parentListing([]) })).read());
+    expect(otherExit.message).toContain('could not be read by reg.exe');
+    const missing = Object.assign(new Error('spawn'), { code: 'ENOENT' });
+    expect((await asyncRefusal(() => registryPolicySource(reg({ [KEY]: missing, [PARENT]: parentListing([]) })).read())).code).toBe('POLICY_INVALID');
+  });
+
+  it('a readable key is parsed', async () => {
+    const tree = await registryPolicySource(reg({ [KEY]: `${KEY}\\pin\r\n    minLength    REG_DWORD    0x6\r\n` })).read();
+    expect(tree).toEqual({ pin: { minLength: 6 } });
+  });
+});
+
+describe('macOS: plutil converts the bytes that were checked', () => {
+  it('is handed them on stdin, so a file swapped in after the check is never converted', async () => {
+    const policy = join(dir, 'app.pinstation.station.plist');
+    const body = (minLength: number): string =>
+      `<?xml version="1.0" encoding="UTF-8"?>\n<plist version="1.0"><dict><key>pin</key><dict><key>minLength</key><integer>${minLength}</integer><key>maxLength</key><integer>8</integer></dict></dict></plist>\n`;
+    writeFileSync(policy, body(6));
+    chmodSync(policy, 0o644);
+    // A stand-in for plutil (none here) that reads its input as plutil does (a path, or "-" for stdin). The swap
+    // happens just before it converts: what an attacker racing the station would aim for.
+    const swapped = join(dir, 'swapped.plist');
+    writeFileSync(swapped, body(4));
+    const plutil = join(dir, 'plutil');
+    writeFileSync(plutil, `#!/bin/sh\ncp '${swapped}' '${policy}'\nfor last; do :; done\nif [ "$last" = "-" ]; then cat; else cat "$last"; fi\n`);
+    chmodSync(plutil, 0o755);
+    const tree = await managedPreferencesSource({ ownerUid: me, upTo: dir }, { path: policy, plutil }).read();
+    expect(tree).toEqual({ pin: { minLength: 6, maxLength: 8 } });
+  });
+});
+
 describe('macOS: managed preferences plist', () => {
   const plistOf = (body: string): string =>
     `<?xml version="1.0" encoding="UTF-8"?>\n<!DOCTYPE plist PUBLIC "-//Apple//DTD PLIST 1.0//EN" "http://www.apple.com/DTDs/PropertyList-1.0.dtd">\n<plist version="1.0">\n<dict>\n${body}\n</dict>\n</plist>\n`;
@@ -301,5 +360,33 @@ describe('the policy watcher', () => {
     await watcher.check();
     await watcher.check();
     expect(refusals).toEqual(['POLICY_INVALID']);
+  });
+});
+
+describe('a policy that arrives after the start and is then deleted', () => {
+  it('is refused like one the station started with: the settings it brought stay until a restart', async () => {
+    let tree: SettingTree | null = null;
+    const source: PolicySource = { location: '/etc/pin-station/policy.json', read: async () => tree };
+    const configText = JSON.stringify({ pin: { minLength: 4, maxLength: 6 } });
+    const initial = resolveSettings(configText, tree, source.location);
+    expect(initial.policyLocation).toBeNull();
+    const applied: number[] = [];
+    const refusals: string[] = [];
+    const watcher = new PolicyWatcher({
+      source,
+      configText,
+      initial,
+      intervalMs: 60_000,
+      onChange: (next) => applied.push(next.config.pin.minLength),
+      onRefused: (code) => refusals.push(code),
+    });
+    tree = { pin: { minLength: 6 } };
+    await watcher.check();
+    expect(applied).toEqual([6]);
+    tree = null;
+    await watcher.check();
+    expect(refusals).toEqual(['POLICY_INVALID']);
+    // The deletion did not hand the settings back to config.json.
+    expect(applied).toEqual([6]);
   });
 });

@@ -1,5 +1,8 @@
 /** Local accounts (sealed file, lockout, rollback) and the staff session (idle lock, unlock, take-over), without a window. */
-import { readFileSync, writeFileSync, copyFileSync, rmSync } from 'node:fs';
+import { readFileSync, writeFileSync, copyFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { parseConfig } from '../../main/core/config';
 import type { AuthConfig } from '../../main/core/config';
@@ -12,6 +15,7 @@ import { samePerson } from '../../main/core/staff/session';
 import { IpcRouter } from '../../main/core/ipc-router';
 import { Station } from '../../main/core/station';
 import type { KeyAccount, KeyStore } from '../../main/core/keystore';
+import { EXIT_CODES as STAFF_EXIT_CODES, runStaffCli } from '../../scripts/staff';
 
 const POLICY = { maxFailures: 10, minutes: 30 };
 
@@ -198,6 +202,43 @@ describe('races and identity', () => {
     expect(staff.view().state).toBe('signed-out');
   });
 
+  it('a sign-out pressed while the same person’s unlock is being recorded wins: the unlock is refused, and the trail ends signed out', async () => {
+    const accounts = tempAccountStore();
+    await accounts.add({ username: 'anna', roles: ['operator'], password: TEST_PASSWORD });
+    const events: string[] = [];
+    let unlockWritten: () => void = () => undefined;
+    let unlockRecording: () => void = () => undefined;
+    const recording = new Promise<void>((resolve) => (unlockRecording = resolve));
+    const staff = new StaffSession({
+      auth: parseConfig({}).auth,
+      stationId: 'desk-1',
+      accounts,
+      // The trail keeps the order records are handed to it; the unlock record is held on its way to disk.
+      audit: {
+        append: async (entry) => {
+          events.push(entry.event);
+          if (entry.event === 'unlock') {
+            unlockRecording();
+            await new Promise<void>((resolve) => (unlockWritten = resolve));
+          }
+        },
+      },
+      onChange: () => undefined,
+      onSessionEnd: () => undefined,
+    });
+    await staff.signIn('anna', TEST_PASSWORD);
+    await staff.lock('manual');
+    const unlock = staff.unlock('anna', TEST_PASSWORD);
+    await recording;
+    const signOut = staff.signOut();
+    unlockWritten();
+    await signOut;
+    await expect(unlock).rejects.toMatchObject({ code: 'SESSION_BUSY' });
+    expect(staff.view().state).toBe('signed-out');
+    expect(() => staff.requireSignedIn()).toThrow(expect.objectContaining({ code: 'SIGN_IN_REQUIRED' }));
+    expect(events).toEqual(['sign-in', 'lock', 'unlock', 'sign-out']);
+  });
+
   it('a lock while Start waits on the keychain: nothing starts, and the pad never opens', async () => {
     let release: () => void = () => undefined;
     const gate = new Promise<void>((resolve) => (release = resolve));
@@ -286,5 +327,37 @@ describe('the accounts file between processes', () => {
     expect(await keyStore.get('staff-generation')).toBe(String(Number(generation) + 1));
     copyFileSync(`${store.path}.old`, store.path);
     await expect(store.list()).rejects.toMatchObject({ code: 'STAFF_STORE_INVALID' });
+  });
+});
+
+describe('npm run staff: the station keychain service', () => {
+  it("without --service, the managed policy's keychain.service (over config.json's) seals the accounts", async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'pin-station-staff-cli-'));
+    try {
+      writeFileSync(join(dataDir, 'config.json'), JSON.stringify({ keychain: { service: 'from-config' } }));
+      const stores = new Map<string, MemoryKeyStore>();
+      const openStore = (service: string): MemoryKeyStore => {
+        const store = stores.get(service) ?? new MemoryKeyStore();
+        stores.set(service, store);
+        return store;
+      };
+      const policy = { location: '/etc/pin-station/policy.json', read: async () => ({ keychain: { service: 'from-policy' } }) };
+      let stderr = '';
+      const code = await runStaffCli(['add', 'anna', '--roles', 'operator', '--data-dir', dataDir], {
+        stdin: Readable.from([Buffer.from(`${TEST_PASSWORD}\n`)]),
+        stdout: { write: () => true },
+        stderr: { write: (text: string) => (stderr += text) },
+        openStore,
+        policy,
+      });
+      expect(code, stderr).toBe(STAFF_EXIT_CODES.OK);
+      expect(await stores.get('from-policy')?.get('staff-key')).not.toBeNull();
+      expect(stores.has('from-config')).toBe(false);
+      // The station reads them with its own service: the policy's.
+      const accounts = new LocalAccountStore(join(dataDir, 'staff', 'accounts.json'), openStore('from-policy'));
+      expect(await accounts.checkPassword('anna', TEST_PASSWORD, POLICY)).toMatchObject({ ok: true });
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
   });
 });

@@ -18,7 +18,6 @@ import { constants } from 'node:fs';
 import { lstat, open } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { promisify } from 'node:util';
 import { StationError } from '../../../common/errors';
 import { parsePlistPolicy } from './plist';
 import { parseRegQuery, REGISTRY_POLICY_KEY } from './registry';
@@ -131,47 +130,103 @@ export function policyFileSource(path: string, rule: OwnershipRule = { ownerUid:
   };
 }
 
-const run = promisify(execFile);
+/** Runs a program and resolves with its standard output; `input` goes to its stdin. A non-zero exit rejects, `code` the exit code. */
+export type ProgramRunner = (
+  file: string,
+  args: readonly string[],
+  options: { readonly input?: Buffer; readonly maxBuffer: number; readonly cwd?: string },
+) => Promise<string>;
+
+const runProgram: ProgramRunner = (file, args, { input, maxBuffer, cwd }) =>
+  new Promise((resolvePromise, rejectPromise) => {
+    const child = execFile(file, [...args], { windowsHide: true, maxBuffer, encoding: 'utf8', ...(cwd ? { cwd } : {}) }, (error, stdout) =>
+      error ? rejectPromise(error) : resolvePromise(stdout),
+    );
+    // A program that exits before reading all of its input is judged by its exit code, not by the broken pipe.
+    child.stdin?.on('error', () => undefined);
+    child.stdin?.end(input ?? Buffer.alloc(0));
+  });
+
 /** Not from %SystemRoot% or PATH: both come from whoever starts the app. */
 const REG_EXE = 'C:\\Windows\\System32\\reg.exe';
+const REGISTRY_POLICIES_PARENT = REGISTRY_POLICY_KEY.slice(0, REGISTRY_POLICY_KEY.lastIndexOf('\\'));
 
-/** Windows: `reg query` of the policy key (a missing key means no policy). Not testable here: parseRegQuery is. */
-export function registryPolicySource(): PolicySource {
+/** The exit code of a failed run, or null when the program did not run or was killed. */
+function exitCodeOf(error: unknown): number | null {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'number' ? code : null;
+}
+
+/**
+ * Windows: `reg query` of the policy key. reg.exe exits 1 both when the key does not exist and when it cannot be
+ * read (access denied, a damaged hive), and tells them apart only in a message in the system's language. So a
+ * failure means "no policy" only when the parent key lists no PINStation subkey; anything else refuses start-up
+ * (fail closed): a policy that exists but cannot be read must not turn into config.json's settings.
+ * Not testable against a real registry here: the runner is a parameter, and parseRegQuery is tested on samples.
+ */
+export function registryPolicySource(run: ProgramRunner = runProgram): PolicySource {
+  const query = (key: string, extra: readonly string[]): Promise<string> =>
+    // A fixed path: a bare "reg.exe" is looked for in the current folder and PATH, which the user controls.
+    run(REG_EXE, ['query', key, ...extra], { maxBuffer: MAX_POLICY_BYTES, cwd: 'C:\\Windows\\System32' });
+  const unreadable = (why: string): StationError =>
+    new StationError(
+      'POLICY_INVALID',
+      `${REGISTRY_POLICY_KEY} ${why}: the station does not start without the policy it may hold. Check that the key exists only as written by Group Policy and that Users may read it.`,
+    );
   return {
     location: REGISTRY_POLICY_KEY,
     async read() {
-      let stdout: string;
+      let failure: unknown;
       try {
-        // A fixed path: a bare "reg.exe" is looked for in the current folder and PATH, which the user controls.
-        ({ stdout } = await run(REG_EXE, ['query', REGISTRY_POLICY_KEY, '/s'], {
-          windowsHide: true,
-          maxBuffer: MAX_POLICY_BYTES,
-          cwd: 'C:\\Windows\\System32',
-        }));
+        return parseRegQuery(await query(REGISTRY_POLICY_KEY, ['/s']));
       } catch (error) {
-        // reg.exe exits 1 when the key does not exist.
-        if ((error as { code?: unknown }).code === 1) return null;
-        throw new StationError('POLICY_INVALID', `${REGISTRY_POLICY_KEY} could not be read.`);
+        if (error instanceof StationError) throw error;
+        failure = error;
       }
-      return parseRegQuery(stdout);
+      if (exitCodeOf(failure) !== 1) throw unreadable('could not be read by reg.exe');
+      let parent: string;
+      try {
+        parent = await query(REGISTRY_POLICIES_PARENT, []);
+      } catch {
+        throw unreadable('could not be read by reg.exe, nor its parent key listed');
+      }
+      // Key names are not translated: the parent's list says whether the key exists, in any language.
+      const listed = parent.split(/\r?\n/).some((line) => line.trim().toUpperCase() === REGISTRY_POLICY_KEY.toUpperCase());
+      if (listed) throw unreadable('exists but could not be read by reg.exe');
+      return null;
     },
   };
 }
 
-/** macOS: the managed preferences plist (binary or XML; plutil gives XML). Not testable here: parsePlistPolicy is. */
-export function managedPreferencesSource(rule: OwnershipRule = { ownerUid: 0 }): PolicySource {
+export interface ManagedPreferencesOptions {
+  /** The plist: MACOS_POLICY_FILE in the product; a test's own file in tests. */
+  readonly path?: string;
+  /** plutil: /usr/bin/plutil in the product; a stand-in in tests (there is no plutil here). */
+  readonly plutil?: string;
+}
+
+/**
+ * macOS: the managed preferences plist (binary or XML; plutil gives XML). plutil is handed the bytes that were
+ * read through the checked handle, on its stdin, never the path: a file swapped in after the check is never read.
+ */
+export function managedPreferencesSource(
+  rule: OwnershipRule = { ownerUid: 0 },
+  options: ManagedPreferencesOptions = {},
+  run: ProgramRunner = runProgram,
+): PolicySource {
+  const path = options.path ?? MACOS_POLICY_FILE;
   return {
-    location: MACOS_POLICY_FILE,
+    location: path,
     async read() {
-      const data = await readGuarded(MACOS_POLICY_FILE, rule);
+      const data = await readGuarded(path, rule);
       if (data === null) return null;
       let xml: string;
       try {
-        ({ stdout: xml } = await run('/usr/bin/plutil', ['-convert', 'xml1', '-o', '-', MACOS_POLICY_FILE], { maxBuffer: 4 * MAX_POLICY_BYTES }));
+        xml = await run(options.plutil ?? '/usr/bin/plutil', ['-convert', 'xml1', '-o', '-', '-'], { input: data, maxBuffer: 4 * MAX_POLICY_BYTES });
       } catch {
-        throw new StationError('POLICY_INVALID', `${MACOS_POLICY_FILE} could not be converted by plutil.`);
+        throw new StationError('POLICY_INVALID', `${path} could not be converted by plutil.`);
       }
-      return parsePlistPolicy(xml, MACOS_POLICY_FILE);
+      return parsePlistPolicy(xml, path);
     },
   };
 }

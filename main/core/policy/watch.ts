@@ -63,11 +63,14 @@ export class PolicyWatcher {
   private last: string;
   private lastRefusal: string | null = null;
   private checking = false;
+  /** Whether a valid policy has been read during this run, at start or since: once one has, its removal is refused. */
+  private policySeen: boolean;
   private readonly log: Logger;
 
   constructor(private readonly opts: PolicyWatcherOptions) {
     this.log = opts.log ?? silentLogger;
     this.last = JSON.stringify(opts.initial.settings);
+    this.policySeen = opts.initial.policyLocation !== null;
   }
 
   start(): void {
@@ -88,11 +91,13 @@ export class PolicyWatcher {
     try {
       const tree = await this.opts.source.read();
       // A policy that disappears while the station runs (deleted, or half-way through a delete-and-recreate) does
-      // not hand the settings back to config.json: it is refused, and a restart applies the removal.
-      if (tree === null && this.opts.initial.policyLocation !== null) {
+      // not hand the settings back to config.json: it is refused, and a restart applies the removal. That holds
+      // also for a policy that arrived after the start: its settings are in effect now.
+      if (tree === null && this.policySeen) {
         throw new StationError('POLICY_INVALID', `${this.opts.source.location} is gone: the station keeps the policy it has until it restarts.`);
       }
       const next = resolveSettings(this.opts.configText, tree, this.opts.source.location);
+      if (tree !== null) this.policySeen = true;
       this.lastRefusal = null;
       const key = JSON.stringify(next.settings);
       if (key === this.last) return;

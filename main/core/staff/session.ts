@@ -288,11 +288,14 @@ export class StaffSession {
       this.deps.onSessionEnd('end');
       await this.record('sign-out', previous.username, 'other-user');
     }
+    const recordingIn = this.epochValue;
     await this.recordOrRefuse(same ? 'unlock' : 'sign-in', who.username).catch((error: unknown) => {
       this.log.error('audit.failed', { staffEvent: same ? 'unlock' : 'sign-in', code: toErrorInfo(error).code });
       // The trail's own codes (and the keychain's) say what is wrong; anything else is AUDIT_FAILED.
       throw error instanceof StationError ? error : new StationError('AUDIT_FAILED');
     });
+    // A sign-out pressed while the record was written wins: its own record follows this one in the trail.
+    if (this.epochValue !== recordingIn) throw new StationError('SESSION_BUSY', 'The screen changed while signing in. Try again.');
     this.state = { kind: 'signed-in', who };
     this.epochValue++;
     // Told to the newcomer: whoever was signed in before is signed out now.
