@@ -52,7 +52,8 @@ const button = (page: Page, name: string) => page.getByRole('button', { name, ex
 
 let gated: GatedStation;
 beforeAll(async () => {
-  gated = await launchGatedStation();
+  // Dual control off: the journeys include a processor-generated PIN; the approval dialog is checked on its own below.
+  gated = await launchGatedStation({ config: { approval: { require: [] } } });
 });
 afterAll(async () => {
   await gated?.close();

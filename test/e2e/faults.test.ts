@@ -108,7 +108,8 @@ for (const c of cases) {
 }
 
 it('connection refused: retried while nothing can have been sent, then reported; audited as failed', async () => {
-  station = await launchStation({ processorUrl: 'http://127.0.0.1:9', config: { processor: { retries: 2 } } });
+  // Dual control off: a processor-generated PIN needs a supervisor by default, and this is about the retries.
+  station = await launchStation({ processorUrl: 'http://127.0.0.1:9', config: { processor: { retries: 2 }, approval: { require: [] } } });
   await startCard(station.operator, 'FAULT-2', 'Processor generates PIN');
   await expect.poll(() => statusText(station?.operator as LaunchedStation['operator']), { timeout: 10_000 }).toContain('Nothing was sent');
   const audit = readFileSync(station.auditPath, 'utf8')
@@ -129,7 +130,7 @@ it('a second OK or a new Start while a request is in flight sends nothing', asyn
   // The pad's OK again, and a new session from the operator, both while the request is out.
   const again = await pinpad.evaluate(() => (window as unknown as { pinpad: { submit(): Promise<unknown> } }).pinpad.submit());
   const restart = await operator.evaluate(() =>
-    (window as unknown as { station: { start(r: unknown): Promise<unknown> } }).station.start({ cardId: 'FAULT-4', mode: 'processor' }),
+    (window as unknown as { station: { start(r: unknown): Promise<unknown> } }).station.start({ cardId: 'FAULT-4', mode: 'customer' }),
   );
   expect(again).toMatchObject({ ok: false, error: { code: 'NO_SESSION' } });
   expect(restart).toMatchObject({ ok: false, error: { code: 'SESSION_BUSY' } });

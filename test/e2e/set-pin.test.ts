@@ -72,7 +72,8 @@ describe('customer chooses PIN', () => {
 
 describe('processor generates PIN', () => {
   it('sends {card_id} only and shows the processor answer', async () => {
-    const { operator, sandbox } = await launch();
+    // Dual control off: by default a processor-generated PIN waits for a supervisor (test/e2e/approval.test.ts).
+    const { operator, sandbox } = await launch({ config: { approval: { require: [] } } });
     await startCard(operator, 'CARD-0100', 'Processor generates PIN');
     await expect.poll(() => statusText(operator)).toContain('The processor generated the PIN.');
     const text = await statusText(operator);

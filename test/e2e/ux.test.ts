@@ -55,7 +55,8 @@ describe('operator window', () => {
   });
 
   it('works with the keyboard only: typing, Tab, arrow keys, Enter, Space and Escape', async () => {
-    const { operator, pinpad, sandbox } = await launch();
+    // Dual control off: the keyboard journey ends with a processor-generated PIN, which by default waits for a supervisor.
+    const { operator, pinpad, sandbox } = await launch({ config: { approval: { require: [] } } });
     const focused = (name: string, role: 'button' | 'radio' = 'button') => isFocused(operator.getByRole(role, { name, exact: true }));
     await expect.poll(() => isFocused(cardIdField(operator))).toBe(true);
 
