@@ -178,7 +178,7 @@ it('an approval is for one card, one Start and a limited time (main called direc
   });
   expect(s.sandbox?.attempts).toBe(1);
   expect(approvals(s).map((record) => `${String(record.event)}:${String(record.cardId)}`)).toEqual(['granted:CARD-A', 'granted:CARD-C', 'expired:CARD-C']);
-}, 30_000);
+});
 
 it('an auditor exports the verified trail as a download, parsed back as CSV; the export is on record; a tampered trail is refused', async () => {
   // A card ID a spreadsheet would run as a formula, allowed by this station's card ID rule.

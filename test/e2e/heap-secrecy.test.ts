@@ -186,7 +186,8 @@ describe('no PIN survives in any heap after an operation', () => {
   it(
     'after an inactivity timeout (whole PIN entered, never submitted)',
     async () => {
-      const { operator, pinpad, sandbox } = await launch(1_500);
+      // Long enough that a busy machine's slow clicks do not end the entry before all twelve digits are in.
+      const { operator, pinpad, sandbox } = await launch(5_000);
       const digits = randomDigits();
       await startCustomerEntry(operator, pinpad, 'CARD-HEAP-3');
       await typeDigits(pinpad, digits);

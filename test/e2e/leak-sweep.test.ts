@@ -76,10 +76,11 @@ it('no PIN, PAN or key appears in any log, console, page or file after every kin
     await pinpad.getByRole('button', { name: 'Cancel' }).click();
     await expect.poll(() => statusText(operator)).toContain('cancelled');
   });
-  await journey('timeout', { config: { pin: { inactivityTimeoutMs: 1_000 } } }, async ({ operator, pinpad }) => {
+  // Long enough that a busy machine's slow clicks do not end the entry before all nine digits are in.
+  await journey('timeout', { config: { pin: { inactivityTimeoutMs: 5_000 } } }, async ({ operator, pinpad }) => {
     await startCard(operator, 'LEAK-3', 'Customer chooses PIN');
     await typeDigits(pinpad, pin('610283746'));
-    await expect.poll(() => statusText(operator), { timeout: 10_000 }).toContain('timed out');
+    await expect.poll(() => statusText(operator)).toContain('timed out');
   });
   const pan = '4000001234567899';
   secrets.add(pan);
@@ -151,4 +152,4 @@ it('no PIN, PAN or key appears in any log, console, page or file after every kin
   }
   expect(secrets.size).toBeGreaterThan(10);
   expect(hits).toEqual([]);
-}, 120_000);
+}, 400_000);

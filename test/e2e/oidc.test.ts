@@ -26,7 +26,7 @@ let loginContext: BrowserContext;
 
 beforeAll(async () => {
   [idp, loginBrowser] = await Promise.all([startTestIdentityProvider({ accounts: [ANNA, BORIS, VISITOR] }), launchLoginBrowser()]);
-}, 30_000);
+});
 afterAll(async () => {
   await loginBrowser?.close();
   await idp?.close();

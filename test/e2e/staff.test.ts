@@ -129,8 +129,8 @@ it('the idle lock warns, then cancels and wipes the entry; the same person unloc
   await startCard(s.operator, 'IDLE-1', 'Customer chooses PIN');
   await typeDigits(s.pinpad, '58');
   await waitForCount(s.pinpad, 2);
-  await s.operator.getByText(/The screen locks in \d seconds? unless you continue\./).waitFor({ timeout: 8_000 });
-  await s.operator.getByRole('heading', { name: 'Screen locked' }).waitFor({ timeout: 8_000 });
+  await s.operator.getByText(/The screen locks in \d seconds? unless you continue\./).waitFor({ timeout: 30_000 });
+  await s.operator.getByRole('heading', { name: 'Screen locked' }).waitFor({ timeout: 30_000 });
   await s.operator.getByText('You were away too long: the screen locked.').waitFor();
   // The entry ended: the pad is back at its waiting screen, and main holds no digit.
   await s.pinpad.getByRole('heading', { name: 'Please wait' }).waitFor();
