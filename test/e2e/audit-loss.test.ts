@@ -61,7 +61,7 @@ it("one station's history: a PIN set, the trail copied (the older copy), another
   fullRecords = readAuditRecords(trail).length;
   expect(fullRecords).toBeGreaterThan(readAuditRecords(join(dir, 'older.jsonl')).length);
   expect(JSON.parse(fullMark)).toMatchObject({ seq: fullRecords });
-}, 60_000);
+});
 
 afterAll(async () => {
   for (const account of ['pin-key', 'api-token', 'pin-public-key', 'audit-key', 'audit-mark', 'staff-key', 'staff-generation'] as const) {
@@ -137,6 +137,6 @@ describe('records lost from the audit trail', () => {
       });
       expect(verified, verify.join('')).toBe(EXIT_CODES.OK);
       expect(verify.join('')).toContain(`high-water mark (keychain): record ${records.length}, matches`);
-    }, 60_000);
+    });
   }
 });

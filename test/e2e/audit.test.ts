@@ -16,7 +16,8 @@ const allRecords = (s: LaunchedStation): Record<string, unknown>[] =>
 const records = (s: LaunchedStation): Record<string, unknown>[] => allRecords(s).filter((record) => record.type === undefined);
 
 it('set, generated, cancelled and timed-out sessions each leave one chained record; verify passes; no secrets', async () => {
-  const s = await launch({ config: { station: { id: 'desk-7' }, pin: { inactivityTimeoutMs: 1_500 } } });
+  // Dual control off: the records of approvals are checked in test/e2e/approval.test.ts; here, one record per session.
+  const s = await launch({ config: { station: { id: 'desk-7' }, pin: { inactivityTimeoutMs: 1_500 }, approval: { require: [] } } });
   await startCard(s.operator, 'AUD-1', 'Customer chooses PIN');
   await enterAndConfirm(s.pinpad, '4826');
   await expect.poll(() => statusText(s.operator)).toContain('PIN set.');
@@ -37,7 +38,7 @@ it('set, generated, cancelled and timed-out sessions each leave one chained reco
 
   await s.operator.getByRole('button', { name: 'Next card' }).click();
   await startCard(s.operator, 'AUD-4', 'Customer chooses PIN');
-  await expect.poll(() => statusText(s.operator), { timeout: 10_000 }).toContain('timed out');
+  await expect.poll(() => statusText(s.operator)).toContain('timed out');
   expect(records(s).at(-1)).toMatchObject({ seq: 7, outcome: 'timeout', errorCode: 'PIN_TIMEOUT' });
 
   // A request that was sent closes its write-ahead attempt record (attemptId); an entry that ended on the pad sent nothing.
@@ -77,7 +78,8 @@ it('set, generated, cancelled and timed-out sessions each leave one chained reco
 });
 
 it('an unreachable processor is recorded as failed with its code', async () => {
-  const s = await launch({ processorUrl: 'http://127.0.0.1:9', config: { processor: { retries: 0 } } });
+  // Dual control off (a processor-generated PIN needs a supervisor by default): this is about the failure's record.
+  const s = await launch({ processorUrl: 'http://127.0.0.1:9', config: { processor: { retries: 0 }, approval: { require: [] } } });
   await startCard(s.operator, 'AUD-5', 'Processor generates PIN');
   await expect.poll(() => statusText(s.operator)).toContain('could not be reached');
   expect(records(s)).toMatchObject([{ seq: 3, outcome: 'failed', errorCode: 'PROCESSOR_UNREACHABLE' }]);
@@ -86,7 +88,8 @@ it('an unreachable processor is recorded as failed with its code', async () => {
 });
 
 it('a damaged audit trail stops Start: no PIN is taken whose outcome could not be recorded', async () => {
-  const s = await launch();
+  // Dual control off: a processor-generated PIN needs a supervisor by default, and this is about the damaged trail.
+  const s = await launch({ config: { approval: { require: [] } } });
   await startCard(s.operator, 'AUD-6', 'Processor generates PIN');
   await expect.poll(() => statusText(s.operator)).toContain('generated');
   appendFileSync(s.auditPath, '{"seq":2,"time":"2026-');

@@ -90,7 +90,7 @@ for (const c of cases) {
     await startCard(operator, 'FAULT-1', 'Customer chooses PIN');
     await enterAndConfirm(pinpad, '4826');
     const heading = c.code === null ? 'PIN set.' : c.audit === 'outcome-unknown' ? 'Outcome unknown.' : 'PIN not set.';
-    await expect.poll(() => statusText(operator), { timeout: 10_000 }).toContain(heading);
+    await expect.poll(() => statusText(operator)).toContain(heading);
     const text = (await statusText(operator)) ?? '';
     expect(text).toContain(c.says);
     if (c.code) expect(text).toContain(`Error code: ${c.code}`);
@@ -108,9 +108,10 @@ for (const c of cases) {
 }
 
 it('connection refused: retried while nothing can have been sent, then reported; audited as failed', async () => {
-  station = await launchStation({ processorUrl: 'http://127.0.0.1:9', config: { processor: { retries: 2 } } });
+  // Dual control off: a processor-generated PIN needs a supervisor by default, and this is about the retries.
+  station = await launchStation({ processorUrl: 'http://127.0.0.1:9', config: { processor: { retries: 2 }, approval: { require: [] } } });
   await startCard(station.operator, 'FAULT-2', 'Processor generates PIN');
-  await expect.poll(() => statusText(station?.operator as LaunchedStation['operator']), { timeout: 10_000 }).toContain('Nothing was sent');
+  await expect.poll(() => statusText(station?.operator as LaunchedStation['operator'])).toContain('Nothing was sent');
   const audit = readFileSync(station.auditPath, 'utf8')
     .trim()
     .split('\n')
@@ -129,11 +130,11 @@ it('a second OK or a new Start while a request is in flight sends nothing', asyn
   // The pad's OK again, and a new session from the operator, both while the request is out.
   const again = await pinpad.evaluate(() => (window as unknown as { pinpad: { submit(): Promise<unknown> } }).pinpad.submit());
   const restart = await operator.evaluate(() =>
-    (window as unknown as { station: { start(r: unknown): Promise<unknown> } }).station.start({ cardId: 'FAULT-4', mode: 'processor' }),
+    (window as unknown as { station: { start(r: unknown): Promise<unknown> } }).station.start({ cardId: 'FAULT-4', mode: 'customer' }),
   );
   expect(again).toMatchObject({ ok: false, error: { code: 'NO_SESSION' } });
   expect(restart).toMatchObject({ ok: false, error: { code: 'SESSION_BUSY' } });
-  await expect.poll(() => statusText(operator), { timeout: 10_000 }).toContain('PIN set.');
+  await expect.poll(() => statusText(operator)).toContain('PIN set.');
   expect(sandbox?.attempts).toBe(1);
   expect(sandbox?.isPinSet('FAULT-3', '4826')).toBe(true);
 });
@@ -155,7 +156,7 @@ it('after "outcome unknown", the next attempt for the card needs a supervisor\'s
       .filter((record) => record.type === undefined && record.cardId === 'FAULT-5');
   await startCard(operator, 'FAULT-5', 'Customer chooses PIN');
   await enterAndConfirm(pinpad, '4826');
-  await expect.poll(() => statusText(operator), { timeout: 15_000 }).toContain('Outcome unknown.');
+  await expect.poll(() => statusText(operator)).toContain('Outcome unknown.');
   const unknown = cardRecords()[0];
   expect(unknown).toMatchObject({ outcome: 'outcome-unknown' });
   await operator.getByRole('button', { name: 'Next card' }).click();

@@ -76,10 +76,11 @@ it('no PIN, PAN or key appears in any log, console, page or file after every kin
     await pinpad.getByRole('button', { name: 'Cancel' }).click();
     await expect.poll(() => statusText(operator)).toContain('cancelled');
   });
-  await journey('timeout', { config: { pin: { inactivityTimeoutMs: 1_000 } } }, async ({ operator, pinpad }) => {
+  // Long enough that a busy machine's slow clicks do not end the entry before all nine digits are in.
+  await journey('timeout', { config: { pin: { inactivityTimeoutMs: 5_000 } } }, async ({ operator, pinpad }) => {
     await startCard(operator, 'LEAK-3', 'Customer chooses PIN');
     await typeDigits(pinpad, pin('610283746'));
-    await expect.poll(() => statusText(operator), { timeout: 10_000 }).toContain('timed out');
+    await expect.poll(() => statusText(operator)).toContain('timed out');
   });
   const pan = '4000001234567899';
   secrets.add(pan);
@@ -113,7 +114,8 @@ it('no PIN, PAN or key appears in any log, console, page or file after every kin
     await dialog.getByRole('button', { name: 'Approve', exact: true }).click();
     await expect.poll(() => statusText(operator)).toContain('generated');
   });
-  await journey('staff', { staff: [anna, boris], signIn: false }, async (s) => {
+  // Dual control off here: this journey's processor-generated PIN is about the sign-in records; 'approval' above has the rules.
+  await journey('staff', { staff: [anna, boris], signIn: false, config: { approval: { require: [] } } }, async (s) => {
     const { operator } = s;
     const attempt = async (username: string, secret: string, button: 'Sign in' | 'Unlock', events: number): Promise<void> => {
       await operator.getByRole('textbox', { name: 'User name' }).fill(username);
@@ -150,4 +152,4 @@ it('no PIN, PAN or key appears in any log, console, page or file after every kin
   }
   expect(secrets.size).toBeGreaterThan(10);
   expect(hits).toEqual([]);
-}, 120_000);
+}, 900_000);

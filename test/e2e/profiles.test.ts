@@ -52,7 +52,8 @@ describe('profile iso4 (PAN-bound format 4 PIN block)', () => {
   });
 
   it('processor-generated PINs need no PAN', async () => {
-    const s = await launch({ config: { profile: 'iso4' } });
+    // Dual control off: by default a processor-generated PIN waits for a supervisor (test/e2e/approval.test.ts).
+    const s = await launch({ config: { profile: 'iso4', approval: { require: [] } } });
     await s.operator.getByRole('radio', { name: 'Processor generates PIN' }).check();
     expect(await s.operator.getByLabel('Card number (PAN)').count()).toBe(0);
     await startCard(s.operator, 'CARD-ISO-3', 'Processor generates PIN');

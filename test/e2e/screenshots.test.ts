@@ -42,7 +42,8 @@ const alertText = (page: Page): Promise<string | null> => page.getByRole('alert'
 
 it('captures every operator and PIN pad state through the journeys', async () => {
   mkdirSync(dir, { recursive: true });
-  gated = await launchGatedStation({ config: { pad: { shuffle: false } } });
+  // Dual control off: these journeys include processor-generated PINs; the approval dialog has its own pictures.
+  gated = await launchGatedStation({ config: { pad: { shuffle: false }, approval: { require: [] } } });
   const { operator, pinpad } = gated.station;
   const ok = pinpad.getByRole('button', { name: 'OK' });
 

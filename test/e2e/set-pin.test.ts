@@ -72,7 +72,8 @@ describe('customer chooses PIN', () => {
 
 describe('processor generates PIN', () => {
   it('sends {card_id} only and shows the processor answer', async () => {
-    const { operator, sandbox } = await launch();
+    // Dual control off: by default a processor-generated PIN waits for a supervisor (test/e2e/approval.test.ts).
+    const { operator, sandbox } = await launch({ config: { approval: { require: [] } } });
     await startCard(operator, 'CARD-0100', 'Processor generates PIN');
     await expect.poll(() => statusText(operator)).toContain('The processor generated the PIN.');
     const text = await statusText(operator);
@@ -124,7 +125,7 @@ describe('bad input gets a specific error and nothing is sent', () => {
     await startCard(operator, 'CARD-0300', 'Customer chooses PIN');
     await enterAndConfirm(pinpad, '4826');
     // Two retries with back-off come first (about 0.75 s), more on a busy machine: poll past the 1 s default.
-    await expect.poll(() => statusText(operator), { timeout: 10_000 }).toContain('The card processor could not be reached. Nothing was sent.');
+    await expect.poll(() => statusText(operator)).toContain('The card processor could not be reached. Nothing was sent.');
     expect(await statusText(operator)).toContain('PROCESSOR_UNREACHABLE');
   });
 

@@ -55,7 +55,8 @@ describe('operator window', () => {
   });
 
   it('works with the keyboard only: typing, Tab, arrow keys, Enter, Space and Escape', async () => {
-    const { operator, pinpad, sandbox } = await launch();
+    // Dual control off: the keyboard journey ends with a processor-generated PIN, which by default waits for a supervisor.
+    const { operator, pinpad, sandbox } = await launch({ config: { approval: { require: [] } } });
     const focused = (name: string, role: 'button' | 'radio' = 'button') => isFocused(operator.getByRole(role, { name, exact: true }));
     await expect.poll(() => isFocused(cardIdField(operator))).toBe(true);
 
@@ -377,7 +378,7 @@ describe('timeouts (inactivity 2 s, session 3 s)', () => {
   /** Waits for the timeout's effects on both windows; returns when the pad went idle. */
   async function expectTimedOut(): Promise<number> {
     const { operator, pinpad, sandbox } = timed;
-    await expect.poll(() => heading(pinpad), { timeout: 5_000, interval: 50 }).toBe('Please wait');
+    await expect.poll(() => heading(pinpad)).toBe('Please wait');
     const idleAt = Date.now();
     await expect.poll(() => statusText(operator)).toContain('PIN entry timed out. Nothing was sent.');
     expect(await statusText(operator)).toContain('PIN_TIMEOUT');

@@ -21,7 +21,8 @@ describe.skipIf(!binary)(suiteName, () => {
   beforeAll(async () => {
     app = await electron.launch({ executablePath: binary ?? undefined, args: [join(import.meta.dirname, '..', '..', 'out', 'main', 'index.js')] });
     const windows = async (): Promise<Page[]> => {
-      for (let i = 0; i < 50 && app.windows().length < 2; i++) await new Promise((r) => setTimeout(r, 200));
+      // Up to 60 s: on a busy machine the app's start-up (keychain, trail) takes far longer than when idle.
+      for (let i = 0; i < 300 && app.windows().length < 2; i++) await new Promise((r) => setTimeout(r, 200));
       return app.windows();
     };
     for (const page of await windows()) {

@@ -203,16 +203,17 @@ export function retainerReport(snapshotBytes: Buffer, needle: Needle, maxPaths =
   const edgeTypes = meta.edge_types[0];
   const nodeCount = nodes.length / nodeFieldCount;
 
-  // Reverse edges: for each node, the (from node, edge) pairs pointing at it. Weak edges do not retain.
+  // Reverse edges: for each node, the (from node, edge) pairs pointing at it. Weak edges do not retain, but they are
+  // kept apart to say what still knows of a string that nothing retains (a cache, a table of weak references).
   const firstEdge = new Uint32Array(nodeCount + 1);
   for (let n = 0; n < nodeCount; n++) firstEdge[n + 1] = (firstEdge[n] as number) + (nodes[n * nodeFieldCount + nodeEdgeCount] as number);
   const retainers: Array<Array<[number, number]>> = Array.from({ length: nodeCount }, () => []);
+  const weakRetainers: Array<Array<[number, number]>> = Array.from({ length: nodeCount }, () => []);
   for (let n = 0; n < nodeCount; n++) {
     for (let e = firstEdge[n] as number; e < (firstEdge[n + 1] as number); e++) {
       const base = e * edgeFieldCount;
-      if (edgeTypes[edges[base + edgeType] as number] === 'weak') continue;
       const to = (edges[base + edgeTo] as number) / nodeFieldCount;
-      retainers[to]?.push([n, e]);
+      (edgeTypes[edges[base + edgeType] as number] === 'weak' ? weakRetainers : retainers)[to]?.push([n, e]);
     }
   }
 
@@ -231,43 +232,53 @@ export function retainerReport(snapshotBytes: Buffer, needle: Needle, maxPaths =
     return `${type}:${name}`;
   };
 
-  const reports: string[] = [];
-  for (let target = 0; target < nodeCount && reports.length < maxPaths; target++) {
-    if (!(strings[nodes[target * nodeFieldCount + nodeName] as number] ?? '').includes(text)) continue;
-    // Breadth-first search backwards from the hit to the root (node 0).
+  /** Breadth-first search backwards from the hit to the root (node 0); null when the root is not reached. */
+  const pathFromRoot = (target: number, withWeak: boolean): string | null => {
     const via = new Int32Array(nodeCount).fill(-1); // edge index used to step back from a node
     const next = new Int32Array(nodeCount).fill(-1); // the node that edge points at (towards the hit)
     const seen = new Uint8Array(nodeCount);
     seen[target] = 1;
     let frontier = [target];
-    let reached = -1;
-    while (frontier.length > 0 && reached < 0) {
+    let reached = false;
+    while (frontier.length > 0 && !reached) {
       const following: number[] = [];
       for (const node of frontier) {
-        for (const [from, edge] of retainers[node] ?? []) {
+        for (const [from, edge] of [...(retainers[node] ?? []), ...(withWeak ? (weakRetainers[node] ?? []) : [])]) {
           if (seen[from]) continue;
           seen[from] = 1;
           via[from] = edge;
           next[from] = node;
           if (from === 0) {
-            reached = 0;
+            reached = true;
             break;
           }
           following.push(from);
         }
-        if (reached >= 0) break;
+        if (reached) break;
       }
       frontier = following;
     }
-    if (reached < 0) {
-      reports.push(`${describeNode(target)} (no strong path from the root; pending GC or only weakly held)`);
-      continue;
-    }
+    if (!reached) return null;
     const steps: string[] = [describeNode(0)];
     for (let node = 0; node !== target; node = next[node] as number) {
       steps.push(`-[${describeEdge(via[node] as number)}]-> ${describeNode(next[node] as number)}`);
     }
-    reports.push(steps.join(' '));
+    return steps.join(' ');
+  };
+
+  const reports: string[] = [];
+  for (let target = 0; target < nodeCount && reports.length < maxPaths; target++) {
+    if (!(strings[nodes[target * nodeFieldCount + nodeName] as number] ?? '').includes(text)) continue;
+    const strong = pathFromRoot(target, false);
+    if (strong !== null) {
+      reports.push(strong);
+      continue;
+    }
+    const direct = [...(retainers[target] ?? []), ...(weakRetainers[target] ?? [])].map(([from, edge]) => `${describeNode(from)} -[${describeEdge(edge)}]->`);
+    const weak = pathFromRoot(target, true);
+    reports.push(
+      `${describeNode(target)} (no strong path from the root${weak ? `; through a weak reference: ${weak}` : ''}; held directly by: ${direct.join(', ') || 'nothing'})`,
+    );
   }
   return reports;
 }

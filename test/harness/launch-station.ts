@@ -52,9 +52,8 @@ function generateTestKeys(withRsa: boolean): Partial<StationTestKeys> {
 
 /** The options' config as the station's config file would hold it, naming the processor address the harness was given. */
 function withProcessorUrl(config: NonNullable<StationConfigInput>, processorUrl: string | undefined): StationConfigInput {
-  const withApproval = config.approval === undefined ? { ...config, approval: { require: [] } } : config;
-  if (processorUrl === undefined || withApproval.processor?.baseUrl !== undefined) return withApproval;
-  return { ...withApproval, processor: { ...withApproval.processor, baseUrl: processorUrl } };
+  if (processorUrl === undefined || config.processor?.baseUrl !== undefined) return config;
+  return { ...config, processor: { ...config.processor, baseUrl: processorUrl } };
 }
 
 /** A local staff account the harness creates before start. */
@@ -73,9 +72,9 @@ export interface LaunchStationOptions {
   /** Processor base URL. When omitted, a fresh sandbox processor is started on loopback. */
   readonly processorUrl?: string;
   /**
-   * Config overrides, validated exactly like the station's config file. One difference from the product's
-   * defaults: unless `config.approval` is given, dual control is off (`approval.require: []`), so suites written
-   * before approvals keep working; pass `config.approval` (e.g. `{}` for the product's rules) to test it.
+   * Config overrides, validated exactly like the station's config file; what is not given has the product's
+   * defaults, dual control included (a processor-generated PIN, a repeat and a retry after "outcome unknown" need a
+   * supervisor). A test about something else that meets those rules turns them off: `approval: { require: [] }`.
    */
   readonly config?: StationConfigInput;
   /** The text of a config file instead of `config` (to test what a bad file does). */

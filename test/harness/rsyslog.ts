@@ -336,13 +336,13 @@ export class RsyslogCollector {
         resolve();
       });
     });
-    const deadline = Date.now() + 15_000;
+    const deadline = Date.now() + 60_000;
     while (Date.now() < deadline) {
       if (exitInfo !== null) break;
       if (await canConnect(this.port)) return;
       await sleep(25);
     }
-    const why = exitInfo ?? 'it did not listen within 15 s';
+    const why = exitInfo ?? 'it did not listen within 60 s';
     if (this.child === child) child.kill('SIGKILL');
     await this.exited;
     throw new Error(`rsyslogd did not start (${why}). Output: ${this.output.trim() || '(none)'}. Internal log: ${this.internalLog() || '(none)'}`);

@@ -42,6 +42,11 @@ const bundle = join(root, 'out', 'main', 'index.js');
 const OPERATOR_URL = 'app://station/operator/index.html';
 const PINPAD_URL = 'app://station/pinpad/index.html';
 const DT = '2026-01-01T00:00:00+00:00';
+/**
+ * How long a wait for something the app does on its own may take. vi.waitFor's default (1 s) fails on a busy
+ * machine; each wait ends as soon as its condition holds, so this bound costs nothing when things go well.
+ */
+const SETTLE = { timeout: 30_000, interval: 50 } as const;
 
 interface Rig {
   readonly double: ElectronDouble;
@@ -125,9 +130,11 @@ async function loadApp(configFor: (service: string) => string, doubleOptions: Om
   });
   const log = vi.spyOn(console, 'log').mockImplementation(() => undefined);
   cleanups.push(async () => {
-    // Let a close in progress finish before the keychain entries and folders go.
+    // Let a close in progress finish before the keychain entries and folders go. One that never finishes is this
+    // test's failure: its app's timers would otherwise run on into the next test, which no longer has this double.
     if (!double.app.exited) double.app.quit();
-    await vi.waitFor(() => expect(double.app.exited).not.toBeNull(), { timeout: 10_000 }).catch(() => undefined);
+    const quitting = vi.waitFor(() => expect(double.app.exited, 'the app did not finish quitting').not.toBeNull(), { ...SETTLE, timeout: 90_000 });
+    await quitting.catch(() => undefined);
     for (const listener of process.listeners('uncaughtException')) if (!listenersBefore.uncaught.includes(listener)) process.off('uncaughtException', listener);
     for (const listener of process.listeners('unhandledRejection'))
       if (!listenersBefore.rejection.includes(listener)) process.off('unhandledRejection', listener);
@@ -136,6 +143,7 @@ async function loadApp(configFor: (service: string) => string, doubleOptions: Om
     for (const account of ['pin-key', 'api-token', 'audit-key', 'staff-key', 'staff-generation'] as const) await keyStore.delete(account).catch(() => false);
     rmSync(appData, { recursive: true, force: true });
     delete (globalThis as Record<string, unknown>)[DOUBLE_KEY];
+    await quitting;
   });
 
   vi.resetModules();
@@ -174,7 +182,16 @@ function cardRecords(file: string): Record<string, unknown>[] {
 
 async function readyWithWindows(rig: Rig, count: number): Promise<void> {
   rig.double.app.becomeReady();
-  await vi.waitFor(() => expect(rig.double.windows.filter((win) => !win.destroyed)).toHaveLength(count), { timeout: 10_000 });
+  const open = () => rig.double.windows.filter((win) => !win.destroyed);
+  // The windows come once start-up (keychain, trail) is over, in one step: wait for that, however long a busy
+  // machine takes, then count. One window where two were expected is the cannot-start window: say why.
+  await vi.waitFor(() => expect(open().length).toBeGreaterThan(0), SETTLE);
+  if (open().length !== count) {
+    const view = await operatorView(rig).catch((error: unknown) => String(error));
+    expect.fail(
+      `expected ${count} window(s), saw ${open().length}; the operator window shows ${JSON.stringify(typeof view === 'string' ? view : (view.error ?? view.phase))}`,
+    );
+  }
   // A running station: the operator signs in first, as at the desk.
   if (count === 2) expect(await rig.fromOperator('staff:sign-in', rig.operatorAccount)).toMatchObject({ ok: true });
   // Windows show on ready-to-show, which the double emits right after loadURL.
@@ -195,7 +212,7 @@ async function operatorView(rig: Rig): Promise<OperatorView> {
 
 async function startCustomerEntry(rig: Rig): Promise<void> {
   expect(await rig.fromOperator('station:start', { cardId: 'WIRE-1', mode: 'customer' })).toMatchObject({ ok: true });
-  await vi.waitFor(() => expect(rig.pinpad().onTop).toBe(true));
+  await vi.waitFor(() => expect(rig.pinpad().onTop).toBe(true), SETTLE);
 }
 
 describe('start-up wiring', () => {
@@ -291,12 +308,12 @@ describe('the OS locks the station with the computer', () => {
     await readyWithWindows(rig, 2);
     await startCustomerEntry(rig);
     rig.double.powerMonitor.emit('lock-screen');
-    await vi.waitFor(async () => expect((await operatorView(rig)).staff).toMatchObject({ state: 'locked', username: 'wiring.op' }));
+    await vi.waitFor(async () => expect((await operatorView(rig)).staff).toMatchObject({ state: 'locked', username: 'wiring.op' }), SETTLE);
     expect(await rig.fromPinpad('pinpad:get-state')).toMatchObject({ ok: true, value: { active: false, count: 0 } });
     expect(await rig.fromOperator('station:start', { cardId: 'WIRE-2', mode: 'processor' })).toMatchObject({ ok: false, error: { code: 'SESSION_LOCKED' } });
     expect(await rig.fromOperator('staff:unlock', rig.operatorAccount)).toMatchObject({ ok: true });
     rig.double.powerMonitor.emit('suspend');
-    await vi.waitFor(async () => expect((await operatorView(rig)).staff.state).toBe('locked'));
+    await vi.waitFor(async () => expect((await operatorView(rig)).staff.state).toBe('locked'), SETTLE);
     expect(processor.arrived()).toBe(0);
     expect(rig.double.openedExternally).toEqual([]);
   });
@@ -308,8 +325,9 @@ describe('the OS lock where no lock-screen event exists (Linux)', () => {
     const rig = await loadApp(configWith(processor.url));
     await readyWithWindows(rig, 2);
     rig.double.powerMonitor.idleState = 'locked';
-    await vi.waitFor(async () => expect((await operatorView(rig)).staff.state).toBe('locked'), { timeout: 8_000, interval: 250 });
-  }, 15_000);
+    // One poll interval (5 s), plus however late a busy machine runs the timer.
+    await vi.waitFor(async () => expect((await operatorView(rig)).staff.state).toBe('locked'), { timeout: 5_000 + SETTLE.timeout, interval: 250 });
+  }, 90_000);
 });
 
 describe('quitting waits for work in flight', () => {
@@ -324,7 +342,7 @@ describe('quitting waits for work in flight', () => {
     });
 
     expect(await rig.fromOperator('station:start', { cardId: 'WIRE-Q1', mode: 'processor' })).toMatchObject({ ok: true });
-    await vi.waitFor(() => expect(processor.arrived()).toBe(1));
+    await vi.waitFor(() => expect(processor.arrived()).toBe(1), SETTLE);
 
     rig.double.app.quit();
     // A second Ctrl+Q, and the pad window closing, while the answer is still outstanding.
@@ -337,7 +355,7 @@ describe('quitting waits for work in flight', () => {
     expect(processor.arrived()).toBe(1);
 
     processor.release();
-    await vi.waitFor(() => expect(rig.double.app.exited).toEqual({ how: 'quit', code: 0 }), { timeout: 10_000 });
+    await vi.waitFor(() => expect(rig.double.app.exited).toEqual({ how: 'quit', code: 0 }), SETTLE);
     // The record of the request was on disk before the process was allowed to end.
     expect(recordsAtExit).toBe(1);
     expect(cardRecords(auditFile)).toEqual([expect.objectContaining({ cardId: 'WIRE-Q1', outcome: 'pin-generated', operator: 'wiring.op' })]);
@@ -349,7 +367,7 @@ describe('quitting waits for work in flight', () => {
     await readyWithWindows(rig, 2);
     await startCustomerEntry(rig);
     rig.double.app.quit();
-    await vi.waitFor(() => expect(rig.double.app.exited).not.toBeNull(), { timeout: 10_000 });
+    await vi.waitFor(() => expect(rig.double.app.exited).not.toBeNull(), SETTLE);
     expect(cardRecords(join(rig.userData, 'audit', 'audit.jsonl'))).toEqual([
       expect.objectContaining({ cardId: 'WIRE-1', outcome: 'cancelled', errorCode: 'PIN_CANCELLED', operator: 'wiring.op' }),
     ]);
@@ -366,7 +384,7 @@ describe('the pad and the keyboard', () => {
     await startCustomerEntry(rig);
     expect(rig.double.focused).toBe(rig.operator());
     expect(await rig.fromOperator('station:cancel')).toMatchObject({ ok: true });
-    await vi.waitFor(() => expect(rig.pinpad().onTop).toBe(false));
+    await vi.waitFor(() => expect(rig.pinpad().onTop).toBe(false), SETTLE);
     expect(rig.pinpad().webContents.reloads).toBe(1);
     expect(rig.double.focused).toBe(rig.operator());
   });
@@ -378,7 +396,7 @@ describe('the pad and the keyboard', () => {
     await startCustomerEntry(rig);
     expect(rig.double.focused).toBe(rig.pinpad());
     expect(await rig.fromPinpad('pinpad:cancel')).toMatchObject({ ok: true });
-    await vi.waitFor(() => expect(rig.double.focused).toBe(rig.operator()));
+    await vi.waitFor(() => expect(rig.double.focused).toBe(rig.operator()), SETTLE);
   });
 
   it('with pad.keyboardInput, a pad that could not be focused at the start of entry is wiped after pad.blurTimeoutMs', async () => {
@@ -388,7 +406,7 @@ describe('the pad and the keyboard', () => {
     rig.pinpad().refusesFocus = true;
     await startCustomerEntry(rig);
     expect(rig.double.focused).toBe(rig.operator());
-    await vi.waitFor(async () => expect((await operatorView(rig)).error?.code).toBe('PIN_TIMEOUT'), { timeout: 5_000 });
+    await vi.waitFor(async () => expect((await operatorView(rig)).error?.code).toBe('PIN_TIMEOUT'), SETTLE);
     expect((await operatorView(rig)).phase).toBe('failed');
   });
 });
@@ -429,7 +447,7 @@ describe('a start-up that fails', () => {
     const processor = await heldProcessor();
     const rig = await loadApp(configWith(processor.url), { failHardening: true });
     rig.double.app.becomeReady();
-    await vi.waitFor(() => expect(rig.double.app.exited).toEqual({ how: 'exit', code: 1 }), { timeout: 5_000 });
+    await vi.waitFor(() => expect(rig.double.app.exited).toEqual({ how: 'exit', code: 1 }), SETTLE);
     expect(rig.double.windows).toHaveLength(0);
     const lines = (rigStderr.get(rig.double) ?? []).join('').trim().split('\n');
     expect(lines).toHaveLength(1);
@@ -440,7 +458,7 @@ describe('a start-up that fails', () => {
     const processor = await heldProcessor();
     const rig = await loadApp(configWith(processor.url), { failWindows: true });
     rig.double.app.becomeReady();
-    await vi.waitFor(() => expect(rig.double.app.exited).toEqual({ how: 'exit', code: 1 }), { timeout: 5_000 });
+    await vi.waitFor(() => expect(rig.double.app.exited).toEqual({ how: 'exit', code: 1 }), SETTLE);
     expect((rigStderr.get(rig.double) ?? []).join('')).toMatch(/PIN Station cannot start \(unavailable window, Error\): INTERNAL: /);
   });
 });
@@ -496,7 +514,7 @@ describe('pin-station --admin (main/admin/entry.ts)', () => {
     try {
       vi.resetModules();
       await import(/* @vite-ignore */ `${bundle}?admin=${randomBytes(4).toString('hex')}`);
-      await vi.waitFor(() => settled(double, calls), { timeout: 10_000 });
+      await vi.waitFor(() => settled(double, calls), SETTLE);
     } finally {
       exitCodeSet = process.exitCode;
       process.exitCode = exitCodeBefore;

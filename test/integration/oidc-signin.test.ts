@@ -33,7 +33,7 @@ let context: BrowserContext;
 
 beforeAll(async () => {
   [idp, browser] = await Promise.all([startTestIdentityProvider({ accounts: [ANNA, VISITOR] }), launchLoginBrowser()]);
-}, 30_000);
+});
 afterAll(async () => {
   await browser?.close();
   await idp?.close();
