@@ -53,7 +53,7 @@ async function launchWithUnkeptPinKey(inactivityTimeoutMs: number): Promise<{ st
   await keyStore.set('pin-key', pinKey.toString('hex').toUpperCase());
   ownSandbox = new SandboxProcessor({ pinKeyHex: pinKey.toString('hex'), apiToken });
   const processorUrl = await ownSandbox.start();
-  station = await launchStation({ config: entryConfig(inactivityTimeoutMs), keyStore, keys: { apiToken }, processorUrl });
+  station = await launchStation({ config: { ...entryConfig(inactivityTimeoutMs), profile: 'gcm' }, keyStore, keys: { apiToken }, processorUrl });
   return { station, sandbox: ownSandbox, pinKey };
 }
 
