@@ -35,8 +35,9 @@ afterEach(async () => {
 
 const entryConfig = (inactivityTimeoutMs: number) => ({ pin: { minLength: PIN_LENGTH, maxLength: PIN_LENGTH, inactivityTimeoutMs }, pad: { shuffle: true } });
 
-async function launch(inactivityTimeoutMs: number, profile: 'gcm' | 'rsa-oaep' = 'gcm'): Promise<LaunchedStation> {
-  station = await launchStation({ config: { ...entryConfig(inactivityTimeoutMs), profile } });
+/** `profile` undefined: the config names none, so the station runs the default (public-key) profile. */
+async function launch(inactivityTimeoutMs: number, profile: 'gcm' | undefined = 'gcm'): Promise<LaunchedStation> {
+  station = await launchStation({ config: { ...entryConfig(inactivityTimeoutMs), ...(profile ? { profile } : {}) } });
   return station;
 }
 
@@ -142,9 +143,12 @@ describe('no PIN survives in any heap after an operation', () => {
   );
 
   it(
-    'after a successful rsa-oaep set: no PIN, and no session key (hex or binary string)',
+    'with the default (public-key) profile: the keychain holds no pin-key; after a set, no PIN and no session key (hex or binary string)',
     async () => {
-      const { operator, pinpad, sandbox, keys } = await launch(20_000, 'rsa-oaep');
+      const { operator, pinpad, sandbox, keys, keyStore } = await launch(20_000, undefined);
+      // Nothing on this desk can open a PIN: the keychain has the processor's public key, and no symmetric key.
+      expect(await keyStore.get('pin-key')).toBeNull();
+      expect(await keyStore.get('pin-public-key')).toMatch(/^-----BEGIN PUBLIC KEY-----/);
       const digits = randomDigits();
       await setPin(operator, pinpad, 'CARD-HEAP-RSA', digits);
       const heaps = await snapshotAllHeaps(station as LaunchedStation);
