@@ -35,9 +35,9 @@ afterEach(async () => {
 
 const entryConfig = (inactivityTimeoutMs: number) => ({ pin: { minLength: PIN_LENGTH, maxLength: PIN_LENGTH, inactivityTimeoutMs }, pad: { shuffle: true } });
 
-/** `profile` undefined: the config names none, so the station runs the default (public-key) profile. */
-async function launch(inactivityTimeoutMs: number, profile: 'gcm' | undefined = 'gcm'): Promise<LaunchedStation> {
-  station = await launchStation({ config: { ...entryConfig(inactivityTimeoutMs), ...(profile ? { profile } : {}) } });
+/** `'default'`: the config names no profile, so the station runs the default (public-key) profile. */
+async function launch(inactivityTimeoutMs: number, profile: 'gcm' | 'default' = 'gcm'): Promise<LaunchedStation> {
+  station = await launchStation({ config: { ...entryConfig(inactivityTimeoutMs), ...(profile === 'gcm' ? { profile } : {}) } });
   return station;
 }
 
@@ -145,7 +145,7 @@ describe('no PIN survives in any heap after an operation', () => {
   it(
     'with the default (public-key) profile: the keychain holds no pin-key; after a set, no PIN and no session key (hex or binary string)',
     async () => {
-      const { operator, pinpad, sandbox, keys, keyStore } = await launch(20_000, undefined);
+      const { operator, pinpad, sandbox, keys, keyStore } = await launch(20_000, 'default');
       // Nothing on this desk can open a PIN: the keychain has the processor's public key, and no symmetric key.
       expect(await keyStore.get('pin-key')).toBeNull();
       expect(await keyStore.get('pin-public-key')).toMatch(/^-----BEGIN PUBLIC KEY-----/);
