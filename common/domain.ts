@@ -6,8 +6,15 @@
 import type { ErrorCode } from './errors';
 
 /** Encryption profiles (docs/architecture.md, "The PIN's path"). */
-export const PROFILE_NAMES = ['gcm', 'iso4', 'rsa-oaep'] as const;
+export const PROFILE_NAMES = ['public-key', 'gcm', 'iso4'] as const;
 export type ProfileName = (typeof PROFILE_NAMES)[number];
+/** The default: the processor's public key, so a station holds nothing that opens a PIN. */
+export const DEFAULT_PROFILE: ProfileName = 'public-key';
+/** The public-key profile's earlier name, still accepted in config (and found in older audit records). */
+export const LEGACY_PROFILE_NAMES = { 'rsa-oaep': 'public-key' } as const satisfies Record<string, ProfileName>;
+
+/** From this many days before the processor key's notAfter, the operator window warns. */
+export const PROCESSOR_KEY_WARN_DAYS = 30;
 
 /** Who chooses the PIN: the cardholder on the pad, or the processor (the request then has no `pin`). */
 export const PIN_MODES = ['customer', 'processor'] as const;

@@ -90,6 +90,17 @@ export interface OperatorView {
   readonly usingSandboxProcessor: boolean;
   /** Who is signed in at the desk, and whether the screen is locked. */
   readonly staff: StaffView;
+  /** The processor's public key (public-key profile only; null otherwise): its fingerprint KCV and expiry. */
+  readonly processorKey: ProcessorKeyView | null;
+}
+
+export interface ProcessorKeyView {
+  /** First 10 hex characters of the SHA-256 of its SubjectPublicKeyInfo. */
+  readonly kcv: string;
+  /** The certificate's notAfter (ISO 8601); null for a bare key ("no expiry known"). */
+  readonly notAfter: string | null;
+  /** Whole days until notAfter, negative once past; null when no expiry is known. */
+  readonly daysLeft: number | null;
 }
 
 /** A local sign-in or unlock. The password goes to main once and is never sent back, shown or logged. */

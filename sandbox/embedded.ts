@@ -3,8 +3,9 @@
  * `processor.baseUrl` is "sandbox": keys of its own under the
  * pin-station-sandbox keychain service, made on first run.
  */
-import { generateKeyPairSync } from 'node:crypto';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import type { KeyStore } from '../main/core/keystore';
+import { issueProcessorCertificate } from './certificate';
 import { SandboxProcessor } from './processor';
 import type { SandboxFault, SandboxProfile } from './processor';
 import { ensureSandboxKeys } from './provision';
@@ -18,24 +19,36 @@ export const SANDBOX_DEMO_CARDS: readonly { readonly cardId: string; readonly pa
   { cardId: 'DEMO-0003', pan: '4111111111111111' },
 ];
 
+const DAY_MS = 86_400_000;
+
 export async function startEmbeddedSandbox(
   keyStore: KeyStore,
   profile: SandboxProfile,
   faults: readonly SandboxFault[] = [],
 ): Promise<{ sandbox: SandboxProcessor; baseUrl: string }> {
-  const keys = await ensureSandboxKeys(keyStore);
+  const keys = await ensureSandboxKeys(keyStore, profile);
   let privateKeyPem: string | undefined;
-  if (profile === 'rsa-oaep') {
-    // A fresh processor key pair per run: the private half never leaves this process.
+  if (profile === 'public-key') {
+    // A fresh processor key pair per run: the private half never leaves this process; the station gets only the
+    // public key, in a certificate the processor signs (valid for a year), as a real processor would send it.
     const pair = generateKeyPairSync('rsa', {
       modulusLength: 2048,
       publicKeyEncoding: { type: 'spki', format: 'pem' },
       privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
     });
-    await keyStore.set('pin-public-key', pair.publicKey);
+    const now = Date.now();
+    const certificate = issueProcessorCertificate({
+      publicKeyPem: pair.publicKey,
+      signingKeyPem: pair.privateKey,
+      notBefore: new Date(now - DAY_MS),
+      notAfter: new Date(now + 365 * DAY_MS),
+    });
+    await keyStore.set('pin-public-key', certificate);
     privateKeyPem = pair.privateKey;
   }
-  const sandbox = new SandboxProcessor(privateKeyPem ? { ...keys, privateKeyPem } : keys, { profile, faults, testHooks: false });
+  // With the public-key profile the station holds no AES key; the emulator's own is then never used.
+  const processorKeys = { ...keys, pinKeyHex: keys.pinKeyHex ?? randomBytes(32).toString('hex') };
+  const sandbox = new SandboxProcessor(privateKeyPem ? { ...processorKeys, privateKeyPem } : processorKeys, { profile, faults, testHooks: false });
   for (const card of SANDBOX_DEMO_CARDS) sandbox.registerCard(card.cardId, card.pan);
   return { sandbox, baseUrl: await sandbox.start() };
 }

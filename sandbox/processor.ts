@@ -21,7 +21,7 @@ export interface SandboxKeys {
   /** AES-256 key, 64 hex characters (the sandbox's own copy of `pin-key`). */
   readonly pinKeyHex: string;
   readonly apiToken: string;
-  /** The processor's RSA private key (PEM), for the rsa-oaep profile. */
+  /** The processor's RSA private key (PEM), for the public-key profile. */
   readonly privateKeyPem?: string;
 }
 
@@ -42,7 +42,7 @@ export type SandboxFault =
   | { readonly kind: 'invalid-dt' }; // processed; dt is not RFC 3339
 
 export interface SandboxOptions {
-  /** The wire format agreed at onboarding (default gcm). */
+  /** The wire format agreed at onboarding (default gcm, so tests that hand it only an AES key need no RSA key). */
   readonly profile?: SandboxProfile;
   /** Faults for the first set_pin requests, in order (more can be queued with injectFaults). */
   readonly faults?: readonly SandboxFault[];
@@ -96,7 +96,7 @@ export class SandboxProcessor {
     if (!AES256_KEY_HEX.test(keys.pinKeyHex)) throw new Error('sandbox pinKeyHex must be 64 hex characters');
     this.key = Buffer.from(keys.pinKeyHex, 'hex');
     this.profile = options.profile ?? 'gcm';
-    if (this.profile === 'rsa-oaep' && !keys.privateKeyPem) throw new Error('the rsa-oaep profile needs privateKeyPem');
+    if (this.profile === 'public-key' && !keys.privateKeyPem) throw new Error('the public-key profile needs privateKeyPem');
   }
 
   /** Queues faults for the next set_pin requests, one per request. */
@@ -154,7 +154,7 @@ export class SandboxProcessor {
         const pan = this.cards.get(cardId);
         return pan === undefined ? null : decryptIso4Pin(this.key, pin, pan);
       }
-      case 'rsa-oaep':
+      case 'public-key':
         return decryptRsaOaepPin(this.privateKeyPem ?? '', pin, cardId);
     }
   }

@@ -2,13 +2,18 @@
 import { randomBytes } from 'node:crypto';
 import { AES256_KEY_HEX } from '../common/domain';
 import type { KeyStore } from '../main/core/keystore';
-import type { SandboxKeys } from './processor';
+import type { SandboxKeys, SandboxProfile } from './processor';
 
 export const SANDBOX_KEYCHAIN_SERVICE = 'pin-station-sandbox';
 
-export async function ensureSandboxKeys(store: KeyStore): Promise<SandboxKeys> {
+/** The api-token, and a pin-key only for a profile that needs one (gcm, iso4): the default profile holds none. */
+export async function ensureSandboxKeys(store: KeyStore, profile: SandboxProfile): Promise<Omit<SandboxKeys, 'pinKeyHex'> & { pinKeyHex: string | null }> {
   let pinKeyHex = await store.get('pin-key');
-  if (pinKeyHex === null || !AES256_KEY_HEX.test(pinKeyHex)) {
+  if (profile === 'public-key') {
+    // Practice under the default profile shows what a real station holds: no secret that opens a PIN.
+    if (pinKeyHex !== null) await store.delete('pin-key');
+    pinKeyHex = null;
+  } else if (pinKeyHex === null || !AES256_KEY_HEX.test(pinKeyHex)) {
     pinKeyHex = randomBytes(32).toString('hex').toUpperCase();
     await store.set('pin-key', pinKeyHex);
   }

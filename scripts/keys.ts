@@ -9,6 +9,12 @@
  *                      checked against its own KCV before the next custodian
  *                      is asked, the key (their XOR) against --kcv, and a
  *                      key-load record goes to the station's audit trail
+ *   import pin-public-key --next
+ *                      stage the processor's next key or certificate; it
+ *                      becomes pin-public-key on its notBefore (the station
+ *                      switches at a start or Start) or on `promote`
+ *   promote            make the staged next key current now, with an audit
+ *                      record in the station's trail
  *   status             one line per known account; never a value
  *   delete <account>   remove an entry
  *
@@ -20,10 +26,15 @@
  * Public key fingerprint KCV: for `pin-public-key` the "KCV" is the first 10
  * hex characters (uppercase) of SHA-256 over the DER SubjectPublicKeyInfo of
  * the key — the same value whether the custodian supplied an SPKI
- * ("PUBLIC KEY") or a PKCS#1 ("RSA PUBLIC KEY") PEM.
+ * ("PUBLIC KEY") or a PKCS#1 ("RSA PUBLIC KEY") PEM, or a certificate.
+ *
+ * pin-public-key may be given as an X.509 certificate (PEM): the entry then
+ * holds the certificate itself (re-encoded), so its validity period travels
+ * with the key; a bare key is stored as an SPKI PEM and has no known expiry.
  */
 import { AES256_KEY_HEX, DATA_DIR_NAME, PRINTABLE_TOKEN } from '../common/domain';
 import { createHash, createPublicKey, timingSafeEqual } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { resolve } from 'node:path';
 import forge from 'node-forge';
@@ -36,7 +47,11 @@ import { checkShipKey } from '../main/core/audit/ship-identity';
 import type { ShipKeyCheck } from '../main/core/audit/ship-identity';
 import { isKeyAccount, KEY_ACCOUNTS } from '../main/core/keystore';
 import type { ProvisionedAccount as KeyAccount } from '../main/core/keystore';
-import { bytesToHex, kcv, kcvMatches, parseAes256KeyHex, parseRsaPublicKey, RSA_MIN_BITS } from '../main/crypto';
+import { bytesToHex, daysToExpiry, kcv, kcvMatches, parseAes256KeyHex, parseProcessorKey, processorKeyEntry, RSA_MIN_BITS } from '../main/crypto';
+import type { ProcessorKey } from '../main/crypto';
+import { NEXT_PROCESSOR_KEY_ACCOUNT } from '../main/core/keystore';
+import { promoteNextProcessorKey, readNextProcessorKey } from '../main/core/processor-key-rotation';
+import { SANDBOX_BASE_URL } from '../main/core/config';
 import {
   clearTerminal,
   CliError,
@@ -76,6 +91,7 @@ export const EXIT_CODES = {
   AUDIT_UNAVAILABLE: 12,
   AUDIT_RECORD_FAILED: 13,
   STATION_RUNNING: 14,
+  NOTHING_STAGED: 15,
   CANCELLED: 130,
 } as const;
 export type ExitCodeName = keyof typeof EXIT_CODES;
@@ -98,7 +114,8 @@ const EXIT_CODE_HELP: Record<ExitCodeName, string> = {
   AUDIT_UNAVAILABLE: '--components: the audit trail cannot take the key-load record (checked before any prompt); nothing was stored',
   AUDIT_RECORD_FAILED: '--components: the key WAS stored, but its key-load record could not be written to the audit trail (see the message)',
   STATION_RUNNING:
-    '--components: the station is running on this data directory, or another admin command holds its audit trail; close it or wait (nothing was asked or stored)',
+    '--components, promote: the station is running on this data directory, or another admin command holds its audit trail; close it or wait (nothing was asked or stored)',
+  NOTHING_STAGED: 'promote: no next pin-public-key is staged (import it with --next first); nothing was changed',
   CANCELLED: 'input cancelled with Ctrl-C',
 };
 
@@ -137,13 +154,25 @@ Commands:
                      Nothing that looks like key material (16+ hex digits) is
                      echoed at any prompt, and the screen is cleared after
                      each custodian.
-  status             show every account: absent, present with its KCV(s), or malformed
+  import pin-public-key --next
+                     stage the processor's next key or certificate (kept in
+                     pin-public-key-next): it becomes pin-public-key on its
+                     notBefore, when the station next starts or a Start is
+                     pressed, or now with "promote"; the switch is recorded
+                     in the station's audit trail
+  promote            make the staged next pin-public-key current now; writes
+                     the switch to the station's audit trail (--data-dir);
+                     close the station first
+  status             show every account: absent, present with its KCV(s), or
+                     malformed; for pin-public-key also the days to expiry
+                     ("no expiry known" for a bare key) and the staged next key
   delete <account>   delete an entry
   help               show this text
 
 Accounts:
   pin-key, audit-key  AES-256 key, exactly 64 hex characters; --kcv is required
-  pin-public-key      PEM RSA public key of at least ${RSA_MIN_BITS} bits; --kcv optional
+  pin-public-key      PEM RSA public key of at least ${RSA_MIN_BITS} bits, or the processor's
+                      X.509 certificate for it (PEM; its validity is kept); --kcv optional
   api-token           printable ASCII without spaces, ${API_TOKEN_MIN} to ${API_TOKEN_MAX} characters
   ship-key            PEM private key (RSA 2048+ or EC, unencrypted) of the certificate in
                       audit.ship.certFile, for the audit collector; --kcv optional
@@ -156,8 +185,9 @@ Options:
                        pin-public-key: fingerprint KCV, the first 10 hex characters
                        of SHA-256 over the DER SubjectPublicKeyInfo
   --replace          overwrite an existing entry (import only)
+  --next             import pin-public-key as the next key (rotation)
   --components 2|3   import a pin-key or audit-key from that many components
-  --data-dir <dir>   with --components: the station's data directory, for its
+  --data-dir <dir>   with --components and promote: the station's data directory, for its
                      settings (station ID, keychain service: the managed policy,
                      then config.json; --service defaults to them) and its audit
                      trail <dir>/audit/audit.jsonl (default: ~/.config/${DATA_DIR_NAME}
@@ -176,6 +206,7 @@ interface ParsedArgs extends CliArgs {
   readonly replace: boolean;
   readonly components: string | undefined;
   readonly dataDir: string | undefined;
+  readonly next: boolean;
   readonly seen: ReadonlySet<string>;
 }
 
@@ -183,7 +214,7 @@ interface ParsedArgs extends CliArgs {
 export function parseArgs(argv: readonly string[]): ParsedArgs {
   const { help, positional, values, seen } = parseCliArgs(
     argv,
-    { service: 'string', kcv: 'string', replace: 'boolean', components: 'string', 'data-dir': 'string' },
+    { service: 'string', kcv: 'string', replace: 'boolean', components: 'string', 'data-dir': 'string', next: 'boolean' },
     EXIT_CODES.USAGE,
   );
   if (seen.has('--data-dir') && values['data-dir'] === '') throw new CliError(EXIT_CODES.USAGE, '--data-dir needs a value.');
@@ -195,6 +226,7 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
     replace: values.replace === true,
     components: values.components,
     dataDir: values['data-dir'],
+    next: values.next === true,
     seen,
   };
 }
@@ -210,8 +242,9 @@ export interface AesInfo {
 export interface PublicKeyInfo {
   readonly bits: number;
   readonly fingerprint: string;
-  /** The key re-encoded as an SPKI PEM, which is what gets stored. */
+  /** What gets stored: the certificate re-encoded, or the key as an SPKI PEM. */
   readonly pem: string;
+  readonly key: ProcessorKey;
 }
 
 /** Checks a 64-hex AES-256 key and computes both KCVs; with `givenKcv`, also whether it matches. */
@@ -253,10 +286,14 @@ function checkPublicKey(pem: string): Check<PublicKeyInfo> {
   if (/-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----/.test(pem)) {
     return { ok: false, reason: "is a private key; only the processor's public key may be stored (nothing of it was printed)" };
   }
-  let rsa: forge.pki.rsa.PublicKey;
+  let key: ProcessorKey;
   try {
-    rsa = parseRsaPublicKey(pem);
-  } catch {
+    key = parseProcessorKey(pem);
+  } catch (error) {
+    if (/-----BEGIN CERTIFICATE-----/.test(pem)) {
+      // The product's messages name the certificate's problem, never its content.
+      return { ok: false, reason: `is not a usable certificate: ${error instanceof StationError ? error.message : 'it could not be read'}` };
+    }
     const bits = rsaBitsIfReadable(pem);
     return {
       ok: false,
@@ -266,9 +303,15 @@ function checkPublicKey(pem: string): Check<PublicKeyInfo> {
           : `is not a PEM RSA public key ("PUBLIC KEY" or "RSA PUBLIC KEY") of at least ${RSA_MIN_BITS} bits`,
     };
   }
-  const der = Buffer.from(forge.asn1.toDer(forge.pki.publicKeyToAsn1(rsa)).getBytes(), 'binary');
-  const spkiPem = createPublicKey({ key: der, format: 'der', type: 'spki' }).export({ type: 'spki', format: 'pem' }).toString();
-  return { ok: true, value: { bits: rsa.n.bitLength(), fingerprint: publicKeyFingerprint(der), pem: spkiPem } };
+  return { ok: true, value: { bits: key.bits, fingerprint: key.kcv, pem: processorKeyEntry(pem), key } };
+}
+
+/** "; certificate valid <from> to <to>, 12 days left" or "; no expiry known". */
+function validityText(key: ProcessorKey, now: Date): string {
+  if (key.notAfter === null || key.notBefore === null) return '; no expiry known';
+  const days = daysToExpiry(key, now) as number;
+  const left = days < 0 ? `EXPIRED ${-days} day(s) ago` : `${days} day(s) to expiry`;
+  return `; certificate valid ${key.notBefore.toISOString()} to ${key.notAfter.toISOString()}, ${left}`;
 }
 
 function checkApiToken(value: string): Check<{ length: number }> {
@@ -281,7 +324,7 @@ function checkApiToken(value: string): Check<{ length: number }> {
 }
 
 /** "pin-key: present; ..." detail for a stored value (status). Never includes the value. */
-function describeStored(account: KeyAccount, value: string): string {
+function describeStored(account: KeyAccount, value: string, now: Date): string {
   if (AES_ACCOUNTS.includes(account)) {
     const check = checkAesKey(value, account);
     return check.ok ? `present; KCV (CMAC) ${check.value.cmac}, KCV (legacy) ${check.value.legacy}` : `present but malformed: ${check.reason}`;
@@ -289,7 +332,7 @@ function describeStored(account: KeyAccount, value: string): string {
   if (account === 'pin-public-key') {
     const check = checkPublicKey(value);
     return check.ok
-      ? `present; RSA ${check.value.bits} bits, fingerprint KCV (SHA-256 of SPKI) ${check.value.fingerprint}`
+      ? `present; RSA ${check.value.bits} bits, fingerprint KCV (SHA-256 of SPKI) ${check.value.fingerprint}${validityText(check.value.key, now)}`
       : `present but malformed: ${check.reason}`;
   }
   if (account === 'ship-key') {
@@ -398,8 +441,11 @@ function rejectOptions(args: ParsedArgs, command: string, allowed: readonly stri
 async function runImport(args: ParsedArgs, deps: CliDeps): Promise<number | void> {
   if (args.seen.has('--components')) return runComponentImport(args, deps);
   if (args.seen.has('--data-dir')) throw new CliError(EXIT_CODES.USAGE, '--data-dir applies to import only with --components.');
-  rejectOptions(args, 'import', ['--service', '--kcv', '--replace']);
+  rejectOptions(args, 'import', ['--service', '--kcv', '--replace', '--next']);
   const account = requireAccount(args.positional, 'import');
+  if (args.next && account !== 'pin-public-key') throw new CliError(EXIT_CODES.USAGE, '--next applies only to pin-public-key.');
+  // --next stages the key in an entry of its own; the current one is untouched until the switch.
+  const target = args.next ? NEXT_PROCESSOR_KEY_ACCOUNT : account;
   const isAes = AES_ACCOUNTS.includes(account);
   if (isAes && args.kcv === undefined) {
     throw new CliError(
@@ -409,9 +455,9 @@ async function runImport(args: ParsedArgs, deps: CliDeps): Promise<number | void
   }
   const givenKcv = args.kcv === undefined ? undefined : normalizeKcv(args.kcv, account);
   const store = openStoreChecked(deps, args.service, EXIT_CODES.USAGE);
-  const existed = (await store.get(account)) !== null;
+  const existed = (await store.get(target)) !== null;
   if (existed && !args.replace) {
-    throw new CliError(EXIT_CODES.ENTRY_EXISTS, `${account} already exists in service "${args.service}". Use --replace to overwrite it. Nothing was stored.`);
+    throw new CliError(EXIT_CODES.ENTRY_EXISTS, `${target} already exists in service "${args.service}". Use --replace to overwrite it. Nothing was stored.`);
   }
 
   const value = deps.stdin.isTTY === true ? await readHidden(deps.stdin, deps.stderr, promptFor(account), hiddenOptions(account)) : await readPiped(deps.stdin);
@@ -441,8 +487,20 @@ async function runImport(args: ParsedArgs, deps: CliDeps): Promise<number | void
         'the pin-public-key does not match --kcv (SHA-256 fingerprint of the SubjectPublicKeyInfo). Check the key and the KCV with the key custodian. Nothing was stored.',
       );
     }
-    await store.set(account, check.value.pem);
-    deps.stdout.write(`${verb} ${where}; RSA ${check.value.bits} bits, fingerprint KCV (SHA-256 of SPKI) ${check.value.fingerprint}\n`);
+    const key = check.value.key;
+    const validity = key.notAfter === null ? '' : validityText(key, deps.now?.() ?? new Date());
+    await store.set(target, check.value.pem);
+    if (!args.next) {
+      deps.stdout.write(`${verb} ${where}; RSA ${check.value.bits} bits, fingerprint KCV (SHA-256 of SPKI) ${check.value.fingerprint}${validity}\n`);
+      return;
+    }
+    const when =
+      key.notBefore === null
+        ? 'it has no date of its own: it becomes current only with "npm run keys -- promote"'
+        : `it becomes current on ${key.notBefore.toISOString()} (or earlier with "npm run keys -- promote")`;
+    deps.stdout.write(
+      `${verb} the next pin-public-key (${target}) in service "${args.service}"; RSA ${check.value.bits} bits, fingerprint KCV (SHA-256 of SPKI) ${check.value.fingerprint}${validityText(key, deps.now?.() ?? new Date())}; ${when}\n`,
+    );
     return;
   }
   if (account === 'ship-key') {
@@ -762,11 +820,101 @@ async function runStatus(args: ParsedArgs, deps: CliDeps): Promise<void> {
   if (args.positional.length > 1) throw new CliError(EXIT_CODES.USAGE, 'status takes no arguments.');
   const store = openStoreChecked(deps, args.service, EXIT_CODES.USAGE);
   const lines = [`service "${args.service}"`];
+  const now = deps.now?.() ?? new Date();
   for (const account of KEY_ACCOUNTS) {
     const value = await store.get(account);
-    lines.push(`${account}: ${value === null ? 'absent' : describeStored(account, value)}`);
+    lines.push(`${account}: ${value === null ? 'absent' : describeStored(account, value, now)}`);
+    if (account === 'pin-public-key') lines.push(`pin-public-key (next): ${await describeNext(store, now)}`);
   }
   deps.stdout.write(`${lines.join('\n')}\n`);
+}
+
+async function describeNext(store: ReturnType<typeof openStoreChecked>, now: Date): Promise<string> {
+  const value = await store.get(NEXT_PROCESSOR_KEY_ACCOUNT);
+  if (value === null) return 'none staged';
+  const check = checkPublicKey(value);
+  if (!check.ok) return `present but malformed: ${check.reason}`;
+  const key = check.value.key;
+  const when = key.notBefore === null ? 'becomes current on "promote"' : `becomes current on ${key.notBefore.toISOString()}`;
+  return `staged; RSA ${key.bits} bits, fingerprint KCV (SHA-256 of SPKI) ${key.kcv}${validityText(key, now)}; ${when}`;
+}
+
+/** `promote`: the staged next key becomes pin-public-key now, with its record in the station's audit trail. */
+async function runPromote(args: ParsedArgs, deps: CliDeps): Promise<void> {
+  rejectOptions(args, 'promote', ['--service', '--data-dir']);
+  if (args.positional.length > 1) throw new CliError(EXIT_CODES.USAGE, 'promote takes no arguments.');
+  const dataDir = resolve(args.dataDir ?? defaultDataDir(deps.platform ?? process.platform, deps.env ?? process.env, deps.homedir ?? homedir()));
+  const trail = auditFilePath(dataDir);
+  // The switch's record goes into the station's trail: one writer at a time, as for a key ceremony.
+  const lock = takeAdminLock(trail, 'npm run keys -- promote');
+  if ('heldBy' in lock) {
+    throw new CliError(
+      EXIT_CODES.STATION_RUNNING,
+      `the audit trail at ${trail} is being written by ${lock.heldBy}: wait for it to finish. Nothing was changed.`,
+    );
+  }
+  try {
+    if (stationRunning(dataDir)) {
+      throw new CliError(EXIT_CODES.STATION_RUNNING, `the station is running on ${dataDir}: close it first, then promote the key. Nothing was changed.`);
+    }
+    await promote(args, deps, dataDir, trail);
+  } finally {
+    lock.release();
+  }
+}
+
+async function promote(args: ParsedArgs, deps: CliDeps, dataDir: string, trail: string): Promise<void> {
+  // The policy's keychain.service and station.id beat config.json's, as when the station starts.
+  const config = await readStationSettings(dataDir, deps, EXIT_CODES.USAGE, 'Nothing was changed.');
+  if (args.seen.has('--service') && config.keychain.service !== args.service) {
+    throw new CliError(
+      EXIT_CODES.USAGE,
+      `the station's configuration names keychain service "${config.keychain.service}", not the one given with --service. Nothing was changed.`,
+    );
+  }
+  const service = config.keychain.service;
+  const store = openStoreChecked(deps, service, EXIT_CODES.USAGE);
+  const staged = await readNextProcessorKey(store).catch((error: unknown) => {
+    throw new CliError(
+      EXIT_CODES.MALFORMED_VALUE,
+      `${error instanceof StationError ? error.message : 'the staged key could not be read.'} Nothing was changed.`,
+    );
+  });
+  if (staged === null)
+    throw new CliError(
+      EXIT_CODES.NOTHING_STAGED,
+      'no next pin-public-key is staged: import it with "import pin-public-key --next" first. Nothing was changed.',
+    );
+  const log = new AuditLog(trail, store, deps.now ? { now: deps.now } : {});
+  try {
+    await log.check();
+  } catch (error) {
+    if (error instanceof StationError && error.code === 'KEYCHAIN_UNAVAILABLE') throw error;
+    throw new CliError(
+      EXIT_CODES.AUDIT_UNAVAILABLE,
+      `the audit trail at ${trail} cannot take the record of the switch (${error instanceof StationError ? error.code : 'unreadable'}). ` +
+        `Check it with: npm run audit -- verify --data-dir ${dataDir}. Nothing was changed.`,
+    );
+  }
+  const now = deps.now?.() ?? new Date();
+  let seq = 0;
+  const promoted = await promoteNextProcessorKey(store, 'promote', now, async (entry) => {
+    seq = (
+      await log.append({ ...entry, stationId: config.station.id, ...(config.processor.baseUrl === SANDBOX_BASE_URL ? { processor: 'sandbox' as const } : {}) })
+    ).seq;
+    await log.flush();
+  });
+  if (promoted === null) throw new CliError(EXIT_CODES.NOTHING_STAGED, 'no next pin-public-key is staged. Nothing was changed.');
+  deps.stdout.write(
+    `promoted the next pin-public-key in service "${service}": fingerprint KCV ${promoted.newKcv} is now current` +
+      `${promoted.oldKcv ? ` (was ${promoted.oldKcv})` : ''}; record ${seq} written to the audit trail at ${trail}\n`,
+  );
+  const pins = config.processor.publicKeySha256;
+  if (pins !== undefined && !(typeof pins === 'string' ? [pins] : pins).some((pin) => pin.toLowerCase() === staged.key.sha256)) {
+    deps.stdout.write(
+      `warning: the station's settings pin processor.publicKeySha256 to another key: the station will refuse to send until the pin is ${staged.key.sha256}\n`,
+    );
+  }
 }
 
 async function runDelete(args: ParsedArgs, deps: CliDeps): Promise<void> {
@@ -784,6 +932,7 @@ export function runKeysCli(argv: readonly string[], deps: CliDeps): Promise<numb
   const commands = {
     import: (args: ParsedArgs) => runImport(args, deps),
     status: (args: ParsedArgs) => runStatus(args, deps),
+    promote: (args: ParsedArgs) => runPromote(args, deps),
     delete: (args: ParsedArgs) => runDelete(args, deps),
   };
   return runCli({ name: 'keys', exitCodes: EXIT_CODES, parse: parseArgs, helpText, commands, describeError }, argv, deps);

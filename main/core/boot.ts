@@ -29,6 +29,7 @@ import { createStationCore } from './station-core';
 import type { StationCore } from './station-core';
 import type { StaffOptions } from './staff/options';
 import { SANDBOX_BASE_URL } from './config';
+import { DEFAULT_PROFILE } from '../../common/domain';
 import { preparePracticeAccounts } from './staff/practice';
 import { unavailableRouter } from './unavailable';
 
@@ -127,6 +128,7 @@ export async function bootStation(deps: BootDeps): Promise<BootResult> {
       managedSettings: settings.managed,
       ...(watch ? { policy: watch } : {}),
     });
+    await refuseSilentProfileChange(settings, processor.keyStore);
     // Keys are checked now so a missing or malformed one is a clear screen, not a surprise at the first card.
     await core.station.preflight();
     // Requests cut short by the last stop get their outcome-unknown record before anyone can start a card.
@@ -190,6 +192,22 @@ async function shipperFor(
   });
   audit.addAppendListener(() => shipper.kick());
   return shipper;
+}
+
+/**
+ * A station set up when gcm was the default names no profile and holds only a pin-key: under the new default it
+ * would look for the processor's public key. It is told what changed and the two ways out, rather than
+ * "pin-public-key was not found".
+ */
+async function refuseSilentProfileChange(settings: ResolvedSettings, keyStore: KeyStore): Promise<void> {
+  const profile = settings.settings.find((setting) => setting.path === 'profile');
+  if (profile?.source !== 'default' || settings.config.profile !== DEFAULT_PROFILE) return;
+  if ((await keyStore.get('pin-public-key')) !== null || (await keyStore.get('pin-key')) === null) return;
+  throw new StationError(
+    'PROFILE_DEFAULT_CHANGED',
+    "Either import the card processor's public key or certificate (npm run keys -- import pin-public-key) and then delete pin-key " +
+      '(npm run keys -- delete pin-key), or keep the symmetric key by setting "profile": "gcm" (or "iso4") explicitly in config.json.',
+  );
 }
 
 async function readCaFile(path: string): Promise<string> {

@@ -6,11 +6,15 @@ import { hostname } from 'node:os';
 import { LOG_LEVELS } from './log';
 import { compileCardIdPattern, DEFAULT_CARD_ID_PATTERN } from '../../common/card-id';
 import { LANGUAGES } from '../../common/ipc';
-import { DEFAULT_KEYCHAIN_SERVICE, NAME_PATTERN, NAME_RULE, PROFILE_NAMES } from '../../common/domain';
+import { DEFAULT_KEYCHAIN_SERVICE, DEFAULT_PROFILE, LEGACY_PROFILE_NAMES, NAME_PATTERN, NAME_RULE, PROFILE_NAMES } from '../../common/domain';
+import type { ProfileName } from '../../common/domain';
 import { APPROVAL_RULES, AUTH_PROVIDERS, ROLES } from '../../common/staff';
 
 /** `baseUrl: "sandbox"` runs the embedded processor emulator with keys of its own. */
 export const SANDBOX_BASE_URL = 'sandbox';
+
+const SPKI_SHA256 = z.string().regex(/^[0-9A-Fa-f]{64}$/, "SHA-256 of the key's DER SubjectPublicKeyInfo, 64 hex characters");
+const LEGACY_NAMES = Object.keys(LEGACY_PROFILE_NAMES) as (keyof typeof LEGACY_PROFILE_NAMES)[];
 
 const pinLength = z.number().int().min(PIN_MIN_LENGTH).max(PIN_MAX_LENGTH);
 
@@ -108,6 +112,11 @@ export const configSchema = z
           .default([]),
         /** PEM file of an extra CA to trust for the processor (e.g. a private CA). */
         caFile: z.string().min(1).optional(),
+        /**
+         * The processor's PIN-encryption key, pinned: SHA-256 of its DER SubjectPublicKeyInfo (64 hex; the keys
+         * CLI's KCV is its first 10). A list during a rotation (the current and the next key). Best set by policy.
+         */
+        publicKeySha256: z.union([SPKI_SHA256, z.array(SPKI_SHA256).min(1).max(4)]).optional(),
       })
       .prefault({}),
     keychain: z
@@ -115,7 +124,12 @@ export const configSchema = z
         service: z.string().regex(NAME_PATTERN, NAME_RULE).default(DEFAULT_KEYCHAIN_SERVICE),
       })
       .prefault({}),
-    profile: z.enum(PROFILE_NAMES).default('gcm'),
+    profile: z
+      .enum([...PROFILE_NAMES, ...LEGACY_NAMES])
+      .default(DEFAULT_PROFILE)
+      .transform((name): ProfileName =>
+        name in LEGACY_PROFILE_NAMES ? LEGACY_PROFILE_NAMES[name as keyof typeof LEGACY_PROFILE_NAMES] : (name as ProfileName),
+      ),
     pin: z
       .strictObject({
         minLength: pinLength.default(4),

@@ -8,8 +8,10 @@ import { StationError } from '../../common/errors';
 export const KEY_ACCOUNTS = ['pin-key', 'pin-public-key', 'api-token', 'audit-key', 'ship-key'] as const;
 /** Entries the station makes and keeps itself: they protect the staff accounts file (main/core/staff/accounts.ts) and the audit trail's end (main/core/audit/mark.ts). */
 export const STATION_ACCOUNTS = ['staff-key', 'staff-generation', 'audit-mark'] as const;
+/** The processor's next key, staged by `keys import pin-public-key --next`; it replaces pin-public-key on its notBefore or on `keys promote`. */
+export const NEXT_PROCESSOR_KEY_ACCOUNT = 'pin-public-key-next';
 export type ProvisionedAccount = (typeof KEY_ACCOUNTS)[number];
-export type KeyAccount = ProvisionedAccount | (typeof STATION_ACCOUNTS)[number];
+export type KeyAccount = ProvisionedAccount | (typeof STATION_ACCOUNTS)[number] | typeof NEXT_PROCESSOR_KEY_ACCOUNT;
 
 export interface KeyStore {
   /** The stored value, or null when the entry does not exist. Throws KEYCHAIN_UNAVAILABLE. */

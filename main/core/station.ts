@@ -25,7 +25,10 @@ import { randomUUID } from 'node:crypto';
 import { CARD_ID_PATTERN, compileCardIdPattern } from '../../common/card-id';
 import { isValidPan } from '../../common/pan';
 import { checkProfileKey, encryptPin } from '../crypto/profiles';
-import type { KeyReader } from '../crypto/profiles';
+import type { KeyReader, ProcessorKeyRules } from '../crypto/profiles';
+import { assertProcessorKeyUsable, daysToExpiry } from '../crypto/processor-key';
+import type { ProcessorKey } from '../crypto/processor-key';
+import { promoteNextProcessorKey } from './processor-key-rotation';
 import type { CardApi } from './card-api-client';
 import type { StationConfig } from './config';
 import { SANDBOX_BASE_URL } from './config';
@@ -154,6 +157,8 @@ export class Station {
   private readonly readKey: KeyReader;
   /** A Start between its first check and the entry (it waits on the keychain): settings must not change then. */
   private starting = false;
+  /** The processor's key as last read (public-key profile), for the operator window's expiry line. */
+  private processorKey: ProcessorKey | null = null;
 
   constructor(private readonly deps: StationDeps) {
     this.log = deps.log ?? silentLogger;
@@ -189,7 +194,37 @@ export class Station {
       auditShippingDelayedSince: this.deps.auditShippingDelayedSince?.() ?? null,
       managedSettings: [...(this.deps.managedSettings ?? [])],
       staff: this.deps.staffView?.() ?? NO_STAFF_VIEW,
+      processorKey: this.processorKeyView(),
     };
+  }
+
+  private processorKeyView(): OperatorView['processorKey'] {
+    const key = this.deps.config.profile === 'public-key' ? this.processorKey : null;
+    if (key === null) return null;
+    return { kcv: key.kcv, notAfter: key.notAfter?.toISOString() ?? null, daysLeft: daysToExpiry(key, new Date()) };
+  }
+
+  /** What the processor's key must satisfy now: the pin from config or policy, and its validity. */
+  private processorKeyRules(): ProcessorKeyRules {
+    return { pins: this.deps.config.processor.publicKeySha256, now: new Date() };
+  }
+
+  /** A staged next key whose notBefore has come becomes current, on record; then the current key is checked. */
+  private async refreshProcessorKey(rules: ProcessorKeyRules | undefined): Promise<void> {
+    if (this.deps.config.profile !== 'public-key') return;
+    const promoted = await promoteNextProcessorKey(this.deps.keyStore, 'not-before', new Date(), async (entry) => {
+      if (!this.deps.audit) return;
+      await this.deps.audit
+        .append({
+          ...entry,
+          stationId: this.deps.config.station.id,
+          ...(this.deps.config.processor.baseUrl === SANDBOX_BASE_URL ? { processor: 'sandbox' as const } : {}),
+        })
+        .catch((error: unknown) => Promise.reject(this.auditFailure(error)));
+    });
+    if (promoted) this.log.info('processor-key.promoted', { cause: promoted.cause, oldKcv: promoted.oldKcv, newKcv: promoted.newKcv });
+    this.processorKey = await checkProfileKey('public-key', this.readKey);
+    if (rules && this.processorKey) assertProcessorKeyUsable(this.processorKey, rules.pins, rules.now);
   }
 
   pinpadView(): PinpadView {
@@ -253,7 +288,15 @@ export class Station {
       if (!isValidPan(pan)) throw new StationError('PAN_INVALID');
     }
     await requireEntry(this.deps.keyStore, 'api-token');
-    if (request.mode === 'customer') await checkProfileKey(this.deps.config.profile, this.readKey);
+    // The processor's key is checked at every Start (pin and validity), whatever the mode: a swapped key means
+    // this station's keychain is not what the bank provisioned.
+    if (this.deps.config.profile === 'public-key') {
+      try {
+        await this.refreshProcessorKey(this.processorKeyRules());
+      } finally {
+        this.publishOperator();
+      }
+    } else if (request.mode === 'customer') await checkProfileKey(this.deps.config.profile, this.readKey);
     // No PIN is taken if its outcome could not be recorded.
     if (this.deps.audit) await this.deps.audit.check().catch((error: unknown) => Promise.reject(this.auditFailure(error)));
     // Re-check: the station may be closing, the screen locked, or another start may have won, while the keychain answered.
@@ -373,7 +416,16 @@ export class Station {
         'Entry "api-token" must be printable ASCII without spaces. Fix: npm run keys -- import api-token --replace',
       );
     }
-    await checkProfileKey(this.deps.config.profile, this.readKey);
+    if (this.deps.config.profile !== 'public-key') {
+      await checkProfileKey(this.deps.config.profile, this.readKey);
+      return;
+    }
+    try {
+      await this.refreshProcessorKey(this.processorKeyRules());
+    } catch (error) {
+      // An expired key still lets the station start: the operator window says so, and every Start is refused.
+      if (!(error instanceof StationError && error.code === 'PROCESSOR_KEY_EXPIRED')) throw error;
+    }
   }
 
   private isBusy(): boolean {
@@ -430,7 +482,7 @@ export class Station {
       attemptWrite = this.recordAttempt(card);
       attemptWrite.catch(() => undefined);
       let pin: string | undefined;
-      if (digits) pin = await encryptPin(this.deps.config.profile, this.readKey, digits, { cardId: card.cardId, pan });
+      if (digits) pin = await encryptPin(this.deps.config.profile, this.readKey, digits, { cardId: card.cardId, pan }, this.processorKeyRules());
       digits?.fill(0);
       pan = null;
       const token = await tokenRead;

@@ -27,6 +27,7 @@ export function unavailableView(error: StationErrorInfo): OperatorView {
     auditShippingDelayedSince: null,
     managedSettings: [],
     staff: NO_STAFF_VIEW,
+    processorKey: null,
   };
 }
 

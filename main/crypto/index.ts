@@ -8,3 +8,5 @@ export type { RsaOaepOptions } from './rsa-oaep';
 export { kcv, kcvMatches, aesCmac } from './kcv';
 export type { KeyCheckValues } from './kcv';
 export { parseAes256KeyHex, bytesToHex } from './keys';
+export { assertProcessorKeyUsable, daysToExpiry, matchesPin, parseProcessorKey, processorKeyEntry } from './processor-key';
+export type { ProcessorKey } from './processor-key';

@@ -117,7 +117,7 @@ export async function runCryptoBench(options: CryptoOptions): Promise<CryptoResu
       node: () => nodeIso4Hex(keyBytes, digits, PAN),
       check: (wire) => Array.from(decryptIso4Hex(key, wire, PAN)),
     },
-    'rsa-oaep': {
+    'public-key': {
       forge: () => encryptRsaOaep(publicKey, digits, CARD_ID),
       node: () => nodeRsaOaep(publicKey, digits, CARD_ID),
       check: (wire) => Array.from(decryptRsaOaep(privateKey, wire, CARD_ID)),

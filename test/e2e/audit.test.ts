@@ -62,12 +62,12 @@ it('set, generated, cancelled and timed-out sessions each leave one chained reco
       'time',
     ]);
     // Practice against the sandbox is marked as such, so it cannot pass for a real record.
-    expect(record).toMatchObject({ stationId: 'desk-7', operator: 'operator.test', profile: 'gcm', processor: 'sandbox' });
+    expect(record).toMatchObject({ stationId: 'desk-7', operator: 'operator.test', profile: 'public-key', processor: 'sandbox' });
   }
   // Record 1 is the operator's sign-in, chained with the rest.
   expect(allRecords(s)[0]).toMatchObject({ seq: 1, type: 'staff', event: 'sign-in', username: 'operator.test', stationId: 'desk-7' });
   const text = readFileSync(s.auditPath, 'utf8');
-  for (const secret of ['4826', s.keys.pinKeyHex ?? 'x', s.keys.apiToken ?? 'x', ...s.staff.map((account) => account.password)])
+  for (const secret of ['4826', s.keys.apiToken ?? 'x', s.keys.pinPublicKeyPem?.split('\n')[2] ?? 'x', ...s.staff.map((account) => account.password)])
     expect(text).not.toContain(secret);
   const key = await readAuditKey(s.keyStore);
   try {

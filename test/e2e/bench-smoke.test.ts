@@ -49,7 +49,7 @@ describe('bench smoke (--quick)', () => {
         'pipeline.ratioKeepAlive.p50',
         'crypto.gcm.ratio',
         'crypto.iso4.ratio',
-        'crypto.rsa-oaep.ratio',
+        'crypto.public-key.ratio',
         'keychain.read.p50',
         'keychain.read.p99',
         'pinpad.css.gzip',

@@ -36,8 +36,9 @@ afterEach(async () => {
 
 const entryConfig = (inactivityTimeoutMs: number) => ({ pin: { minLength: PIN_LENGTH, maxLength: PIN_LENGTH, inactivityTimeoutMs }, pad: { shuffle: true } });
 
-async function launch(inactivityTimeoutMs: number, profile: 'gcm' | 'rsa-oaep' = 'gcm'): Promise<LaunchedStation> {
-  station = await launchStation({ config: { ...entryConfig(inactivityTimeoutMs), profile } });
+/** `'default'`: the config names no profile, so the station runs the default (public-key) profile. */
+async function launch(inactivityTimeoutMs: number, profile: 'gcm' | 'default' = 'gcm'): Promise<LaunchedStation> {
+  station = await launchStation({ config: { ...entryConfig(inactivityTimeoutMs), ...(profile === 'gcm' ? { profile } : {}) } });
   return station;
 }
 
@@ -54,7 +55,7 @@ async function launchWithUnkeptPinKey(inactivityTimeoutMs: number): Promise<{ st
   await keyStore.set('pin-key', pinKey.toString('hex').toUpperCase());
   ownSandbox = new SandboxProcessor({ pinKeyHex: pinKey.toString('hex'), apiToken });
   const processorUrl = await ownSandbox.start();
-  station = await launchStation({ config: entryConfig(inactivityTimeoutMs), keyStore, keys: { apiToken }, processorUrl });
+  station = await launchStation({ config: { ...entryConfig(inactivityTimeoutMs), profile: 'gcm' }, keyStore, keys: { apiToken }, processorUrl });
   return { station, sandbox: ownSandbox, pinKey };
 }
 
@@ -143,9 +144,12 @@ describe('no PIN survives in any heap after an operation', () => {
   );
 
   it(
-    'after a successful rsa-oaep set: no PIN, and no session key (hex or binary string)',
+    'with the default (public-key) profile: the keychain holds no pin-key; after a set, no PIN and no session key (hex or binary string)',
     async () => {
-      const { operator, pinpad, sandbox, keys } = await launch(20_000, 'rsa-oaep');
+      const { operator, pinpad, sandbox, keys, keyStore } = await launch(20_000, 'default');
+      // Nothing on this desk can open a PIN: the keychain has the processor's public key, and no symmetric key.
+      expect(await keyStore.get('pin-key')).toBeNull();
+      expect(await keyStore.get('pin-public-key')).toMatch(/^-----BEGIN PUBLIC KEY-----/);
       const digits = randomDigits();
       await setPin(operator, pinpad, 'CARD-HEAP-RSA', digits);
       const heaps = await snapshotAllHeaps(station as LaunchedStation);

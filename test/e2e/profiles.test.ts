@@ -88,14 +88,14 @@ describe('profile rsa-oaep (hybrid under the processor public key)', () => {
 
   it('a malformed pin-public-key is named, not used', async () => {
     const s = await launch({ config: { profile: 'rsa-oaep' }, keys: { apiToken: 'token-present-1234', pinPublicKeyPem: 'not a key' } });
-    await expect.poll(() => statusText(s.operator)).toContain('Entry "pin-public-key" must be a PEM RSA public key');
+    await expect.poll(() => statusText(s.operator)).toContain('Entry "pin-public-key" must be a PEM certificate or PEM RSA public key');
     expect(s.sandbox?.requests).toHaveLength(0);
   });
 });
 
 describe('profile gcm with a 12-digit PIN', () => {
   it('round-trips through the sandbox', async () => {
-    const s = await launch({ config: { pin: { minLength: 12, maxLength: 12 } } });
+    const s = await launch({ config: { profile: 'gcm', pin: { minLength: 12, maxLength: 12 } } });
     await startCard(s.operator, 'CARD-GCM-12', 'Customer chooses PIN');
     await enterAndConfirm(s.pinpad, '560918273645');
     await expect.poll(() => statusText(s.operator)).toContain('PIN set.');

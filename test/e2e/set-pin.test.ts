@@ -8,7 +8,7 @@ const launch = useStation();
 
 describe('customer chooses PIN', () => {
   it('sets exactly the PIN typed on the pad, and the wire carries only {card_id, pin}', async () => {
-    const { operator, pinpad, sandbox, keys } = await launch();
+    const { operator, pinpad, sandbox, keys } = await launch({ config: { profile: 'gcm' } });
     await startCard(operator, 'CARD-0001', 'Customer chooses PIN');
     await enterAndConfirm(pinpad, '2580');
     await expect.poll(() => statusText(operator)).toContain('PIN set.');
@@ -101,7 +101,7 @@ describe('bad input gets a specific error and nothing is sent', () => {
   });
 
   it('a missing keychain entry at startup: the station cannot start and says which entry and how to fix it', async () => {
-    const { operator, pinpad, sandbox } = await launch({ keys: { apiToken: 'token-without-key' } });
+    const { operator, pinpad, sandbox } = await launch({ config: { profile: 'gcm' }, keys: { apiToken: 'token-without-key' } });
     await expect.poll(() => statusText(operator)).toContain('PIN Station cannot start.');
     const text = await statusText(operator);
     expect(text).toContain('A required key is missing from the keychain. Entry "pin-key" was not found.');
@@ -112,7 +112,7 @@ describe('bad input gets a specific error and nothing is sent', () => {
   });
 
   it('a keychain entry removed while running: Start refuses with the entry named', async () => {
-    const { operator, pinpad, sandbox, keyStore } = await launch();
+    const { operator, pinpad, sandbox, keyStore } = await launch({ config: { profile: 'gcm' } });
     await keyStore.delete('pin-key');
     await startCard(operator, 'CARD-0201', 'Customer chooses PIN');
     await expect.poll(() => statusText(operator)).toContain('A required key is missing from the keychain. Entry "pin-key" was not found.');

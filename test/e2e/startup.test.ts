@@ -43,13 +43,13 @@ it('a plain-HTTP processor that is not on this computer', async () => {
 });
 
 it('a malformed pin-key names the entry and the expected format', async () => {
-  const text = await screenFor({ keys: { pinKeyHex: 'not-hex', apiToken: 'token-present-1234' } });
+  const text = await screenFor({ config: { profile: 'gcm' }, keys: { pinKeyHex: 'not-hex', apiToken: 'token-present-1234' } });
   expect(text).toContain('Entry "pin-key" must be 64 hexadecimal characters');
   expect(text).not.toContain('not-hex');
 });
 
 it('a missing api-token', async () => {
-  expect(await screenFor({ keys: { pinKeyHex: 'AB'.repeat(32) } })).toContain('Entry "api-token" was not found.');
+  expect(await screenFor({ config: { profile: 'gcm' }, keys: { pinKeyHex: 'AB'.repeat(32) } })).toContain('Entry "api-token" was not found.');
 });
 
 it('an audit.ship.caFile that cannot be read as a certificate is named, and nothing is shipped or sent', async () => {

@@ -178,17 +178,17 @@ export interface GatedStation {
   close(): Promise<void>;
 }
 
-/** launchStation() with its own sandbox behind a ProcessorGate (gcm or iso4 profiles). */
+/** launchStation() with its own sandbox behind a ProcessorGate (gcm or iso4 profiles; gcm unless the config names iso4). */
 export async function launchGatedStation(options: Omit<LaunchStationOptions, 'processorUrl' | 'keys'> = {}): Promise<GatedStation> {
   const keys = { pinKeyHex: randomBytes(32).toString('hex').toUpperCase(), apiToken: `test-${randomBytes(18).toString('base64url')}` };
   const profile = options.config?.profile ?? 'gcm';
-  if (profile === 'rsa-oaep') throw new Error('launchGatedStation: rsa-oaep is not supported');
+  if (profile !== 'gcm' && profile !== 'iso4') throw new Error('launchGatedStation: only the gcm and iso4 profiles are supported');
   const sandbox = new SandboxProcessor(keys, { profile });
   const gate = new ProcessorGate(await sandbox.start());
   const processorUrl = await gate.start();
   let station: LaunchedStation;
   try {
-    station = await launchStation({ ...options, processorUrl, keys });
+    station = await launchStation({ ...options, config: { ...options.config, profile }, processorUrl, keys });
   } catch (error) {
     await gate.stop();
     await sandbox.stop();

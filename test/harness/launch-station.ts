@@ -18,6 +18,8 @@ import { AuditLog } from '../../main/core/audit';
 import { bootStation } from '../../main/core/boot';
 import type { StationCore } from '../../main/core/station-core';
 import { AES256_KEY_HEX } from '../../common/domain';
+import type { ProfileName } from '../../common/domain';
+import { processorKeyEntry } from '../../main/crypto/processor-key';
 import { SandboxProcessor } from '../../sandbox/processor';
 import type { SandboxKeys } from '../../sandbox/processor';
 import type { Role } from '../../common/staff';
@@ -31,23 +33,31 @@ const outDir = join(repoRoot, 'out');
 export const HARNESS_ORIGIN = 'http://station.localhost';
 export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
-/** The sandbox's keys plus the public half the station keeps for the rsa-oaep profile. */
+/** The sandbox's keys plus the public half the station keeps for the public-key profile. */
 export interface StationTestKeys extends SandboxKeys {
+  /** The processor's public key or its certificate (PEM); stored as `keys import pin-public-key` stores it. */
   readonly pinPublicKeyPem: string;
 }
 
-function generateTestKeys(withRsa: boolean): Partial<StationTestKeys> {
-  const keys = {
-    pinKeyHex: randomBytes(32).toString('hex').toUpperCase(),
-    apiToken: `test-${randomBytes(18).toString('base64url')}`,
-  };
-  if (!withRsa) return keys;
+/** What the profile needs, freshly made: an AES pin-key for gcm and iso4; for public-key an RSA pair (the station gets only the public half). */
+export function generateTestKeys(profile: ProfileName): Partial<StationTestKeys> {
+  const apiToken = `test-${randomBytes(18).toString('base64url')}`;
+  if (profile !== 'public-key') return { pinKeyHex: randomBytes(32).toString('hex').toUpperCase(), apiToken };
   const pair = generateKeyPairSync('rsa', {
     modulusLength: 2048,
     publicKeyEncoding: { type: 'spki', format: 'pem' },
     privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
   });
-  return { ...keys, pinPublicKeyPem: pair.publicKey, privateKeyPem: pair.privateKey };
+  return { apiToken, pinPublicKeyPem: pair.publicKey, privateKeyPem: pair.privateKey };
+}
+
+/** A certificate or key is stored normalised, as the keys CLI stores it; anything else as given (tests of bad entries). */
+function asStoredProcessorKey(pem: string): string {
+  try {
+    return processorKeyEntry(pem);
+  } catch {
+    return pem;
+  }
 }
 
 /** The options' config as the station's config file would hold it, naming the processor address the harness was given. */
@@ -81,8 +91,10 @@ export interface LaunchStationOptions {
   readonly configText?: string;
   /**
    * Keychain entries to provision before start (and the sandbox's copies).
-   * Defaults to freshly generated keys for the configured profile; pass `{}`
-   * to start with an empty keychain service.
+   * Defaults to freshly generated keys for the configured profile (with no
+   * `profile` in `config`, the default public-key profile: an api-token and
+   * the processor's public key, no pin-key); pass `{}` to start with an empty
+   * keychain service. `pinPublicKeyPem` may be a public key or a certificate.
    */
   readonly keys?: Partial<StationTestKeys>;
   /** Keychain backend; defaults to keytar on a fresh, randomly named service (use under scripts/with-test-keyring.sh). */
@@ -228,17 +240,17 @@ export async function launchStation(options: LaunchStationOptions = {}): Promise
       pinpad: (view) => deliver('pinpad', PINPAD_STATE_EVENT, view),
     }),
     processorFor: async (config) => {
-      keys = options.keys ?? generateTestKeys(config.profile === 'rsa-oaep');
+      keys = options.keys ?? generateTestKeys(config.profile);
       if (keys.pinKeyHex !== undefined) await keyStore.set('pin-key', keys.pinKeyHex);
       if (keys.apiToken !== undefined) await keyStore.set('api-token', keys.apiToken);
-      if (keys.pinPublicKeyPem !== undefined) await keyStore.set('pin-public-key', keys.pinPublicKeyPem);
+      if (keys.pinPublicKeyPem !== undefined) await keyStore.set('pin-public-key', asStoredProcessorKey(keys.pinPublicKeyPem));
       if (processorUrl === undefined) {
         const sandboxKeys: SandboxKeys = {
           // A test may put a malformed key in the keychain; the processor keeps a well-formed one of its own.
           pinKeyHex: keys.pinKeyHex && AES256_KEY_HEX.test(keys.pinKeyHex) ? keys.pinKeyHex : randomBytes(32).toString('hex'),
           apiToken: keys.apiToken ?? randomBytes(18).toString('hex'),
           // The processor always has a private key; with the keys a test chose it may simply not match.
-          privateKeyPem: keys.privateKeyPem ?? (config.profile === 'rsa-oaep' ? generateTestKeys(true).privateKeyPem : undefined),
+          privateKeyPem: keys.privateKeyPem ?? (config.profile === 'public-key' ? generateTestKeys('public-key').privateKeyPem : undefined),
         };
         started.sandbox = new SandboxProcessor(sandboxKeys, { profile: config.profile, faults: config.sandbox.faults });
         processorUrl = await started.sandbox.start();
@@ -315,7 +327,16 @@ export async function launchStation(options: LaunchStationOptions = {}): Promise
         await core?.close();
         await openedBrowser.close();
         await sandbox?.stop();
-        for (const account of ['pin-key', 'api-token', 'pin-public-key', 'audit-key', 'audit-mark', 'staff-key', 'staff-generation'] as const) {
+        for (const account of [
+          'pin-key',
+          'api-token',
+          'pin-public-key',
+          'pin-public-key-next',
+          'audit-key',
+          'audit-mark',
+          'staff-key',
+          'staff-generation',
+        ] as const) {
           await keyStore.delete(account).catch(() => false);
         }
         if (auditDir) rmSync(auditDir, { recursive: true, force: true });

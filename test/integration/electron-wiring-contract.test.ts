@@ -202,7 +202,7 @@ const configWith =
   (processorUrl: string, extra: Record<string, unknown> = {}) =>
   (service: string) =>
     // Dual control off unless a test asks for it: these tests are about the wiring, not the approval rules.
-    JSON.stringify({ processor: { baseUrl: processorUrl, retries: 0 }, keychain: { service }, approval: { require: [] }, ...extra });
+    JSON.stringify({ processor: { baseUrl: processorUrl, retries: 0 }, keychain: { service }, approval: { require: [] }, profile: 'gcm', ...extra });
 
 async function operatorView(rig: Rig): Promise<OperatorView> {
   const result = await rig.fromOperator('station:get-state');

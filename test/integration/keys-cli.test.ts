@@ -172,7 +172,7 @@ describe('keys import (piped input)', () => {
     expect(createHash('sha256').update(storedDer).digest('hex').slice(0, 10).toUpperCase()).toBe(RSA_2048.fingerprint);
 
     const status = await run(['status', '--service', service]);
-    expect(status.stdout).toContain(`pin-public-key: present; RSA 2048 bits, fingerprint KCV (SHA-256 of SPKI) ${RSA_2048.fingerprint}\n`);
+    expect(status.stdout).toContain(`pin-public-key: present; RSA 2048 bits, fingerprint KCV (SHA-256 of SPKI) ${RSA_2048.fingerprint}; no expiry known\n`);
   });
 
   it('gives a PKCS#1 "RSA PUBLIC KEY" PEM the same fingerprint and stores it as SPKI', async () => {

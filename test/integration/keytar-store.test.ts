@@ -53,17 +53,26 @@ describe('KeytarKeyStore on a private Secret Service', () => {
   });
 
   it('sandbox provisioning creates keys once and keeps them', async () => {
-    const first = await ensureSandboxKeys(store);
+    const first = await ensureSandboxKeys(store, 'gcm');
     expect(first.pinKeyHex).toMatch(/^[0-9A-F]{64}$/);
     expect(first.apiToken.length).toBeGreaterThan(20);
-    const second = await ensureSandboxKeys(new KeytarKeyStore(service));
+    const second = await ensureSandboxKeys(new KeytarKeyStore(service), 'gcm');
     expect(second).toEqual(first);
   });
 
   it('sandbox provisioning replaces a malformed pin-key rather than using it', async () => {
     await store.set('pin-key', 'not-hex');
-    const keys = await ensureSandboxKeys(store);
+    const keys = await ensureSandboxKeys(store, 'gcm');
     expect(keys.pinKeyHex).toMatch(/^[0-9A-F]{64}$/);
     expect(await store.get('pin-key')).toBe(keys.pinKeyHex);
+  });
+
+  it('sandbox provisioning for the default public-key profile keeps no pin-key (and removes one left from gcm practice)', async () => {
+    await ensureSandboxKeys(store, 'gcm');
+    expect(await store.get('pin-key')).not.toBeNull();
+    const keys = await ensureSandboxKeys(store, 'public-key');
+    expect(keys.pinKeyHex).toBeNull();
+    expect(await store.get('pin-key')).toBeNull();
+    expect(keys.apiToken.length).toBeGreaterThan(20);
   });
 });

@@ -257,6 +257,9 @@ describe('AuditLog: what a record may hold', () => {
         'keyKcvLegacy',
         'location',
         'changes',
+        'oldKcv',
+        'newKcv',
+        'notAfter',
       ].sort(),
     );
     expect(readFileSync(file, 'utf8')).not.toContain(KEY_HEX.toLowerCase());

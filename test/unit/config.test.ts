@@ -10,7 +10,7 @@ const DEFAULTS: StationConfig = {
   station: { id: parseConfig({}).station.id },
   processor: { baseUrl: 'sandbox', connectTimeoutMs: 5_000, totalTimeoutMs: 20_000, retries: 2, pins: [] },
   keychain: { service: 'pin-station' },
-  profile: 'gcm',
+  profile: 'public-key',
   pin: {
     minLength: 4,
     maxLength: 4,

@@ -44,7 +44,8 @@ async function rig(
   const pinpadViews: PinpadView[] = [];
   const staff = await signedInStaff();
   const station = new Station({
-    config: parseConfig(config),
+    // These tests hold an AES pin-key: the gcm profile, named as a station that keeps it must name it.
+    config: parseConfig({ profile: 'gcm', ...config }),
     keyStore,
     cardApi,
     views: {
@@ -294,6 +295,7 @@ describe('IpcRouter: a full flow', () => {
         notice: null,
         practiceAccounts: [],
       },
+      processorKey: null,
     });
     expect(r.lastPinpad()).toMatchObject({ active: false, count: 0 });
   });
@@ -335,6 +337,7 @@ describe('IpcRouter: a full flow', () => {
         'pad',
         'panRequired',
         'phase',
+        'processorKey',
         'repeatWindowHours',
         'staff',
         'usingSandboxProcessor',
@@ -359,7 +362,7 @@ describe('IpcRouter: a full flow', () => {
   it('processor mode does not need the pin-key', async () => {
     const calls: SetPinRequest[] = [];
     const station = new Station({
-      config: parseConfig({ pad: { shuffle: false } }),
+      config: parseConfig({ profile: 'gcm', pad: { shuffle: false } }),
       keyStore: new MemoryKeyStore({ 'api-token': API_TOKEN }),
       cardApi: {
         async setPin(request) {

@@ -309,7 +309,7 @@ describe('the ADMX template', () => {
     const adml = readFileSync(join(ROOT, 'docs', 'policy', 'en-US', 'PINStation.adml'), 'utf8');
     // Optional settings are given a value, so that every setting has a path to check against.
     const defaults = configSchema.parse({
-      processor: { caFile: 'c' },
+      processor: { caFile: 'c', publicKeySha256: 'ab'.repeat(32) },
       audit: { ship: { host: 'h', caFile: 'c', fingerprintSha256: 'AB'.repeat(32) } },
     }) as unknown as SettingTree;
     const policies = [...admx.matchAll(/<policy name="([^"]+)"[^>]*key="([^"]+)"(?: valueName="([^"]+)")?[^>]*>([\s\S]*?)<\/policy>/g)];
@@ -326,6 +326,15 @@ describe('the ADMX template', () => {
       expect(sets(defaults, setting), `${name} -> ${setting}`).toBe(true);
       expect(adml, `${name} has its strings`).toContain(`<string id="${name}">`);
     }
+  });
+});
+
+describe('the processor key pin', () => {
+  it('processor.publicKeySha256 from the policy wins over config.json (a local admin cannot unpin the key)', () => {
+    const pinned = 'ab'.repeat(32);
+    const resolved = resolveSettings(JSON.stringify({ processor: { publicKeySha256: 'cd'.repeat(32) } }), { processor: { publicKeySha256: [pinned] } }, 'HKLM');
+    expect(resolved.config.processor.publicKeySha256).toEqual([pinned]);
+    expect(resolved.managed).toContain('processor.publicKeySha256');
   });
 });
 

@@ -254,7 +254,7 @@ describe('races and identity', () => {
     let station: Station | null = null;
     const staff = await signedInStaff(['operator'], 'op.one', { onSessionEnd: () => station?.interruptEntry('PIN_CANCELLED') });
     station = new Station({
-      config: parseConfig({}),
+      config: parseConfig({ profile: 'gcm' }),
       keyStore: slowKeyStore,
       cardApi: { setPin: () => Promise.reject(new Error('must not be called')) },
       views: { operator: () => undefined, pinpad: () => undefined },
@@ -271,7 +271,7 @@ describe('races and identity', () => {
 
   it('main checks the role on every call, whatever the window shows', async () => {
     const station = new Station({
-      config: parseConfig({}),
+      config: parseConfig({ profile: 'gcm' }),
       keyStore: new MemoryKeyStore(),
       cardApi: { setPin: () => Promise.reject(new Error('must not be called')) },
       views: { operator: () => undefined, pinpad: () => undefined },

@@ -46,7 +46,7 @@ async function rig(sink: AuditSink) {
   };
   const staff = await signedInStaff();
   const station = new Station({
-    config: parseConfig({}),
+    config: parseConfig({ profile: 'gcm' }),
     keyStore: new MemoryKeyStore({ 'api-token': 'token-1' }),
     cardApi,
     views: { operator: () => undefined, pinpad: () => undefined },
@@ -69,7 +69,7 @@ describe('write-ahead', () => {
     };
     const calls: SetPinRequest[] = [];
     const station = new Station({
-      config: parseConfig({}),
+      config: parseConfig({ profile: 'gcm' }),
       keyStore,
       cardApi: {
         async setPin(request) {

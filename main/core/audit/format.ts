@@ -28,6 +28,10 @@
  *   policy: seq, time, type ("policy"), stationId, event (applied, refused),
  *          location, changes ("setting: old -> new (when)"), reason,
  *          [processor], prev, mac
+ *   processor-key: seq, time, type ("processor-key"), stationId, event
+ *          ("promoted"), cause ("not-before" or "promote"), oldKcv (null when
+ *          there was none), newKcv, notAfter (null for a bare key),
+ *          [processor], prev, mac
  *
  * Write-ahead: an attempt record is on disk before the first byte of a
  * set_pin request leaves; the card record of its outcome names the same
@@ -86,7 +90,7 @@
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { z } from 'zod';
-import { NAME_PATTERN, PIN_MODES, PROFILE_NAMES } from '../../../common/domain';
+import { LEGACY_PROFILE_NAMES, NAME_PATTERN, PIN_MODES, PROFILE_NAMES } from '../../../common/domain';
 import type { PinMode, ProfileName } from '../../../common/domain';
 import { APPROVAL_RULES } from '../../../common/staff';
 import type { ApprovalRule } from '../../../common/staff';
@@ -265,6 +269,22 @@ export interface AuditPolicyEntry {
 }
 export type AuditPolicyRecord = AuditPolicyEntry & { seq: number; time: string; prev: string; mac: string };
 
+/**
+ * The processor's next key (pin-public-key-next) became the current one: on its certificate's notBefore (the
+ * station, at a start or a Start) or by `keys promote`. The keys are named by their fingerprint KCVs.
+ */
+export interface AuditProcessorKeyEntry {
+  type: 'processor-key';
+  stationId: string;
+  event: 'promoted';
+  cause: 'not-before' | 'promote';
+  oldKcv: string | null;
+  newKcv: string;
+  notAfter: string | null;
+  processor?: 'sandbox';
+}
+export type AuditProcessorKeyRecord = AuditProcessorKeyEntry & { seq: number; time: string; prev: string; mac: string };
+
 export type AuditLine =
   | AuditRecord
   | AuditSealRecord
@@ -274,9 +294,11 @@ export type AuditLine =
   | AuditExportRecord
   | AuditAttemptRecord
   | AuditKeyLoadRecord
-  | AuditPolicyRecord;
+  | AuditPolicyRecord
+  | AuditProcessorKeyRecord;
 /** Anything append() takes. */
-export type AuditInput = AuditEntry | AuditStaffEntry | AuditApprovalEntry | AuditExportEntry | AuditAttemptEntry | AuditKeyLoadEntry | AuditPolicyEntry;
+export type AuditInput =
+  AuditEntry | AuditStaffEntry | AuditApprovalEntry | AuditExportEntry | AuditAttemptEntry | AuditKeyLoadEntry | AuditPolicyEntry | AuditProcessorKeyEntry;
 
 /** `prev` of record 1. */
 export const AUDIT_GENESIS = '0'.repeat(64);
@@ -327,6 +349,7 @@ const APPROVAL_FIELDS = [
 const EXPORT_RECORD_FIELDS = ['seq', 'time', 'type', 'stationId', 'username', 'format', 'records', 'processor', 'prev'] as const;
 const ATTEMPT_FIELDS = ['seq', 'time', 'type', 'stationId', 'attemptId', 'operator', 'cardId', 'mode', 'profile', 'approver', 'processor', 'prev'] as const;
 const POLICY_FIELDS = ['seq', 'time', 'type', 'stationId', 'event', 'location', 'changes', 'reason', 'processor', 'prev'] as const;
+const PROCESSOR_KEY_FIELDS = ['seq', 'time', 'type', 'stationId', 'event', 'cause', 'oldKcv', 'newKcv', 'notAfter', 'processor', 'prev'] as const;
 const KEY_LOAD_FIELDS = ['seq', 'time', 'type', 'stationId', 'account', 'components', 'custodians', 'componentKcvs', 'keyKcv', 'keyKcvLegacy', 'prev'] as const;
 const FIELDS_BY_TYPE: Readonly<Record<string, readonly string[]>> = {
   attempt: ATTEMPT_FIELDS,
@@ -337,6 +360,7 @@ const FIELDS_BY_TYPE: Readonly<Record<string, readonly string[]>> = {
   export: EXPORT_RECORD_FIELDS,
   'key-load': KEY_LOAD_FIELDS,
   policy: POLICY_FIELDS,
+  'processor-key': PROCESSOR_KEY_FIELDS,
 };
 /** Every field name that may appear in the file, for tests and reviewers. */
 export const AUDIT_RECORD_FIELDS: readonly string[] = [
@@ -350,6 +374,7 @@ export const AUDIT_RECORD_FIELDS: readonly string[] = [
     ...ATTEMPT_FIELDS,
     ...KEY_LOAD_FIELDS,
     ...POLICY_FIELDS,
+    ...PROCESSOR_KEY_FIELDS,
     'mac',
   ]),
 ];
@@ -374,12 +399,14 @@ const ISO_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 /** Longest line append will ever write is well under 2 KiB; tail reads look at this much. */
 export const TAIL_WINDOW = 64 * 1024;
 
+// Records written before the public-key profile was renamed say "rsa-oaep"; they must still verify as written.
+const RECORDED_PROFILE = z.enum([...PROFILE_NAMES, ...(Object.keys(LEGACY_PROFILE_NAMES) as (keyof typeof LEGACY_PROFILE_NAMES)[])]);
 const entryShape = {
   stationId: z.string().regex(NAME_PATTERN),
   operator: z.string().min(1).max(128).regex(NO_CONTROL),
   cardId: z.string().regex(AUDIT_CARD_ID_PATTERN),
   mode: z.enum(PIN_MODES),
-  profile: z.enum(PROFILE_NAMES),
+  profile: RECORDED_PROFILE,
   outcome: z.enum(AUDIT_OUTCOMES),
   requestStatus: z.string().max(256).regex(NO_CONTROL).nullable(),
   errorCode: z.string().regex(ERROR_CODE_PATTERN).nullable(),
@@ -431,7 +458,7 @@ const attemptShape = {
   operator: z.string().min(1).max(128).regex(NO_CONTROL),
   cardId: z.string().regex(AUDIT_CARD_ID_PATTERN),
   mode: z.enum(PIN_MODES),
-  profile: z.enum(PROFILE_NAMES),
+  profile: RECORDED_PROFILE,
   approver: z.string().min(1).max(128).regex(NO_CONTROL).optional(),
   processor: z.literal('sandbox').optional(),
 };
@@ -453,6 +480,17 @@ const policyShape = {
   location: z.string().min(1).max(300).regex(NO_CONTROL),
   changes: z.array(z.string().min(1).max(400).regex(NO_CONTROL)).max(200),
   reason: z.string().regex(ERROR_CODE_PATTERN).nullable(),
+  processor: z.literal('sandbox').optional(),
+};
+const FINGERPRINT_KCV = z.string().regex(/^[0-9A-F]{10}$/);
+const processorKeyShape = {
+  type: z.literal('processor-key'),
+  stationId: z.string().regex(NAME_PATTERN),
+  event: z.literal('promoted'),
+  cause: z.enum(['not-before', 'promote']),
+  oldKcv: FINGERPRINT_KCV.nullable(),
+  newKcv: FINGERPRINT_KCV,
+  notAfter: z.string().regex(ISO_TIME).nullable(),
   processor: z.literal('sandbox').optional(),
 };
 const keyLoadShape = {
@@ -494,6 +532,7 @@ const INPUT_SCHEMAS: Readonly<Record<string, z.ZodType>> = {
   attempt: z.strictObject(attemptShape),
   'key-load': keyLoadConsistent(z.strictObject(keyLoadShape)),
   policy: z.strictObject(policyShape),
+  'processor-key': z.strictObject(processorKeyShape),
 };
 const RECORD_SCHEMAS: Readonly<Record<string, z.ZodType>> = {
   staff: staffRecordSchema,
@@ -502,6 +541,7 @@ const RECORD_SCHEMAS: Readonly<Record<string, z.ZodType>> = {
   attempt: z.strictObject({ ...chainShape, ...attemptShape }),
   'key-load': keyLoadConsistent(z.strictObject({ ...chainShape, ...keyLoadShape })),
   policy: z.strictObject({ ...chainShape, ...policyShape }),
+  'processor-key': z.strictObject({ ...chainShape, ...processorKeyShape }),
   reset: z.strictObject({
     ...chainShape,
     type: z.literal('reset'),

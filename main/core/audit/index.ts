@@ -25,6 +25,8 @@ export type {
   AuditKeyLoadRecord,
   AuditPolicyEntry,
   AuditPolicyRecord,
+  AuditProcessorKeyEntry,
+  AuditProcessorKeyRecord,
   AuditInput,
   AuditLine,
   AuditOutcome,

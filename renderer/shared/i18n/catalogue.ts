@@ -63,6 +63,12 @@ export interface Catalogue {
     /** Beside a setting the organisation's managed policy sets: it cannot be changed here. */
     readonly setByOrganisation: string;
     readonly sandboxBanner: string;
+    /** The processor's public key (public-key profile): "{n}" days to its certificate's notAfter. */
+    readonly processorKeyExpiresIn: PluralForms;
+    readonly processorKeyNoExpiry: string;
+    /** Shown with the days left from 30 days before notAfter. */
+    readonly processorKeyRenew: string;
+    readonly processorKeyExpired: string;
   };
   readonly staff: {
     readonly signInTitle: string;

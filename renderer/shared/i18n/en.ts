@@ -50,6 +50,10 @@ export const en: Catalogue = {
     language: 'Language',
     setByOrganisation: 'Set by your organisation',
     sandboxBanner: 'Sandbox processor: practice only, no real card is affected.',
+    processorKeyExpiresIn: { one: "Processor's key expires in {n} day.", other: "Processor's key expires in {n} days." },
+    processorKeyNoExpiry: "Processor's key: no expiry known.",
+    processorKeyRenew: 'Ask the key custodian to import its new certificate: after it expires, no PIN can be sent.',
+    processorKeyExpired: "The processor's key has expired: no PIN can be sent until the key custodian imports its new certificate.",
   },
   staff: {
     signInTitle: 'Sign in to set PINs',
