@@ -33,8 +33,7 @@
  * with the key; a bare key is stored as an SPKI PEM and has no known expiry.
  */
 import { AES256_KEY_HEX, DATA_DIR_NAME, PRINTABLE_TOKEN } from '../common/domain';
-import { createHash, createPublicKey, timingSafeEqual } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { createHash, timingSafeEqual } from 'node:crypto';
 import { homedir } from 'node:os';
 import { resolve } from 'node:path';
 import forge from 'node-forge';
