@@ -45,7 +45,7 @@ export { verifyAuditFile } from './verify';
 export type { AuditBadRecord, AuditVerifyResult } from './verify';
 export { readAuditRecords } from './reader';
 export { closeOpenAttempts, openAttempts, stoppedOutcomeFor } from './attempts';
-export { lossAgainstMark, readMark, writeMark } from './mark';
+export { lossAgainstMark, readMark, trailFileAgainstMark, writeMark } from './mark';
 export type { HighWaterMark, TrailLoss } from './mark';
 export { AUDIT_RESET_CAUSES } from './format';
 export { AuditNothingToReset, diagnoseTrail, resetAuditTrail } from './reset';

@@ -15,7 +15,7 @@ import { readAuditRecords } from './reader';
 import { exportAuditTrail } from './export';
 import type { AuditExport, AuditExportFormat } from './export';
 import { readAuditKey } from './keys';
-import { lossAgainstMark, lossError, readMark, writeMark } from './mark';
+import { lossAgainstMark, lossError, readMark, verifiedForMark, writeMark } from './mark';
 import type { HighWaterMark } from './mark';
 import type { Tail } from './tail';
 
@@ -70,7 +70,7 @@ export class AuditLog {
         const tail = await readTail(this.path, key);
         // The mark first, also before a torn tail: it names what was lost, where the head anchor or a torn line
         // could only say that something is wrong (and seal must not be the answer to a loss).
-        await this.checkMark(tail);
+        await this.checkMark(tail, key);
         if (tail.tornStart !== null) throw tornTailError();
         await reconcileHead(this.path, tail.last, key).catch((error: unknown) => wrapWrite(error, 'head anchor'));
         return tail.last?.seq ?? 0;
@@ -134,16 +134,16 @@ export class AuditLog {
    * The trail's end against the mark: once per process from the keychain, then from memory (a trail cut or
    * swapped while the station runs is refused too). A trail from before marks existed adopts its last record.
    */
-  private async checkMark(tail: Tail): Promise<void> {
+  private async checkMark(tail: Tail, key: Uint8Array): Promise<void> {
     if (this.mark === undefined) this.mark = await readMark(this.keyStore);
     const last = tail.last;
     const lastSeq = last?.seq ?? 0;
-    const macAt = (seq: number): string | null => {
-      if (last && seq === last.seq) return last.mac;
-      // The mark lags the trail (a crash or a keychain failure after a record): find its record once.
-      return this.records().find((record) => record.seq === seq)?.mac ?? null;
-    };
-    const loss = lossAgainstMark(this.mark, lastSeq, macAt, () => this.records()[0] ?? null);
+    // The mark lags the trail (a crash or a keychain failure after a record), or a reset acknowledged it: only the
+    // trail's verified chain may show its record (or the reset), never a line that merely claims to be it.
+    let verified: ReturnType<typeof verifiedForMark> | undefined;
+    const chain = (): ReturnType<typeof verifiedForMark> => (verified ??= verifiedForMark(this.path, key, this.mark?.seq ?? null));
+    const macAt = (seq: number): string | null => (last && seq === last.seq ? last.mac : seq === this.mark?.seq ? chain().markMac : null);
+    const loss = lossAgainstMark(this.mark, lastSeq, macAt, () => chain().first);
     if (loss) throw lossError(loss);
     // Past the check, the mark either lags the trail or was acknowledged by the trail's reset record: catch it up.
     if (last && (this.mark === null || this.mark.seq !== last.seq || !macEquals(this.mark.mac, last.mac))) this.advanceMark(last);
@@ -171,7 +171,7 @@ export class AuditLog {
     const key = await keyForAppend(this.keyStore, !hasAnything);
     try {
       const tail = await readTail(this.path, key);
-      await this.checkMark(tail);
+      await this.checkMark(tail, key);
       if (tail.tornStart !== null) throw tornTailError();
       await reconcileHead(this.path, tail.last, key).catch((error: unknown) => wrapWrite(error, 'head anchor'));
       const chain = { seq: (tail.last?.seq ?? 0) + 1, time: this.now().toISOString(), prev: tail.last?.mac ?? AUDIT_GENESIS };
