@@ -12,6 +12,8 @@
 import { X509Certificate } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { AuditShipper } from './audit/ship';
+import { OpenAttemptTracker } from './audit/attempts';
+import { CardHistory } from './approvals';
 import { StationError, toErrorInfo } from '../../common/errors';
 import type { StationErrorInfo } from '../../common/errors';
 import type { IpcHandler } from '../../common/ipc';
@@ -94,9 +96,21 @@ export async function bootStation(deps: BootDeps): Promise<BootResult> {
     processor = await deps.processorFor(config);
     const processorCa = config.processor.caFile ? await readCaFile(config.processor.caFile) : undefined;
     const audit = deps.auditFor?.(config, processor);
-    // A trail that was deleted, cut short or replaced (the keychain's high-water mark tells) refuses start-up,
-    // before anything else can be wrong with it.
-    await audit?.check();
+    // A trail that was deleted, cut short or replaced (the keychain's high-water mark tells), or has an edited
+    // record anywhere in its chain, refuses start-up, before anything else can be wrong with it. That check reads
+    // the trail once, and what start-up needs from it (card history, attempts without an outcome) is kept on the way.
+    const history = new CardHistory();
+    const openAttempts = new OpenAttemptTracker();
+    await audit?.check({
+      record: (record) => {
+        history.noteRecord(record);
+        openAttempts.note(record);
+      },
+      restart: () => {
+        history.clear();
+        openAttempts.clear();
+      },
+    });
     shipper = await shipperFor(config, audit, log, () => core?.station.publishOperator());
     let staff = deps.staffFor(config, processor);
     if (config.processor.baseUrl === SANDBOX_BASE_URL && config.auth.provider === 'local' && staff.accounts) {
@@ -110,7 +124,7 @@ export async function bootStation(deps: BootDeps): Promise<BootResult> {
       views: deps.viewsFor(config),
       ...(processorCa ? { processorCa } : {}),
       ...(log ? { log } : {}),
-      ...(audit ? { audit } : {}),
+      ...(audit ? { audit, history } : {}),
       ...(shipper ? { auditShipping: shipper } : {}),
       managedSettings: settings.managed,
       ...(watch ? { policy: watch } : {}),
@@ -118,7 +132,7 @@ export async function bootStation(deps: BootDeps): Promise<BootResult> {
     // Keys are checked now so a missing or malformed one is a clear screen, not a surprise at the first card.
     await core.station.preflight();
     // Requests cut short by the last stop get their outcome-unknown record before anyone can start a card.
-    await core.station.closeInterruptedAttempts(audit?.records?.() ?? []);
+    await core.station.closeInterruptedAttempts(openAttempts.list());
     // Only a trail that passed its checks is shipped.
     shipper?.start();
     log?.info('app.start', { profile: config.profile });

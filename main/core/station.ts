@@ -30,7 +30,7 @@ import type { CardApi } from './card-api-client';
 import type { StationConfig } from './config';
 import { SANDBOX_BASE_URL } from './config';
 import type { KeyStore } from './keystore';
-import type { AuditEntry, AuditInput, AuditLine } from './audit';
+import type { AuditEntry, AuditInput, AuditLine, TrailVisitor } from './audit';
 import { closeOpenAttempts } from './audit';
 import type { CardHistory, Grant } from './approvals';
 import type { Logger } from './log';
@@ -47,8 +47,11 @@ export interface StationViewSink {
 /** Where outcomes are recorded: append resolves only once the record is on disk. */
 export interface AuditSink {
   append(entry: AuditInput): Promise<unknown>;
-  /** Start-time check that the trail can take a record. */
-  check(): Promise<unknown>;
+  /**
+   * Start-time check that the trail can take a record. The first in a process checks the whole chain and tells
+   * `visitor` every record (start-up's card history and open attempts).
+   */
+  check(visitor?: TrailVisitor): Promise<unknown>;
   /** The records written so far (for the approval rules' card history). */
   records?(): AuditLine[];
   /** A verified export of the trail for an auditor. */

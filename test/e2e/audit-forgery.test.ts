@@ -10,7 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { afterAll, expect, it } from 'vitest';
-import { auditHeadPath, readMark } from '../../main/core/audit';
+import { auditHeadPath, readAuditRecords, readMark } from '../../main/core/audit';
+import { writeHead } from '../../main/core/audit/head';
 import { KeytarKeyStore } from '../../main/core/keytar-store';
 import type { KeyStore } from '../../main/core/keystore';
 import { enterAndConfirm, startCard, statusText } from '../harness/journeys';
@@ -96,3 +97,35 @@ it('a forged reset line in place of records 2..N (head anchor removed): cannot s
   await expectRefused(trail, 'AUDIT_TRAIL_LOST', `records 2 to ${mark.seq} are missing`);
   expect((await readMark(keyStore))?.seq).toBe(mark.seq);
 }, 120_000);
+
+it('record 2 of 5 edited between runs, its JSON still valid: cannot start, record 2 named', async () => {
+  const trail = join(dir, 'edited', 'audit', 'audit.jsonl');
+  await keychain.delete('audit-mark');
+  await keychain.delete('audit-key');
+  const station = await launch(trail);
+  try {
+    await setPin(station, 'CARD-0002');
+    await station.operator.getByRole('button', { name: 'Next card' }).click();
+    await setPin(station, 'CARD-0003');
+  } finally {
+    await station.close();
+  }
+  // Keep exactly five records, as a station that stopped there would have left them (head and mark with them).
+  const lines = readFileSync(trail, 'utf8').split('\n').filter(Boolean);
+  expect(lines.length).toBeGreaterThanOrEqual(5);
+  const five = lines.slice(0, 5);
+  const last = JSON.parse(five[4] as string) as { seq: number; mac: string };
+  writeFileSync(trail, `${five.join('\n')}\n`);
+  const key = Buffer.from((await keychain.get('audit-key')) ?? '', 'hex');
+  await writeHead(trail, last.seq, last.mac, key);
+  key.fill(0);
+  await keychain.set('audit-mark', JSON.stringify({ seq: last.seq, mac: last.mac }));
+  expect(readAuditRecords(trail)).toHaveLength(5);
+
+  const edited = (five[1] as string).replace(/"time":"([^"]+)"/, '"time":"2020-01-01T00:00:00.000Z"');
+  expect(edited).not.toBe(five[1]);
+  JSON.parse(edited);
+  writeFileSync(trail, `${[five[0], edited, ...five.slice(2)].join('\n')}\n`);
+
+  await expectRefused(trail, 'AUDIT_CHAIN_BROKEN', 'Record 2 (line 2)', 'the record was edited');
+}, 180_000);

@@ -14,7 +14,7 @@ import { AuditError, checkLine, isTornFinalLine, macEquals, splitTrailLines } fr
 import type { AuditLine, AuditResetCause } from './format';
 import { isErrno } from './files';
 import { verifyAuditFile } from './verify';
-import type { AuditVerifyResult } from './verify';
+import type { AuditBadRecord, AuditVerifyResult } from './verify';
 
 export interface HighWaterMark {
   readonly seq: number;
@@ -101,6 +101,12 @@ function lossBehindMark(mark: HighWaterMark, lastSeq: number, macAt: (seq: numbe
     };
   }
   return null;
+}
+
+/** A record that fails its MAC or its link (edited in place): refused like a loss, naming it, with the same way on. */
+export function editedError(bad: AuditBadRecord): AuditError {
+  const where = bad.seq === null ? `Line ${bad.line}` : `Record ${bad.seq} (line ${bad.line})`;
+  return new AuditError('AUDIT_CHAIN_BROKEN', `${where} ${bad.reason}. Records from there on cannot be trusted. ${RESET_HINT}`);
 }
 
 export function lossError(loss: TrailLoss): AuditError {

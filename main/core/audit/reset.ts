@@ -14,6 +14,7 @@ import { AUDIT_GENESIS, AuditError, signRecord } from './format';
 import type { AuditResetRecord } from './format';
 import { auditHeadPath, auditShippedPath, fsyncDir, wrapWrite, writeAll } from './files';
 import { writeHead } from './head';
+import { removeCheckpoint } from './scan';
 import { readAuditKey } from './keys';
 import { readMark, trailFileAgainstMark, writeMark } from './mark';
 import type { HighWaterMark, TrailLoss } from './mark';
@@ -141,6 +142,8 @@ async function keepAside(path: string, time: Date): Promise<string | null> {
     if (existsSync(auditHeadPath(path))) await rename(auditHeadPath(path), auditHeadPath(kept));
     // How far shipping got goes with the old trail: it tells the auditor which of its records reached the SIEM.
     if (existsSync(auditShippedPath(path))) await rename(auditShippedPath(path), auditShippedPath(kept));
+    // The start-up checkpoint only saves time on the old trail's bytes: it goes (verify never needs it).
+    await removeCheckpoint(path);
     await fsyncDir(dirname(path));
   } catch (error) {
     wrapWrite(error, 'keeping the old trail');
