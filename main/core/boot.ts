@@ -132,7 +132,9 @@ export async function bootStation(deps: BootDeps): Promise<BootResult> {
     // Keys are checked now so a missing or malformed one is a clear screen, not a surprise at the first card.
     await core.station.preflight();
     // Requests cut short by the last stop get their outcome-unknown record before anyone can start a card.
-    await core.station.closeInterruptedAttempts(openAttempts.list());
+    // First an outcome the last run could not record (kept beside the trail): its attempt is closed by it.
+    const recovered = await core.station.recoverPendingOutcome(new Set(openAttempts.list().map((attempt) => attempt.attemptId)));
+    await core.station.closeInterruptedAttempts(openAttempts.list().filter((attempt) => attempt.attemptId !== recovered));
     // Only a trail that passed its checks is shipped.
     shipper?.start();
     log?.info('app.start', { profile: config.profile });

@@ -196,6 +196,9 @@ export function createStationCore(options: StationCoreOptions): StationCore {
       station.beginClose();
       station.interruptEntry('PIN_CANCELLED');
       await station.settled();
+      // An outcome not yet on record gets one more try; if the trail still cannot take it, it stays on disk beside
+      // the trail and is recorded at the next start.
+      await station.retryUnrecorded().catch(() => false);
       station.dispose();
       client.close();
       await options.audit?.flush?.().catch(() => undefined);

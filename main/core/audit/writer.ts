@@ -5,7 +5,8 @@ import { mkdir, open } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { KeyStore } from '../keystore';
 import { AUDIT_GENESIS, AuditError, macEquals, signRecord, validateAuditEntry } from './format';
-import type { AuditInput, AuditLine } from './format';
+import type { AuditEntry, AuditInput, AuditLine } from './format';
+import { readPendingOutcome, removePendingOutcome, writePendingOutcome } from './pending';
 import { fsyncDir, wrapWrite, writeAll } from './files';
 import { reconcileHead, writeHead } from './head';
 import { keyForAppend, keyForCheck } from './keys';
@@ -92,6 +93,36 @@ export class AuditLog {
         key.fill(0);
       }
     });
+  }
+
+  /** Keeps an outcome the trail could not take, durably and under a MAC, beside the trail (./pending.ts). */
+  keepPending(entry: AuditEntry): Promise<void> {
+    return this.exclusive(async () => {
+      const key = await readAuditKey(this.keyStore);
+      try {
+        await mkdir(dirname(this.path), { recursive: true, mode: 0o700 });
+        await writePendingOutcome(this.path, entry, key);
+      } finally {
+        key.fill(0);
+      }
+    });
+  }
+
+  /** The outcome kept by keepPending in an earlier run (or this one), or null. */
+  pendingOutcome(): Promise<AuditEntry | null> {
+    return this.exclusive(async () => {
+      const key = await readAuditKey(this.keyStore);
+      try {
+        return await readPendingOutcome(this.path, key);
+      } finally {
+        key.fill(0);
+      }
+    });
+  }
+
+  /** Once the kept outcome is on record. */
+  clearPending(): Promise<void> {
+    return this.exclusive(() => removePendingOutcome(this.path));
   }
 
   /** Told after each record is on disk (the shipper's cue to look at the file); must return at once. */
