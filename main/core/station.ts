@@ -193,6 +193,7 @@ export class Station {
       usingSandboxProcessor: this.deps.config.processor.baseUrl === SANDBOX_BASE_URL,
       repeatWindowHours: this.deps.config.approval.repeatWindowHours,
       interruptedCards: [...this.interruptedCards],
+      auditOutcomePending: this.unrecorded?.cardId ?? null,
       auditShippingDelayedSince: this.deps.auditShippingDelayedSince?.() ?? null,
       managedSettings: [...(this.deps.managedSettings ?? [])],
       staff: this.deps.staffView?.() ?? NO_STAFF_VIEW,
@@ -590,10 +591,9 @@ export class Station {
     this.unrecordedRetry = undefined;
     // The outcome shown beside its warning is on record now: the warning goes.
     const state = this.state;
-    if ((state.kind === 'done' || state.kind === 'failed') && state.auditError) {
-      this.state = { ...state, auditError: null };
-      this.publish();
-    }
+    if ((state.kind === 'done' || state.kind === 'failed') && state.auditError) this.state = { ...state, auditError: null };
+    // The pending-outcome warning goes too.
+    this.publish();
     this.log.info('audit.recovered', { cardId: entry.cardId });
     return true;
   }

@@ -177,8 +177,9 @@ describe('write-ahead', () => {
     await first.station.settled();
     expect(first.calls).toHaveLength(1);
     expect(first.station.operatorView()).toMatchObject({ phase: 'done', auditError: { code: 'AUDIT_WRITE_FAILED' } });
-    // Kept on disk before the operator was told, under a MAC.
+    // Kept on disk before the operator was told, under a MAC; the operator window warns while it is pending.
     expect(existsSync(`${trail.path}.pending`)).toBe(true);
+    expect(first.station.operatorView().auditOutcomePending).toBe('WAL-5');
     // Quit while the disk still refuses: one more try fails, and the outcome stays on disk.
     expect(await first.station.retryUnrecorded()).toBe(false);
     first.station.dispose();
@@ -196,7 +197,7 @@ describe('write-ahead', () => {
     expect(open.size).toBe(1);
     const closed = await next.station.recoverPendingOutcome(open);
     await next.station.closeInterruptedAttempts(tracker.list().filter((attempt) => attempt.attemptId !== closed));
-    expect(next.station.operatorView().interruptedCards).toEqual([]);
+    expect(next.station.operatorView()).toMatchObject({ interruptedCards: [], auditOutcomePending: null });
     const outcomes = (readAuditRecords(trail.path) as unknown as Record<string, unknown>[]).filter((record) => record.type === undefined);
     expect(outcomes).toHaveLength(1);
     expect(outcomes[0]).toMatchObject({ cardId: 'WAL-5', outcome: 'pin-generated', requestStatus: 'pin_generated', errorCode: null, attemptId: [...open][0] });
