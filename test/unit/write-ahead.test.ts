@@ -224,3 +224,10 @@ describe('write-ahead', () => {
     next.station.dispose();
   });
 });
+
+describe('a new station', () => {
+  it('has no kept outcome and needs no audit-key to say so', async () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'pin-station-wal-')), 'audit.jsonl');
+    expect(await new AuditLog(path, new MemoryKeyStore({})).pendingOutcome()).toBeNull();
+  });
+});

@@ -6,7 +6,7 @@ import { dirname } from 'node:path';
 import type { KeyStore } from '../keystore';
 import { AUDIT_GENESIS, AuditError, macEquals, signRecord, validateAuditEntry } from './format';
 import type { AuditEntry, AuditInput, AuditLine } from './format';
-import { readPendingOutcome, removePendingOutcome, writePendingOutcome } from './pending';
+import { auditPendingPath, readPendingOutcome, removePendingOutcome, writePendingOutcome } from './pending';
 import { fsyncDir, wrapWrite, writeAll } from './files';
 import { reconcileHead, writeHead } from './head';
 import { keyForAppend, keyForCheck } from './keys';
@@ -111,6 +111,8 @@ export class AuditLog {
   /** The outcome kept by keepPending in an earlier run (or this one), or null. */
   pendingOutcome(): Promise<AuditEntry | null> {
     return this.exclusive(async () => {
+      // No file, no key needed (a new station has no audit-key until its first record).
+      if (!existsSync(auditPendingPath(this.path))) return null;
       const key = await readAuditKey(this.keyStore);
       try {
         return await readPendingOutcome(this.path, key);
