@@ -78,6 +78,11 @@ export interface OperatorView {
   readonly cardIdPattern: string;
   /** Cards whose request was under way when the station last stopped: their outcome is unknown. */
   readonly interruptedCards: readonly string[];
+  /**
+   * The card whose outcome the audit trail could not take yet (kept on disk beside it, retried, recorded at the
+   * next start at the latest); null when none. Shown as a warning, so nobody quits or wipes the station unaware.
+   */
+  readonly auditOutcomePending: string | null;
   /** Shipping the audit trail to the bank's collector has been failing since this time (ISO 8601); null when it is not, or not yet worth a notice. */
   readonly auditShippingDelayedSince: string | null;
   /** Settings set by the organisation's managed policy (dotted paths such as "operator.language"): shown as such, not changeable here. */

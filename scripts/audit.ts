@@ -32,7 +32,7 @@ import {
   AuditNothingToReset,
   auditFilePath,
   auditHeadPath,
-  lossAgainstMark,
+  trailFileAgainstMark,
   openAttempts,
   readAuditKey,
   readAuditRecords,
@@ -268,17 +268,13 @@ async function runVerify(args: ParsedArgs, deps: AuditCliDeps): Promise<number> 
   const mark: HighWaterMark | null = stationTrail ? await readMark(store) : null;
   // With a mark, a trail that is gone is a loss to report, not a wrong path.
   if (mark === null) requireTrail(path);
-  const result = await withKey(store, (key) => verifyAuditFile(path, key));
+  const { verify: result, loss } = await withKey(store, (key) => trailFileAgainstMark(path, key, mark));
   const records = existsSync(path) ? readAuditRecords(path) : [];
-  // The mark before a torn line: after lost records, "run seal" would be the wrong advice.
-  const loss = lossAgainstMark(
-    mark,
-    result.records,
-    (seq) => records.find((record) => record.seq === seq)?.mac ?? null,
-    () => records[0] ?? null,
-  );
-  if (loss && (result.ok || result.sealable)) {
+  // The mark before a torn line: after lost records, "run seal" would be the wrong advice. Records cut off (or a
+  // forged line put first to hide that) are the loss to report, not just the first line that fails.
+  if (loss && (result.ok || result.sealable || loss.cause !== 'trail-replaced')) {
     deps.stdout.write(`FAILED: ${path}\n${loss.detail}\n`);
+    if (!result.ok && !result.sealable) deps.stdout.write(describeFailure(result));
     return EXIT_CODES.TRAIL_LOST;
   }
   if (!result.ok) {

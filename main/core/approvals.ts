@@ -38,7 +38,18 @@ export class CardHistory {
   private readonly lastSet = new Map<string, CardAttempt>();
 
   constructor(records: Iterable<AuditLine> = []) {
-    for (const record of records) if (record.type === undefined) this.note(record.cardId, record.seq, Date.parse(record.time), record.outcome);
+    for (const record of records) this.noteRecord(record);
+  }
+
+  /** A record of the trail, as start-up reads it (only card records count). */
+  noteRecord(record: AuditLine): void {
+    if (record.type === undefined) this.note(record.cardId, record.seq, Date.parse(record.time), record.outcome);
+  }
+
+  /** Forget everything (start-up's check began the trail again from record 1). */
+  clear(): void {
+    this.lastAttempt.clear();
+    this.lastSet.clear();
   }
 
   /** `seq` is null when the record itself could not be written: the rules must still see the attempt. */

@@ -15,6 +15,8 @@ import { readAuditKey } from './audit/keys';
 import { AuditShipper } from './audit/ship';
 import { loadShipIdentity } from './audit/ship-identity';
 import { adminLockHolder } from './admin-lock';
+import { OpenAttemptTracker } from './audit/attempts';
+import { CardHistory } from './approvals';
 import { StationError, toErrorInfo } from '../../common/errors';
 import type { StationErrorInfo } from '../../common/errors';
 import type { IpcHandler } from '../../common/ipc';
@@ -107,9 +109,21 @@ export async function bootStation(deps: BootDeps): Promise<BootResult> {
         `An admin command is writing the audit trail: ${adminHolder}. Start the station again once it has finished.`,
       );
     }
-    // A trail that was deleted, cut short or replaced (the keychain's high-water mark tells) refuses start-up,
-    // before anything else can be wrong with it.
-    await audit?.check();
+    // A trail that was deleted, cut short or replaced (the keychain's high-water mark tells), or has an edited
+    // record anywhere in its chain, refuses start-up, before anything else can be wrong with it. That check reads
+    // the trail once, and what start-up needs from it (card history, attempts without an outcome) is kept on the way.
+    const history = new CardHistory();
+    const openAttempts = new OpenAttemptTracker();
+    await audit?.check({
+      record: (record) => {
+        history.noteRecord(record);
+        openAttempts.note(record);
+      },
+      restart: () => {
+        history.clear();
+        openAttempts.clear();
+      },
+    });
     shipper = await shipperFor(config, audit, processor.keyStore, log, () => core?.station.publishOperator());
     let staff = deps.staffFor(config, processor);
     if (config.processor.baseUrl === SANDBOX_BASE_URL && config.auth.provider === 'local' && staff.accounts) {
@@ -123,7 +137,7 @@ export async function bootStation(deps: BootDeps): Promise<BootResult> {
       views: deps.viewsFor(config),
       ...(processorCa ? { processorCa } : {}),
       ...(log ? { log } : {}),
-      ...(audit ? { audit } : {}),
+      ...(audit ? { audit, history } : {}),
       ...(shipper ? { auditShipping: shipper } : {}),
       managedSettings: settings.managed,
       ...(watch ? { policy: watch } : {}),
@@ -132,7 +146,9 @@ export async function bootStation(deps: BootDeps): Promise<BootResult> {
     // Keys are checked now so a missing or malformed one is a clear screen, not a surprise at the first card.
     await core.station.preflight();
     // Requests cut short by the last stop get their outcome-unknown record before anyone can start a card.
-    await core.station.closeInterruptedAttempts(audit?.records?.() ?? []);
+    // First an outcome the last run could not record (kept beside the trail): its attempt is closed by it.
+    const recovered = await core.station.recoverPendingOutcome(new Set(openAttempts.list().map((attempt) => attempt.attemptId)));
+    await core.station.closeInterruptedAttempts(openAttempts.list().filter((attempt) => attempt.attemptId !== recovered));
     // Only a trail that passed its checks is shipped.
     shipper?.start();
     log?.info('app.start', { profile: config.profile });

@@ -27,6 +27,8 @@ export interface StationCoreOptions {
   readonly processorCa?: string;
   /** The audit trail (main/core/audit AuditLog in the app). */
   readonly audit?: AuditSink;
+  /** Earlier attempts per card, gathered by start-up's one read of the trail; without it, read from `audit.records()`. */
+  readonly history?: CardHistory;
   readonly staff: StaffOptions;
   /** Settings the managed policy sets (dotted paths): the operator window marks them. */
   readonly managedSettings?: readonly string[];
@@ -72,7 +74,7 @@ export function createStationCore(options: StationCoreOptions): StationCore {
     // Locking or signing out ends a PIN entry: it is cancelled, wiped and recorded; signing out also clears the screen.
     onSessionEnd: (kind) => (kind === 'lock' ? station.interruptEntry('PIN_CANCELLED') : station.endOfSession()),
   });
-  const history = new CardHistory(options.audit?.records?.() ?? []);
+  const history = options.history ?? new CardHistory(options.audit?.records?.() ?? []);
   // Made before the Station so its last check before sending can reach the desk; the desk needs nothing from the Station.
   const sandbox = options.config.processor.baseUrl === SANDBOX_BASE_URL;
   // The settings in effect: a new policy replaces them between cards (applyPolicy), never during one.
@@ -186,6 +188,9 @@ export function createStationCore(options: StationCoreOptions): StationCore {
       station.beginClose();
       station.interruptEntry('PIN_CANCELLED');
       await station.settled();
+      // An outcome not yet on record gets one more try; if the trail still cannot take it, it stays on disk beside
+      // the trail and is recorded at the next start.
+      await station.retryUnrecorded().catch(() => false);
       station.dispose();
       client.close();
       await options.audit?.flush?.().catch(() => undefined);

@@ -33,7 +33,7 @@ import type { CardApi } from './card-api-client';
 import type { StationConfig } from './config';
 import { SANDBOX_BASE_URL } from './config';
 import type { KeyStore } from './keystore';
-import type { AuditEntry, AuditInput, AuditLine } from './audit';
+import type { AuditEntry, AuditInput, AuditLine, TrailVisitor } from './audit';
 import { closeOpenAttempts } from './audit';
 import type { CardHistory, Grant } from './approvals';
 import type { Logger } from './log';
@@ -50,8 +50,11 @@ export interface StationViewSink {
 /** Where outcomes are recorded: append resolves only once the record is on disk. */
 export interface AuditSink {
   append(entry: AuditInput): Promise<unknown>;
-  /** Start-time check that the trail can take a record. */
-  check(): Promise<unknown>;
+  /**
+   * Start-time check that the trail can take a record. The first in a process checks the whole chain and tells
+   * `visitor` every record (start-up's card history and open attempts).
+   */
+  check(visitor?: TrailVisitor): Promise<unknown>;
   /** The records written so far (for the approval rules' card history). */
   records?(): AuditLine[];
   /** A verified export of the trail for an auditor. */
@@ -62,6 +65,10 @@ export interface AuditSink {
   addAppendListener?(listener: () => void): void;
   /** Resolves once writes that follow the records (the keychain's high-water mark) are done. */
   flush?(): Promise<void>;
+  /** An outcome the trail could not take, kept durably beside it until it can (and read back at start-up). */
+  keepPending?(entry: AuditEntry): Promise<void>;
+  pendingOutcome?(): Promise<AuditEntry | null>;
+  clearPending?(): Promise<void>;
 }
 
 /** What the operator window shows before a staff session exists (tests that build a Station alone). */
@@ -191,6 +198,7 @@ export class Station {
       usingSandboxProcessor: this.deps.config.processor.baseUrl === SANDBOX_BASE_URL,
       repeatWindowHours: this.deps.config.approval.repeatWindowHours,
       interruptedCards: [...this.interruptedCards],
+      auditOutcomePending: this.unrecorded?.cardId ?? null,
       auditShippingDelayedSince: this.deps.auditShippingDelayedSince?.() ?? null,
       managedSettings: [...(this.deps.managedSettings ?? [])],
       staff: this.deps.staffView?.() ?? NO_STAFF_VIEW,
@@ -585,6 +593,49 @@ export class Station {
     }
   }
 
+  /** At quit: one more try to record a kept outcome (it stays on disk for the next start if this fails too). */
+  async retryUnrecorded(): Promise<boolean> {
+    return this.flushUnrecorded();
+  }
+
+  /** The card whose outcome is not yet on record (kept beside the trail), or null. */
+  unrecordedCard(): string | null {
+    return this.unrecorded?.cardId ?? null;
+  }
+
+  /**
+   * At start-up, before attempts without an outcome are closed: an outcome kept beside the trail by the last run
+   * is recorded now (it closes its attempt with the processor's real answer, not "outcome unknown"). Returns the
+   * attempt it closes, if any, so it is not closed a second time. Kept in memory and retried if the trail still
+   * cannot take it (every Start is refused until it does). Throws for a kept outcome that fails its MAC.
+   */
+  async recoverPendingOutcome(open: ReadonlySet<string>): Promise<string | null> {
+    const audit = this.deps.audit;
+    const entry = (await audit?.pendingOutcome?.()) ?? null;
+    if (!audit || !entry) return null;
+    if (entry.attemptId !== undefined && !open.has(entry.attemptId)) {
+      // Its attempt is closed already: the record landed before the file could be removed.
+      await audit.clearPending?.();
+      return null;
+    }
+    try {
+      const written = await audit.append(entry);
+      const seq = (written as { seq?: unknown } | undefined)?.seq;
+      this.deps.history?.note(
+        entry.cardId,
+        typeof seq === 'number' ? seq : null,
+        Date.parse((written as { time?: string }).time ?? '') || Date.now(),
+        entry.outcome,
+      );
+      await audit.clearPending?.().catch(() => undefined);
+      this.log.info('audit.recovered', { cardId: entry.cardId });
+    } catch {
+      this.deps.history?.note(entry.cardId, null, Date.now(), entry.outcome);
+      await this.keepUnrecorded(entry, true);
+    }
+    return entry.attemptId ?? null;
+  }
+
   /** True when no outcome is waiting to be recorded (after one more try to write it). */
   private async flushUnrecorded(): Promise<boolean> {
     const entry = this.unrecorded;
@@ -595,14 +646,14 @@ export class Station {
       return false;
     }
     if (this.unrecorded === entry) this.unrecorded = null;
+    await this.deps.audit.clearPending?.().catch(() => undefined);
     clearInterval(this.unrecordedRetry);
     this.unrecordedRetry = undefined;
     // The outcome shown beside its warning is on record now: the warning goes.
     const state = this.state;
-    if ((state.kind === 'done' || state.kind === 'failed') && state.auditError) {
-      this.state = { ...state, auditError: null };
-      this.publish();
-    }
+    if ((state.kind === 'done' || state.kind === 'failed') && state.auditError) this.state = { ...state, auditError: null };
+    // The pending-outcome warning goes too.
+    this.publish();
     this.log.info('audit.recovered', { cardId: entry.cardId });
     return true;
   }
@@ -648,14 +699,19 @@ export class Station {
       // The rules must see the attempt even when its record could not be written.
       this.deps.history?.note(card.cardId, null, Date.now(), outcome);
       this.log.error('audit.failed', { cardId: card.cardId, outcome });
-      // Kept and retried: the outcome must reach the trail, and no new Start goes ahead until it has.
-      if (entry) this.keepUnrecorded(entry);
+      // Kept (on disk beside the trail, before the operator is told anything) and retried: the outcome must reach
+      // the trail, and no new Start goes ahead until it has.
+      if (entry) await this.keepUnrecorded(entry);
       return this.auditFailure(error).toInfo();
     }
   }
 
-  private keepUnrecorded(entry: AuditEntry): void {
+  private async keepUnrecorded(entry: AuditEntry, onDisk = false): Promise<void> {
     this.unrecorded = entry;
+    if (!onDisk) {
+      // If this fails too (the disk is full, the keychain locked), the outcome is in memory only, as the warning says.
+      await this.deps.audit?.keepPending?.(entry).catch(() => this.log.error('audit.pending-not-kept', { cardId: entry.cardId }));
+    }
     clearInterval(this.unrecordedRetry);
     this.unrecordedRetry = setInterval(() => void this.flushUnrecorded(), UNRECORDED_RETRY_MS);
     this.unrecordedRetry.unref?.();

@@ -24,6 +24,7 @@ export function unavailableView(error: StationErrorInfo): OperatorView {
     usingSandboxProcessor: false,
     repeatWindowHours: 24,
     interruptedCards: [],
+    auditOutcomePending: null,
     auditShippingDelayedSince: null,
     managedSettings: [],
     staff: NO_STAFF_VIEW,

@@ -408,3 +408,78 @@ describe('commands that write the trail refuse while the station runs', () => {
     expect(await cli().run(['reset', '--acknowledge'])).toBe(EXIT_CODES.OK);
   });
 });
+
+describe('a forged reset line put first to hide a loss', () => {
+  // What someone who can write the data directory (not the keychain) can make: the mark's seq and mac are in the
+  // trail and the head anchor, so an unsigned reset record naming them is easy to write.
+  async function forgeResetOverRecord1(): Promise<{ markSeq: number }> {
+    await writeTrail(6);
+    const mark = await readMark(store);
+    if (!mark) throw new Error('no mark');
+    const record1 = readFileSync(file, 'utf8').split('\n')[0] as string;
+    const forged = JSON.stringify({
+      seq: 1,
+      time: '2026-11-02T09:00:00.000Z',
+      type: 'reset',
+      cause: 'trail-missing',
+      lostFrom: 1,
+      lostTo: mark.seq,
+      markSeq: mark.seq,
+      markMac: mark.mac,
+      keptAs: null,
+      acknowledgedBy: 'admin',
+      prev: '0'.repeat(64),
+      mac: 'f'.repeat(64),
+    });
+    writeFileSync(file, `${forged}\n${record1}\n`);
+    rmSync(auditHeadPath(file));
+    return { markSeq: mark.seq };
+  }
+
+  it('the station refuses it as a loss naming the range, writes nothing and leaves the mark', async () => {
+    const { markSeq } = await forgeResetOverRecord1();
+    const before = readFileSync(file);
+    const log = new AuditLog(file, store, { now });
+    const error = await refusal(log.check());
+    expect(error.code).toBe('AUDIT_TRAIL_LOST');
+    expect(error.message).toContain(`records 2 to ${markSeq} are missing`);
+    expect((await refusal(log.append(card(99)))).code).toBe('AUDIT_TRAIL_LOST');
+    await log.flush();
+    expect(readFileSync(file).equals(before)).toBe(true);
+    expect(existsSync(auditHeadPath(file))).toBe(false);
+    expect((await readMark(store))?.seq).toBe(markSeq);
+  });
+
+  it('verify reports the loss (not only the forged line), seal changes nothing, and reset names the range', async () => {
+    const { markSeq } = await forgeResetOverRecord1();
+    const io = cli();
+    expect(await io.run(['verify'])).toBe(EXIT_CODES.TRAIL_LOST);
+    const text = io.out.join('');
+    expect(text).toContain(`records 2 to ${markSeq} are missing`);
+    expect(text).toContain('record 1 (line 1): mac does not match');
+    const before = readFileSync(file);
+    expect(await io.run(['seal'])).toBe(EXIT_CODES.VERIFY_FAILED);
+    expect(readFileSync(file).equals(before)).toBe(true);
+    expect(await io.run(['reset', '--acknowledge'])).toBe(EXIT_CODES.OK);
+    expect(readAuditRecords(file)[0]).toMatchObject({ type: 'reset', cause: 'trail-shorter', lostFrom: 2, lostTo: markSeq });
+  });
+
+  it('a lagging mark is matched only by a verified record, not by an edited line carrying its mac', async () => {
+    await writeTrail(4);
+    const mark = await readMark(store);
+    // Records 5 and 6 reach the trail but not the keychain (locked), so the mark lags at 4.
+    const locked: KeyStore = {
+      get: (a) => store.get(a),
+      set: async (a, v) => (a === 'audit-mark' ? Promise.reject(new Error('locked')) : store.set(a, v)),
+      delete: (a) => store.delete(a),
+    };
+    await writeTrail(2, new AuditLog(file, locked, { now }));
+    expect(await readMark(store)).toEqual(mark);
+    const lines = readFileSync(file, 'utf8').split('\n');
+    // Record 4 replaced by a line that only claims its mac: the chain no longer verifies there.
+    lines[3] = (lines[3] as string).replace('"CARD-4"', '"CARD-X"');
+    writeFileSync(file, lines.join('\n'));
+    const error = await refusal(new AuditLog(file, store, { now }).check());
+    expect(error.code).toBe('AUDIT_TRAIL_LOST');
+  });
+});

@@ -283,6 +283,7 @@ describe('IpcRouter: a full flow', () => {
       usingSandboxProcessor: true,
       repeatWindowHours: 24,
       interruptedCards: [],
+      auditOutcomePending: null,
       auditShippingDelayedSince: null,
       managedSettings: [],
       staff: {
@@ -325,6 +326,7 @@ describe('IpcRouter: a full flow', () => {
     for (const view of r.operatorViews) {
       expect(Object.keys(view).sort()).toEqual([
         'auditError',
+        'auditOutcomePending',
         'auditShippingDelayedSince',
         'cardId',
         'cardIdPattern',

@@ -4,11 +4,12 @@
  * attempt cut short by a stop is closed at the next start. Real AuditLog files, a failing disk simulated
  * by refusing chosen appends.
  */
-import { mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { AuditError, AuditLog, openAttempts, readAuditRecords, verifyAuditFile } from '../../main/core/audit';
+import { AuditError, AuditLog, OpenAttemptTracker, openAttempts, readAuditRecords, verifyAuditFile } from '../../main/core/audit';
+import { CardHistory } from '../../main/core/approvals';
 import type { AuditInput } from '../../main/core/audit';
 import type { CardApi, SetPinRequest } from '../../main/core/card-api-client';
 import { parseConfig } from '../../main/core/config';
@@ -32,6 +33,9 @@ function flakyTrail(fails: (entry: AuditInput) => boolean) {
     append: (entry) => (control.failing && fails(entry) ? Promise.reject(new AuditError('AUDIT_WRITE_FAILED', '(record) Check the disk.')) : log.append(entry)),
     check: () => log.check(),
     records: () => log.records(),
+    keepPending: (entry) => log.keepPending(entry),
+    pendingOutcome: () => log.pendingOutcome(),
+    clearPending: () => log.clearPending(),
   };
   return { path, log, sink, control, key: Buffer.from(KEY_HEX, 'hex') };
 }
@@ -164,5 +168,66 @@ describe('write-ahead', () => {
     await again.station.closeInterruptedAttempts(trail.log.records());
     expect(again.station.operatorView().interruptedCards).toEqual([]);
     expect(verifyAuditFile(trail.path, trail.key)).toMatchObject({ ok: true, records: 2 });
+  });
+
+  it('an outcome that could not be written survives a quit: recorded at the next start with the real answer, not as outcome unknown', async () => {
+    const trail = flakyTrail((entry) => entry.type === undefined);
+    const first = await rig(trail.sink);
+    await first.router.handle('operator', 'station:start', { cardId: 'WAL-5', mode: 'processor' });
+    await first.station.settled();
+    expect(first.calls).toHaveLength(1);
+    expect(first.station.operatorView()).toMatchObject({ phase: 'done', auditError: { code: 'AUDIT_WRITE_FAILED' } });
+    // Kept on disk before the operator was told, under a MAC; the operator window warns while it is pending.
+    expect(existsSync(`${trail.path}.pending`)).toBe(true);
+    expect(first.station.operatorView().auditOutcomePending).toBe('WAL-5');
+    // Quit while the disk still refuses: one more try fails, and the outcome stays on disk.
+    expect(await first.station.retryUnrecorded()).toBe(false);
+    first.station.dispose();
+
+    trail.control.failing = false; // the disk recovers; the station starts again
+    const history = new CardHistory();
+    const tracker = new OpenAttemptTracker();
+    // A new process: its first check reads the whole trail once and keeps the attempts without an outcome.
+    await new AuditLog(trail.path, new MemoryKeyStore({ 'audit-key': KEY_HEX })).check({
+      record: (r) => (history.noteRecord(r), tracker.note(r)),
+      restart: () => undefined,
+    });
+    const next = await rig(trail.sink);
+    const open = new Set(tracker.list().map((attempt) => attempt.attemptId));
+    expect(open.size).toBe(1);
+    const closed = await next.station.recoverPendingOutcome(open);
+    await next.station.closeInterruptedAttempts(tracker.list().filter((attempt) => attempt.attemptId !== closed));
+    expect(next.station.operatorView()).toMatchObject({ interruptedCards: [], auditOutcomePending: null });
+    const outcomes = (readAuditRecords(trail.path) as unknown as Record<string, unknown>[]).filter((record) => record.type === undefined);
+    expect(outcomes).toHaveLength(1);
+    expect(outcomes[0]).toMatchObject({ cardId: 'WAL-5', outcome: 'pin-generated', requestStatus: 'pin_generated', errorCode: null, attemptId: [...open][0] });
+    expect(existsSync(`${trail.path}.pending`)).toBe(false);
+    expect(verifyAuditFile(trail.path, trail.key)).toMatchObject({ ok: true, records: 2 });
+    // A Start goes ahead: nothing is pending any more.
+    expect(await next.router.handle('operator', 'station:start', { cardId: 'WAL-6', mode: 'processor' })).toMatchObject({ ok: true });
+    await next.station.settled();
+    next.station.dispose();
+  });
+
+  it('a kept outcome that was edited or forged is refused, never recorded', async () => {
+    const trail = flakyTrail((entry) => entry.type === undefined);
+    const first = await rig(trail.sink);
+    await first.router.handle('operator', 'station:start', { cardId: 'WAL-7', mode: 'processor' });
+    await first.station.settled();
+    first.station.dispose();
+    const pending = `${trail.path}.pending`;
+    writeFileSync(pending, readFileSync(pending, 'utf8').replace('"WAL-7"', '"WAL-8"'));
+    trail.control.failing = false;
+    const next = await rig(trail.sink);
+    await expect(next.station.recoverPendingOutcome(new Set())).rejects.toMatchObject({ code: 'AUDIT_CHAIN_BROKEN' });
+    expect(readAuditRecords(trail.path).some((record) => record.type === undefined)).toBe(false);
+    next.station.dispose();
+  });
+});
+
+describe('a new station', () => {
+  it('has no kept outcome and needs no audit-key to say so', async () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'pin-station-wal-')), 'audit.jsonl');
+    expect(await new AuditLog(path, new MemoryKeyStore({})).pendingOutcome()).toBeNull();
   });
 });

@@ -13,6 +13,25 @@ export function openAttempts(records: readonly AuditLine[]): AuditAttemptRecord[
   return records.filter((record): record is AuditAttemptRecord => record.type === 'attempt' && !closed.has(record.attemptId));
 }
 
+/** openAttempts as records go by, one at a time (start-up reads the trail once and keeps only these). */
+export class OpenAttemptTracker {
+  private readonly open = new Map<string, AuditAttemptRecord>();
+
+  note(record: AuditLine): void {
+    if (record.type === 'attempt') this.open.set(record.attemptId, record);
+    else if (record.type === undefined && record.attemptId) this.open.delete(record.attemptId);
+  }
+
+  clear(): void {
+    this.open.clear();
+  }
+
+  /** In trail order (a Map keeps insertion order). */
+  list(): AuditAttemptRecord[] {
+    return [...this.open.values()];
+  }
+}
+
 /** The outcome-unknown record that closes an attempt cut short by a stop. */
 export function stoppedOutcomeFor(attempt: AuditAttemptRecord): AuditEntry {
   return {

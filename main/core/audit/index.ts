@@ -40,14 +40,16 @@ export type {
 export { auditFilePath, auditHeadPath, auditShippedPath } from './files';
 export { parseAuditKeyHex, readAuditKey } from './keys';
 export { AuditLog } from './writer';
+export { auditCheckpointPath, scanTrail } from './scan';
+export type { TrailScan, TrailVisitor } from './scan';
 export type { AuditLogOptions } from './writer';
 export { sealAuditFile } from './seal';
 export type { AuditSealResult } from './seal';
 export { verifyAuditFile } from './verify';
 export type { AuditBadRecord, AuditVerifyResult } from './verify';
 export { readAuditRecords } from './reader';
-export { closeOpenAttempts, openAttempts, stoppedOutcomeFor } from './attempts';
-export { lossAgainstMark, readMark, writeMark } from './mark';
+export { closeOpenAttempts, OpenAttemptTracker, openAttempts, stoppedOutcomeFor } from './attempts';
+export { lossAgainstMark, readMark, trailFileAgainstMark, writeMark } from './mark';
 export type { HighWaterMark, TrailLoss } from './mark';
 export { AUDIT_RESET_CAUSES } from './format';
 export { AuditNothingToReset, diagnoseTrail, resetAuditTrail } from './reset';

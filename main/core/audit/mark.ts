@@ -7,10 +7,14 @@
  * in its place. It is written after each record (after the head), so it may lag
  * the trail (a crash or a keychain failure in between) but never lead it.
  */
+import { readFileSync } from 'node:fs';
 import { StationError } from '../../../common/errors';
 import type { KeyStore } from '../keystore';
-import { AuditError, macEquals } from './format';
+import { AuditError, checkLine, isTornFinalLine, macEquals, splitTrailLines } from './format';
 import type { AuditLine, AuditResetCause } from './format';
+import { isErrno } from './files';
+import { verifyAuditFile } from './verify';
+import type { AuditBadRecord, AuditVerifyResult } from './verify';
 
 export interface HighWaterMark {
   readonly seq: number;
@@ -51,7 +55,9 @@ const RESET_HINT = 'An admin may acknowledge the loss and start a new trail: npm
  * Compares the trail's end with the mark. `lastSeq` is the last complete record (0 for none or no file) and
  * `macAt(seq)` the mac of the record with that seq, if the trail has it. Null when nothing is missing, and when
  * the trail starts with a reset record that acknowledged exactly this mark (a reset whose own mark write did not
- * happen: a crash or a locked keychain just after it).
+ * happen: a crash or a locked keychain just after it). `macAt` and `firstRecord` must give only records whose
+ * MAC (and, but for the file's last record, link to the record before) were checked: whoever can write the
+ * data directory can write a line that merely claims to be the reset or the mark's record.
  */
 export function lossAgainstMark(
   mark: HighWaterMark | null,
@@ -97,6 +103,12 @@ function lossBehindMark(mark: HighWaterMark, lastSeq: number, macAt: (seq: numbe
   return null;
 }
 
+/** A record that fails its MAC or its link (edited in place): refused like a loss, naming it, with the same way on. */
+export function editedError(bad: AuditBadRecord): AuditError {
+  const where = bad.seq === null ? `Line ${bad.line}` : `Record ${bad.seq} (line ${bad.line})`;
+  return new AuditError('AUDIT_CHAIN_BROKEN', `${where} ${bad.reason}. Records from there on cannot be trusted. ${RESET_HINT}`);
+}
+
 export function lossError(loss: TrailLoss): AuditError {
   return new AuditError('AUDIT_TRAIL_LOST', loss.detail);
 }
@@ -107,4 +119,56 @@ function range(from: number, to: number): string {
 
 function plainRange(from: number, to: number): string {
   return from === to ? `record ${from}` : `records ${from} to ${to}`;
+}
+
+/**
+ * The trail file against the mark (verify, seal, reset): judged only by records whose MAC and chain verified, and
+ * by the file's last complete line with its MAC checked alone (where the trail ends, as the station's tail read
+ * sees it). An unsigned or edited line claiming to be a reset, or the mark's record, counts for nothing.
+ */
+export function trailFileAgainstMark(
+  path: string,
+  key: Uint8Array,
+  mark: HighWaterMark | null,
+): { readonly verify: AuditVerifyResult; readonly loss: TrailLoss | null } {
+  const { verify, first, markMac } = verifiedForMark(path, key, mark?.seq ?? null);
+  const last = verify.ok || verify.sealable ? null : lastCheckedRecord(path, key);
+  const lastSeq = Math.max(verify.records, last?.seq ?? 0);
+  const macAt = (seq: number): string | null => (seq === last?.seq ? last.mac : mark && seq === mark.seq ? markMac : null);
+  return { verify, loss: lossAgainstMark(mark, lastSeq, macAt, () => first) };
+}
+
+/** Record 1 and the mac of record `markSeq`, each only if it is in the trail's verified chain. */
+export function verifiedForMark(
+  path: string,
+  key: Uint8Array,
+  markSeq: number | null,
+): { readonly verify: AuditVerifyResult; readonly first: AuditLine | null; readonly markMac: string | null } {
+  let first = null as AuditLine | null;
+  let markMac = null as string | null;
+  const verify = verifyAuditFile(path, key, (record) => {
+    if (record.seq === 1) first = record;
+    if (record.seq === markSeq) markMac = record.mac;
+  });
+  return { verify, first, markMac };
+}
+
+/** The file's last complete line, if its MAC checks (its chain is verify's business). */
+function lastCheckedRecord(path: string, key: Uint8Array): AuditLine | null {
+  let data: Buffer;
+  try {
+    data = readFileSync(path);
+  } catch (error) {
+    if (isErrno(error, 'ENOENT')) return null;
+    throw error;
+  }
+  const lines = splitTrailLines(data);
+  for (let i = lines.length - 1; i >= 0 && i >= lines.length - 2; i--) {
+    const line = lines[i] as (typeof lines)[number];
+    const bytes = data.subarray(line.start, line.end);
+    if (i === lines.length - 1 && isTornFinalLine(bytes, line.terminated)) continue;
+    const check = checkLine(bytes, key);
+    return check.ok ? check.record : null;
+  }
+  return null;
 }

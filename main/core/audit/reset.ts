@@ -11,14 +11,13 @@ import { mkdir, open, rename } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
 import type { KeyStore } from '../keystore';
 import { AUDIT_GENESIS, AuditError, signRecord } from './format';
-import type { AuditLine, AuditResetRecord } from './format';
+import type { AuditResetRecord } from './format';
 import { auditHeadPath, auditShippedPath, fsyncDir, wrapWrite, writeAll } from './files';
 import { writeHead } from './head';
+import { removeCheckpoint } from './scan';
 import { readAuditKey } from './keys';
-import { lossAgainstMark, readMark, writeMark } from './mark';
+import { readMark, trailFileAgainstMark, writeMark } from './mark';
 import type { HighWaterMark, TrailLoss } from './mark';
-import { readAuditRecords } from './reader';
-import { verifyAuditFile } from './verify';
 import type { AuditVerifyResult } from './verify';
 
 export type TrailDiagnosis =
@@ -28,19 +27,13 @@ export type TrailDiagnosis =
 
 /** The trail against its own chain and head (verify) and against the keychain's high-water mark. */
 export function diagnoseTrail(path: string, key: Uint8Array, mark: HighWaterMark | null): TrailDiagnosis {
-  const verify = verifyAuditFile(path, key);
-  const first = (): AuditLine | null => (existsSync(path) ? (readAuditRecords(path)[0] ?? null) : null);
+  const { verify, loss } = trailFileAgainstMark(path, key, mark);
   if (!verify.ok && verify.sealable) {
     // A torn last line is an interrupted write, which seal repairs, unless the mark shows records were lost.
-    const loss = lossAgainstMark(mark, verify.records, (seq) => macOf(path, seq), first);
     return loss ? { kind: 'lost', loss, mark } : { kind: 'torn', verify };
   }
-  if (verify.ok) {
-    const loss = lossAgainstMark(mark, verify.records, (seq) => macOf(path, seq), first);
-    return loss ? { kind: 'lost', loss, mark } : { kind: 'intact', records: verify.records, mark };
-  }
-  const markLoss = lossAgainstMark(mark, verify.records, (seq) => macOf(path, seq), first);
-  if (markLoss && markLoss.cause !== 'trail-replaced') return { kind: 'lost', loss: markLoss, mark };
+  if (verify.ok) return loss ? { kind: 'lost', loss, mark } : { kind: 'intact', records: verify.records, mark };
+  if (loss && loss.cause !== 'trail-replaced') return { kind: 'lost', loss, mark };
   const from = verify.firstBad.seq ?? verify.records + 1;
   const to = mark && mark.seq >= from ? mark.seq : null;
   return {
@@ -53,11 +46,6 @@ export function diagnoseTrail(path: string, key: Uint8Array, mark: HighWaterMark
       detail: `The trail fails verification at record ${from}; records from there on cannot be trusted.`,
     },
   };
-}
-
-function macOf(path: string, seq: number): string | null {
-  if (!existsSync(path)) return null;
-  return readAuditRecords(path).find((record) => record.seq === seq)?.mac ?? null;
 }
 
 /** Reset refused because nothing was lost; the message says what to do instead, and nothing was changed. */
@@ -154,6 +142,8 @@ async function keepAside(path: string, time: Date): Promise<string | null> {
     if (existsSync(auditHeadPath(path))) await rename(auditHeadPath(path), auditHeadPath(kept));
     // How far shipping got goes with the old trail: it tells the auditor which of its records reached the SIEM.
     if (existsSync(auditShippedPath(path))) await rename(auditShippedPath(path), auditShippedPath(kept));
+    // The start-up checkpoint only saves time on the old trail's bytes: it goes (verify never needs it).
+    await removeCheckpoint(path);
     await fsyncDir(dirname(path));
   } catch (error) {
     wrapWrite(error, 'keeping the old trail');

@@ -9,8 +9,7 @@ import type { AuditSealRecord } from './format';
 import { fsyncDir, isErrno, wrapWrite, writeAll } from './files';
 import { readHead, reconcileHead, writeHead } from './head';
 import { readAuditKey } from './keys';
-import { lossAgainstMark, lossError, readMark, writeMark } from './mark';
-import { readAuditRecords } from './reader';
+import { lossError, readMark, trailFileAgainstMark, writeMark } from './mark';
 import { readTail } from './tail';
 
 export interface AuditSealResult {
@@ -48,12 +47,8 @@ async function sealNow(path: string, keyStore: KeyStore, now: () => Date, statio
   try {
     const tail = await readTail(path, key);
     if (stationTrail) {
-      const loss = lossAgainstMark(
-        await readMark(keyStore),
-        tail.last?.seq ?? 0,
-        (seq) => (seq === tail.last?.seq ? tail.last.mac : (readAuditRecords(path).find((record) => record.seq === seq)?.mac ?? null)),
-        () => readAuditRecords(path)[0] ?? null,
-      );
+      // Judged by verified records only: a forged line cannot pass for the reset or the mark's record here either.
+      const { loss } = trailFileAgainstMark(path, key, await readMark(keyStore));
       if (loss) throw lossError(loss);
     }
     if (tail.tornStart === null) return { sealed: false, record: null, tornFile: null, tornBytes: 0 };

@@ -32,9 +32,10 @@ export type AuditVerifyResult =
  * Checks a whole trail file with the key that wrote it: every record's MAC
  * and exact form, consecutive seqs from 1, each prev against the previous
  * mac, and the end of the file against the head anchor (see format.ts for
- * the rule). Names the first bad record.
+ * the rule). Names the first bad record. `verified` is told each record whose
+ * MAC and link to the previous record checked, in order, up to the first bad one.
  */
-export function verifyAuditFile(path: string, key: Uint8Array): AuditVerifyResult {
+export function verifyAuditFile(path: string, key: Uint8Array, verified?: (record: AuditLine) => void): AuditVerifyResult {
   let data: Buffer;
   try {
     data = readFileSync(path);
@@ -87,6 +88,8 @@ export function verifyAuditFile(path: string, key: Uint8Array): AuditVerifyResul
       return fail(i, { line: number, seq: record.seq, reason });
     }
     last = record;
+    // Its MAC and its link to the one before hold: only such a record may speak for the trail (the mark's checks).
+    verified?.(record);
   }
 
   // Every complete line is good, so record n sits on line n. Now the end of the file.

@@ -1,9 +1,12 @@
 /** The station's writer: one record per outcome, chained, on disk before append resolves. */
+import { createHash } from 'node:crypto';
+import type { Hash } from 'node:crypto';
 import { mkdir, open } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { KeyStore } from '../keystore';
-import { AUDIT_GENESIS, macEquals, signRecord, validateAuditEntry } from './format';
-import type { AuditInput, AuditLine } from './format';
+import { AUDIT_GENESIS, AuditError, macEquals, signRecord, validateAuditEntry } from './format';
+import type { AuditEntry, AuditInput, AuditLine } from './format';
+import { auditPendingPath, readPendingOutcome, removePendingOutcome, writePendingOutcome } from './pending';
 import { fsyncDir, wrapWrite, writeAll } from './files';
 import { reconcileHead, writeHead } from './head';
 import { keyForAppend, keyForCheck } from './keys';
@@ -15,7 +18,9 @@ import { readAuditRecords } from './reader';
 import { exportAuditTrail } from './export';
 import type { AuditExport, AuditExportFormat } from './export';
 import { readAuditKey } from './keys';
-import { lossAgainstMark, lossError, readMark, writeMark } from './mark';
+import { editedError, lossAgainstMark, lossError, readMark, verifiedForMark, writeMark } from './mark';
+import { scanTrail, writeCheckpoint } from './scan';
+import type { TrailScan, TrailVisitor } from './scan';
 import type { HighWaterMark } from './mark';
 import type { Tail } from './tail';
 
@@ -30,6 +35,10 @@ export class AuditLog {
   private mark: HighWaterMark | null | undefined;
   private readonly appendListeners: (() => void)[] = [];
   private markWrites: Promise<void> = Promise.resolve();
+  /** Once the whole chain was checked in this process: where it ends, the SHA-256 state of the bytes before, its last record. */
+  private checkedChain: { end: number; hash: Hash; seq: number; mac: string; written: number } | null = null;
+  /** Set when a record landed after bytes the check did not cover: no checkpoint until the next start. */
+  private checkedChainStale = false;
 
   constructor(
     readonly path: string,
@@ -60,24 +69,62 @@ export class AuditLog {
    * lagging head anchor up to date). For a Start-time check that the trail can
    * take the outcome. Resolves to the last seq (0 for an empty trail).
    */
-  check(): Promise<number> {
+  check(visitor?: TrailVisitor): Promise<number> {
     return this.exclusive(async () => {
       const hasAnything = await hasRecordsOrHead(this.path);
       await this.refuseMissingTrail(hasAnything);
       const key = await keyForCheck(this.keyStore, hasAnything);
-      if (key === null) return 0;
+      if (key === null) {
+        this.checkedChain = { end: 0, hash: createHash('sha256'), seq: 0, mac: AUDIT_GENESIS, written: 0 };
+        return 0;
+      }
       try {
         const tail = await readTail(this.path, key);
-        // The mark first, also before a torn tail: it names what was lost, where the head anchor or a torn line
-        // could only say that something is wrong (and seal must not be the answer to a loss).
-        await this.checkMark(tail);
+        const scan = await this.scanOnce(key, tail, visitor);
+        // The mark first, also before a torn tail or an edit: it names what was lost, where the head anchor, a
+        // torn line or a broken chain could only say that something is wrong (and seal must not answer a loss).
+        await this.checkMark(tail, key, scan);
+        if (scan?.firstBad) throw editedError(scan.firstBad);
         if (tail.tornStart !== null) throw tornTailError();
         await reconcileHead(this.path, tail.last, key).catch((error: unknown) => wrapWrite(error, 'head anchor'));
+        if (scan) await this.keepScan(scan, key);
         return tail.last?.seq ?? 0;
       } finally {
         key.fill(0);
       }
     });
+  }
+
+  /** Keeps an outcome the trail could not take, durably and under a MAC, beside the trail (./pending.ts). */
+  keepPending(entry: AuditEntry): Promise<void> {
+    return this.exclusive(async () => {
+      const key = await readAuditKey(this.keyStore);
+      try {
+        await mkdir(dirname(this.path), { recursive: true, mode: 0o700 });
+        await writePendingOutcome(this.path, entry, key);
+      } finally {
+        key.fill(0);
+      }
+    });
+  }
+
+  /** The outcome kept by keepPending in an earlier run (or this one), or null. */
+  pendingOutcome(): Promise<AuditEntry | null> {
+    return this.exclusive(async () => {
+      // No file, no key needed (a new station has no audit-key until its first record).
+      if (!existsSync(auditPendingPath(this.path))) return null;
+      const key = await readAuditKey(this.keyStore);
+      try {
+        return await readPendingOutcome(this.path, key);
+      } finally {
+        key.fill(0);
+      }
+    });
+  }
+
+  /** Once the kept outcome is on record. */
+  clearPending(): Promise<void> {
+    return this.exclusive(() => removePendingOutcome(this.path));
   }
 
   /** Told after each record is on disk (the shipper's cue to look at the file); must return at once. */
@@ -134,16 +181,17 @@ export class AuditLog {
    * The trail's end against the mark: once per process from the keychain, then from memory (a trail cut or
    * swapped while the station runs is refused too). A trail from before marks existed adopts its last record.
    */
-  private async checkMark(tail: Tail): Promise<void> {
+  private async checkMark(tail: Tail, key: Uint8Array, scan: TrailScan | null): Promise<void> {
     if (this.mark === undefined) this.mark = await readMark(this.keyStore);
     const last = tail.last;
     const lastSeq = last?.seq ?? 0;
-    const macAt = (seq: number): string | null => {
-      if (last && seq === last.seq) return last.mac;
-      // The mark lags the trail (a crash or a keychain failure after a record): find its record once.
-      return this.records().find((record) => record.seq === seq)?.mac ?? null;
-    };
-    const loss = lossAgainstMark(this.mark, lastSeq, macAt, () => this.records()[0] ?? null);
+    // The mark lags the trail (a crash or a keychain failure after a record), or a reset acknowledged it: only the
+    // trail's verified chain may show its record (or the reset), never a line that merely claims to be it.
+    let verified: { readonly first: AuditLine | null; readonly markMac: string | null } | undefined = scan ?? undefined;
+    const chain = (): { readonly first: AuditLine | null; readonly markMac: string | null } =>
+      (verified ??= verifiedForMark(this.path, key, this.mark?.seq ?? null));
+    const macAt = (seq: number): string | null => (last && seq === last.seq ? last.mac : seq === this.mark?.seq ? chain().markMac : null);
+    const loss = lossAgainstMark(this.mark, lastSeq, macAt, () => chain().first);
     if (loss) throw lossError(loss);
     // Past the check, the mark either lags the trail or was acknowledged by the trail's reset record: catch it up.
     if (last && (this.mark === null || this.mark.seq !== last.seq || !macEquals(this.mark.mac, last.mac))) this.advanceMark(last);
@@ -162,7 +210,71 @@ export class AuditLog {
 
   /** Resolves once every queued high-water mark write has been tried (at quit, and for tests). */
   flush(): Promise<void> {
-    return this.queue.then(() => this.markWrites);
+    return this.exclusive(() => this.saveCheckpoint()).then(
+      () => this.markWrites,
+      () => this.markWrites,
+    );
+  }
+
+  /**
+   * The whole chain, checked once per process before its first check or record (read once, streamed; the
+   * checkpoint lets the part checked at an earlier start go at disk speed). Null once done.
+   */
+  private async scanOnce(key: Uint8Array, tail: Tail, visitor?: TrailVisitor): Promise<TrailScan | null> {
+    if (this.checkedChain !== null) return null;
+    if (this.mark === undefined) this.mark = await readMark(this.keyStore);
+    const scan = await scanTrail(this.path, key, this.mark?.seq ?? null, visitor);
+    // Both reads must see the same end (one writer: a difference means the file changed under the check).
+    if (scan.firstBad === null && scan.lastSeq !== (tail.last?.seq ?? 0)) {
+      throw new AuditError('AUDIT_CHAIN_BROKEN', 'It changed while it was being checked. Close anything else writing it and restart.');
+    }
+    return scan;
+  }
+
+  /** After a start-up check that passed: remember where the checked chain ends, and save the checkpoint. */
+  private async keepScan(scan: TrailScan, key: Uint8Array): Promise<void> {
+    this.checkedChain = { end: scan.end, hash: scan.hash, seq: scan.lastSeq, mac: scan.lastMac, written: 0 };
+    await this.writeCheckpointWith(key);
+  }
+
+  /** A record this process appended extends the checked chain, if it landed right after it. */
+  private extendCheckedChain(tail: Tail, record: AuditLine, line: string): void {
+    const checked = this.checkedChain;
+    if (checked === null) return;
+    if (checked.end !== tail.size) {
+      // Not contiguous (bytes the check did not cover came before it): the next start checks them itself.
+      this.checkedChainStale = true;
+      return;
+    }
+    const bytes = Buffer.from(`${line}\n`, 'utf8');
+    checked.hash.update(bytes);
+    checked.end += bytes.length;
+    checked.seq = record.seq;
+    checked.mac = record.mac;
+  }
+
+  private async saveCheckpoint(): Promise<void> {
+    const checked = this.checkedChain;
+    if (checked === null || this.checkedChainStale || checked.end === checked.written || checked.seq === 0) return;
+    const key = await readAuditKey(this.keyStore);
+    try {
+      await this.writeCheckpointWith(key);
+    } finally {
+      key.fill(0);
+    }
+  }
+
+  private async writeCheckpointWith(key: Uint8Array): Promise<void> {
+    const checked = this.checkedChain;
+    if (checked === null || checked.seq === 0 || this.checkedChainStale) return;
+    const point = { offset: checked.end, seq: checked.seq, mac: checked.mac, sha256: checked.hash.copy().digest('hex') };
+    // Only time depends on it: a checkpoint that cannot be written means a slower next start, not a refusal.
+    await writeCheckpoint(this.path, point, key).then(
+      () => {
+        checked.written = point.offset;
+      },
+      () => undefined,
+    );
   }
 
   private async appendNow(entry: AuditInput): Promise<AuditLine> {
@@ -171,9 +283,12 @@ export class AuditLog {
     const key = await keyForAppend(this.keyStore, !hasAnything);
     try {
       const tail = await readTail(this.path, key);
-      await this.checkMark(tail);
+      const scan = await this.scanOnce(key, tail);
+      await this.checkMark(tail, key, scan);
+      if (scan?.firstBad) throw editedError(scan.firstBad);
       if (tail.tornStart !== null) throw tornTailError();
       await reconcileHead(this.path, tail.last, key).catch((error: unknown) => wrapWrite(error, 'head anchor'));
+      if (scan) await this.keepScan(scan, key);
       const chain = { seq: (tail.last?.seq ?? 0) + 1, time: this.now().toISOString(), prev: tail.last?.mac ?? AUDIT_GENESIS };
       const { record, line } =
         // The MAC and the line take the record's fields in their documented order (bodyOf), whatever the order here.
@@ -195,6 +310,7 @@ export class AuditLog {
       } catch (error) {
         wrapWrite(error, 'record');
       }
+      this.extendCheckedChain(tail, record, line);
       // The record is durable. If the head update fails, the head lags by one
       // record — the same state as a crash at this point, which verify accepts
       // and the next append repairs (or refuses loudly, before writing).

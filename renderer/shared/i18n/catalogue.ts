@@ -98,6 +98,7 @@ export interface Catalogue {
     readonly lockedOutFor: PluralForms;
     /** "{card}": a card whose request was under way when the station stopped. */
     readonly interrupted: string;
+    readonly outcomePending: string;
     /** {time}: when shipping the audit trail to the bank's collector started failing (HH:MM). */
     readonly auditShippingDelayed: string;
     readonly exportAudit: string;

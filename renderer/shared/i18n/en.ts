@@ -76,6 +76,8 @@ export const en: Catalogue = {
     noPinRole: 'Your role does not set PINs. Sign out so that an operator can use the station.',
     practiceAccounts: 'Practice accounts (new passwords at every start):',
     lockedOutFor: { one: 'Try again in {n} minute.', other: 'Try again in {n} minutes.' },
+    outcomePending:
+      'The outcome for card {card} is not in the audit trail yet. It is kept on this computer and recorded as soon as the trail can take it, at the latest at the next start. Do not delete the data folder.',
     interrupted: 'The station stopped during a request for card {card}: its outcome is unknown. Check with the processor before trying again.',
     auditShippingDelayed: 'Audit shipping delayed since {time}',
     exportAudit: 'Export audit trail',

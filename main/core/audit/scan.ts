@@ -1,0 +1,297 @@
+/**
+ * The start-up check of the whole trail, read once, streamed (flat memory): every record's MAC and exact form and
+ * every link (seq, prev), as verify does, named at the first bad one. To keep a long trail fast, a checkpoint beside
+ * it (`<file>.verified`, under a MAC of its own with `audit-key`) holds the byte offset, seq and mac the last check
+ * reached and the SHA-256 of the file up to there: that prefix is hashed at disk speed instead of checked record by
+ * record, and only the records after it are MAC-checked. A prefix that no longer hashes to the checkpoint (an edit,
+ * a cut, another trail's checkpoint) is checked again record by record, so a checkpoint can only save time, never
+ * pass a record that would fail.
+ */
+import { createHash } from 'node:crypto';
+import type { Hash } from 'node:crypto';
+import { open, readFile, rename, unlink } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
+import { z } from 'zod';
+import { AUDIT_GENESIS, checkLine, hmacHex, isTornFinalLine, macEquals } from './format';
+import type { AuditLine } from './format';
+import { isErrno, writeAll } from './files';
+import type { AuditBadRecord } from './verify';
+
+/** Prefix of the checkpoint's MAC input, so no record or head MAC can pass for one. */
+export const AUDIT_CHECKPOINT_DOMAIN = 'pin-station-audit-checkpoint-v1\n';
+
+export interface AuditCheckpoint {
+  /** Bytes of the trail covered: whole records only, up to and including a newline. */
+  readonly offset: number;
+  /** The last covered record. */
+  readonly seq: number;
+  readonly mac: string;
+  /** SHA-256 of the file's first `offset` bytes. */
+  readonly sha256: string;
+}
+
+export function auditCheckpointPath(path: string): string {
+  return `${path}.verified`;
+}
+
+const HEX64 = /^[0-9a-f]{64}$/;
+const checkpointSchema = z.strictObject({
+  offset: z.number().int().min(1).max(Number.MAX_SAFE_INTEGER),
+  seq: z.number().int().min(1).max(Number.MAX_SAFE_INTEGER),
+  mac: z.string().regex(HEX64),
+  sha256: z.string().regex(HEX64),
+  checkpointMac: z.string().regex(HEX64),
+});
+
+function checkpointBody(point: AuditCheckpoint): string {
+  return JSON.stringify({ offset: point.offset, seq: point.seq, mac: point.mac, sha256: point.sha256 });
+}
+
+/** The checkpoint, or null when there is none or it does not verify (then the whole trail is checked). */
+export async function readCheckpoint(path: string, key: Uint8Array): Promise<AuditCheckpoint | null> {
+  let text: string;
+  try {
+    text = await readFile(auditCheckpointPath(path), 'utf8');
+  } catch (error) {
+    if (isErrno(error, 'ENOENT')) return null;
+    throw error;
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return null;
+  }
+  const parsed = checkpointSchema.safeParse(value);
+  if (!parsed.success) return null;
+  const point: AuditCheckpoint = { offset: parsed.data.offset, seq: parsed.data.seq, mac: parsed.data.mac, sha256: parsed.data.sha256 };
+  return macEquals(hmacHex(key, AUDIT_CHECKPOINT_DOMAIN, checkpointBody(point)), parsed.data.checkpointMac) ? point : null;
+}
+
+/** Written after a check; not fsynced: losing it costs the next start time, never a check. */
+export async function writeCheckpoint(path: string, point: AuditCheckpoint, key: Uint8Array): Promise<void> {
+  const body = checkpointBody(point);
+  const text = `${body.slice(0, -1)},"checkpointMac":"${hmacHex(key, AUDIT_CHECKPOINT_DOMAIN, body)}"}\n`;
+  const file = auditCheckpointPath(path);
+  const temp = `${file}.tmp`;
+  const handle = await open(temp, 'w', 0o600);
+  try {
+    await writeAll(handle, Buffer.from(text, 'utf8'), null);
+  } finally {
+    await handle.close();
+  }
+  await rename(temp, file);
+}
+
+export async function removeCheckpoint(path: string): Promise<void> {
+  await unlink(auditCheckpointPath(path)).catch((error: unknown) => {
+    if (!isErrno(error, 'ENOENT')) throw error;
+  });
+}
+
+/** Told each record of the trail in order (start-up's card history and open attempts); restart: forget them all. */
+export interface TrailVisitor {
+  record(record: AuditLine): void;
+  restart(): void;
+}
+
+export interface TrailScan {
+  /** Records verified (the last one's seq when the chain holds). */
+  readonly records: number;
+  /** Record 1 and the mac of the requested seq, only from the verified chain. */
+  readonly first: AuditLine | null;
+  readonly markMac: string | null;
+  /** The first record that fails (an edit), or null; a torn final line is not one (seal's business). */
+  readonly firstBad: AuditBadRecord | null;
+  /** Just past the last verified record, the SHA-256 state of the bytes before it, and that record's seq and mac. */
+  readonly end: number;
+  readonly hash: Hash;
+  readonly lastSeq: number;
+  readonly lastMac: string;
+  /** Whether the checkpoint held (false: none, or it did not match and the whole trail was checked). */
+  readonly usedCheckpoint: boolean;
+}
+
+const CHUNK = 4 * 1024 * 1024;
+
+/** Checks the whole trail (see the file's comment). `markSeq`: the seq whose verified mac is wanted. */
+export async function scanTrail(path: string, key: Uint8Array, markSeq: number | null, visitor?: TrailVisitor): Promise<TrailScan> {
+  const point = await readCheckpoint(path, key);
+  if (point) {
+    const result = await scanFrom(path, key, markSeq, visitor, point);
+    if (result !== 'mismatch') return result;
+    visitor?.restart();
+  }
+  const result = await scanFrom(path, key, markSeq, visitor, null);
+  if (result === 'mismatch') throw new Error('unreachable: no checkpoint');
+  return result;
+}
+
+async function scanFrom(
+  path: string,
+  key: Uint8Array,
+  markSeq: number | null,
+  visitor: TrailVisitor | undefined,
+  point: AuditCheckpoint | null,
+): Promise<TrailScan | 'mismatch'> {
+  let handle: FileHandle;
+  const hash = createHash('sha256');
+  const empty = (): TrailScan => ({
+    records: 0,
+    first: null,
+    markMac: null,
+    firstBad: null,
+    end: 0,
+    hash,
+    lastSeq: 0,
+    lastMac: AUDIT_GENESIS,
+    usedCheckpoint: false,
+  });
+  try {
+    handle = await open(path, 'r');
+  } catch (error) {
+    if (isErrno(error, 'ENOENT')) return point ? 'mismatch' : empty();
+    throw error;
+  }
+  try {
+    const size = (await handle.stat()).size;
+    if (point && point.offset > size) return 'mismatch';
+    const prefixEnd = point?.offset ?? 0;
+    let buf = Buffer.allocUnsafe(CHUNK);
+    let bufStart = 0; // file offset of buf[0]
+    let filled = 0;
+    let hashedTo = 0; // file offset the hash has reached
+    let lastSeq = 0;
+    let lastMac = AUDIT_GENESIS;
+    let records = 0;
+    let first: AuditLine | null = null;
+    let markMac: string | null = null;
+    let firstBad: AuditBadRecord | null = null;
+    let lineNumber = 0;
+    // Lines in the prefix are parsed only for what needs them (the visitor, record 1, the mark's record).
+    const parsePrefix = visitor !== undefined || (markSeq !== null && point !== null && markSeq < point.seq);
+    const done = (): TrailScan => ({ records, first, markMac, firstBad, end: hashedTo, hash, lastSeq, lastMac, usedCheckpoint: point !== null });
+
+    for (;;) {
+      if (filled === buf.length) {
+        // A line longer than the buffer: grow it (a record is never near this; an edited line might be).
+        const bigger = Buffer.allocUnsafe(buf.length * 2);
+        buf.copy(bigger, 0, 0, filled);
+        buf = bigger;
+      }
+      const { bytesRead } = await handle.read(buf, filled, buf.length - filled, bufStart + filled);
+      filled += bytesRead;
+      const atEof = bytesRead === 0 || bufStart + filled >= size;
+      let pos = 0;
+      // The prefix: hashed in bulk, one update a chunk.
+      if (bufStart + pos < prefixEnd) {
+        const upto = Math.min(filled, prefixEnd - bufStart);
+        if (!parsePrefix) {
+          if (bufStart === 0 && pos === 0) {
+            // Record 1 all the same (a reset record there may have acknowledged the mark); the hash vouches for it.
+            const nl = buf.indexOf(0x0a);
+            if (nl !== -1 && nl < upto) {
+              try {
+                first = JSON.parse(buf.toString('utf8', 0, nl)) as AuditLine;
+              } catch {
+                return 'mismatch';
+              }
+            }
+          }
+          hash.update(buf.subarray(pos, upto));
+          hashedTo = bufStart + upto;
+          pos = upto;
+          if (hashedTo === prefixEnd) {
+            if (hash.copy().digest('hex') !== point?.sha256) return 'mismatch';
+            lastSeq = point.seq;
+            lastMac = point.mac;
+            records = point.seq;
+            lineNumber = point.seq;
+            if (markSeq === point.seq) markMac = point.mac;
+          }
+        } else {
+          let cut = pos;
+          for (;;) {
+            const nl = buf.indexOf(0x0a, cut);
+            if (nl === -1 || nl >= upto) break;
+            let value: AuditLine;
+            try {
+              value = JSON.parse(buf.toString('utf8', cut, nl)) as AuditLine;
+            } catch {
+              return 'mismatch';
+            }
+            lineNumber++;
+            if (lineNumber === 1) first = value;
+            if (value.seq === markSeq) markMac = value.mac;
+            lastSeq = value.seq;
+            lastMac = value.mac;
+            records = value.seq;
+            visitor?.record(value);
+            cut = nl + 1;
+          }
+          hash.update(buf.subarray(pos, cut));
+          hashedTo = bufStart + cut;
+          pos = cut;
+          if (hashedTo === prefixEnd) {
+            if (hash.copy().digest('hex') !== point?.sha256 || lastSeq !== point.seq || lastMac !== point.mac) return 'mismatch';
+          }
+        }
+      }
+      // After the prefix: every record checked.
+      if (bufStart + pos >= prefixEnd) {
+        for (;;) {
+          const nl = buf.indexOf(0x0a, pos);
+          const lineEnd = nl === -1 ? -1 : nl;
+          if (lineEnd === -1) {
+            if (!atEof) break;
+            // The last bytes without a newline: a torn final line (seal's business), or nothing.
+            return done();
+          }
+          const bytes = buf.subarray(pos, lineEnd);
+          const isFinal = bufStart + lineEnd + 1 >= size;
+          lineNumber++;
+          const check = checkLine(bytes, key);
+          if (!check.ok) {
+            if (isFinal && isTornFinalLine(bytes, true)) return done();
+            firstBad = { line: lineNumber, seq: check.seq, reason: check.reason };
+            return done();
+          }
+          const record = check.record;
+          const expected = lastSeq + 1;
+          if (record.seq !== expected) {
+            const reason =
+              record.seq > expected
+                ? `follows record ${expected - 1}: ${record.seq === expected + 1 ? `record ${expected} is` : `records ${expected} to ${record.seq - 1} are`} missing — deleted or reordered`
+                : `is out of order: it comes after record ${expected - 1} — records were reordered or copied`;
+            firstBad = { line: lineNumber, seq: record.seq, reason };
+            return done();
+          }
+          if (record.prev !== lastMac) {
+            const reason =
+              lastSeq > 0
+                ? `prev does not match the mac of record ${lastSeq} — the chain is broken (a record was replaced)`
+                : 'prev is not the genesis value — earlier records are missing or the record was replaced';
+            firstBad = { line: lineNumber, seq: record.seq, reason };
+            return done();
+          }
+          if (record.seq === 1) first = record;
+          if (record.seq === markSeq) markMac = record.mac;
+          lastSeq = record.seq;
+          lastMac = record.mac;
+          records = record.seq;
+          visitor?.record(record);
+          hash.update(buf.subarray(pos, lineEnd + 1));
+          pos = lineEnd + 1;
+          hashedTo = bufStart + pos;
+        }
+      }
+      if (atEof) return done();
+      // Keep the unfinished line at the front of the buffer.
+      buf.copy(buf, 0, pos, filled);
+      bufStart += pos;
+      filled -= pos;
+    }
+  } finally {
+    await handle.close();
+  }
+}
