@@ -5,7 +5,14 @@
  *   passwd <username>                                   set a new password (ends a lockout)
  *   disable <username> / enable <username>              refuse / allow its sign-in
  *   unlock <username>                                   clear failed attempts and a lockout
+ *   roles <username> --roles r1,r2                      change its roles
  *   list [--json]                                       every account and its state; never a hash
+ *
+ * Every change is a `staff-admin` record in the station's audit trail (which
+ * account, roles before and after, the operating-system user who ran it).
+ * The trail has one writer at a time, so a change is refused while the
+ * station runs on the data directory, and the trail is checked before
+ * anything is asked or changed: no change is made that cannot be recorded.
  *
  * The accounts live in `<data dir>/staff/accounts.json` (main/core/staff/accounts.ts),
  * where the data directory is the station's (`--data-dir`, default as for
@@ -19,17 +26,34 @@
  * process entry.
  */
 import { DATA_DIR_NAME } from '../common/domain';
-import { homedir } from 'node:os';
-import { resolve } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { homedir, userInfo } from 'node:os';
+import { join, resolve } from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
 import { StationError } from '../common/errors';
 import { PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH, ROLES, USERNAME_RULE } from '../common/staff';
 import type { Role } from '../common/staff';
+import { AuditLog, auditFilePath } from '../main/core/audit';
+import type { StaffAdminAction } from '../main/core/audit';
+import { parseConfigText } from '../main/core/config';
 import { checkUsername, LocalAccountStore, staffFilePath } from '../main/core/staff/accounts';
 import type { StaffAccount } from '../main/core/staff/accounts';
 import { checkNewPassword } from '../main/core/staff/passwords';
-import { CliError, DEFAULT_SERVICE, defaultDataDir, exitCodesHelp, isEntryPoint, openStoreChecked, parseCliArgs, readHidden, runCli } from './cli-common';
+import {
+  CliError,
+  DEFAULT_SERVICE,
+  defaultDataDir,
+  exitCodesHelp,
+  isEntryPoint,
+  openStoreChecked,
+  parseCliArgs,
+  readHidden,
+  runCli,
+  stationRunning,
+} from './cli-common';
 import type { CliArgs, CliBaseDeps, CliInput, CliOutput, HiddenReadOptions } from './cli-common';
+import type { StationConfig } from '../main/core/config';
+import type { KeyStore } from '../main/core/keystore';
 
 export { CliError, DEFAULT_SERVICE };
 export type { CliInput, CliOutput };
@@ -45,6 +69,9 @@ export const EXIT_CODES = {
   STORE_INVALID: 6,
   STORE_BUSY: 7,
   KEYCHAIN_UNAVAILABLE: 8,
+  AUDIT_UNAVAILABLE: 9,
+  AUDIT_RECORD_FAILED: 10,
+  STATION_RUNNING: 11,
   CANCELLED: 130,
 } as const;
 export type ExitCodeName = keyof typeof EXIT_CODES;
@@ -59,6 +86,9 @@ const EXIT_CODE_HELP: Record<ExitCodeName, string> = {
   STORE_INVALID: 'the accounts file is damaged, edited or an older copy put back, or its keychain entries are missing; nothing was changed',
   STORE_BUSY: 'the accounts file is in use by the station or another run of this command; try again',
   KEYCHAIN_UNAVAILABLE: 'the keychain could not be reached or is locked',
+  AUDIT_UNAVAILABLE: "the station's audit trail cannot take the change's record (checked before anything is asked); nothing was changed",
+  AUDIT_RECORD_FAILED: 'the change WAS made, but its staff-admin record could not be written to the audit trail (see the message)',
+  STATION_RUNNING: 'a change while the station is running on this data directory; close it first (nothing was asked or changed)',
   CANCELLED: 'input cancelled with Ctrl-C',
 };
 
@@ -73,6 +103,8 @@ export interface StaffCliDeps extends CliBaseDeps {
   readonly homedir?: string;
   /** The clock of the store and of "locked until" in list. */
   readonly now?: () => Date;
+  /** Who ran the command, for the staff-admin record; the operating-system user by default. */
+  readonly osUser?: string;
 }
 
 export function helpText(): string {
@@ -85,6 +117,8 @@ Commands:
   disable <username>  refuse the account's sign-in (it is kept)
   enable <username>   allow the account's sign-in again
   unlock <username>   clear its failed attempts and lockout
+  roles <username> --roles <roles>
+                      change the account's roles
   list [--json]       every account: user name, roles, display name and state
                       (active, disabled, locked until <time>, N failed attempts)
   help                show this text
@@ -95,8 +129,12 @@ A password has ${PASSWORD_MIN_LENGTH} to ${PASSWORD_MAX_LENGTH} characters. It i
 from the terminal (twice), or as one line from stdin when piped. It is never
 accepted as an argument and never printed.
 
+Every change is recorded in the station's audit trail (a staff-admin record:
+the account, its roles before and after, and who ran the command). Close the
+station first: a change is refused while it runs on the data directory.
+
 Options:
-  --roles <roles>    the account's roles (add only)
+  --roles <roles>    the account's roles (add and roles)
   --name <name>      the person's full name, shown on the station (add only)
   --json             list as a JSON array (list only); never a password hash
   --data-dir <dir>   the station's data directory (default: ~/.config/${DATA_DIR_NAME}
@@ -164,9 +202,9 @@ function requireUsername(args: ParsedArgs, command: string): string {
   }
 }
 
-function parseRoles(given: string | undefined): Role[] {
+function parseRoles(given: string | undefined, command = 'add'): Role[] {
   const expected = `--roles is one or more of ${ROLES.join(', ')}, separated by commas.`;
-  if (given === undefined) throw new CliError(EXIT_CODES.USAGE, `add needs --roles: ${expected}`);
+  if (given === undefined) throw new CliError(EXIT_CODES.USAGE, `${command} needs --roles: ${expected}`);
   const names = given
     .split(',')
     .map((part) => part.trim().toLowerCase())
@@ -267,6 +305,8 @@ async function readNewPassword(deps: StaffCliDeps, username: string): Promise<st
 interface Accounts {
   readonly store: LocalAccountStore;
   readonly path: string;
+  readonly dataDir: string;
+  readonly keyStore: KeyStore;
 }
 
 /** Where the store's errors are reported from (for describeError). */
@@ -279,7 +319,96 @@ function openAccounts(args: ParsedArgs, deps: StaffCliDeps, state: RunState): Ac
   const path = staffFilePath(resolve(dataDir));
   const keyStore = openStoreChecked(deps, args.service, EXIT_CODES.USAGE);
   state.path = path;
-  return { store: new LocalAccountStore(path, keyStore, deps.now ? { now: deps.now } : {}), path };
+  return { store: new LocalAccountStore(path, keyStore, deps.now ? { now: deps.now } : {}), path, dataDir: resolve(dataDir), keyStore };
+}
+
+// ------------------------------------------------------------ staff-admin records
+
+/** The station's trail, checked able to take a record; every change is made only after this. */
+interface Trail {
+  readonly log: AuditLog;
+  readonly path: string;
+  readonly stationId: string;
+  readonly osUser: string;
+}
+
+/** The station's configuration for its id and keychain service: the record joins the trail that station writes. */
+function readStationConfig(dataDir: string): StationConfig {
+  const path = join(dataDir, 'config.json');
+  let text = '';
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') {
+      throw new CliError(EXIT_CODES.USAGE, `the station's configuration ${path} could not be read. Nothing was changed.`);
+    }
+  }
+  try {
+    return parseConfigText(text);
+  } catch (error) {
+    if (!(error instanceof StationError)) throw error;
+    throw new CliError(EXIT_CODES.USAGE, `the station's configuration ${path} cannot be used. ${error.message} Fix it first. Nothing was changed.`);
+  }
+}
+
+/** Refuses while the station runs (one trail writer) and unless the trail can take the record; before any prompt. */
+async function openTrail(args: ParsedArgs, deps: StaffCliDeps, accounts: Accounts): Promise<Trail> {
+  const { dataDir } = accounts;
+  if (stationRunning(dataDir)) {
+    throw new CliError(EXIT_CODES.STATION_RUNNING, `the station is running on ${dataDir}: close it first. Nothing was asked or changed.`);
+  }
+  const config = readStationConfig(dataDir);
+  if (config.keychain.service !== args.service) {
+    // The record would be signed with another service's audit-key, and the station would refuse its own trail.
+    throw new CliError(
+      EXIT_CODES.USAGE,
+      `the station's configuration names keychain service "${config.keychain.service}", not the one given with --service. Nothing was changed.`,
+    );
+  }
+  const path = auditFilePath(dataDir);
+  const log = new AuditLog(path, accounts.keyStore, deps.now ? { now: deps.now } : {});
+  try {
+    await log.check();
+  } catch (error) {
+    if (error instanceof StationError && error.code !== 'KEYCHAIN_UNAVAILABLE') {
+      throw new CliError(
+        EXIT_CODES.AUDIT_UNAVAILABLE,
+        `the audit trail at ${path} cannot take the record of this change (${error.code}): ${error.message} ` +
+          `Check it with: npm run audit -- verify --data-dir ${dataDir}. Nothing was asked or changed.`,
+      );
+    }
+    throw error;
+  }
+  return { log, path, stationId: config.station.id, osUser: deps.osUser ?? userInfo().username };
+}
+
+/** Appends the change's staff-admin record; the change itself is already made, so a failure says so plainly. */
+async function recordChange(
+  trail: Trail,
+  action: StaffAdminAction,
+  username: string,
+  rolesBefore: readonly Role[] | null,
+  rolesAfter: readonly Role[],
+): Promise<void> {
+  try {
+    await trail.log.append({
+      type: 'staff-admin',
+      stationId: trail.stationId,
+      action,
+      username,
+      rolesBefore: rolesBefore === null ? null : [...rolesBefore],
+      rolesAfter: [...rolesAfter],
+      osUser: trail.osUser,
+    });
+    await trail.log.flush();
+  } catch (error) {
+    const why = error instanceof StationError ? ` (${error.code}: ${error.message})` : '';
+    throw new CliError(
+      EXIT_CODES.AUDIT_RECORD_FAILED,
+      `the change (${action} ${username}) WAS MADE, but its staff-admin record could not be written to the audit trail at ${trail.path}${why}. ` +
+        'Repair the trail (npm run audit -- verify), then record this change by hand.',
+    );
+  }
 }
 
 /** The account, or UNKNOWN_ACCOUNT; also checks the file before anything is asked. */
@@ -321,9 +450,11 @@ async function runAdd(args: ParsedArgs, deps: StaffCliDeps, state: RunState): Pr
   if ((await accounts.store.list()).some((account) => account.username === username)) {
     throw new CliError(EXIT_CODES.ACCOUNT_EXISTS, `an account named "${username}" already exists in ${accounts.path}. Nothing was stored.`);
   }
+  const trail = await openTrail(args, deps, accounts);
   const password = await readNewPassword(deps, username);
   const account = await orExit(accounts.store.add({ username, roles, displayName, password }), EXIT_CODES.ACCOUNT_EXISTS);
   deps.stdout.write(`added ${account.username} (${account.roles.join(', ')}) to ${accounts.path}\n`);
+  await recordChange(trail, 'add', account.username, null, account.roles);
 }
 
 async function runPasswd(args: ParsedArgs, deps: StaffCliDeps, state: RunState): Promise<void> {
@@ -331,10 +462,12 @@ async function runPasswd(args: ParsedArgs, deps: StaffCliDeps, state: RunState):
   const username = requireUsername(args, 'passwd');
   const accounts = openAccounts(args, deps, state);
   const before = await requireAccount(accounts, username);
+  const trail = await openTrail(args, deps, accounts);
   const password = await readNewPassword(deps, username);
-  await orExit(accounts.store.setPassword(username, password), EXIT_CODES.UNKNOWN_ACCOUNT);
+  const after = await orExit(accounts.store.setPassword(username, password), EXIT_CODES.UNKNOWN_ACCOUNT);
   const cleared = before.failures > 0 || before.lockedUntil !== null ? '; failed attempts and lockout cleared' : '';
   deps.stdout.write(`password changed for ${username}${cleared}\n`);
+  await recordChange(trail, 'passwd', username, before.roles, after.roles);
 }
 
 async function runSetDisabled(args: ParsedArgs, deps: StaffCliDeps, state: RunState, disabled: boolean): Promise<void> {
@@ -347,8 +480,10 @@ async function runSetDisabled(args: ParsedArgs, deps: StaffCliDeps, state: RunSt
     deps.stdout.write(`${username} is already ${disabled ? 'disabled' : 'enabled'}; nothing changed\n`);
     return;
   }
-  await orExit(accounts.store.setDisabled(username, disabled), EXIT_CODES.UNKNOWN_ACCOUNT);
+  const trail = await openTrail(args, deps, accounts);
+  const after = await orExit(accounts.store.setDisabled(username, disabled), EXIT_CODES.UNKNOWN_ACCOUNT);
   deps.stdout.write(`${disabled ? 'disabled' : 'enabled'} ${username}\n`);
+  await recordChange(trail, command, username, before.roles, after.roles);
 }
 
 async function runUnlock(args: ParsedArgs, deps: StaffCliDeps, state: RunState): Promise<void> {
@@ -364,8 +499,26 @@ async function runUnlock(args: ParsedArgs, deps: StaffCliDeps, state: RunState):
   const was = isLocked(before, now)
     ? `it was locked until ${before.lockedUntil}`
     : `${before.failures} failed attempt${before.failures === 1 ? '' : 's'} cleared`;
-  await orExit(accounts.store.unlock(username), EXIT_CODES.UNKNOWN_ACCOUNT);
+  const trail = await openTrail(args, deps, accounts);
+  const after = await orExit(accounts.store.unlock(username), EXIT_CODES.UNKNOWN_ACCOUNT);
   deps.stdout.write(`unlocked ${username} (${was})\n`);
+  await recordChange(trail, 'unlock', username, before.roles, after.roles);
+}
+
+async function runRoles(args: ParsedArgs, deps: StaffCliDeps, state: RunState): Promise<void> {
+  rejectOptions(args, 'roles', ['--roles']);
+  const username = requireUsername(args, 'roles');
+  const roles = parseRoles(args.roles, 'roles');
+  const accounts = openAccounts(args, deps, state);
+  const before = await requireAccount(accounts, username);
+  if (before.roles.length === roles.length && before.roles.every((role) => roles.includes(role))) {
+    deps.stdout.write(`${username} already has the roles ${roles.join(', ')}; nothing changed\n`);
+    return;
+  }
+  const trail = await openTrail(args, deps, accounts);
+  const after = await orExit(accounts.store.setRoles(username, roles), EXIT_CODES.UNKNOWN_ACCOUNT);
+  deps.stdout.write(`roles of ${username}: ${before.roles.join(', ')} -> ${after.roles.join(', ')}\n`);
+  await recordChange(trail, 'roles', username, before.roles, after.roles);
 }
 
 async function runList(args: ParsedArgs, deps: StaffCliDeps, state: RunState): Promise<void> {
@@ -412,6 +565,7 @@ export function runStaffCli(argv: readonly string[], deps: StaffCliDeps): Promis
     disable: (args: ParsedArgs) => runSetDisabled(args, deps, state, true),
     enable: (args: ParsedArgs) => runSetDisabled(args, deps, state, false),
     unlock: (args: ParsedArgs) => runUnlock(args, deps, state),
+    roles: (args: ParsedArgs) => runRoles(args, deps, state),
     list: (args: ParsedArgs) => runList(args, deps, state),
   };
   return runCli(

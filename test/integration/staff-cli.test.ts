@@ -6,7 +6,7 @@
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -14,6 +14,9 @@ import { PassThrough, Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { KeytarKeyStore } from '../../main/core/keytar-store';
+import { auditFilePath, readAuditKey, verifyAuditFile } from '../../main/core/audit';
+import { symlink } from 'node:fs/promises';
+import { hostname, userInfo } from 'node:os';
 import { LocalAccountStore, staffFilePath } from '../../main/core/staff/accounts';
 import { EXIT_CODES, runStaffCli } from '../../scripts/staff';
 import type { CliInput } from '../../scripts/staff';
@@ -37,10 +40,11 @@ beforeEach(async () => {
   service = `pin-station-staff-it-${randomBytes(4).toString('hex')}`;
   keyStore = new KeytarKeyStore(service);
   dataDir = await mkdtemp(join(tmpdir(), 'pin-station-staff-cli-'));
+  // The station this data directory belongs to: its keychain service signs the staff-admin records.
+  await writeFile(join(dataDir, 'config.json'), JSON.stringify({ station: { id: 'desk-9' }, keychain: { service } }));
 });
 afterEach(async () => {
-  await keyStore.delete('staff-key');
-  await keyStore.delete('staff-generation');
+  for (const entry of ['staff-key', 'staff-generation', 'audit-key', 'audit-mark'] as const) await keyStore.delete(entry);
   await rm(dataDir, { recursive: true, force: true });
 });
 
@@ -290,3 +294,91 @@ describe('npm run staff (entry point)', () => {
     expect(await accounts().checkPassword('carol', PASSWORD, POLICY)).toMatchObject({ ok: true, account: { roles: ['auditor'] } });
   });
 });
+
+describe('npm run staff: every change is a staff-admin record in the trail', () => {
+  function trail(): Record<string, unknown>[] {
+    const path = auditFilePath(dataDir);
+    if (!existsSync(path)) return [];
+    return readFileSyncUtf8(path)
+      .split('\n')
+      .filter((line) => line !== '')
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
+  }
+
+  it('add, passwd, disable, enable, unlock and roles each append one record naming the account, its roles and who ran it', async () => {
+    const me = userInfo().username;
+    await addAnna();
+    expect((await run(['passwd', 'anna.k'], `${OTHER_PASSWORD}\n`)).code).toBe(EXIT_CODES.OK);
+    expect((await run(['disable', 'anna.k'])).code).toBe(EXIT_CODES.OK);
+    expect((await run(['enable', 'anna.k'])).code).toBe(EXIT_CODES.OK);
+    for (let i = 0; i < 2; i++) await accounts().checkPassword('anna.k', `wrong password ${i}`, POLICY);
+    expect((await run(['unlock', 'anna.k'])).code).toBe(EXIT_CODES.OK);
+    const changed = await run(['roles', 'anna.k', '--roles', 'supervisor,admin']);
+    expect(changed).toMatchObject({ code: EXIT_CODES.OK, stdout: 'roles of anna.k: operator, supervisor -> supervisor, admin\n' });
+    expect(await accounts().list()).toEqual([expect.objectContaining({ username: 'anna.k', roles: ['supervisor', 'admin'] })]);
+    // No change, no record.
+    expect((await run(['enable', 'anna.k'])).stdout).toMatch(/already enabled; nothing changed/);
+    expect((await run(['list'])).code).toBe(EXIT_CODES.OK);
+
+    const both = ['operator', 'supervisor'];
+    expect(trail()).toEqual([
+      expect.objectContaining({
+        seq: 1,
+        type: 'staff-admin',
+        stationId: 'desk-9',
+        action: 'add',
+        username: 'anna.k',
+        rolesBefore: null,
+        rolesAfter: both,
+        osUser: me,
+      }),
+      expect.objectContaining({ seq: 2, action: 'passwd', username: 'anna.k', rolesBefore: both, rolesAfter: both, osUser: me }),
+      expect.objectContaining({ seq: 3, action: 'disable', rolesBefore: both, rolesAfter: both }),
+      expect.objectContaining({ seq: 4, action: 'enable' }),
+      expect.objectContaining({ seq: 5, action: 'unlock' }),
+      expect.objectContaining({ seq: 6, action: 'roles', rolesBefore: both, rolesAfter: ['supervisor', 'admin'] }),
+    ]);
+    const text = readFileSyncUtf8(auditFilePath(dataDir));
+    expect(text).not.toContain(PASSWORD);
+    expect(text).not.toContain(OTHER_PASSWORD);
+    expect(text).not.toContain('argon2');
+    const key = await readAuditKey(keyStore);
+    const verified = verifyAuditFile(auditFilePath(dataDir), key);
+    expect(verified).toMatchObject({ ok: true, records: 6 });
+  });
+
+  it('a trail that cannot take the record: refused before the password is asked, and nothing changes', async () => {
+    await addAnna();
+    // A torn final line: the trail takes nothing more until it is sealed.
+    await writeFile(auditFilePath(dataDir), `${readFileSyncUtf8(auditFilePath(dataDir))}{"seq":2,"ti`);
+    const refused = await run(['passwd', 'anna.k'], `${OTHER_PASSWORD}\n`);
+    expect(refused.code).toBe(EXIT_CODES.AUDIT_UNAVAILABLE);
+    expect(refused.stderr).toMatch(/cannot take the record of this change \(AUDIT_TORN_TAIL\).*Nothing was asked or changed/);
+    expect(await accounts().checkPassword('anna.k', PASSWORD, POLICY)).toMatchObject({ ok: true });
+    expect((await run(['disable', 'anna.k'])).code).toBe(EXIT_CODES.AUDIT_UNAVAILABLE);
+    expect(await accounts().list()).toEqual([expect.objectContaining({ disabled: false })]);
+  });
+
+  it('refused while the station runs on the data directory (one writer per trail)', async () => {
+    await addAnna();
+    // The station's single-instance lock, as Chromium makes it: a symlink naming this host and a live process.
+    await symlink(`${hostname()}-${process.pid}`, join(dataDir, 'SingletonLock'));
+    const refused = await run(['roles', 'anna.k', '--roles', 'admin']);
+    expect(refused.code).toBe(EXIT_CODES.STATION_RUNNING);
+    expect(refused.stderr).toMatch(/the station is running/);
+    expect(await accounts().list()).toEqual([expect.objectContaining({ roles: ['operator', 'supervisor'] })]);
+    expect(trail()).toHaveLength(1);
+  });
+
+  it("refused when --service is not the station's keychain service: the record would not join its trail", async () => {
+    await writeFile(join(dataDir, 'config.json'), JSON.stringify({ keychain: { service: 'another-service' } }));
+    const refused = await run(['add', 'bo', '--roles', 'operator'], `${PASSWORD}\n`);
+    expect(refused.code).toBe(EXIT_CODES.USAGE);
+    expect(refused.stderr).toMatch(/names keychain service "another-service"/);
+    expect(existsSync(staffFilePath(dataDir))).toBe(false);
+  });
+});
+
+function readFileSyncUtf8(path: string): string {
+  return readFileSync(path, 'utf8');
+}

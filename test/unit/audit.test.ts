@@ -257,6 +257,10 @@ describe('AuditLog: what a record may hold', () => {
         'keyKcvLegacy',
         'location',
         'changes',
+        'action',
+        'rolesBefore',
+        'rolesAfter',
+        'osUser',
       ].sort(),
     );
     expect(readFileSync(file, 'utf8')).not.toContain(KEY_HEX.toLowerCase());

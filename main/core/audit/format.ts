@@ -28,6 +28,8 @@
  *   policy: seq, time, type ("policy"), stationId, event (applied, refused),
  *          location, changes ("setting: old -> new (when)"), reason,
  *          [processor], prev, mac
+ *   staff-admin: seq, time, type ("staff-admin"), stationId, action, username,
+ *          rolesBefore (null for add), rolesAfter, osUser, prev, mac
  *
  * Write-ahead: an attempt record is on disk before the first byte of a
  * set_pin request leaves; the card record of its outcome names the same
@@ -43,6 +45,12 @@
  * once a key loaded from components (split knowledge, dual control) is in
  * the keychain: who the custodians were and the check values, never a
  * component or the key.
+ *
+ * A staff-admin record is written by `npm run staff` for every change to a
+ * local account (add, passwd, disable, enable, unlock, roles, mfa-enroll,
+ * mfa-reset): which account, its roles before and after, and the
+ * operating-system account that ran the command; never a password or a
+ * second-factor secret.
  *
  * A staff record is a sign-in (or a failed one, with the user name tried but
  * never the password), sign-out, lock, unlock or lockout. `username` is the
@@ -88,8 +96,8 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 import { z } from 'zod';
 import { NAME_PATTERN, PIN_MODES, PROFILE_NAMES } from '../../../common/domain';
 import type { PinMode, ProfileName } from '../../../common/domain';
-import { APPROVAL_RULES } from '../../../common/staff';
-import type { ApprovalRule } from '../../../common/staff';
+import { APPROVAL_RULES, ROLES, USERNAME_PATTERN } from '../../../common/staff';
+import type { ApprovalRule, Role } from '../../../common/staff';
 import { StationError } from '../../../common/errors';
 
 export const AUDIT_OUTCOMES = ['pin-set', 'pin-generated', 'rejected', 'failed', 'outcome-unknown', 'cancelled', 'timeout'] as const;
@@ -265,6 +273,23 @@ export interface AuditPolicyEntry {
 }
 export type AuditPolicyRecord = AuditPolicyEntry & { seq: number; time: string; prev: string; mac: string };
 
+export const STAFF_ADMIN_ACTIONS = ['add', 'passwd', 'disable', 'enable', 'unlock', 'roles', 'mfa-enroll', 'mfa-reset'] as const;
+export type StaffAdminAction = (typeof STAFF_ADMIN_ACTIONS)[number];
+
+/** A change to a local account made with `npm run staff` (PCI DSS 10.2.1.5): never a password or secret. */
+export interface AuditStaffAdminEntry {
+  type: 'staff-admin';
+  stationId: string;
+  action: StaffAdminAction;
+  username: string;
+  /** Null when the account was created by this change. */
+  rolesBefore: Role[] | null;
+  rolesAfter: Role[];
+  /** The operating-system account that ran the command. */
+  osUser: string;
+}
+export type AuditStaffAdminRecord = AuditStaffAdminEntry & { seq: number; time: string; prev: string; mac: string };
+
 export type AuditLine =
   | AuditRecord
   | AuditSealRecord
@@ -274,9 +299,11 @@ export type AuditLine =
   | AuditExportRecord
   | AuditAttemptRecord
   | AuditKeyLoadRecord
-  | AuditPolicyRecord;
+  | AuditPolicyRecord
+  | AuditStaffAdminRecord;
 /** Anything append() takes. */
-export type AuditInput = AuditEntry | AuditStaffEntry | AuditApprovalEntry | AuditExportEntry | AuditAttemptEntry | AuditKeyLoadEntry | AuditPolicyEntry;
+export type AuditInput =
+  AuditEntry | AuditStaffEntry | AuditApprovalEntry | AuditExportEntry | AuditAttemptEntry | AuditKeyLoadEntry | AuditPolicyEntry | AuditStaffAdminEntry;
 
 /** `prev` of record 1. */
 export const AUDIT_GENESIS = '0'.repeat(64);
@@ -328,6 +355,7 @@ const EXPORT_RECORD_FIELDS = ['seq', 'time', 'type', 'stationId', 'username', 'f
 const ATTEMPT_FIELDS = ['seq', 'time', 'type', 'stationId', 'attemptId', 'operator', 'cardId', 'mode', 'profile', 'approver', 'processor', 'prev'] as const;
 const POLICY_FIELDS = ['seq', 'time', 'type', 'stationId', 'event', 'location', 'changes', 'reason', 'processor', 'prev'] as const;
 const KEY_LOAD_FIELDS = ['seq', 'time', 'type', 'stationId', 'account', 'components', 'custodians', 'componentKcvs', 'keyKcv', 'keyKcvLegacy', 'prev'] as const;
+const STAFF_ADMIN_FIELDS = ['seq', 'time', 'type', 'stationId', 'action', 'username', 'rolesBefore', 'rolesAfter', 'osUser', 'prev'] as const;
 const FIELDS_BY_TYPE: Readonly<Record<string, readonly string[]>> = {
   attempt: ATTEMPT_FIELDS,
   seal: SEAL_FIELDS,
@@ -337,6 +365,7 @@ const FIELDS_BY_TYPE: Readonly<Record<string, readonly string[]>> = {
   export: EXPORT_RECORD_FIELDS,
   'key-load': KEY_LOAD_FIELDS,
   policy: POLICY_FIELDS,
+  'staff-admin': STAFF_ADMIN_FIELDS,
 };
 /** Every field name that may appear in the file, for tests and reviewers. */
 export const AUDIT_RECORD_FIELDS: readonly string[] = [
@@ -350,6 +379,7 @@ export const AUDIT_RECORD_FIELDS: readonly string[] = [
     ...ATTEMPT_FIELDS,
     ...KEY_LOAD_FIELDS,
     ...POLICY_FIELDS,
+    ...STAFF_ADMIN_FIELDS,
     'mac',
   ]),
 ];
@@ -468,6 +498,16 @@ const keyLoadShape = {
   keyKcv: z.string().regex(/^[0-9A-F]{10}$/),
   keyKcvLegacy: z.string().regex(/^[0-9A-F]{6}$/),
 };
+const staffAdminRoles = z.array(z.enum(ROLES)).min(1).max(ROLES.length);
+const staffAdminShape = {
+  type: z.literal('staff-admin'),
+  stationId: z.string().regex(NAME_PATTERN),
+  action: z.enum(STAFF_ADMIN_ACTIONS),
+  username: z.string().regex(USERNAME_PATTERN),
+  rolesBefore: staffAdminRoles.nullable(),
+  rolesAfter: staffAdminRoles,
+  osUser: z.string().min(1).max(128).regex(NO_CONTROL),
+};
 type KeyLoadFields = { components: number; custodians: string[]; componentKcvs: string[] };
 /** One name and one KCV a component, and no custodian twice (dual control needs distinct people). */
 function keyLoadConsistent<T extends z.ZodType<KeyLoadFields>>(schema: T): T {
@@ -494,6 +534,7 @@ const INPUT_SCHEMAS: Readonly<Record<string, z.ZodType>> = {
   attempt: z.strictObject(attemptShape),
   'key-load': keyLoadConsistent(z.strictObject(keyLoadShape)),
   policy: z.strictObject(policyShape),
+  'staff-admin': z.strictObject(staffAdminShape),
 };
 const RECORD_SCHEMAS: Readonly<Record<string, z.ZodType>> = {
   staff: staffRecordSchema,
@@ -502,6 +543,7 @@ const RECORD_SCHEMAS: Readonly<Record<string, z.ZodType>> = {
   attempt: z.strictObject({ ...chainShape, ...attemptShape }),
   'key-load': keyLoadConsistent(z.strictObject({ ...chainShape, ...keyLoadShape })),
   policy: z.strictObject({ ...chainShape, ...policyShape }),
+  'staff-admin': z.strictObject({ ...chainShape, ...staffAdminShape }),
   reset: z.strictObject({
     ...chainShape,
     type: z.literal('reset'),

@@ -14,7 +14,7 @@ export {
   auditEntrySchema,
   validateAuditEntry,
 } from './format';
-export { APPROVAL_EVENTS, STAFF_EVENTS } from './format';
+export { APPROVAL_EVENTS, STAFF_ADMIN_ACTIONS, STAFF_EVENTS } from './format';
 export type {
   AuditApprovalEntry,
   AuditAttemptEntry,
@@ -32,7 +32,10 @@ export type {
   AuditSealRecord,
   AuditStaffEntry,
   AuditStaffRecord,
+  AuditStaffAdminEntry,
+  AuditStaffAdminRecord,
   KeyLoadAccount,
+  StaffAdminAction,
   StaffEvent,
 } from './format';
 export { auditFilePath, auditHeadPath, auditShippedPath } from './files';
