@@ -6,6 +6,8 @@
  *   disable <username> / enable <username>              refuse / allow its sign-in
  *   unlock <username>                                   clear failed attempts and a lockout
  *   roles <username> --roles r1,r2                      change its roles
+ *   mfa enroll <username>                               a new TOTP secret, shown once (URI and QR), confirmed by a code
+ *   mfa reset <username>                                remove its second factor (a lost phone)
  *   list [--json]                                       every account and its state; never a hash
  *
  * Every change is a `staff-admin` record in the station's audit trail (which
@@ -39,6 +41,8 @@ import { parseConfigText } from '../main/core/config';
 import { checkUsername, LocalAccountStore, staffFilePath } from '../main/core/staff/accounts';
 import type { StaffAccount } from '../main/core/staff/accounts';
 import { checkNewPassword } from '../main/core/staff/passwords';
+import { matchTotp, newTotpSecret, totpUri } from '../main/core/staff/totp';
+import QRCode from 'qrcode';
 import {
   CliError,
   DEFAULT_SERVICE,
@@ -72,6 +76,7 @@ export const EXIT_CODES = {
   AUDIT_UNAVAILABLE: 9,
   AUDIT_RECORD_FAILED: 10,
   STATION_RUNNING: 11,
+  MFA_CODE_REJECTED: 12,
   CANCELLED: 130,
 } as const;
 export type ExitCodeName = keyof typeof EXIT_CODES;
@@ -89,6 +94,7 @@ const EXIT_CODE_HELP: Record<ExitCodeName, string> = {
   AUDIT_UNAVAILABLE: "the station's audit trail cannot take the change's record (checked before anything is asked); nothing was changed",
   AUDIT_RECORD_FAILED: 'the change WAS made, but its staff-admin record could not be written to the audit trail (see the message)',
   STATION_RUNNING: 'a change while the station is running on this data directory; close it first (nothing was asked or changed)',
+  MFA_CODE_REJECTED: 'mfa enroll: the code typed does not match the new secret; nothing was stored',
   CANCELLED: 'input cancelled with Ctrl-C',
 };
 
@@ -119,6 +125,14 @@ Commands:
   unlock <username>   clear its failed attempts and lockout
   roles <username> --roles <roles>
                       change the account's roles
+  mfa enroll <username>
+                      a new second factor (TOTP, for any authenticator app):
+                      shows the secret once, as an otpauth:// URI and a QR
+                      code, asks for one current code from the app, and only
+                      then stores it (replacing any earlier one); needs a terminal
+  mfa reset <username>
+                      remove the account's second factor (a lost phone); it
+                      cannot sign in until it is enrolled again
   list [--json]       every account: user name, roles, display name and state
                       (active, disabled, locked until <time>, N failed attempts)
   help                show this text
@@ -521,6 +535,61 @@ async function runRoles(args: ParsedArgs, deps: StaffCliDeps, state: RunState): 
   await recordChange(trail, 'roles', username, before.roles, after.roles);
 }
 
+/** `mfa enroll|reset <username>`: the secret and the code are never arguments. */
+async function runMfa(args: ParsedArgs, deps: StaffCliDeps, state: RunState): Promise<void> {
+  rejectOptions(args, 'mfa', []);
+  const action = args.positional[1];
+  if (action !== 'enroll' && action !== 'reset') throw new CliError(EXIT_CODES.USAGE, 'mfa takes enroll or reset, then a user name. See --help.');
+  const typed = args.positional[2];
+  if (typed === undefined) throw new CliError(EXIT_CODES.USAGE, `mfa ${action} needs a user name. See --help.`);
+  if (args.positional.length > 3) {
+    throw new CliError(EXIT_CODES.USAGE, 'too many arguments. A secret or code is never given on the command line.');
+  }
+  let username: string;
+  try {
+    username = checkUsername(typed);
+  } catch {
+    throw new CliError(EXIT_CODES.USAGE, `a user name is ${USERNAME_RULE}.`);
+  }
+  const accounts = openAccounts(args, deps, state);
+  const before = await requireAccount(accounts, username);
+  if (action === 'reset') {
+    if (!before.mfaEnrolled) {
+      deps.stdout.write(`${username} has no second factor; nothing changed\n`);
+      return;
+    }
+    const trail = await openTrail(args, deps, accounts);
+    const after = await orExit(accounts.store.resetTotp(username), EXIT_CODES.UNKNOWN_ACCOUNT);
+    deps.stdout.write(`second factor removed for ${username}: it cannot sign in until enrolled again (npm run staff -- mfa enroll ${username})\n`);
+    await recordChange(trail, 'mfa-reset', username, before.roles, after.roles);
+    return;
+  }
+  // The secret is shown once, for a person holding their phone: never into a pipe or a file.
+  if (deps.stdin.isTTY !== true) {
+    throw new CliError(EXIT_CODES.USAGE, 'mfa enroll needs a terminal: the secret is shown once and a code from the app is typed. Nothing was stored.');
+  }
+  const trail = await openTrail(args, deps, accounts);
+  const secret = newTotpSecret();
+  const uri = totpUri(secret, username, trail.stationId);
+  const qr = await QRCode.toString(uri, { type: 'terminal', small: true, errorCorrectionLevel: 'M' });
+  deps.stderr.write(`Scan this with ${username}'s authenticator app (or enter the URI by hand). It is shown only this once.\n\n${qr}\n${uri}\n\n`);
+  const code = await readHidden(deps.stdin, deps.stderr, `Current 6-digit code shown by the app for ${username}: `, {
+    ...HIDDEN,
+    maxChars: 32,
+    exitCodes: { ...HIDDEN.exitCodes, tooLong: EXIT_CODES.MFA_CODE_REJECTED },
+  });
+  const step = matchTotp(secret, code.replace(/\s+/g, ''), (deps.now ?? (() => new Date()))(), null);
+  if (step === null) {
+    throw new CliError(
+      EXIT_CODES.MFA_CODE_REJECTED,
+      `the code does not match the new secret (check the phone's clock, or that the right entry was read). Nothing was stored; run mfa enroll again for a new secret.`,
+    );
+  }
+  const after = await orExit(accounts.store.enrolTotp(username, secret, step), EXIT_CODES.UNKNOWN_ACCOUNT);
+  deps.stdout.write(`second factor enrolled for ${username}${before.mfaEnrolled ? ' (the earlier one no longer works)' : ''}\n`);
+  await recordChange(trail, 'mfa-enroll', username, before.roles, after.roles);
+}
+
 async function runList(args: ParsedArgs, deps: StaffCliDeps, state: RunState): Promise<void> {
   rejectOptions(args, 'list', ['--json']);
   if (args.positional.length > 1) throw new CliError(EXIT_CODES.USAGE, 'list takes no arguments.');
@@ -537,6 +606,7 @@ async function runList(args: ParsedArgs, deps: StaffCliDeps, state: RunState): P
       locked: isLocked(account, now),
       lockedUntil: account.lockedUntil,
       failures: account.failures,
+      mfaEnrolled: account.mfaEnrolled,
       createdAt: account.createdAt,
       passwordChangedAt: account.passwordChangedAt,
     }));
@@ -565,6 +635,7 @@ export function runStaffCli(argv: readonly string[], deps: StaffCliDeps): Promis
     disable: (args: ParsedArgs) => runSetDisabled(args, deps, state, true),
     enable: (args: ParsedArgs) => runSetDisabled(args, deps, state, false),
     unlock: (args: ParsedArgs) => runUnlock(args, deps, state),
+    mfa: (args: ParsedArgs) => runMfa(args, deps, state),
     roles: (args: ParsedArgs) => runRoles(args, deps, state),
     list: (args: ParsedArgs) => runList(args, deps, state),
   };

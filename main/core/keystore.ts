@@ -7,7 +7,7 @@ import { StationError } from '../../common/errors';
 /** Entries the keys CLI manages. */
 export const KEY_ACCOUNTS = ['pin-key', 'pin-public-key', 'api-token', 'audit-key'] as const;
 /** Entries the station makes and keeps itself: they protect the staff accounts file (main/core/staff/accounts.ts) and the audit trail's end (main/core/audit/mark.ts). */
-export const STATION_ACCOUNTS = ['staff-key', 'staff-generation', 'audit-mark'] as const;
+export const STATION_ACCOUNTS = ['staff-key', 'staff-generation', 'staff-mfa-key', 'audit-mark'] as const;
 export type ProvisionedAccount = (typeof KEY_ACCOUNTS)[number];
 export type KeyAccount = ProvisionedAccount | (typeof STATION_ACCOUNTS)[number];
 

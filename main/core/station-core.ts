@@ -8,7 +8,7 @@ import { requireEntry } from './keystore';
 import { Station } from './station';
 import type { AuditSink, StationViewSink } from './station';
 import { SANDBOX_BASE_URL } from './config';
-import type { PracticeAccount } from '../../common/staff';
+import type { PracticeLogin } from './staff/practice';
 import type { LocalAccountStore } from './staff/accounts';
 import { StaffSession } from './staff/session';
 import { ApprovalDesk, CardHistory } from './approvals';
@@ -23,7 +23,7 @@ export interface StaffOptions {
   readonly accounts?: LocalAccountStore;
   readonly sso?: SsoProvider;
   /** The embedded sandbox's practice accounts, shown in its banner. */
-  readonly practiceAccounts?: readonly PracticeAccount[];
+  readonly practiceAccounts?: readonly PracticeLogin[];
 }
 
 export interface StationCoreOptions {

@@ -261,6 +261,7 @@ describe('AuditLog: what a record may hold', () => {
         'rolesBefore',
         'rolesAfter',
         'osUser',
+        'factor',
       ].sort(),
     );
     expect(readFileSync(file, 'utf8')).not.toContain(KEY_HEX.toLowerCase());

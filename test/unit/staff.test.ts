@@ -97,7 +97,7 @@ describe('StaffSession', () => {
     const events: AuditStaffEntry[] = [];
     let ends = 0;
     const staff = new StaffSession({
-      auth: { ...parseConfig({}).auth, ...auth },
+      auth: { ...parseConfig({}).auth, mfa: 'off', ...auth },
       stationId: 'desk-1',
       accounts,
       audit: { append: async (entry) => void events.push(entry) },
@@ -161,7 +161,7 @@ describe('StaffSession', () => {
     const accounts = tempAccountStore();
     await accounts.add({ username: 'anna', roles: ['operator'], password: TEST_PASSWORD });
     const staff = new StaffSession({
-      auth: parseConfig({}).auth,
+      auth: { ...parseConfig({}).auth, mfa: 'off' },
       stationId: 'desk-1',
       accounts,
       audit: { append: () => Promise.reject(Object.assign(new Error('disk full'), { code: 'ENOSPC' })) },
@@ -178,7 +178,13 @@ describe('races and identity', () => {
     const accounts = tempAccountStore();
     await accounts.add({ username: 'anna', roles: ['operator'], password: TEST_PASSWORD });
     await accounts.add({ username: 'boris', roles: ['operator'], password: `${TEST_PASSWORD}-b` });
-    const staff = new StaffSession({ auth: parseConfig({}).auth, stationId: 'desk-1', accounts, onChange: () => undefined, onSessionEnd: () => undefined });
+    const staff = new StaffSession({
+      auth: { ...parseConfig({}).auth, mfa: 'off' },
+      stationId: 'desk-1',
+      accounts,
+      onChange: () => undefined,
+      onSessionEnd: () => undefined,
+    });
     const first = staff.signIn('anna', TEST_PASSWORD);
     await expect(staff.signIn('boris', `${TEST_PASSWORD}-b`)).rejects.toMatchObject({ code: 'SESSION_BUSY' });
     await staff.lock('os');
@@ -189,7 +195,13 @@ describe('races and identity', () => {
   it('a sign-out pressed on the lock screen while an unlock is being checked wins: the unlock is refused', async () => {
     const accounts = tempAccountStore();
     await accounts.add({ username: 'anna', roles: ['operator'], password: TEST_PASSWORD });
-    const staff = new StaffSession({ auth: parseConfig({}).auth, stationId: 'desk-1', accounts, onChange: () => undefined, onSessionEnd: () => undefined });
+    const staff = new StaffSession({
+      auth: { ...parseConfig({}).auth, mfa: 'off' },
+      stationId: 'desk-1',
+      accounts,
+      onChange: () => undefined,
+      onSessionEnd: () => undefined,
+    });
     await staff.signIn('anna', TEST_PASSWORD);
     await staff.lock('manual');
     const unlock = staff.unlock('anna', TEST_PASSWORD);

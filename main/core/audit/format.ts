@@ -13,10 +13,10 @@
  *          outcome, requestStatus, errorCode, prev, mac
  *   seal:  seq, time, type ("seal"), tornBytes, tornSha256, prev, mac
  *   staff: seq, time, type ("staff"), stationId, event, username, provider,
- *          reason, [processor: "sandbox"], prev, mac
+ *          reason, [factor: "totp" | "idp"], [processor: "sandbox"], prev, mac
  *   approval: seq, time, type ("approval"), stationId, event (granted,
  *          refused, expired), rule, cardId, operator, approver, method,
- *          reason, errorCode, [processor], prev, mac
+ *          reason, errorCode, [factor], [processor], prev, mac
  *   export: seq, time, type ("export"), stationId, username, format,
  *          records, [processor], prev, mac
  *   attempt: seq, time, type ("attempt"), stationId, attemptId, operator,
@@ -156,6 +156,8 @@ export interface AuditApprovalEntry {
   method: 'password' | 'sso';
   reason: string | null;
   errorCode: string | null;
+  /** The approver's second factor, on a grant. */
+  factor?: SecondFactor;
   processor?: 'sandbox';
 }
 
@@ -181,8 +183,13 @@ export interface AuditStaffEntry {
   provider: 'local' | 'oidc';
   /** Why: an error code for a failure, or how a lock or sign-out came about (manual, idle, os, other-user, quit). */
   reason: string | null;
+  /** The second factor a sign-in or unlock passed: the station's TOTP check, or the identity provider's (amr/acr). */
+  factor?: SecondFactor;
   processor?: 'sandbox';
 }
+
+export const SECOND_FACTORS = ['totp', 'idp'] as const;
+export type SecondFactor = (typeof SECOND_FACTORS)[number];
 
 /** An entry as written: the entry plus its place in the chain. */
 export interface AuditRecord extends AuditEntry {
@@ -334,7 +341,7 @@ const ENTRY_FIELDS = [
 ] as const;
 const SEAL_FIELDS = ['seq', 'time', 'type', 'tornBytes', 'tornSha256', 'prev'] as const;
 const RESET_FIELDS = ['seq', 'time', 'type', 'cause', 'lostFrom', 'lostTo', 'markSeq', 'markMac', 'keptAs', 'acknowledgedBy', 'prev'] as const;
-const STAFF_FIELDS = ['seq', 'time', 'type', 'stationId', 'event', 'username', 'provider', 'reason', 'processor', 'prev'] as const;
+const STAFF_FIELDS = ['seq', 'time', 'type', 'stationId', 'event', 'username', 'provider', 'reason', 'factor', 'processor', 'prev'] as const;
 const APPROVAL_FIELDS = [
   'seq',
   'time',
@@ -348,6 +355,7 @@ const APPROVAL_FIELDS = [
   'method',
   'reason',
   'errorCode',
+  'factor',
   'processor',
   'prev',
 ] as const;
@@ -438,6 +446,7 @@ const staffShape = {
     .string()
     .regex(/^(?:[A-Z][A-Z0-9_]{0,63}|[a-z][a-z-]{0,31})$/)
     .nullable(),
+  factor: z.enum(SECOND_FACTORS).optional(),
   processor: z.literal('sandbox').optional(),
 };
 
@@ -452,6 +461,7 @@ const approvalShape = {
   method: z.enum(['password', 'sso']),
   reason: z.string().max(500).regex(NO_CONTROL).nullable(),
   errorCode: z.string().regex(ERROR_CODE_PATTERN).nullable(),
+  factor: z.enum(SECOND_FACTORS).optional(),
   processor: z.literal('sandbox').optional(),
 };
 const attemptShape = {

@@ -14,7 +14,7 @@ export {
   auditEntrySchema,
   validateAuditEntry,
 } from './format';
-export { APPROVAL_EVENTS, STAFF_ADMIN_ACTIONS, STAFF_EVENTS } from './format';
+export { APPROVAL_EVENTS, SECOND_FACTORS, STAFF_ADMIN_ACTIONS, STAFF_EVENTS } from './format';
 export type {
   AuditApprovalEntry,
   AuditAttemptEntry,
@@ -32,6 +32,7 @@ export type {
   AuditSealRecord,
   AuditStaffEntry,
   AuditStaffRecord,
+  SecondFactor,
   AuditStaffAdminEntry,
   AuditStaffAdminRecord,
   KeyLoadAccount,
