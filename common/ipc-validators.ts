@@ -24,9 +24,13 @@ const approvalBase = {
   reason: z.string().max(2000),
 };
 
+/** Digits only (what the field admits); a wrong length is simply a wrong code, counted as such. */
+const codeSchema = z.string().regex(/^\d{0,10}$/);
+
 export const credentialsSchema = z.strictObject({
   username: z.string().max(256),
   password: z.string().max(1024),
+  code: codeSchema,
 });
 
 /** One validator per channel of a window: a channel added to the contract without one does not compile. */
@@ -39,7 +43,7 @@ export const operatorArgSchemas: ArgSchemas<OperatorInvoke> = {
   'station:start': startRequestSchema,
   'station:cancel': none,
   'station:next-card': none,
-  'station:approve': z.strictObject({ ...approvalBase, username: z.string().max(256), password: z.string().max(1024) }),
+  'station:approve': z.strictObject({ ...approvalBase, username: z.string().max(256), password: z.string().max(1024), code: codeSchema }),
   'station:approve-sso': z.strictObject(approvalBase),
   'audit:export': z.strictObject({ format: z.enum(['csv', 'json']) }),
   'staff:sign-in': credentialsSchema,

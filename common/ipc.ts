@@ -32,9 +32,11 @@ export interface ApprovalCredentials {
   readonly reason: string;
   readonly username: string;
   readonly password: string;
+  /** The supervisor's current code from their own authentication app (digits; empty when none is asked). */
+  readonly code: string;
 }
 
-export type ApprovalSsoRequest = Omit<ApprovalCredentials, 'username' | 'password'>;
+export type ApprovalSsoRequest = Omit<ApprovalCredentials, 'username' | 'password' | 'code'>;
 
 /** An audit export for the auditor role: the file's name and text (the window saves it as a download). */
 export interface AuditExportFile {
@@ -108,10 +110,12 @@ export interface ProcessorKeyView {
   readonly daysLeft: number | null;
 }
 
-/** A local sign-in or unlock. The password goes to main once and is never sent back, shown or logged. */
+/** A local sign-in or unlock. The password and code go to main once and are never sent back, shown or logged. */
 export interface Credentials {
   readonly username: string;
   readonly password: string;
+  /** The current code of the person's authentication app (TOTP, digits); empty when the station asks none. */
+  readonly code: string;
 }
 
 /** What the PIN pad may know: the key layout it draws and how many digits were entered. */

@@ -55,12 +55,16 @@ export interface PracticeAccount {
   readonly username: string;
   readonly password: string;
   readonly roles: readonly Role[];
+  /** Its authentication code for the current 30-second step (the secret itself stays in main); empty with `auth.mfa` "off". */
+  readonly code: string;
 }
 
 /** What the operator window knows about the person at the desk. Never a password, token or code. */
 export interface StaffView {
   readonly state: StaffState;
   readonly provider: AuthProvider;
+  /** Whether a local sign-in, unlock or approval asks for an authentication code (`auth.mfa`). */
+  readonly codeRequired: boolean;
   /** The account (local) or the identity provider's user name (oidc); null when signed out. */
   readonly username: string | null;
   readonly displayName: string | null;

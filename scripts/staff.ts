@@ -5,7 +5,16 @@
  *   passwd <username>                                   set a new password (ends a lockout)
  *   disable <username> / enable <username>              refuse / allow its sign-in
  *   unlock <username>                                   clear failed attempts and a lockout
+ *   roles <username> --roles r1,r2                      change its roles
+ *   mfa enroll <username>                               a new TOTP secret, shown once (URI and QR), confirmed by a code
+ *   mfa reset <username>                                remove its second factor (a lost phone)
  *   list [--json]                                       every account and its state; never a hash
+ *
+ * Every change is a `staff-admin` record in the station's audit trail (which
+ * account, roles before and after, the operating-system user who ran it).
+ * The trail has one writer at a time, so a change is refused while the
+ * station runs on the data directory, and the trail is checked before
+ * anything is asked or changed: no change is made that cannot be recorded.
  *
  * The accounts live in `<data dir>/staff/accounts.json` (main/core/staff/accounts.ts),
  * where the data directory is the station's (`--data-dir`, default as for
@@ -19,14 +28,19 @@
  * process entry.
  */
 import { DATA_DIR_NAME } from '../common/domain';
-import { homedir } from 'node:os';
+import { homedir, userInfo } from 'node:os';
 import { resolve } from 'node:path';
 import { StationError } from '../common/errors';
 import { PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH, ROLES, USERNAME_RULE } from '../common/staff';
 import type { Role } from '../common/staff';
+import { AuditLog, auditFilePath } from '../main/core/audit';
+import type { StaffAdminAction } from '../main/core/audit';
 import { checkUsername, LocalAccountStore, staffFilePath } from '../main/core/staff/accounts';
 import type { StaffAccount } from '../main/core/staff/accounts';
 import { checkNewPassword } from '../main/core/staff/passwords';
+import { takeAdminLock } from '../main/core/admin-lock';
+import { matchTotp, newTotpSecret, totpUri } from '../main/core/staff/totp';
+import QRCode from 'qrcode';
 import {
   CliError,
   DEFAULT_SERVICE,
@@ -39,8 +53,10 @@ import {
   readHidden,
   readStationSettings,
   runCli,
+  stationRunning,
 } from './cli-common';
 import type { CliArgs, CliBaseDeps, CliInput, CliOutput, HiddenReadOptions } from './cli-common';
+import type { KeyStore } from '../main/core/keystore';
 
 export { CliError, DEFAULT_SERVICE };
 export type { CliInput, CliOutput };
@@ -56,6 +72,10 @@ export const EXIT_CODES = {
   STORE_INVALID: 6,
   STORE_BUSY: 7,
   KEYCHAIN_UNAVAILABLE: 8,
+  AUDIT_UNAVAILABLE: 9,
+  AUDIT_RECORD_FAILED: 10,
+  STATION_RUNNING: 11,
+  MFA_CODE_REJECTED: 12,
   CANCELLED: 130,
 } as const;
 export type ExitCodeName = keyof typeof EXIT_CODES;
@@ -70,6 +90,10 @@ const EXIT_CODE_HELP: Record<ExitCodeName, string> = {
   STORE_INVALID: 'the accounts file is damaged, edited or an older copy put back, or its keychain entries are missing; nothing was changed',
   STORE_BUSY: 'the accounts file is in use by the station or another run of this command; try again',
   KEYCHAIN_UNAVAILABLE: 'the keychain could not be reached or is locked',
+  AUDIT_UNAVAILABLE: "the station's audit trail cannot take the change's record (checked before anything is asked); nothing was changed",
+  AUDIT_RECORD_FAILED: 'the change WAS made, but its staff-admin record could not be written to the audit trail (see the message)',
+  STATION_RUNNING: 'a change while the station is running on this data directory; close it first (nothing was asked or changed)',
+  MFA_CODE_REJECTED: 'mfa enroll: the code typed does not match the new secret; nothing was stored',
   CANCELLED: 'input cancelled with Ctrl-C',
 };
 
@@ -84,6 +108,8 @@ export interface StaffCliDeps extends CliBaseDeps {
   readonly homedir?: string;
   /** The clock of the store and of "locked until" in list. */
   readonly now?: () => Date;
+  /** Who ran the command, for the staff-admin record; the operating-system user by default. */
+  readonly osUser?: string;
 }
 
 export function helpText(): string {
@@ -96,6 +122,16 @@ Commands:
   disable <username>  refuse the account's sign-in (it is kept)
   enable <username>   allow the account's sign-in again
   unlock <username>   clear its failed attempts and lockout
+  roles <username> --roles <roles>
+                      change the account's roles
+  mfa enroll <username>
+                      a new second factor (TOTP, for any authenticator app):
+                      shows the secret once, as an otpauth:// URI and a QR
+                      code, asks for one current code from the app, and only
+                      then stores it (replacing any earlier one); needs a terminal
+  mfa reset <username>
+                      remove the account's second factor (a lost phone); it
+                      cannot sign in until it is enrolled again
   list [--json]       every account: user name, roles, display name and state
                       (active, disabled, locked until <time>, N failed attempts)
   help                show this text
@@ -106,8 +142,12 @@ A password has ${PASSWORD_MIN_LENGTH} to ${PASSWORD_MAX_LENGTH} characters. It i
 from the terminal (twice), or as one line from stdin when piped. It is never
 accepted as an argument and never printed.
 
+Every change is recorded in the station's audit trail (a staff-admin record:
+the account, its roles before and after, and who ran the command). Close the
+station first: a change is refused while it runs on the data directory.
+
 Options:
-  --roles <roles>    the account's roles (add only)
+  --roles <roles>    the account's roles (add and roles)
   --name <name>      the person's full name, shown on the station (add only)
   --json             list as a JSON array (list only); never a password hash
   --data-dir <dir>   the station's data directory (default: ~/.config/${DATA_DIR_NAME}
@@ -177,9 +217,9 @@ function requireUsername(args: ParsedArgs, command: string): string {
   }
 }
 
-function parseRoles(given: string | undefined): Role[] {
+function parseRoles(given: string | undefined, command = 'add'): Role[] {
   const expected = `--roles is one or more of ${ROLES.join(', ')}, separated by commas.`;
-  if (given === undefined) throw new CliError(EXIT_CODES.USAGE, `add needs --roles: ${expected}`);
+  if (given === undefined) throw new CliError(EXIT_CODES.USAGE, `${command} needs --roles: ${expected}`);
   const names = given
     .split(',')
     .map((part) => part.trim().toLowerCase())
@@ -251,11 +291,15 @@ async function readNewPassword(deps: StaffCliDeps, username: string): Promise<st
 interface Accounts {
   readonly store: LocalAccountStore;
   readonly path: string;
+  readonly dataDir: string;
+  readonly keyStore: KeyStore;
 }
 
 /** Where the store's errors are reported from (for describeError). */
 interface RunState {
   path: string | null;
+  /** Set while the command holds the trail's admin lock. */
+  releaseLock: (() => void) | null;
 }
 
 async function openAccounts(args: ParsedArgs, deps: StaffCliDeps, state: RunState): Promise<Accounts> {
@@ -265,7 +309,88 @@ async function openAccounts(args: ParsedArgs, deps: StaffCliDeps, state: RunStat
   const service = args.service ?? (await readStationSettings(dataDir, deps, EXIT_CODES.USAGE, 'Nothing was changed.')).keychain.service;
   const keyStore = openStoreChecked(deps, service, EXIT_CODES.USAGE);
   state.path = path;
-  return { store: new LocalAccountStore(path, keyStore, deps.now ? { now: deps.now } : {}), path };
+  return { store: new LocalAccountStore(path, keyStore, deps.now ? { now: deps.now } : {}), path, dataDir: resolve(dataDir), keyStore };
+}
+
+// ------------------------------------------------------------ staff-admin records
+
+/** The station's trail, checked able to take a record; every change is made only after this. */
+interface Trail {
+  readonly log: AuditLog;
+  readonly path: string;
+  readonly stationId: string;
+  readonly osUser: string;
+}
+
+/** Refuses while the station runs (one trail writer) and unless the trail can take the record; before any prompt. */
+async function openTrail(args: ParsedArgs, deps: StaffCliDeps, accounts: Accounts, state: RunState): Promise<Trail> {
+  const { dataDir } = accounts;
+  // The trail has one writer at a time: its admin lock is held until the command ends (runStaffCli releases it),
+  // and a station started meanwhile refuses to start.
+  const lock = takeAdminLock(auditFilePath(dataDir), 'npm run staff');
+  if ('heldBy' in lock) {
+    throw new CliError(
+      EXIT_CODES.STATION_RUNNING,
+      `the audit trail at ${auditFilePath(dataDir)} is being written by ${lock.heldBy}: wait for it to finish. Nothing was asked or changed.`,
+    );
+  }
+  state.releaseLock = () => lock.release();
+  if (stationRunning(dataDir)) {
+    throw new CliError(EXIT_CODES.STATION_RUNNING, `the station is running on ${dataDir}: close it first. Nothing was asked or changed.`);
+  }
+  // The policy's keychain.service and station.id beat config.json's, as when the station starts.
+  const config = await readStationSettings(dataDir, deps, EXIT_CODES.USAGE, 'Nothing was changed.');
+  if (args.service !== undefined && config.keychain.service !== args.service) {
+    // The record would be signed with another service's audit-key, and the station would refuse its own trail.
+    throw new CliError(
+      EXIT_CODES.USAGE,
+      `the station's configuration names keychain service "${config.keychain.service}", not the one given with --service. Nothing was changed.`,
+    );
+  }
+  const path = auditFilePath(dataDir);
+  const log = new AuditLog(path, accounts.keyStore, deps.now ? { now: deps.now } : {});
+  try {
+    await log.check();
+  } catch (error) {
+    if (error instanceof StationError && error.code !== 'KEYCHAIN_UNAVAILABLE') {
+      throw new CliError(
+        EXIT_CODES.AUDIT_UNAVAILABLE,
+        `the audit trail at ${path} cannot take the record of this change (${error.code}): ${error.message} ` +
+          `Check it with: npm run audit -- verify --data-dir ${dataDir}. Nothing was asked or changed.`,
+      );
+    }
+    throw error;
+  }
+  return { log, path, stationId: config.station.id, osUser: deps.osUser ?? userInfo().username };
+}
+
+/** Appends the change's staff-admin record; the change itself is already made, so a failure says so plainly. */
+async function recordChange(
+  trail: Trail,
+  action: StaffAdminAction,
+  username: string,
+  rolesBefore: readonly Role[] | null,
+  rolesAfter: readonly Role[],
+): Promise<void> {
+  try {
+    await trail.log.append({
+      type: 'staff-admin',
+      stationId: trail.stationId,
+      action,
+      username,
+      rolesBefore: rolesBefore === null ? null : [...rolesBefore],
+      rolesAfter: [...rolesAfter],
+      osUser: trail.osUser,
+    });
+    await trail.log.flush();
+  } catch (error) {
+    const why = error instanceof StationError ? ` (${error.code}: ${error.message})` : '';
+    throw new CliError(
+      EXIT_CODES.AUDIT_RECORD_FAILED,
+      `the change (${action} ${username}) WAS MADE, but its staff-admin record could not be written to the audit trail at ${trail.path}${why}. ` +
+        'Repair the trail (npm run audit -- verify), then record this change by hand.',
+    );
+  }
 }
 
 /** The account, or UNKNOWN_ACCOUNT; also checks the file before anything is asked. */
@@ -307,9 +432,11 @@ async function runAdd(args: ParsedArgs, deps: StaffCliDeps, state: RunState): Pr
   if ((await accounts.store.list()).some((account) => account.username === username)) {
     throw new CliError(EXIT_CODES.ACCOUNT_EXISTS, `an account named "${username}" already exists in ${accounts.path}. Nothing was stored.`);
   }
+  const trail = await openTrail(args, deps, accounts, state);
   const password = await readNewPassword(deps, username);
   const account = await orExit(accounts.store.add({ username, roles, displayName, password }), EXIT_CODES.ACCOUNT_EXISTS);
   deps.stdout.write(`added ${account.username} (${account.roles.join(', ')}) to ${accounts.path}\n`);
+  await recordChange(trail, 'add', account.username, null, account.roles);
 }
 
 async function runPasswd(args: ParsedArgs, deps: StaffCliDeps, state: RunState): Promise<void> {
@@ -317,10 +444,12 @@ async function runPasswd(args: ParsedArgs, deps: StaffCliDeps, state: RunState):
   const username = requireUsername(args, 'passwd');
   const accounts = await openAccounts(args, deps, state);
   const before = await requireAccount(accounts, username);
+  const trail = await openTrail(args, deps, accounts, state);
   const password = await readNewPassword(deps, username);
-  await orExit(accounts.store.setPassword(username, password), EXIT_CODES.UNKNOWN_ACCOUNT);
+  const after = await orExit(accounts.store.setPassword(username, password), EXIT_CODES.UNKNOWN_ACCOUNT);
   const cleared = before.failures > 0 || before.lockedUntil !== null ? '; failed attempts and lockout cleared' : '';
   deps.stdout.write(`password changed for ${username}${cleared}\n`);
+  await recordChange(trail, 'passwd', username, before.roles, after.roles);
 }
 
 async function runSetDisabled(args: ParsedArgs, deps: StaffCliDeps, state: RunState, disabled: boolean): Promise<void> {
@@ -333,8 +462,10 @@ async function runSetDisabled(args: ParsedArgs, deps: StaffCliDeps, state: RunSt
     deps.stdout.write(`${username} is already ${disabled ? 'disabled' : 'enabled'}; nothing changed\n`);
     return;
   }
-  await orExit(accounts.store.setDisabled(username, disabled), EXIT_CODES.UNKNOWN_ACCOUNT);
+  const trail = await openTrail(args, deps, accounts, state);
+  const after = await orExit(accounts.store.setDisabled(username, disabled), EXIT_CODES.UNKNOWN_ACCOUNT);
   deps.stdout.write(`${disabled ? 'disabled' : 'enabled'} ${username}\n`);
+  await recordChange(trail, command, username, before.roles, after.roles);
 }
 
 async function runUnlock(args: ParsedArgs, deps: StaffCliDeps, state: RunState): Promise<void> {
@@ -350,8 +481,81 @@ async function runUnlock(args: ParsedArgs, deps: StaffCliDeps, state: RunState):
   const was = isLocked(before, now)
     ? `it was locked until ${before.lockedUntil}`
     : `${before.failures} failed attempt${before.failures === 1 ? '' : 's'} cleared`;
-  await orExit(accounts.store.unlock(username), EXIT_CODES.UNKNOWN_ACCOUNT);
+  const trail = await openTrail(args, deps, accounts, state);
+  const after = await orExit(accounts.store.unlock(username), EXIT_CODES.UNKNOWN_ACCOUNT);
   deps.stdout.write(`unlocked ${username} (${was})\n`);
+  await recordChange(trail, 'unlock', username, before.roles, after.roles);
+}
+
+async function runRoles(args: ParsedArgs, deps: StaffCliDeps, state: RunState): Promise<void> {
+  rejectOptions(args, 'roles', ['--roles']);
+  const username = requireUsername(args, 'roles');
+  const roles = parseRoles(args.roles, 'roles');
+  const accounts = await openAccounts(args, deps, state);
+  const before = await requireAccount(accounts, username);
+  if (before.roles.length === roles.length && before.roles.every((role) => roles.includes(role))) {
+    deps.stdout.write(`${username} already has the roles ${roles.join(', ')}; nothing changed\n`);
+    return;
+  }
+  const trail = await openTrail(args, deps, accounts, state);
+  const after = await orExit(accounts.store.setRoles(username, roles), EXIT_CODES.UNKNOWN_ACCOUNT);
+  deps.stdout.write(`roles of ${username}: ${before.roles.join(', ')} -> ${after.roles.join(', ')}\n`);
+  await recordChange(trail, 'roles', username, before.roles, after.roles);
+}
+
+/** `mfa enroll|reset <username>`: the secret and the code are never arguments. */
+async function runMfa(args: ParsedArgs, deps: StaffCliDeps, state: RunState): Promise<void> {
+  rejectOptions(args, 'mfa', []);
+  const action = args.positional[1];
+  if (action !== 'enroll' && action !== 'reset') throw new CliError(EXIT_CODES.USAGE, 'mfa takes enroll or reset, then a user name. See --help.');
+  const typed = args.positional[2];
+  if (typed === undefined) throw new CliError(EXIT_CODES.USAGE, `mfa ${action} needs a user name. See --help.`);
+  if (args.positional.length > 3) {
+    throw new CliError(EXIT_CODES.USAGE, 'too many arguments. A secret or code is never given on the command line.');
+  }
+  let username: string;
+  try {
+    username = checkUsername(typed);
+  } catch {
+    throw new CliError(EXIT_CODES.USAGE, `a user name is ${USERNAME_RULE}.`);
+  }
+  const accounts = await openAccounts(args, deps, state);
+  const before = await requireAccount(accounts, username);
+  if (action === 'reset') {
+    if (!before.mfaEnrolled) {
+      deps.stdout.write(`${username} has no second factor; nothing changed\n`);
+      return;
+    }
+    const trail = await openTrail(args, deps, accounts, state);
+    const after = await orExit(accounts.store.resetTotp(username), EXIT_CODES.UNKNOWN_ACCOUNT);
+    deps.stdout.write(`second factor removed for ${username}: it cannot sign in until enrolled again (npm run staff -- mfa enroll ${username})\n`);
+    await recordChange(trail, 'mfa-reset', username, before.roles, after.roles);
+    return;
+  }
+  // The secret is shown once, for a person holding their phone: never into a pipe or a file.
+  if (deps.stdin.isTTY !== true) {
+    throw new CliError(EXIT_CODES.USAGE, 'mfa enroll needs a terminal: the secret is shown once and a code from the app is typed. Nothing was stored.');
+  }
+  const trail = await openTrail(args, deps, accounts, state);
+  const secret = newTotpSecret();
+  const uri = totpUri(secret, username, trail.stationId);
+  const qr = await QRCode.toString(uri, { type: 'terminal', small: true, errorCorrectionLevel: 'M' });
+  deps.stderr.write(`Scan this with ${username}'s authenticator app (or enter the URI by hand). It is shown only this once.\n\n${qr}\n${uri}\n\n`);
+  const code = await readHidden(deps.stdin, deps.stderr, `Current 6-digit code shown by the app for ${username}: `, {
+    ...HIDDEN,
+    maxChars: 32,
+    exitCodes: { ...HIDDEN.exitCodes, tooLong: EXIT_CODES.MFA_CODE_REJECTED },
+  });
+  const step = matchTotp(secret, code.replace(/\s+/g, ''), (deps.now ?? (() => new Date()))(), null);
+  if (step === null) {
+    throw new CliError(
+      EXIT_CODES.MFA_CODE_REJECTED,
+      `the code does not match the new secret (check the phone's clock, or that the right entry was read). Nothing was stored; run mfa enroll again for a new secret.`,
+    );
+  }
+  const after = await orExit(accounts.store.enrolTotp(username, secret, step), EXIT_CODES.UNKNOWN_ACCOUNT);
+  deps.stdout.write(`second factor enrolled for ${username}${before.mfaEnrolled ? ' (the earlier one no longer works)' : ''}\n`);
+  await recordChange(trail, 'mfa-enroll', username, before.roles, after.roles);
 }
 
 async function runList(args: ParsedArgs, deps: StaffCliDeps, state: RunState): Promise<void> {
@@ -370,6 +574,7 @@ async function runList(args: ParsedArgs, deps: StaffCliDeps, state: RunState): P
       locked: isLocked(account, now),
       lockedUntil: account.lockedUntil,
       failures: account.failures,
+      mfaEnrolled: account.mfaEnrolled,
       createdAt: account.createdAt,
       passwordChangedAt: account.passwordChangedAt,
     }));
@@ -391,13 +596,26 @@ async function runList(args: ParsedArgs, deps: StaffCliDeps, state: RunState): P
 
 /** Runs one CLI invocation and returns its exit code; all output goes to the injected streams. */
 export function runStaffCli(argv: readonly string[], deps: StaffCliDeps): Promise<number> {
-  const state: RunState = { path: null };
+  const state: RunState = { path: null, releaseLock: null };
+  // A change holds the trail's admin lock from openTrail to the end of the command, whatever the outcome.
+  const releasing =
+    (command: (args: ParsedArgs) => Promise<void>) =>
+    async (args: ParsedArgs): Promise<void> => {
+      try {
+        await command(args);
+      } finally {
+        state.releaseLock?.();
+        state.releaseLock = null;
+      }
+    };
   const commands = {
-    add: (args: ParsedArgs) => runAdd(args, deps, state),
-    passwd: (args: ParsedArgs) => runPasswd(args, deps, state),
-    disable: (args: ParsedArgs) => runSetDisabled(args, deps, state, true),
-    enable: (args: ParsedArgs) => runSetDisabled(args, deps, state, false),
-    unlock: (args: ParsedArgs) => runUnlock(args, deps, state),
+    add: releasing((args) => runAdd(args, deps, state)),
+    passwd: releasing((args) => runPasswd(args, deps, state)),
+    disable: releasing((args) => runSetDisabled(args, deps, state, true)),
+    enable: releasing((args) => runSetDisabled(args, deps, state, false)),
+    unlock: releasing((args) => runUnlock(args, deps, state)),
+    mfa: releasing((args) => runMfa(args, deps, state)),
+    roles: releasing((args) => runRoles(args, deps, state)),
     list: (args: ParsedArgs) => runList(args, deps, state),
   };
   return runCli(

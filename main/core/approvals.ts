@@ -14,7 +14,7 @@ import { StationError, toErrorInfo } from '../../common/errors';
 import type { PinMode } from '../../common/domain';
 import { normaliseUsername } from '../../common/staff';
 import type { ApprovalRequirement, ApprovalRule } from '../../common/staff';
-import type { AuditApprovalEntry, AuditLine, AuditOutcome, AuditStaffEntry } from './audit';
+import type { AuditApprovalEntry, AuditLine, AuditOutcome, AuditStaffEntry, SecondFactor } from './audit';
 import type { StationConfig } from './config';
 import type { Logger } from './log';
 import { silentLogger } from './log';
@@ -84,6 +84,8 @@ export interface Grant {
   /** The earlier attempt the rule refers to (repeat, after-outcome-unknown), linked from the new record. */
   readonly previousAttempt: number | null;
   readonly expiresAt: number;
+  /** The approver's second factor, when one was checked. */
+  readonly factor?: SecondFactor;
 }
 
 /** An unused grant, with its expiry timer. */
@@ -146,7 +148,7 @@ export class ApprovalDesk {
   }
 
   /** Over-the-shoulder approval with the supervisor's user name and password. Resolves to the grant's ID. */
-  async approveWithPassword(request: ApprovalRequest, typedApprover: string, password: string): Promise<string> {
+  async approveWithPassword(request: ApprovalRequest, typedApprover: string, password: string, code = ''): Promise<string> {
     const requirement = this.checkRequest(request);
     const approverName = normaliseUsername(typedApprover);
     if (approverName === normaliseUsername(request.operator.username)) {
@@ -155,11 +157,13 @@ export class ApprovalDesk {
     }
     const accounts = this.deps.accounts;
     if (!accounts) throw new StationError('INVALID_REQUEST', 'This station approves with single sign-on.');
-    // The check counts a wrong password towards the approver's own lockout.
-    const result = await accounts.checkPassword(typedApprover, password, this.deps.config.auth.lockout);
+    // The check counts a wrong password or code towards the approver's own lockout; the code must be from the
+    // approver's own authentication app, so one read off the operator's phone is refused.
+    const { lockout, mfa } = this.deps.config.auth;
+    const result = await accounts.checkSignIn(typedApprover, password, code, lockout, mfa);
     if (!result.ok) {
       const recorded = result.known ? approverName : UNKNOWN_USERNAME;
-      await this.refuse(request, requirement.rule, recorded, 'password', result.code);
+      await this.refuse(request, requirement.rule, recorded, 'password', result.recorded ?? result.code);
       if (result.lockedNow) await this.recordLockout(recorded);
       if (result.code === 'ACCOUNT_LOCKED_OUT') {
         const minutes = Math.max(1, Math.ceil(((result.lockedUntil ? Date.parse(result.lockedUntil) : this.now()) - this.now()) / 60_000));
@@ -170,7 +174,12 @@ export class ApprovalDesk {
     return this.grant(
       request,
       requirement,
-      { username: result.account.username, displayName: result.account.displayName, roles: result.account.roles },
+      {
+        username: result.account.username,
+        displayName: result.account.displayName,
+        roles: result.account.roles,
+        ...(result.factor ? { factor: result.factor } : {}),
+      },
       'password',
     );
   }
@@ -291,6 +300,7 @@ export class ApprovalDesk {
       reason,
       previousAttempt: requirement.previousAttempt ?? null,
       expiresAt: this.now() + validityMs,
+      ...(approver.factor ? { factor: approver.factor } : {}),
     };
     // Nothing is granted unless the grant is on record.
     await this.record('granted', grant, null).catch((error: unknown) => {
@@ -339,7 +349,7 @@ export class ApprovalDesk {
 
   private async record(
     event: AuditApprovalEntry['event'],
-    grant: Pick<Grant, 'rule' | 'cardId' | 'operator' | 'approver' | 'method' | 'reason'>,
+    grant: Pick<Grant, 'rule' | 'cardId' | 'operator' | 'approver' | 'method' | 'reason' | 'factor'>,
     errorCode: string | null,
   ): Promise<void> {
     await this.deps.audit?.append({
@@ -353,6 +363,7 @@ export class ApprovalDesk {
       method: grant.method,
       reason: grant.reason,
       errorCode,
+      ...(grant.factor && event === 'granted' ? { factor: grant.factor } : {}),
       ...(this.deps.sandbox ? { processor: 'sandbox' as const } : {}),
     });
   }

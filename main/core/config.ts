@@ -86,6 +86,11 @@ const authSchema = z
         minutes: z.number().int().min(30).max(1440).default(30),
       })
       .prefault({}),
+    /**
+     * PCI DSS 8.4.2: a second factor (TOTP) at every local sign-in, unlock and approval. "off" only for a
+     * bank that documents a compensating control; a managed policy can force "required".
+     */
+    mfa: z.enum(['required', 'off']).default('required'),
     oidc: oidcSchema.optional(),
   })
   .prefault({})

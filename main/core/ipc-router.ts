@@ -98,7 +98,7 @@ export class IpcRouter implements IpcHandler {
           operator: staff.requirePinSetter(),
           reason: credentials.reason,
         };
-        return approvals.approveWithPassword(request, credentials.username, credentials.password).then((approval) => ({ approval }));
+        return approvals.approveWithPassword(request, credentials.username, credentials.password, credentials.code).then((approval) => ({ approval }));
       },
       'station:approve-sso': (sso) => {
         if (!approvals) throw new StationError('INVALID_REQUEST', 'This Start needs no approval.');
@@ -118,9 +118,9 @@ export class IpcRouter implements IpcHandler {
         station.nextCard();
         return null;
       },
-      'staff:sign-in': (credentials) => done(staff.signIn(credentials.username, credentials.password)),
+      'staff:sign-in': (credentials) => done(staff.signIn(credentials.username, credentials.password, credentials.code)),
       'staff:sign-in-sso': () => done(staff.signInSso()),
-      'staff:unlock': (credentials) => done(staff.unlock(credentials.username, credentials.password)),
+      'staff:unlock': (credentials) => done(staff.unlock(credentials.username, credentials.password, credentials.code)),
       'staff:unlock-sso': () => done(staff.unlockSso()),
       'staff:sign-out': () => done(staff.signOut()),
       'staff:cancel-sso': () => {

@@ -7,7 +7,7 @@ import { StationError } from '../../common/errors';
 /** Entries the keys CLI manages. */
 export const KEY_ACCOUNTS = ['pin-key', 'pin-public-key', 'api-token', 'audit-key', 'ship-key'] as const;
 /** Entries the station makes and keeps itself: they protect the staff accounts file (main/core/staff/accounts.ts) and the audit trail's end (main/core/audit/mark.ts). */
-export const STATION_ACCOUNTS = ['staff-key', 'staff-generation', 'audit-mark'] as const;
+export const STATION_ACCOUNTS = ['staff-key', 'staff-generation', 'staff-mfa-key', 'audit-mark'] as const;
 /** The processor's next key, staged by `keys import pin-public-key --next`; it replaces pin-public-key on its notBefore or on `keys promote`. */
 export const NEXT_PROCESSOR_KEY_ACCOUNT = 'pin-public-key-next';
 export type ProvisionedAccount = (typeof KEY_ACCOUNTS)[number];

@@ -75,6 +75,7 @@ export interface AuditSink {
 export const NO_STAFF_VIEW: StaffView = {
   state: 'signed-out',
   provider: 'local',
+  codeRequired: true,
   username: null,
   displayName: null,
   roles: [],

@@ -206,9 +206,10 @@ describe('axe-core, every state', () => {
       await operator.getByRole('textbox', { name: 'User name' }).fill('anna.k');
       await operator.getByLabel('Password', { exact: true }).fill('not-her-password');
       await button(operator, 'Sign in').click();
-      await expect.poll(() => alertText(operator)).toBe('The user name or password is wrong.');
+      await expect.poll(() => alertText(operator)).toBe('The user name, password or authentication code is wrong.');
       await expectAccessible(operator, 'operator sign-in, wrong password');
       await operator.getByLabel('Password', { exact: true }).fill('river-lantern-4417');
+      await operator.getByRole('textbox', { name: 'Authentication code' }).fill(await staffed.authCode('anna.k'));
       await button(operator, 'Sign in').click();
       await operator.getByText('Signed in: anna.k').waitFor();
       await expectAccessible(operator, 'operator signed in');

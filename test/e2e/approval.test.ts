@@ -31,8 +31,8 @@ const records = (s: LaunchedStation): Record<string, unknown>[] =>
     .map((line) => JSON.parse(line) as Record<string, unknown>);
 const approvals = (s: LaunchedStation) => records(s).filter((record) => record.type === 'approval');
 const api = (page: Page) => ({
-  approve: (cardId: string, mode: 'customer' | 'processor', username: string, password: string, reason = '') =>
-    page.evaluate((a) => (window as unknown as { station: StationApi }).station.approve(a), { cardId, mode, reason, username, password }),
+  approve: (cardId: string, mode: 'customer' | 'processor', username: string, password: string, code: string, reason = '') =>
+    page.evaluate((a) => (window as unknown as { station: StationApi }).station.approve(a), { cardId, mode, reason, username, password, code }),
   start: (cardId: string, mode: 'customer' | 'processor', approval?: string) =>
     page.evaluate((r) => (window as unknown as { station: StationApi }).station.start(r), { cardId, mode, ...(approval ? { approval } : {}) }),
 });
@@ -41,10 +41,13 @@ async function launchWithRules(options: Omit<LaunchStationOptions, 'staff'> & { 
   return launch({ staff: STAFF, signIn: 'anna.k', ...options, config: { ...options.config, approval: options.approval ?? {} } });
 }
 
-async function approveInDialog(page: Page, approver: TestStaffAccount, reason?: string): Promise<void> {
-  const box = dialog(page);
+async function approveInDialog(s: LaunchedStation, approver: TestStaffAccount, reason?: string): Promise<void> {
+  const box = dialog(s.operator);
   await box.getByRole('textbox', { name: 'Supervisor user name' }).fill(approver.username);
   await box.getByLabel('Supervisor password', { exact: true }).fill(approver.password);
+  // The approver's own authentication app (an unknown name has none: any code does).
+  const code = s.staff.some((account) => account.username === approver.username) ? await s.authCode(approver.username) : '123456';
+  await box.getByRole('textbox', { name: 'Supervisor authentication code' }).fill(code);
   if (reason !== undefined) await box.getByRole('textbox', { name: 'Reason' }).fill(reason);
   await box.getByRole('button', { name: 'Approve', exact: true }).click();
 }
@@ -67,7 +70,7 @@ it('processor-generated: the dialog names the rule; cancelled, nothing is sent; 
   expect(s.sandbox?.attempts).toBe(0);
 
   await startCard(s.operator, 'DUAL-1', 'Processor generates PIN');
-  await approveInDialog(s.operator, BORIS);
+  await approveInDialog(s, BORIS);
   await expect.poll(() => statusText(s.operator)).toContain('The processor generated the PIN.');
   expect(s.sandbox?.attempts).toBe(1);
   expect(records(s).find((record) => record.cardId === 'DUAL-1' && record.type === undefined)).toMatchObject({
@@ -96,9 +99,9 @@ it('repeat: a second set for the card needs an approval and a reason; the record
   await dialog(s.operator).waitFor();
   expect(await dialog(s.operator).textContent()).toContain('had a PIN set on this station in the last 24 hours');
   expect(await s.pinpad.getByRole('heading').textContent()).toBe('Please wait');
-  await approveInDialog(s.operator, BORIS, '');
+  await approveInDialog(s, BORIS, '');
   await expect.poll(() => dialog(s.operator).getByRole('alert').textContent()).toBe('Give a reason for this approval.');
-  await approveInDialog(s.operator, BORIS, 'Cardholder forgot the new PIN');
+  await approveInDialog(s, BORIS, 'Cardholder forgot the new PIN');
   await enterAndConfirm(s.pinpad, '5937');
   await expect.poll(() => statusText(s.operator)).toContain('PIN set.');
   expect(s.sandbox?.requests).toHaveLength(2);
@@ -113,7 +116,7 @@ it('every-set: a customer-chosen PIN needs an approval too', async () => {
   await startCard(s.operator, 'DUAL-4', 'Customer chooses PIN');
   await dialog(s.operator).waitFor();
   expect(await dialog(s.operator).textContent()).toContain('Every PIN set on this station needs a supervisor’s approval.');
-  await approveInDialog(s.operator, BORIS);
+  await approveInDialog(s, BORIS);
   await enterAndConfirm(s.pinpad, '4826');
   await expect.poll(() => statusText(s.operator)).toContain('PIN set.');
   expect(s.sandbox?.requests).toHaveLength(1);
@@ -122,13 +125,13 @@ it('every-set: a customer-chosen PIN needs an approval too', async () => {
 it('refused with a specific message: self-approval (also by a supervisor operating), an operator as approver, a wrong password', async () => {
   const s = await launchWithRules();
   await startCard(s.operator, 'DUAL-5', 'Processor generates PIN');
-  await approveInDialog(s.operator, ANNA);
+  await approveInDialog(s, ANNA);
   const alert = () => dialog(s.operator).getByRole('alert').textContent();
   await expect.poll(alert).toBe('You cannot approve your own action: another supervisor must approve it.');
-  await approveInDialog(s.operator, OLEG);
+  await approveInDialog(s, OLEG);
   await expect.poll(alert).toBe('Only a supervisor can approve this.');
-  await approveInDialog(s.operator, { ...BORIS, password: 'not-his-password' });
-  await expect.poll(alert).toBe('The user name or password is wrong.');
+  await approveInDialog(s, { ...BORIS, password: 'not-his-password' });
+  await expect.poll(alert).toBe('The user name, password or authentication code is wrong.');
   expect(s.sandbox?.attempts).toBe(0);
   // The wrong password counted towards boris.s's own lockout.
   expect(
@@ -141,7 +144,7 @@ it('refused with a specific message: self-approval (also by a supervisor operati
   await s.operator.getByRole('button', { name: 'Sign out' }).click();
   await s.signIn('boris.s');
   await startCard(s.operator, 'DUAL-6', 'Processor generates PIN');
-  await approveInDialog(s.operator, BORIS);
+  await approveInDialog(s, BORIS);
   await expect.poll(alert).toBe('You cannot approve your own action: another supervisor must approve it.');
   expect(s.sandbox?.attempts).toBe(0);
   expect(approvals(s).map((record) => `${String(record.event)}:${String(record.approver)}:${String(record.errorCode)}`)).toEqual([
@@ -155,7 +158,7 @@ it('refused with a specific message: self-approval (also by a supervisor operati
 it('an approval is for one card, one Start and a limited time (main called directly)', async () => {
   const s = await launchWithRules({ approval: { validitySeconds: 5 } });
   const station = api(s.operator);
-  const forA = await station.approve('CARD-A', 'processor', BORIS.username, BORIS.password);
+  const forA = await station.approve('CARD-A', 'processor', BORIS.username, BORIS.password, await s.authCode(BORIS.username));
   expect(forA.ok).toBe(true);
   const id = forA.ok ? forA.value.approval : '';
   // Not for another card.
@@ -170,7 +173,7 @@ it('an approval is for one card, one Start and a limited time (main called direc
   expect(s.sandbox?.attempts).toBe(1);
 
   // Too old: refused, and its expiry is on record.
-  const late = await station.approve('CARD-C', 'processor', BORIS.username, BORIS.password);
+  const late = await station.approve('CARD-C', 'processor', BORIS.username, BORIS.password, await s.authCode(BORIS.username));
   await new Promise((resolve) => setTimeout(resolve, 5_500));
   expect(await station.start('CARD-C', 'processor', late.ok ? late.value.approval : '')).toMatchObject({
     ok: false,
@@ -184,7 +187,7 @@ it('an auditor exports the verified trail as a download, parsed back as CSV; the
   // A card ID a spreadsheet would run as a formula, allowed by this station's card ID rule.
   const s = await launchWithRules({ config: { operator: { cardIdPattern: '^\\S{1,64}$' } } });
   await startCard(s.operator, '=HYPERLINK(1)', 'Processor generates PIN');
-  await approveInDialog(s.operator, BORIS);
+  await approveInDialog(s, BORIS);
   await expect.poll(() => statusText(s.operator)).toContain('generated');
   await s.operator.getByRole('button', { name: 'Sign out' }).click();
   await s.signIn('otto.audit');

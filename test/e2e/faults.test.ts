@@ -170,10 +170,12 @@ it('after "outcome unknown", the next attempt for the card needs a supervisor\'s
   expect(sandbox?.attempts).toBe(attemptsBefore);
   await dialog.getByRole('textbox', { name: 'Supervisor user name' }).fill('boris.s');
   await dialog.getByLabel('Supervisor password', { exact: true }).fill('quiet-harbour-9023');
+  await dialog.getByRole('textbox', { name: 'Supervisor authentication code' }).fill(await station.authCode('boris.s'));
   await dialog.getByRole('button', { name: 'Approve', exact: true }).click();
   await expect.poll(() => dialog.getByRole('alert').textContent()).toBe('Give a reason for this approval.');
   await dialog.getByLabel('Supervisor password', { exact: true }).fill('quiet-harbour-9023');
   await dialog.getByRole('textbox', { name: 'Reason' }).fill('Processor confirmed nothing was applied');
+  await dialog.getByRole('textbox', { name: 'Supervisor authentication code' }).fill(await station.authCode('boris.s'));
   await dialog.getByRole('button', { name: 'Approve', exact: true }).click();
   await enterAndConfirm(pinpad, '5937');
   await expect.poll(() => statusText(operator)).toContain('PIN set.');

@@ -247,17 +247,27 @@ describe('no staff password survives in a renderer heap', () => {
       await typePassword(wrong);
       await operator.getByRole('button', { name: 'Sign in', exact: true }).click();
       await expect.poll(() => operator.getByRole('alert').textContent()).toContain('wrong');
+      // Codes typed key by key too; each is a needle as well as the passwords.
+      const codes: string[] = [];
+      const typeCode = async (): Promise<void> => {
+        const code = await (station as LaunchedStation).authCode('heap.op');
+        codes.push(code);
+        await operator.getByRole('textbox', { name: 'Authentication code' }).click();
+        await operator.keyboard.type(code);
+      };
 
       // Main holds its answer, as a busy station does while it checks the password and writes the record: the
       // page has sent the password, and must not keep it while it waits (a slow answer once left it in the heap).
       const hold = holdAnswers(station, 'staff:sign-in');
       await typePassword(right);
+      await typeCode();
       await operator.getByRole('button', { name: 'Sign in', exact: true }).click();
       await expect.poll(() => hold.asked()).toBe(true);
       const whileAnswerHeld = await snapshotPage(operator);
       hold.release();
       await operator.getByRole('button', { name: 'Lock' }).click();
       await typePassword(right);
+      await typeCode();
       await operator.getByRole('button', { name: 'Unlock', exact: true }).click();
       // Unlocked (the lock screen has a Sign out button too: wait for the signed-in one).
       await operator.getByRole('button', { name: 'Lock' }).waitFor();
@@ -267,7 +277,12 @@ describe('no staff password survives in a renderer heap', () => {
       await operator.getByRole('button', { name: 'Sign in', exact: true }).waitFor();
       expect(station.core.staff.view().state).toBe('signed-out');
 
-      const needles = [needle('wrong password', wrong), needle('right password', right)];
+      const needles = [
+        needle('wrong password', wrong),
+        needle('right password', right),
+        ...codes.map((code, index) => needle(`authentication code ${index + 1}`, code)),
+        needle('TOTP secret', station.staff[0]?.totpSecret ?? '(none)'),
+      ];
       // One snapshot of each page, no second chance: a password that is there is retained, and its path is reported.
       const heaps = {
         'operator renderer, answer held': whileAnswerHeld,

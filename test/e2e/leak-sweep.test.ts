@@ -35,7 +35,11 @@ async function journey(name: string, options: LaunchStationOptions, run: (s: Lau
   const s = await launchStation({ ...options, config, logFile: join(dataDir, 'logs', 'station.log') });
   try {
     for (const value of [s.keys.pinKeyHex, s.keys.apiToken, s.keys.privateKeyPem?.split('\n')[5]]) if (value) secrets.add(value);
-    for (const account of s.staff) secrets.add(account.password);
+    for (const account of s.staff) {
+      secrets.add(account.password);
+      // A second-factor secret never leaves the accounts file sealed; the sweep checks that too.
+      secrets.add(account.totpSecret);
+    }
     await run(s);
     artefacts.push({ name: `${name}: operator DOM`, text: await s.operator.content() });
     artefacts.push({ name: `${name}: pinpad DOM`, text: await s.pinpad.content() });
@@ -104,7 +108,8 @@ it('no PIN, PAN or key appears in any log, console, page or file after every kin
 
   const anna = { username: 'anna.k', password: password('harbour7lantern2quiet'), roles: ['operator'] as const };
   const boris = { username: 'boris.s', password: password('meadow4granite9silver'), roles: ['supervisor'] as const };
-  await journey('approval', { staff: [anna, boris], signIn: 'anna.k', config: { approval: {} } }, async ({ operator }) => {
+  await journey('approval', { staff: [anna, boris], signIn: 'anna.k', config: { approval: {} } }, async (s) => {
+    const { operator } = s;
     await startCard(operator, 'LEAK-8', 'Processor generates PIN');
     const dialog = operator.getByRole('dialog', { name: 'Supervisor approval' });
     await dialog.getByRole('textbox', { name: 'Supervisor user name' }).fill('boris.s');
@@ -112,6 +117,7 @@ it('no PIN, PAN or key appears in any log, console, page or file after every kin
     await dialog.getByRole('button', { name: 'Approve', exact: true }).click();
     await expect.poll(() => dialog.getByRole('alert').textContent()).toContain('wrong');
     await dialog.getByLabel('Supervisor password', { exact: true }).fill(boris.password);
+    await dialog.getByRole('textbox', { name: 'Supervisor authentication code' }).fill(await s.authCode('boris.s'));
     await dialog.getByRole('button', { name: 'Approve', exact: true }).click();
     await expect.poll(() => statusText(operator)).toContain('generated');
   });
@@ -121,6 +127,8 @@ it('no PIN, PAN or key appears in any log, console, page or file after every kin
     const attempt = async (username: string, secret: string, button: 'Sign in' | 'Unlock', events: number): Promise<void> => {
       await operator.getByRole('textbox', { name: 'User name' }).fill(username);
       await operator.getByLabel('Password', { exact: true }).fill(secret);
+      const known = s.staff.find((account) => account.username === username && account.password === secret);
+      await operator.getByRole('textbox', { name: 'Authentication code' }).fill(known ? await s.authCode(username) : '');
       await operator.getByRole('button', { name: button, exact: true }).click();
       await expect.poll(() => readFileSync(s.auditPath, 'utf8').split('\n').filter(Boolean).length).toBe(events);
     };

@@ -168,16 +168,21 @@ it('the staff screens: sign-in with the practice accounts, a wrong password, loc
   // The practice passwords change at every start: masked so the picture does not go stale.
   const maskPasswords = () =>
     operator.evaluate(() => {
-      for (const [index, code] of document.querySelectorAll('.sandbox-banner code').entries()) if (index % 2 === 1) code.textContent = 'xxxx-xxxx-xxxx-xxxx';
+      // User name, password and current code per account: the last two change.
+      for (const [index, code] of document.querySelectorAll('.sandbox-banner code').entries()) {
+        if (index % 3 === 1) code.textContent = 'xxxx-xxxx-xxxx-xxxx';
+        if (index % 3 === 2) code.textContent = '000000';
+      }
     });
   await maskPasswords();
   await shoot(operator, 'operator-sign-in');
   await operator.getByRole('textbox', { name: 'User name' }).fill('anna.k');
   await operator.getByLabel('Password', { exact: true }).fill('not-her-password');
   await operator.getByRole('button', { name: 'Sign in', exact: true }).click();
-  await expect.poll(() => alertText(operator)).toBe('The user name or password is wrong.');
+  await expect.poll(() => alertText(operator)).toBe('The user name, password or authentication code is wrong.');
   await shoot(operator, 'operator-sign-in-wrong-password');
   await operator.getByLabel('Password', { exact: true }).fill('river-lantern-4417');
+  await operator.getByRole('textbox', { name: 'Authentication code' }).fill(await station.authCode('anna.k'));
   await operator.getByRole('button', { name: 'Sign in', exact: true }).click();
   await operator.getByRole('button', { name: 'Lock' }).click();
   await operator.getByRole('heading', { name: 'Screen locked' }).waitFor();

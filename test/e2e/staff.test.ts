@@ -30,11 +30,14 @@ const staffEvents = (s: LaunchedStation): string[] =>
     .filter((record) => record.type === 'staff')
     .map((record) => `${String(record.event)}:${String(record.username)}${record.reason ? `:${String(record.reason)}` : ''}`);
 
-async function fillSignIn(operator: Page, username: string, password: string, button: 'Sign in' | 'Unlock' = 'Sign in'): Promise<void> {
+async function fillSignIn(operator: Page, username: string, password: string, button: 'Sign in' | 'Unlock' = 'Sign in', code = ''): Promise<void> {
   await operator.getByRole('textbox', { name: 'User name' }).fill(username);
   await operator.getByLabel('Password', { exact: true }).fill(password);
+  await operator.getByRole('textbox', { name: 'Authentication code' }).fill(code);
   await operator.getByRole('button', { name: button, exact: true }).click();
 }
+
+const WRONG = 'The user name, password or authentication code is wrong.';
 
 async function expectVerified(s: LaunchedStation): Promise<void> {
   const key = await readAuditKey(s.keyStore);
@@ -53,7 +56,7 @@ it('sign in, set a PIN, sign out: the record names the operator and the trail ve
   const early = await s.operator.evaluate(() => (window as unknown as { station: StationApi }).station.start({ cardId: 'EARLY-1', mode: 'processor' }));
   expect(early).toMatchObject({ ok: false, error: { code: 'SIGN_IN_REQUIRED' } });
 
-  await fillSignIn(s.operator, 'Anna.K ', ANNA.password);
+  await fillSignIn(s.operator, 'Anna.K ', ANNA.password, 'Sign in', await s.authCode('anna.k'));
   await s.operator.getByText('Signed in: anna.k').waitFor();
   await s.operator.getByRole('button', { name: 'Lock' }).waitFor();
   await startCard(s.operator, 'STAFF-1', 'Customer chooses PIN');
@@ -72,7 +75,7 @@ it('sign in, set a PIN, sign out: the record names the operator and the trail ve
 it('a wrong password: an alert, no session, and the failure is recorded without the password', async () => {
   const s = await launch({ staff: [ANNA], signIn: false });
   await fillSignIn(s.operator, 'anna.k', 'not-the-password-1');
-  await expect.poll(() => s.operator.getByRole('alert').textContent()).toBe('The user name or password is wrong.');
+  await expect.poll(() => s.operator.getByRole('alert').textContent()).toBe(WRONG);
   expect(await s.operator.getByRole('button', { name: 'Sign out' }).count()).toBe(0);
   // The password field was emptied; the name stays for the next try.
   expect(await s.operator.getByLabel('Password', { exact: true }).inputValue()).toBe('');
@@ -82,7 +85,7 @@ it('a wrong password: an alert, no session, and the failure is recorded without 
   // password typed into the name field, as happens at a desk.
   await fillSignIn(s.operator, 'river-lantern-4417', 'not-the-password-2');
   await expect.poll(() => staffEvents(s).length).toBe(2);
-  await expect.poll(() => s.operator.getByRole('alert').textContent()).toBe('The user name or password is wrong.');
+  await expect.poll(() => s.operator.getByRole('alert').textContent()).toBe(WRONG);
 
   // An unknown name is not written down: it may be a password typed into the wrong field.
   expect(staffEvents(s)).toEqual(['sign-in-failed:anna.k:SIGN_IN_FAILED', 'sign-in-failed:(unknown user name):SIGN_IN_FAILED']);
@@ -98,18 +101,18 @@ it('ten failures lock the account with the time left; the eleventh, with the rig
   for (let attempt = 1; attempt <= 9; attempt++) {
     await fillSignIn(s.operator, 'anna.k', `wrong-password-${attempt}`);
     // Each answer is on record before it shows; wait for it so the next attempt is not a double click.
-    await expect.poll(() => staffEvents(s).length).toBe(attempt);
-    await expect.poll(() => s.operator.getByRole('alert').textContent()).toBe('The user name or password is wrong.');
+    await expect.poll(() => staffEvents(s).length, { timeout: 15_000 }).toBe(attempt);
+    await expect.poll(() => s.operator.getByRole('alert').textContent()).toBe(WRONG);
   }
   await fillSignIn(s.operator, 'anna.k', 'wrong-password-10');
-  await expect.poll(() => staffEvents(s).length).toBe(11);
+  await expect.poll(() => staffEvents(s).length, { timeout: 15_000 }).toBe(11);
   await expect.poll(() => s.operator.getByRole('alert').textContent()).toBe('Too many failed sign-ins: this account is locked. Try again in 30 minutes.');
-  await fillSignIn(s.operator, 'anna.k', ANNA.password);
-  await expect.poll(() => staffEvents(s).length).toBe(12);
+  await fillSignIn(s.operator, 'anna.k', ANNA.password, 'Sign in', await s.authCode('anna.k'));
+  await expect.poll(() => staffEvents(s).length, { timeout: 15_000 }).toBe(12);
   await expect.poll(() => s.operator.getByRole('alert').textContent()).toBe('Too many failed sign-ins: this account is locked. Try again in 30 minutes.');
   expect(s.core.staff.view().state).toBe('signed-out');
   // Another person's account is not affected.
-  await fillSignIn(s.operator, 'boris.s', BORIS.password);
+  await fillSignIn(s.operator, 'boris.s', BORIS.password, 'Sign in', await s.authCode('boris.s'));
   await s.operator.getByText('Signed in: boris.s').waitFor();
 
   const events = staffEvents(s);
@@ -143,12 +146,13 @@ it('the idle lock warns, then cancels and wipes the entry; the same person unloc
   // The same person: the name is already there, the password unlocks.
   expect(await s.operator.getByRole('textbox', { name: 'User name' }).inputValue()).toBe('anna.k');
   await s.operator.getByLabel('Password', { exact: true }).fill(ANNA.password);
+  await s.operator.getByRole('textbox', { name: 'Authentication code' }).fill(await s.authCode('anna.k'));
   await s.operator.getByRole('button', { name: 'Unlock', exact: true }).click();
   await s.operator.getByText('Signed in: anna.k').waitFor();
 
   // Locked by hand; another person's credentials sign anna.k out and boris.s in.
   await s.operator.getByRole('button', { name: 'Lock' }).click();
-  await fillSignIn(s.operator, 'boris.s', BORIS.password, 'Unlock');
+  await fillSignIn(s.operator, 'boris.s', BORIS.password, 'Unlock', await s.authCode('boris.s'));
   await s.operator.getByText('Signed in: boris.s').waitFor();
   // The newcomer is told the first person's session ended.
   await s.operator.getByText('The previous person was signed out when another person signed in. (anna.k)').waitFor();
@@ -192,10 +196,10 @@ it('with the embedded sandbox, practice accounts and their passwords are in the 
   const banner = s.operator.locator('.sandbox-banner');
   await expect.poll(() => banner.textContent()).toContain('Practice accounts');
   const text = (await banner.textContent()) ?? '';
-  const trainee = /Operator: User name trainee, Password ([a-z2-9]{4}(?:-[a-z2-9]{4}){3})/.exec(text.replace(/\s+/g, ' '));
+  const trainee = /Operator: User name trainee, Password ([a-z2-9]{4}(?:-[a-z2-9]{4}){3}), code now (\d{6})/.exec(text.replace(/\s+/g, ' '));
   expect(trainee).not.toBeNull();
   expect(text).toContain('trainer');
-  await fillSignIn(s.operator, 'trainee', trainee?.[1] ?? '');
+  await fillSignIn(s.operator, 'trainee', trainee?.[1] ?? '', 'Sign in', trainee?.[2] ?? '');
   await s.operator.getByText('Signed in: trainee').waitFor();
   // Signed in, the passwords are no longer on screen.
   await expect.poll(() => banner.textContent()).not.toContain('Practice accounts');
@@ -208,6 +212,6 @@ it('a station with a real processor has no practice accounts', async () => {
   const s = await launch({ staff: [ANNA], signIn: false, config: { processor: { baseUrl: 'http://127.0.0.1:9' } } });
   expect(await s.operator.locator('.sandbox-banner').count()).toBe(0);
   await fillSignIn(s.operator, 'trainee', 'any-password-at-all');
-  await expect.poll(() => s.operator.getByRole('alert').textContent()).toBe('The user name or password is wrong.');
+  await expect.poll(() => s.operator.getByRole('alert').textContent()).toBe(WRONG);
   expect(JSON.parse(readFileSync(s.accountsPath, 'utf8')).accounts.map((account: { username: string }) => account.username)).toEqual(['anna.k']);
 });

@@ -26,6 +26,7 @@ import type { Role } from '../../common/staff';
 import type { PolicySource } from '../../main/core/policy/sources';
 import { LocalAccountStore } from '../../main/core/staff/accounts';
 import { staffOptionsFor } from '../../main/core/staff/options';
+import { currentTotp, newTotpSecret, TOTP_PERIOD_SECONDS, totpStep } from '../../main/core/staff/totp';
 
 const repoRoot = normalize(join(import.meta.dirname, '..', '..'));
 const outDir = join(repoRoot, 'out');
@@ -71,6 +72,8 @@ export interface TestStaffAccount {
   readonly username: string;
   readonly password: string;
   readonly roles: readonly Role[];
+  /** The account's TOTP secret (base32). The harness enrols every account it makes: with this, or a fresh one it returns on `staff`. */
+  readonly totpSecret?: string;
 }
 
 /** The account made when a test names none: an operator, so suites written before sign-in keep working. */
@@ -147,8 +150,13 @@ export interface LaunchedStation {
   readonly logLines: readonly string[];
   /** Every console message and page error of both pages (for leak sweeps). */
   readonly consoleLines: readonly string[];
-  /** The local accounts the harness created, with their passwords. */
-  readonly staff: readonly TestStaffAccount[];
+  /** The local accounts the harness created, with their passwords and TOTP secrets. */
+  readonly staff: readonly (TestStaffAccount & { readonly totpSecret: string })[];
+  /**
+   * A code from `username`'s authentication app that the station has not seen yet: the current step's, or the
+   * next one's (accepted too) when the harness already typed the current one; waits for the next step otherwise.
+   */
+  authCode(username: string): Promise<string>;
   /** The local accounts file this launch uses. */
   readonly accountsPath: string;
   /** Signs `username` in through the operator window's sign-in form (their password from `staff`). */
@@ -215,11 +223,34 @@ export async function launchStation(options: LaunchStationOptions = {}): Promise
   const auditPath = options.auditPath ?? join(auditDir as string, 'audit.jsonl');
   const staffDir = mkdtempSync(join(tmpdir(), 'pin-station-staff-'));
   const accountsPath = join(staffDir, 'accounts.json');
-  const staff = options.staff ?? (options.signIn === undefined ? defaultStaff() : []);
+  const staff = (options.staff ?? (options.signIn === undefined ? defaultStaff() : [])).map((account) => ({
+    ...account,
+    totpSecret: account.totpSecret ?? newTotpSecret(),
+  }));
   if (staff.length > 0) {
     const store = new LocalAccountStore(accountsPath, keyStore);
-    for (const account of staff) await store.add(account);
+    for (const account of staff) {
+      await store.add(account);
+      await store.enrolTotp(account.username, account.totpSecret, null);
+    }
   }
+  // The last step whose code the harness typed for each account: the station accepts each step once.
+  const usedSteps = new Map<string, number>();
+  const authCode = async (username: string): Promise<string> => {
+    const account = staff.find((candidate) => candidate.username === username);
+    if (!account) throw new Error(`launchStation: no test account named ${username}`);
+    for (;;) {
+      const now = Date.now();
+      const current = totpStep(new Date(now));
+      // Never the previous step's code: the station might already be in the next step when it checks.
+      const step = Math.max(current, (usedSteps.get(username) ?? -1) + 1);
+      if (step <= current + 1) {
+        usedSteps.set(username, step);
+        return currentTotp(account.totpSecret, new Date(step * TOTP_PERIOD_SECONDS * 1000));
+      }
+      await new Promise((resolve) => setTimeout(resolve, (current + 1) * TOTP_PERIOD_SECONDS * 1000 - now + 50));
+    }
+  };
 
   // The app's own start-up (main/core/boot.ts); only where things come from is the harness's.
   const boot = await bootStation({
@@ -302,6 +333,7 @@ export async function launchStation(options: LaunchStationOptions = {}): Promise
       if (!account) throw new Error(`launchStation: no test account named ${username}`);
       await operator.getByRole('textbox', { name: 'User name' }).fill(account.username);
       await operator.getByLabel('Password', { exact: true }).fill(account.password);
+      if (core?.staff.view().codeRequired) await operator.getByRole('textbox', { name: 'Authentication code' }).fill(await authCode(account.username));
       await operator.getByRole('button', { name: 'Sign in', exact: true }).click();
       await operator.getByRole('button', { name: 'Sign out' }).waitFor();
     };
@@ -323,6 +355,7 @@ export async function launchStation(options: LaunchStationOptions = {}): Promise
       staff,
       accountsPath,
       signIn,
+      authCode,
       async close() {
         await core?.close();
         await openedBrowser.close();
@@ -336,6 +369,7 @@ export async function launchStation(options: LaunchStationOptions = {}): Promise
           'audit-mark',
           'staff-key',
           'staff-generation',
+          'staff-mfa-key',
         ] as const) {
           await keyStore.delete(account).catch(() => false);
         }

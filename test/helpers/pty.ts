@@ -15,6 +15,11 @@ export interface PtyStep {
   readonly send: string;
   /** A secret: typed once echo is off, or after 2 s anyway (so a test sees the echo). */
   readonly hidden?: boolean;
+  /**
+   * Instead of `send`: types what the test writes to this file once it exists (the file is then removed), so an
+   * answer can depend on what the terminal showed (read it from the `transcript` file meanwhile).
+   */
+  readonly sendFile?: string;
 }
 
 export interface PtyResult {
@@ -55,9 +60,16 @@ while True:
         if at >= 0:
             if seen_at is None:
                 seen_at = time.monotonic()
-            if not s.get('hidden') or not echo_on() or time.monotonic() - seen_at > 2:
+            answer = s['send']
+            if s.get('sendFile'):
+                answer = None
+                if os.path.exists(s['sendFile']):
+                    with open(s['sendFile'], 'rb') as f:
+                        answer = f.read().decode()
+                    os.remove(s['sendFile'])
+            if answer is not None and (not s.get('hidden') or not echo_on() or time.monotonic() - seen_at > 2):
                 echo_when_typed.append(echo_on())
-                os.write(fd, s['send'].encode())
+                os.write(fd, answer.encode())
                 start = at + len(s['waitFor'])
                 step += 1
                 seen_at = None
@@ -76,6 +88,9 @@ while True:
         if not data:
             break
         out += data
+        if spec.get('transcript'):
+            with open(spec['transcript'], 'ab') as f:
+                f.write(data)
 _, status = os.waitpid(pid, 0)
 code = -1 if timed_out else os.waitstatus_to_exitcode(status)
 print(json.dumps({'code': code, 'output': base64.b64encode(bytes(out)).decode(), 'echoWhenTyped': echo_when_typed, 'stepsTaken': step, 'timedOut': timed_out}))
@@ -85,9 +100,16 @@ print(json.dumps({'code': code, 'output': base64.b64encode(bytes(out)).decode(),
 export function runInPty(
   command: readonly string[],
   steps: readonly PtyStep[],
-  options: { readonly cwd: string; readonly env?: NodeJS.ProcessEnv; readonly timeoutMs?: number },
+  options: { readonly cwd: string; readonly env?: NodeJS.ProcessEnv; readonly timeoutMs?: number; readonly transcript?: string },
 ): Promise<PtyResult> {
-  const spec = JSON.stringify({ command, steps, cwd: options.cwd, env: options.env ?? process.env, timeoutMs: options.timeoutMs ?? 20_000 });
+  const spec = JSON.stringify({
+    command,
+    steps,
+    cwd: options.cwd,
+    env: options.env ?? process.env,
+    timeoutMs: options.timeoutMs ?? 20_000,
+    transcript: options.transcript ?? null,
+  });
   return new Promise((resolve, reject) => {
     const child = spawn('python3', ['-c', DRIVER, spec], { stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';

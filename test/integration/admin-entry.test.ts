@@ -283,9 +283,11 @@ describe('hidden prompts through a real terminal', () => {
   beforeEach(() => {
     service = `pin-station-admin-pty-${randomBytes(4).toString('hex')}`;
     keychain = new KeytarKeyStore(service);
+    // The station's service, so staff changes can be recorded in its trail.
+    writeFileSync(join(dataDir, 'config.json'), JSON.stringify({ keychain: { service } }));
   });
   afterEach(async () => {
-    for (const account of ['api-token', 'staff-key', 'staff-generation'] as const) await keychain.delete(account);
+    for (const account of ['api-token', 'staff-key', 'staff-generation', 'audit-key', 'audit-mark'] as const) await keychain.delete(account);
   });
 
   /** `pin-station --admin <argv…>` as the app runs it, with Node for Electron, on a new terminal. */

@@ -52,7 +52,7 @@ interface Rig {
   readonly double: ElectronDouble;
   readonly userData: string;
   readonly service: string;
-  readonly operatorAccount: { readonly username: string; readonly password: string };
+  readonly operatorAccount: { readonly username: string; readonly password: string; readonly code: string };
   operator(): BrowserWindowDouble;
   pinpad(): BrowserWindowDouble;
   fromOperator(channel: string, arg?: unknown): Promise<IpcResult<unknown>>;
@@ -117,8 +117,12 @@ async function loadApp(configFor: (service: string) => string, doubleOptions: Om
   await keyStore.set('pin-key', randomBytes(32).toString('hex').toUpperCase());
   await keyStore.set('api-token', `test-${randomBytes(18).toString('base64url')}`);
   // One operator account in the station's own accounts file, as `npm run staff -- add` would make it.
-  const operatorAccount = { username: 'wiring.op', password: `pw-${randomBytes(12).toString('base64url')}` };
-  await new LocalAccountStore(staffFilePath(userData), keyStore).add({ ...operatorAccount, roles: ['operator'] });
+  const operatorAccount = { username: 'wiring.op', password: `pw-${randomBytes(12).toString('base64url')}`, code: '' };
+  await new LocalAccountStore(staffFilePath(userData), keyStore).add({
+    username: operatorAccount.username,
+    password: operatorAccount.password,
+    roles: ['operator'],
+  });
 
   const double = new ElectronDouble({ appData, ...doubleOptions });
   (globalThis as Record<string, unknown>)[DOUBLE_KEY] = double;
@@ -202,7 +206,15 @@ const configWith =
   (processorUrl: string, extra: Record<string, unknown> = {}) =>
   (service: string) =>
     // Dual control off unless a test asks for it: these tests are about the wiring, not the approval rules.
-    JSON.stringify({ processor: { baseUrl: processorUrl, retries: 0 }, keychain: { service }, approval: { require: [] }, profile: 'gcm', ...extra });
+    // The wiring under test is Electron's; the second factor is covered by test/e2e/mfa.test.ts.
+    JSON.stringify({
+      processor: { baseUrl: processorUrl, retries: 0 },
+      keychain: { service },
+      approval: { require: [] },
+      auth: { mfa: 'off' },
+      profile: 'gcm',
+      ...extra,
+    });
 
 async function operatorView(rig: Rig): Promise<OperatorView> {
   const result = await rig.fromOperator('station:get-state');

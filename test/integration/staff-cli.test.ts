@@ -5,8 +5,8 @@
  * HOME), so it can never touch a developer's keychain.
  */
 import { spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { createHmac, randomBytes } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -14,9 +14,14 @@ import { PassThrough, Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { KeytarKeyStore } from '../../main/core/keytar-store';
+import { auditFilePath, readAuditKey, verifyAuditFile } from '../../main/core/audit';
+import { symlink } from 'node:fs/promises';
+import { hostname, userInfo } from 'node:os';
 import { LocalAccountStore, staffFilePath } from '../../main/core/staff/accounts';
 import { EXIT_CODES, runStaffCli } from '../../scripts/staff';
 import type { CliInput } from '../../scripts/staff';
+import { runInPty } from '../helpers/pty';
+import type { PtyResult } from '../helpers/pty';
 
 const ROOT = resolve(fileURLToPath(import.meta.url), '../../..');
 const POLICY = { maxFailures: 10, minutes: 30 } as const;
@@ -37,10 +42,11 @@ beforeEach(async () => {
   service = `pin-station-staff-it-${randomBytes(4).toString('hex')}`;
   keyStore = new KeytarKeyStore(service);
   dataDir = await mkdtemp(join(tmpdir(), 'pin-station-staff-cli-'));
+  // The station this data directory belongs to: its keychain service signs the staff-admin records.
+  await writeFile(join(dataDir, 'config.json'), JSON.stringify({ station: { id: 'desk-9' }, keychain: { service } }));
 });
 afterEach(async () => {
-  await keyStore.delete('staff-key');
-  await keyStore.delete('staff-generation');
+  for (const entry of ['staff-key', 'staff-generation', 'staff-mfa-key', 'audit-key', 'audit-mark'] as const) await keyStore.delete(entry);
   await rm(dataDir, { recursive: true, force: true });
 });
 
@@ -288,5 +294,210 @@ describe('npm run staff (entry point)', () => {
     expect(result.stdout).toContain('added carol (auditor)');
     expectNoPassword(result, PASSWORD);
     expect(await accounts().checkPassword('carol', PASSWORD, POLICY)).toMatchObject({ ok: true, account: { roles: ['auditor'] } });
+  });
+});
+
+describe('npm run staff: every change is a staff-admin record in the trail', () => {
+  function trail(): Record<string, unknown>[] {
+    const path = auditFilePath(dataDir);
+    if (!existsSync(path)) return [];
+    return readFileSyncUtf8(path)
+      .split('\n')
+      .filter((line) => line !== '')
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
+  }
+
+  it('add, passwd, disable, enable, unlock and roles each append one record naming the account, its roles and who ran it', async () => {
+    const me = userInfo().username;
+    await addAnna();
+    expect((await run(['passwd', 'anna.k'], `${OTHER_PASSWORD}\n`)).code).toBe(EXIT_CODES.OK);
+    expect((await run(['disable', 'anna.k'])).code).toBe(EXIT_CODES.OK);
+    expect((await run(['enable', 'anna.k'])).code).toBe(EXIT_CODES.OK);
+    for (let i = 0; i < 2; i++) await accounts().checkPassword('anna.k', `wrong password ${i}`, POLICY);
+    expect((await run(['unlock', 'anna.k'])).code).toBe(EXIT_CODES.OK);
+    const changed = await run(['roles', 'anna.k', '--roles', 'supervisor,admin']);
+    expect(changed).toMatchObject({ code: EXIT_CODES.OK, stdout: 'roles of anna.k: operator, supervisor -> supervisor, admin\n' });
+    expect(await accounts().list()).toEqual([expect.objectContaining({ username: 'anna.k', roles: ['supervisor', 'admin'] })]);
+    // No change, no record.
+    expect((await run(['enable', 'anna.k'])).stdout).toMatch(/already enabled; nothing changed/);
+    expect((await run(['list'])).code).toBe(EXIT_CODES.OK);
+
+    const both = ['operator', 'supervisor'];
+    expect(trail()).toEqual([
+      expect.objectContaining({
+        seq: 1,
+        type: 'staff-admin',
+        stationId: 'desk-9',
+        action: 'add',
+        username: 'anna.k',
+        rolesBefore: null,
+        rolesAfter: both,
+        osUser: me,
+      }),
+      expect.objectContaining({ seq: 2, action: 'passwd', username: 'anna.k', rolesBefore: both, rolesAfter: both, osUser: me }),
+      expect.objectContaining({ seq: 3, action: 'disable', rolesBefore: both, rolesAfter: both }),
+      expect.objectContaining({ seq: 4, action: 'enable' }),
+      expect.objectContaining({ seq: 5, action: 'unlock' }),
+      expect.objectContaining({ seq: 6, action: 'roles', rolesBefore: both, rolesAfter: ['supervisor', 'admin'] }),
+    ]);
+    const text = readFileSyncUtf8(auditFilePath(dataDir));
+    expect(text).not.toContain(PASSWORD);
+    expect(text).not.toContain(OTHER_PASSWORD);
+    expect(text).not.toContain('argon2');
+    const key = await readAuditKey(keyStore);
+    const verified = verifyAuditFile(auditFilePath(dataDir), key);
+    expect(verified).toMatchObject({ ok: true, records: 6 });
+  });
+
+  it('a trail that cannot take the record: refused before the password is asked, and nothing changes', async () => {
+    await addAnna();
+    // A torn final line: the trail takes nothing more until it is sealed.
+    await writeFile(auditFilePath(dataDir), `${readFileSyncUtf8(auditFilePath(dataDir))}{"seq":2,"ti`);
+    const refused = await run(['passwd', 'anna.k'], `${OTHER_PASSWORD}\n`);
+    expect(refused.code).toBe(EXIT_CODES.AUDIT_UNAVAILABLE);
+    expect(refused.stderr).toMatch(/cannot take the record of this change \(AUDIT_TORN_TAIL\).*Nothing was asked or changed/);
+    expect(await accounts().checkPassword('anna.k', PASSWORD, POLICY)).toMatchObject({ ok: true });
+    expect((await run(['disable', 'anna.k'])).code).toBe(EXIT_CODES.AUDIT_UNAVAILABLE);
+    expect(await accounts().list()).toEqual([expect.objectContaining({ disabled: false })]);
+  });
+
+  it('refused while the station runs on the data directory (one writer per trail)', async () => {
+    await addAnna();
+    // The station's single-instance lock, as Chromium makes it: a symlink naming this host and a live process.
+    await symlink(`${hostname()}-${process.pid}`, join(dataDir, 'SingletonLock'));
+    const refused = await run(['roles', 'anna.k', '--roles', 'admin']);
+    expect(refused.code).toBe(EXIT_CODES.STATION_RUNNING);
+    expect(refused.stderr).toMatch(/the station is running/);
+    expect(await accounts().list()).toEqual([expect.objectContaining({ roles: ['operator', 'supervisor'] })]);
+    expect(trail()).toHaveLength(1);
+  });
+
+  it("refused when --service is not the station's keychain service: the record would not join its trail", async () => {
+    await writeFile(join(dataDir, 'config.json'), JSON.stringify({ keychain: { service: 'another-service' } }));
+    const refused = await run(['add', 'bo', '--roles', 'operator'], `${PASSWORD}\n`);
+    expect(refused.code).toBe(EXIT_CODES.USAGE);
+    expect(refused.stderr).toMatch(/names keychain service "another-service"/);
+    expect(existsSync(staffFilePath(dataDir))).toBe(false);
+  });
+});
+
+function readFileSyncUtf8(path: string): string {
+  return readFileSync(path, 'utf8');
+}
+
+describe('npm run staff -- mfa enroll / reset', () => {
+  /** RFC 6238 TOTP with HMAC-SHA-1, written here from the RFC and independent of the product's library. */
+  function rfc6238(key: Buffer, unixSeconds: number, digits: number): string {
+    const counter = Buffer.alloc(8);
+    counter.writeBigUInt64BE(BigInt(Math.floor(unixSeconds / 30)));
+    const mac = createHmac('sha1', key).update(counter).digest();
+    const offset = (mac[mac.length - 1] as number) & 0x0f;
+    const binary = mac.readUInt32BE(offset) & 0x7fffffff;
+    return String(binary % 10 ** digits).padStart(digits, '0');
+  }
+  function base32Decode(text: string): Buffer {
+    const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+    let bits = '';
+    for (const char of text.replace(/=+$/, '')) bits += alphabet.indexOf(char).toString(2).padStart(5, '0');
+    const bytes: number[] = [];
+    for (let i = 0; i + 8 <= bits.length; i += 8) bytes.push(parseInt(bits.slice(i, i + 8), 2));
+    return Buffer.from(bytes);
+  }
+
+  it('the independent implementation gives RFC 6238 appendix B (SHA-1)', () => {
+    const key = Buffer.from('12345678901234567890', 'ascii');
+    const vectors: [number, string][] = [
+      [59, '94287082'],
+      [1111111109, '07081804'],
+      [1111111111, '14050471'],
+      [1234567890, '89005924'],
+      [2000000000, '69279037'],
+      [20000000000, '65353130'],
+    ];
+    for (const [time, code] of vectors) expect(rfc6238(key, time, 8)).toBe(code);
+    expect(base32Decode('GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ').toString('ascii')).toBe('12345678901234567890');
+  });
+
+  /** `npm run staff -- mfa enroll anna.k` on a real terminal; `answer` gets what the terminal showed and returns the code to type. */
+  async function enrolInPty(answer: (shown: string) => string): Promise<{ run: PtyResult; shown: string }> {
+    const transcript = join(dataDir, 'pty-transcript');
+    const codeFile = join(dataDir, 'pty-code');
+    const prompt = 'Current 6-digit code shown by the app for anna.k: ';
+    const running = runInPty(
+      [process.execPath, '--import', 'tsx', 'scripts/staff.ts', 'mfa', 'enroll', 'anna.k', '--service', service, '--data-dir', dataDir],
+      [{ waitFor: prompt, send: '', sendFile: codeFile, hidden: true }],
+      { cwd: ROOT, transcript, timeoutMs: 60_000 },
+    );
+    let shown = '';
+    for (let i = 0; i < 1200 && !shown.includes(prompt); i++) {
+      await new Promise((resolvePromise) => setTimeout(resolvePromise, 50));
+      shown = existsSync(transcript) ? readFileSync(transcript, 'utf8') : '';
+    }
+    await writeFile(codeFile, `${answer(shown)}\r`);
+    return { run: await running, shown };
+  }
+  const secretIn = (shown: string): string => /otpauth:\/\/totp\/[^\s?]+\?secret=([A-Z2-7]+)/.exec(shown)?.[1] ?? '';
+
+  it('shows the URI and a QR code once, stores the secret only after a right code, and the secret works with RFC 6238', async () => {
+    await addAnna();
+    const { run, shown } = await enrolInPty((text) => rfc6238(base32Decode(secretIn(text)), Date.now() / 1000, 6));
+    expect(run.timedOut).toBe(false);
+    expect(run.code).toBe(EXIT_CODES.OK);
+    expect(run.echoWhenTyped).toEqual([false]);
+    const secret = secretIn(shown);
+    expect(secret).toMatch(/^[A-Z2-7]{32}$/);
+    // The URI and the QR code (half-block characters), each once; the secret nowhere else.
+    expect(run.output.split('otpauth://totp/').length - 1).toBe(1);
+    expect(run.output).toMatch(/otpauth:\/\/totp\/PIN%20Station:anna\.k%40desk-9\?secret=[A-Z2-7]{32}&/);
+    expect(run.output.split(secret).length - 1).toBe(1);
+    expect(run.output).toMatch(/[▀▄█]{10}/);
+    expect(run.output).toContain('second factor enrolled for anna.k');
+    // Stored sealed: not in the file in clear.
+    const file = await readFile(staffFilePath(dataDir), 'utf8');
+    expect(file).not.toContain(secret);
+    expect(await accounts().list()).toEqual([expect.objectContaining({ username: 'anna.k', mfaEnrolled: true })]);
+
+    // The product accepts a code from the independent implementation for the next step (the confirmation used this one)...
+    const next = rfc6238(base32Decode(secret), Date.now() / 1000 + 30, 6);
+    expect(await accounts().checkSignIn('anna.k', PASSWORD, next, POLICY, 'required')).toMatchObject({ ok: true, factor: 'totp' });
+    // ...once only.
+    expect(await accounts().checkSignIn('anna.k', PASSWORD, next, POLICY, 'required')).toMatchObject({ ok: false, recorded: 'MFA_CODE_INVALID' });
+
+    const records = readFileSync(auditFilePath(dataDir), 'utf8');
+    expect(records).toContain('"action":"mfa-enroll","username":"anna.k"');
+    expect(records).not.toContain(secret);
+  });
+
+  it('a wrong confirmation code stores nothing', async () => {
+    await addAnna();
+    const { run, shown } = await enrolInPty((text) => {
+      const right = rfc6238(base32Decode(secretIn(text)), Date.now() / 1000, 6);
+      return String((Number(right) + 500_000) % 1_000_000).padStart(6, '0');
+    });
+    expect(secretIn(shown)).not.toBe('');
+    expect(run.code).toBe(EXIT_CODES.MFA_CODE_REJECTED);
+    expect(run.output).toContain('Nothing was stored');
+    expect(await accounts().list()).toEqual([expect.objectContaining({ username: 'anna.k', mfaEnrolled: false })]);
+    expect(readFileSync(auditFilePath(dataDir), 'utf8')).not.toContain('mfa-enroll');
+  });
+
+  it('mfa enroll refuses a pipe (the secret is shown once, to a person), and takes no secret or code as an argument', async () => {
+    await addAnna();
+    expect((await run(['mfa', 'enroll', 'anna.k'], '123456\n')).code).toBe(EXIT_CODES.USAGE);
+    const extra = await run(['mfa', 'enroll', 'anna.k', '123456']);
+    expect(extra.code).toBe(EXIT_CODES.USAGE);
+    expect(extra.stderr).not.toContain('123456');
+    expect(await accounts().list()).toEqual([expect.objectContaining({ mfaEnrolled: false })]);
+  });
+
+  it('mfa reset removes the second factor, on record; the account then cannot sign in with a code', async () => {
+    await addAnna();
+    await accounts().enrolTotp('anna.k', 'GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ', null);
+    const reset = await run(['mfa', 'reset', 'anna.k']);
+    expect(reset).toMatchObject({ code: EXIT_CODES.OK });
+    expect(reset.stdout).toContain('second factor removed for anna.k');
+    expect(await accounts().checkSignIn('anna.k', PASSWORD, '123456', POLICY, 'required')).toMatchObject({ ok: false, code: 'MFA_NOT_ENROLLED' });
+    expect((await run(['mfa', 'reset', 'anna.k'])).stdout).toContain('has no second factor; nothing changed');
+    expect(readFileSync(auditFilePath(dataDir), 'utf8')).toMatch(/"action":"mfa-reset","username":"anna\.k","rolesBefore":\["operator","supervisor"\]/);
   });
 });

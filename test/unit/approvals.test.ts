@@ -22,7 +22,8 @@ async function desk(approval: NonNullable<StationConfigInput>['approval'] = {}, 
   const history = new CardHistory();
   const records: AuditApprovalEntry[] = [];
   const approvals = new ApprovalDesk({
-    config: parseConfig({ approval }),
+    // Password only: the approver's second factor is covered by test/e2e/mfa.test.ts.
+    config: parseConfig({ approval, auth: { mfa: 'off' } }),
     history,
     accounts,
     audit: { append: async (entry) => void (entry.type === 'approval' && records.push(entry)) },
@@ -151,7 +152,7 @@ describe('grants against a changing card', () => {
     const history = new CardHistory();
     const records: AuditApprovalEntry[] = [];
     const approvals = new ApprovalDesk({
-      config: parseConfig({}),
+      config: parseConfig({ auth: { mfa: 'off' } }),
       history,
       sso: { signIn: async () => ({ username: 'a.kowalska', displayName: null, roles: ['supervisor'], subject: 'sub-anna' }), cancel: () => undefined },
       audit: { append: async (entry) => void records.push(entry as AuditApprovalEntry) },

@@ -260,6 +260,11 @@ describe('AuditLog: what a record may hold', () => {
         'oldKcv',
         'newKcv',
         'notAfter',
+        'action',
+        'rolesBefore',
+        'rolesAfter',
+        'osUser',
+        'factor',
       ].sort(),
     );
     expect(readFileSync(file, 'utf8')).not.toContain(KEY_HEX.toLowerCase());

@@ -289,6 +289,7 @@ describe('IpcRouter: a full flow', () => {
       staff: {
         state: 'signed-in',
         provider: 'local',
+        codeRequired: true,
         username: 'op.one',
         displayName: null,
         roles: ['operator'],

@@ -101,7 +101,7 @@ describe('StaffSession', () => {
     const events: AuditStaffEntry[] = [];
     let ends = 0;
     const staff = new StaffSession({
-      auth: { ...parseConfig({}).auth, ...auth },
+      auth: { ...parseConfig({}).auth, mfa: 'off', ...auth },
       stationId: 'desk-1',
       accounts,
       audit: { append: async (entry) => void events.push(entry) },
@@ -165,7 +165,7 @@ describe('StaffSession', () => {
     const accounts = tempAccountStore();
     await accounts.add({ username: 'anna', roles: ['operator'], password: TEST_PASSWORD });
     const staff = new StaffSession({
-      auth: parseConfig({}).auth,
+      auth: { ...parseConfig({}).auth, mfa: 'off' },
       stationId: 'desk-1',
       accounts,
       audit: { append: () => Promise.reject(Object.assign(new Error('disk full'), { code: 'ENOSPC' })) },
@@ -182,7 +182,13 @@ describe('races and identity', () => {
     const accounts = tempAccountStore();
     await accounts.add({ username: 'anna', roles: ['operator'], password: TEST_PASSWORD });
     await accounts.add({ username: 'boris', roles: ['operator'], password: `${TEST_PASSWORD}-b` });
-    const staff = new StaffSession({ auth: parseConfig({}).auth, stationId: 'desk-1', accounts, onChange: () => undefined, onSessionEnd: () => undefined });
+    const staff = new StaffSession({
+      auth: { ...parseConfig({}).auth, mfa: 'off' },
+      stationId: 'desk-1',
+      accounts,
+      onChange: () => undefined,
+      onSessionEnd: () => undefined,
+    });
     const first = staff.signIn('anna', TEST_PASSWORD);
     await expect(staff.signIn('boris', `${TEST_PASSWORD}-b`)).rejects.toMatchObject({ code: 'SESSION_BUSY' });
     await staff.lock('os');
@@ -193,7 +199,13 @@ describe('races and identity', () => {
   it('a sign-out pressed on the lock screen while an unlock is being checked wins: the unlock is refused', async () => {
     const accounts = tempAccountStore();
     await accounts.add({ username: 'anna', roles: ['operator'], password: TEST_PASSWORD });
-    const staff = new StaffSession({ auth: parseConfig({}).auth, stationId: 'desk-1', accounts, onChange: () => undefined, onSessionEnd: () => undefined });
+    const staff = new StaffSession({
+      auth: { ...parseConfig({}).auth, mfa: 'off' },
+      stationId: 'desk-1',
+      accounts,
+      onChange: () => undefined,
+      onSessionEnd: () => undefined,
+    });
     await staff.signIn('anna', TEST_PASSWORD);
     await staff.lock('manual');
     const unlock = staff.unlock('anna', TEST_PASSWORD);

@@ -13,10 +13,10 @@
  *          outcome, requestStatus, errorCode, prev, mac
  *   seal:  seq, time, type ("seal"), tornBytes, tornSha256, prev, mac
  *   staff: seq, time, type ("staff"), stationId, event, username, provider,
- *          reason, [processor: "sandbox"], prev, mac
+ *          reason, [factor: "totp" | "idp"], [processor: "sandbox"], prev, mac
  *   approval: seq, time, type ("approval"), stationId, event (granted,
  *          refused, expired), rule, cardId, operator, approver, method,
- *          reason, errorCode, [processor], prev, mac
+ *          reason, errorCode, [factor], [processor], prev, mac
  *   export: seq, time, type ("export"), stationId, username, format,
  *          records, [processor], prev, mac
  *   attempt: seq, time, type ("attempt"), stationId, attemptId, operator,
@@ -32,6 +32,8 @@
  *          ("promoted"), cause ("not-before" or "promote"), oldKcv (null when
  *          there was none), newKcv, notAfter (null for a bare key),
  *          [processor], prev, mac
+ *   staff-admin: seq, time, type ("staff-admin"), stationId, action, username,
+ *          rolesBefore (null for add), rolesAfter, osUser, prev, mac
  *
  * Write-ahead: an attempt record is on disk before the first byte of a
  * set_pin request leaves; the card record of its outcome names the same
@@ -47,6 +49,12 @@
  * once a key loaded from components (split knowledge, dual control) is in
  * the keychain: who the custodians were and the check values, never a
  * component or the key.
+ *
+ * A staff-admin record is written by `npm run staff` for every change to a
+ * local account (add, passwd, disable, enable, unlock, roles, mfa-enroll,
+ * mfa-reset): which account, its roles before and after, and the
+ * operating-system account that ran the command; never a password or a
+ * second-factor secret.
  *
  * A staff record is a sign-in (or a failed one, with the user name tried but
  * never the password), sign-out, lock, unlock or lockout. `username` is the
@@ -92,8 +100,8 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 import { z } from 'zod';
 import { LEGACY_PROFILE_NAMES, NAME_PATTERN, PIN_MODES, PROFILE_NAMES } from '../../../common/domain';
 import type { PinMode, ProfileName } from '../../../common/domain';
-import { APPROVAL_RULES } from '../../../common/staff';
-import type { ApprovalRule } from '../../../common/staff';
+import { APPROVAL_RULES, ROLES, USERNAME_PATTERN } from '../../../common/staff';
+import type { ApprovalRule, Role } from '../../../common/staff';
 import { StationError } from '../../../common/errors';
 
 export const AUDIT_OUTCOMES = ['pin-set', 'pin-generated', 'rejected', 'failed', 'outcome-unknown', 'cancelled', 'timeout'] as const;
@@ -152,6 +160,8 @@ export interface AuditApprovalEntry {
   method: 'password' | 'sso';
   reason: string | null;
   errorCode: string | null;
+  /** The approver's second factor, on a grant. */
+  factor?: SecondFactor;
   processor?: 'sandbox';
 }
 
@@ -177,8 +187,13 @@ export interface AuditStaffEntry {
   provider: 'local' | 'oidc';
   /** Why: an error code for a failure, or how a lock or sign-out came about (manual, idle, os, other-user, quit). */
   reason: string | null;
+  /** The second factor a sign-in or unlock passed: the station's TOTP check, or the identity provider's (amr/acr). */
+  factor?: SecondFactor;
   processor?: 'sandbox';
 }
+
+export const SECOND_FACTORS = ['totp', 'idp'] as const;
+export type SecondFactor = (typeof SECOND_FACTORS)[number];
 
 /** An entry as written: the entry plus its place in the chain. */
 export interface AuditRecord extends AuditEntry {
@@ -285,6 +300,23 @@ export interface AuditProcessorKeyEntry {
 }
 export type AuditProcessorKeyRecord = AuditProcessorKeyEntry & { seq: number; time: string; prev: string; mac: string };
 
+export const STAFF_ADMIN_ACTIONS = ['add', 'passwd', 'disable', 'enable', 'unlock', 'roles', 'mfa-enroll', 'mfa-reset'] as const;
+export type StaffAdminAction = (typeof STAFF_ADMIN_ACTIONS)[number];
+
+/** A change to a local account made with `npm run staff` (PCI DSS 10.2.1.5): never a password or secret. */
+export interface AuditStaffAdminEntry {
+  type: 'staff-admin';
+  stationId: string;
+  action: StaffAdminAction;
+  username: string;
+  /** Null when the account was created by this change. */
+  rolesBefore: Role[] | null;
+  rolesAfter: Role[];
+  /** The operating-system account that ran the command. */
+  osUser: string;
+}
+export type AuditStaffAdminRecord = AuditStaffAdminEntry & { seq: number; time: string; prev: string; mac: string };
+
 export type AuditLine =
   | AuditRecord
   | AuditSealRecord
@@ -295,10 +327,19 @@ export type AuditLine =
   | AuditAttemptRecord
   | AuditKeyLoadRecord
   | AuditPolicyRecord
-  | AuditProcessorKeyRecord;
+  | AuditProcessorKeyRecord
+  | AuditStaffAdminRecord;
 /** Anything append() takes. */
 export type AuditInput =
-  AuditEntry | AuditStaffEntry | AuditApprovalEntry | AuditExportEntry | AuditAttemptEntry | AuditKeyLoadEntry | AuditPolicyEntry | AuditProcessorKeyEntry;
+  | AuditEntry
+  | AuditStaffEntry
+  | AuditApprovalEntry
+  | AuditExportEntry
+  | AuditAttemptEntry
+  | AuditKeyLoadEntry
+  | AuditPolicyEntry
+  | AuditProcessorKeyEntry
+  | AuditStaffAdminEntry;
 
 /** `prev` of record 1. */
 export const AUDIT_GENESIS = '0'.repeat(64);
@@ -329,7 +370,7 @@ const ENTRY_FIELDS = [
 ] as const;
 const SEAL_FIELDS = ['seq', 'time', 'type', 'tornBytes', 'tornSha256', 'prev'] as const;
 const RESET_FIELDS = ['seq', 'time', 'type', 'cause', 'lostFrom', 'lostTo', 'markSeq', 'markMac', 'keptAs', 'acknowledgedBy', 'prev'] as const;
-const STAFF_FIELDS = ['seq', 'time', 'type', 'stationId', 'event', 'username', 'provider', 'reason', 'processor', 'prev'] as const;
+const STAFF_FIELDS = ['seq', 'time', 'type', 'stationId', 'event', 'username', 'provider', 'reason', 'factor', 'processor', 'prev'] as const;
 const APPROVAL_FIELDS = [
   'seq',
   'time',
@@ -343,6 +384,7 @@ const APPROVAL_FIELDS = [
   'method',
   'reason',
   'errorCode',
+  'factor',
   'processor',
   'prev',
 ] as const;
@@ -351,6 +393,7 @@ const ATTEMPT_FIELDS = ['seq', 'time', 'type', 'stationId', 'attemptId', 'operat
 const POLICY_FIELDS = ['seq', 'time', 'type', 'stationId', 'event', 'location', 'changes', 'reason', 'processor', 'prev'] as const;
 const PROCESSOR_KEY_FIELDS = ['seq', 'time', 'type', 'stationId', 'event', 'cause', 'oldKcv', 'newKcv', 'notAfter', 'processor', 'prev'] as const;
 const KEY_LOAD_FIELDS = ['seq', 'time', 'type', 'stationId', 'account', 'components', 'custodians', 'componentKcvs', 'keyKcv', 'keyKcvLegacy', 'prev'] as const;
+const STAFF_ADMIN_FIELDS = ['seq', 'time', 'type', 'stationId', 'action', 'username', 'rolesBefore', 'rolesAfter', 'osUser', 'prev'] as const;
 const FIELDS_BY_TYPE: Readonly<Record<string, readonly string[]>> = {
   attempt: ATTEMPT_FIELDS,
   seal: SEAL_FIELDS,
@@ -361,6 +404,7 @@ const FIELDS_BY_TYPE: Readonly<Record<string, readonly string[]>> = {
   'key-load': KEY_LOAD_FIELDS,
   policy: POLICY_FIELDS,
   'processor-key': PROCESSOR_KEY_FIELDS,
+  'staff-admin': STAFF_ADMIN_FIELDS,
 };
 /** Every field name that may appear in the file, for tests and reviewers. */
 export const AUDIT_RECORD_FIELDS: readonly string[] = [
@@ -375,6 +419,7 @@ export const AUDIT_RECORD_FIELDS: readonly string[] = [
     ...KEY_LOAD_FIELDS,
     ...POLICY_FIELDS,
     ...PROCESSOR_KEY_FIELDS,
+    ...STAFF_ADMIN_FIELDS,
     'mac',
   ]),
 ];
@@ -435,6 +480,7 @@ const staffShape = {
     .string()
     .regex(/^(?:[A-Z][A-Z0-9_]{0,63}|[a-z][a-z-]{0,31})$/)
     .nullable(),
+  factor: z.enum(SECOND_FACTORS).optional(),
   processor: z.literal('sandbox').optional(),
 };
 
@@ -449,6 +495,7 @@ const approvalShape = {
   method: z.enum(['password', 'sso']),
   reason: z.string().max(500).regex(NO_CONTROL).nullable(),
   errorCode: z.string().regex(ERROR_CODE_PATTERN).nullable(),
+  factor: z.enum(SECOND_FACTORS).optional(),
   processor: z.literal('sandbox').optional(),
 };
 const attemptShape = {
@@ -506,6 +553,16 @@ const keyLoadShape = {
   keyKcv: z.string().regex(/^[0-9A-F]{10}$/),
   keyKcvLegacy: z.string().regex(/^[0-9A-F]{6}$/),
 };
+const staffAdminRoles = z.array(z.enum(ROLES)).min(1).max(ROLES.length);
+const staffAdminShape = {
+  type: z.literal('staff-admin'),
+  stationId: z.string().regex(NAME_PATTERN),
+  action: z.enum(STAFF_ADMIN_ACTIONS),
+  username: z.string().regex(USERNAME_PATTERN),
+  rolesBefore: staffAdminRoles.nullable(),
+  rolesAfter: staffAdminRoles,
+  osUser: z.string().min(1).max(128).regex(NO_CONTROL),
+};
 type KeyLoadFields = { components: number; custodians: string[]; componentKcvs: string[] };
 /** One name and one KCV a component, and no custodian twice (dual control needs distinct people). */
 function keyLoadConsistent<T extends z.ZodType<KeyLoadFields>>(schema: T): T {
@@ -533,6 +590,7 @@ const INPUT_SCHEMAS: Readonly<Record<string, z.ZodType>> = {
   'key-load': keyLoadConsistent(z.strictObject(keyLoadShape)),
   policy: z.strictObject(policyShape),
   'processor-key': z.strictObject(processorKeyShape),
+  'staff-admin': z.strictObject(staffAdminShape),
 };
 const RECORD_SCHEMAS: Readonly<Record<string, z.ZodType>> = {
   staff: staffRecordSchema,
@@ -542,6 +600,7 @@ const RECORD_SCHEMAS: Readonly<Record<string, z.ZodType>> = {
   'key-load': keyLoadConsistent(z.strictObject({ ...chainShape, ...keyLoadShape })),
   policy: z.strictObject({ ...chainShape, ...policyShape }),
   'processor-key': z.strictObject({ ...chainShape, ...processorKeyShape }),
+  'staff-admin': z.strictObject({ ...chainShape, ...staffAdminShape }),
   reset: z.strictObject({
     ...chainShape,
     type: z.literal('reset'),

@@ -14,7 +14,7 @@ export {
   auditEntrySchema,
   validateAuditEntry,
 } from './format';
-export { APPROVAL_EVENTS, STAFF_EVENTS } from './format';
+export { APPROVAL_EVENTS, SECOND_FACTORS, STAFF_ADMIN_ACTIONS, STAFF_EVENTS } from './format';
 export type {
   AuditApprovalEntry,
   AuditAttemptEntry,
@@ -34,7 +34,11 @@ export type {
   AuditSealRecord,
   AuditStaffEntry,
   AuditStaffRecord,
+  SecondFactor,
+  AuditStaffAdminEntry,
+  AuditStaffAdminRecord,
   KeyLoadAccount,
+  StaffAdminAction,
   StaffEvent,
 } from './format';
 export { auditFilePath, auditHeadPath, auditShippedPath } from './files';

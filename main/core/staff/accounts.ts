@@ -11,6 +11,11 @@
  * keychain second, so the file is the keychain's generation or one ahead
  * (a crash between the two); an older file put back in place (to undo a
  * lockout or a disabled account) is refused.
+ *
+ * Second factor: an enrolled account keeps its TOTP secret sealed with
+ * AES-256-GCM under the keychain entry `staff-mfa-key` (main/core/staff/totp.ts),
+ * with the last time step it used (a code is accepted once only); both are
+ * inside the HMAC like every other field.
  */
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { mkdir, open, readFile, rename, rm, stat } from 'node:fs/promises';
@@ -24,6 +29,7 @@ import { AES256_KEY_HEX } from '../../../common/domain';
 import type { KeyStore } from '../keystore';
 import { fsyncDir, isErrno, writeAll } from '../audit/files';
 import { ARGON2ID_PHC, decoyHash, hashPassword, passwordMatches } from './passwords';
+import { matchTotp, openSecret, readMfaKey, sealSecret } from './totp';
 
 const MAC_DOMAIN = 'pin-station-staff-accounts-v1\n';
 const ISO_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
@@ -48,6 +54,16 @@ const accountSchema = z.strictObject({
   lockedUntil: z.string().regex(ISO_TIME).nullable(),
   createdAt: z.string().regex(ISO_TIME),
   passwordChangedAt: z.string().regex(ISO_TIME),
+  /** Absent until enrolled (and in files written before second factors existed). */
+  totp: z
+    .strictObject({
+      iv: z.string().regex(/^[0-9a-f]{24}$/),
+      data: z.string().regex(/^[0-9a-f]{2,256}$/),
+      tag: z.string().regex(/^[0-9a-f]{32}$/),
+      /** The time step of the last code accepted: that code and every earlier one are refused. */
+      lastStep: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).nullable(),
+    })
+    .optional(),
 });
 const fileSchema = z.strictObject({
   version: z.literal(1),
@@ -57,8 +73,11 @@ const fileSchema = z.strictObject({
 });
 
 type StoredAccount = z.output<typeof accountSchema>;
-/** An account as shown to admins and the session: never its hash. */
-export type StaffAccount = Omit<StoredAccount, 'passwordHash'>;
+/** An account as shown to admins and the session: never its hash or its second-factor secret. */
+export type StaffAccount = Omit<StoredAccount, 'passwordHash' | 'totp'> & { readonly mfaEnrolled: boolean };
+
+/** Whether a sign-in needs the second factor (`auth.mfa`). */
+export type MfaMode = 'required' | 'off';
 
 export interface LockoutPolicy {
   readonly maxFailures: number;
@@ -66,10 +85,20 @@ export interface LockoutPolicy {
 }
 
 export type PasswordCheck =
-  | { readonly ok: true; readonly account: StaffAccount }
+  | {
+      readonly ok: true;
+      readonly account: StaffAccount;
+      /** The second factor checked: 'totp', or null when `auth.mfa` is "off". */
+      readonly factor: 'totp' | null;
+    }
   | {
       readonly ok: false;
-      readonly code: 'SIGN_IN_FAILED' | 'ACCOUNT_LOCKED_OUT' | 'ACCOUNT_DISABLED';
+      readonly code: 'SIGN_IN_FAILED' | 'ACCOUNT_LOCKED_OUT' | 'ACCOUNT_DISABLED' | 'MFA_NOT_ENROLLED';
+      /**
+       * What the trail records when it differs from `code`: MFA_CODE_INVALID for a right password with a
+       * wrong, missing or replayed code. The window is told only SIGN_IN_FAILED, so it never confirms a password.
+       */
+      readonly recorded?: 'MFA_CODE_INVALID';
       /** When a lockout ends (set with ACCOUNT_LOCKED_OUT). */
       readonly lockedUntil: string | null;
       /** True when this very attempt reached the limit and locked the account. */
@@ -153,12 +182,44 @@ export class LocalAccountStore {
   }
 
   /**
+   * Stores a second factor confirmed with a code of step `confirmedStep` (which is then used up). Replaces
+   * any earlier one; the caller has shown the secret once and checked the code (npm run staff -- mfa enroll).
+   */
+  async enrolTotp(username: string, secret: string, confirmedStep: number | null): Promise<StaffAccount> {
+    const key = await this.readMfaKeyOrRefuse(true);
+    try {
+      return await this.update(username, (account) => ({
+        ...account,
+        totp: { ...sealSecret(key, account.username, secret), lastStep: confirmedStep },
+      }));
+    } finally {
+      key.fill(0);
+    }
+  }
+
+  /** Removes the second factor (a lost phone): the account cannot sign in until it is enrolled again. */
+  resetTotp(username: string): Promise<StaffAccount> {
+    return this.update(username, (account) => {
+      const { totp: _removed, ...rest } = account;
+      return rest;
+    });
+  }
+
+  /** Password only, as with `auth.mfa: "off"`. */
+  checkPassword(typedUsername: string, password: string, policy: LockoutPolicy): Promise<PasswordCheck> {
+    return this.checkSignIn(typedUsername, password, '', policy, 'off');
+  }
+
+  /**
    * Checks a sign-in: a locked-out account is refused without looking at the
    * password; a wrong password counts towards the lockout; a right one
    * clears the count. A disabled account is named only after the right
    * password, so the answer never tells a guesser which names exist.
+   * With `mfa` "required", the code must match the account's TOTP (current
+   * step ±1, later than the last step it used); a wrong one counts towards
+   * the same lockout, and an account without a second factor is refused.
    */
-  checkPassword(typedUsername: string, password: string, policy: LockoutPolicy): Promise<PasswordCheck> {
+  checkSignIn(typedUsername: string, password: string, code: string, policy: LockoutPolicy, mfa: MfaMode): Promise<PasswordCheck> {
     const username = normaliseUsername(typedUsername);
     return this.exclusive(async () => {
       const file = await this.load();
@@ -174,24 +235,44 @@ export class LocalAccountStore {
         await passwordMatches(account.passwordHash, password);
         return { ok: false, code: 'ACCOUNT_LOCKED_OUT', lockedUntil: account.lockedUntil, lockedNow: false, known: true };
       }
-      const matches = await passwordMatches(account.passwordHash, password);
-      if (!matches) {
+      const failed = async (recorded?: 'MFA_CODE_INVALID'): Promise<PasswordCheck> => {
         const failures = account.failures + 1;
         const locks = failures >= policy.maxFailures;
         const lockedUntil = locks ? new Date(now.getTime() + policy.minutes * 60_000).toISOString() : null;
         file.accounts[index] = { ...account, failures: locks ? 0 : failures, lockedUntil };
         await this.save(file.accounts, file.generation);
+        const because = recorded ? { recorded } : {};
         return locks
-          ? { ok: false, code: 'ACCOUNT_LOCKED_OUT', lockedUntil, lockedNow: true, known: true }
-          : { ok: false, code: 'SIGN_IN_FAILED', lockedUntil: null, lockedNow: false, known: true };
-      }
+          ? { ok: false, code: 'ACCOUNT_LOCKED_OUT', lockedUntil, lockedNow: true, known: true, ...because }
+          : { ok: false, code: 'SIGN_IN_FAILED', lockedUntil: null, lockedNow: false, known: true, ...because };
+      };
+      if (!(await passwordMatches(account.passwordHash, password))) return failed();
       if (account.disabled) return { ok: false, code: 'ACCOUNT_DISABLED', lockedUntil: null, lockedNow: false, known: true };
-      if (account.failures !== 0 || account.lockedUntil !== null) {
-        file.accounts[index] = { ...account, failures: 0, lockedUntil: null };
+      let lastStep = account.totp?.lastStep ?? null;
+      if (mfa === 'required') {
+        if (account.totp === undefined) return { ok: false, code: 'MFA_NOT_ENROLLED', lockedUntil: null, lockedNow: false, known: true };
+        const key = await this.readMfaKeyOrRefuse(false);
+        let step: number | null;
+        try {
+          step = matchTotp(openSecret(key, account.username, account.totp), code, now, account.totp.lastStep);
+        } finally {
+          key.fill(0);
+        }
+        if (step === null) return failed('MFA_CODE_INVALID');
+        lastStep = step;
+      }
+      if (account.failures !== 0 || account.lockedUntil !== null || lastStep !== (account.totp?.lastStep ?? null)) {
+        file.accounts[index] = { ...account, failures: 0, lockedUntil: null, ...(account.totp ? { totp: { ...account.totp, lastStep } } : {}) };
         await this.save(file.accounts, file.generation);
       }
-      return { ok: true, account: publicView(file.accounts[index] as StoredAccount) };
+      return { ok: true, account: publicView(file.accounts[index] as StoredAccount), factor: mfa === 'required' ? 'totp' : null };
     });
+  }
+
+  private async readMfaKeyOrRefuse(create: boolean): Promise<Buffer> {
+    const key = await readMfaKey(this.keyStore, create);
+    if (key === null) throw invalid('It holds second factors, but their key ("staff-mfa-key") is missing from the keychain.');
+    return key;
   }
 
   private update(typedUsername: string, change: (account: StoredAccount) => StoredAccount): Promise<StaffAccount> {
@@ -359,8 +440,8 @@ function invalid(detail: string): StationError {
 }
 
 function publicView(account: StoredAccount): StaffAccount {
-  const { passwordHash: _hash, ...rest } = account;
-  return rest;
+  const { passwordHash: _hash, totp, ...rest } = account;
+  return { ...rest, mfaEnrolled: totp !== undefined };
 }
 
 export function checkUsername(typed: string): string {

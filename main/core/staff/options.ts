@@ -2,7 +2,7 @@
 import type { StationConfig } from '../config';
 import type { KeyStore } from '../keystore';
 import type { Logger } from '../log';
-import type { PracticeAccount } from '../../../common/staff';
+import type { PracticeLogin } from './practice';
 import { LocalAccountStore } from './accounts';
 import { OidcSignIn } from './oidc';
 import type { SsoProvider } from './session';
@@ -12,7 +12,7 @@ export interface StaffOptions {
   readonly accounts?: LocalAccountStore;
   readonly sso?: SsoProvider;
   /** The embedded sandbox's practice accounts, shown in its banner. */
-  readonly practiceAccounts?: readonly PracticeAccount[];
+  readonly practiceAccounts?: readonly PracticeLogin[];
 }
 
 export interface StaffPlaces {

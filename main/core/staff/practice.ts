@@ -3,13 +3,21 @@
  * on first run without reading docs: an operator and a supervisor, with
  * fresh passwords at every start, shown in the sandbox banner. They live in
  * the sandbox's own accounts file and keychain service; a station with a
- * real processor never has them.
+ * real processor never has them. Each also gets a fresh second-factor
+ * secret at every start, kept in main: the banner shows its current code
+ * (never the secret), so practice needs no phone.
  */
 import { randomInt } from 'node:crypto';
 import type { PracticeAccount } from '../../../common/staff';
 import type { LocalAccountStore } from './accounts';
+import { newTotpSecret } from './totp';
 
-export const PRACTICE_ACCOUNTS: readonly Omit<PracticeAccount, 'password'>[] = [
+/** A practice account as main keeps it: the banner is given its current code, never `totpSecret`. */
+export interface PracticeLogin extends Omit<PracticeAccount, 'code'> {
+  readonly totpSecret: string;
+}
+
+export const PRACTICE_ACCOUNTS: readonly Omit<PracticeAccount, 'password' | 'code'>[] = [
   { username: 'trainee', roles: ['operator'] },
   { username: 'trainer', roles: ['supervisor'] },
 ];
@@ -23,10 +31,10 @@ function practicePassword(): string {
   return groups.join('-');
 }
 
-/** Makes the practice accounts (or gives them new passwords and clears any lockout) and returns what the banner shows. */
-export async function preparePracticeAccounts(store: LocalAccountStore): Promise<PracticeAccount[]> {
+/** Makes the practice accounts (or gives them new passwords and second factors, and clears any lockout). */
+export async function preparePracticeAccounts(store: LocalAccountStore): Promise<PracticeLogin[]> {
   const existing = new Set((await store.list()).map((account) => account.username));
-  const prepared: PracticeAccount[] = [];
+  const prepared: PracticeLogin[] = [];
   for (const account of PRACTICE_ACCOUNTS) {
     const password = practicePassword();
     if (existing.has(account.username)) {
@@ -36,7 +44,9 @@ export async function preparePracticeAccounts(store: LocalAccountStore): Promise
     } else {
       await store.add({ username: account.username, displayName: null, roles: account.roles, password });
     }
-    prepared.push({ ...account, password });
+    const totpSecret = newTotpSecret();
+    await store.enrolTotp(account.username, totpSecret, null);
+    prepared.push({ ...account, password, totpSecret });
   }
   return prepared;
 }

@@ -15,7 +15,9 @@ import { StationError, toErrorInfo } from '../../../common/errors';
 import type { StationErrorInfo } from '../../../common/errors';
 import { canSetPins, normaliseUsername } from '../../../common/staff';
 import type { AuthProvider, PracticeAccount, Role, StaffView } from '../../../common/staff';
-import type { AuditStaffEntry, StaffEvent } from '../audit';
+import type { PracticeLogin } from './practice';
+import { currentTotp, totpStep } from './totp';
+import type { AuditStaffEntry, SecondFactor, StaffEvent } from '../audit';
 import type { AuthConfig } from '../config';
 import type { Logger } from '../log';
 import { silentLogger } from '../log';
@@ -32,6 +34,8 @@ export interface StaffIdentity {
    * changed or shared at the provider, so "the same person" is decided by this, never by the name.
    */
   readonly subject?: string;
+  /** The second factor this sign-in passed (the station's TOTP check, or the identity provider's), when one was asked. */
+  readonly factor?: SecondFactor;
 }
 
 /** Whether two identities are the same person: the subject when the provider gave one, else the account name. */
@@ -62,7 +66,7 @@ export interface StaffSessionDeps {
   readonly audit?: StaffAuditSink;
   /** Records made with the embedded sandbox carry processor "sandbox". */
   readonly sandbox?: boolean;
-  readonly practiceAccounts?: readonly PracticeAccount[];
+  readonly practiceAccounts?: readonly PracticeLogin[];
   readonly log?: Logger;
   /** Called on every change of what the operator window shows. */
   readonly onChange: () => void;
@@ -96,10 +100,33 @@ export class StaffSession {
   private readonly now: () => number;
   private readonly provider: AuthProvider;
 
+  /** Practice accounts' codes change every 30 s: the banner is told when they do. */
+  private practiceTicker: NodeJS.Timeout | undefined;
+
   constructor(private readonly deps: StaffSessionDeps) {
     this.log = deps.log ?? silentLogger;
     this.now = deps.now ?? Date.now;
     this.provider = deps.auth.provider;
+    if ((deps.practiceAccounts?.length ?? 0) > 0 && this.codeRequired()) {
+      let shownStep = totpStep(new Date(this.now()));
+      this.practiceTicker = setInterval(() => {
+        const step = totpStep(new Date(this.now()));
+        if (step === shownStep) return;
+        shownStep = step;
+        if (this.state.kind !== 'signed-in') this.deps.onChange();
+      }, 1000);
+      this.practiceTicker.unref?.();
+    }
+  }
+
+  private codeRequired(): boolean {
+    return this.provider === 'local' && this.deps.auth.mfa === 'required';
+  }
+
+  /** What the banner shows of a practice account: its password and current code, never its secret. */
+  private practiceView(account: PracticeLogin): PracticeAccount {
+    const code = this.codeRequired() ? currentTotp(account.totpSecret, new Date(this.now())) : '';
+    return { username: account.username, password: account.password, roles: account.roles, code };
   }
 
   view(): StaffView {
@@ -108,13 +135,14 @@ export class StaffSession {
     return {
       state: this.state.kind,
       provider: this.provider,
+      codeRequired: this.codeRequired(),
       username: who?.username ?? null,
       displayName: who?.displayName ?? null,
       roles: who ? [...who.roles] : [],
       idleLockInSeconds: this.state.kind === 'signed-in' && left <= this.warningMs() ? Math.max(0, Math.ceil(left / 1000)) : null,
       notice: this.notice,
       // Only on the sign-in and lock screens: nobody signed in needs the practice passwords.
-      practiceAccounts: this.state.kind === 'signed-in' ? [] : (this.deps.practiceAccounts ?? []),
+      practiceAccounts: this.state.kind === 'signed-in' ? [] : (this.deps.practiceAccounts ?? []).map((account) => this.practiceView(account)),
     };
   }
 
@@ -137,18 +165,18 @@ export class StaffSession {
     return who;
   }
 
-  /** Local sign-in. When the screen is locked, another person signing in signs the first out. */
-  async signIn(typedUsername: string, password: string): Promise<void> {
+  /** Local sign-in (password and, with `auth.mfa` "required", the TOTP code). When the screen is locked, another person signing in signs the first out. */
+  async signIn(typedUsername: string, password: string, code = ''): Promise<void> {
     this.requireProvider('local');
     if (this.state.kind === 'signed-in') throw new StationError('SESSION_BUSY', 'Someone is already signed in. Sign out first.');
-    await this.exclusive(async (epoch) => this.begin(await this.checkLocal(typedUsername, password, 'sign-in-failed'), epoch));
+    await this.exclusive(async (epoch) => this.begin(await this.checkLocal(typedUsername, password, code, 'sign-in-failed'), epoch));
   }
 
-  /** Unlock by password: the same person continues; another person's valid password signs the first out and them in. */
-  async unlock(typedUsername: string, password: string): Promise<void> {
+  /** Unlock by password and code: the same person continues; another person's valid sign-in signs the first out and them in. */
+  async unlock(typedUsername: string, password: string, code = ''): Promise<void> {
     this.requireProvider('local');
     if (this.state.kind !== 'locked') throw new StationError('NO_SESSION', 'The screen is not locked.');
-    await this.exclusive(async (epoch) => this.begin(await this.checkLocal(typedUsername, password, 'unlock-failed'), epoch));
+    await this.exclusive(async (epoch) => this.begin(await this.checkLocal(typedUsername, password, code, 'unlock-failed'), epoch));
   }
 
   async signInSso(): Promise<void> {
@@ -213,6 +241,7 @@ export class StaffSession {
 
   dispose(): void {
     this.stopIdleTimer();
+    clearInterval(this.practiceTicker);
     if (this.pending) this.deps.sso?.cancel();
   }
 
@@ -236,23 +265,27 @@ export class StaffSession {
     }
   }
 
-  private async checkLocal(typedUsername: string, password: string, failedEvent: StaffEvent): Promise<StaffIdentity> {
+  private async checkLocal(typedUsername: string, password: string, code: string, failedEvent: StaffEvent): Promise<StaffIdentity> {
     const accounts = this.deps.accounts;
     if (!accounts) throw new StationError('INTERNAL');
     let result: PasswordCheck;
     try {
-      result = await accounts.checkPassword(typedUsername, password, this.deps.auth.lockout);
+      result = await accounts.checkSignIn(typedUsername, password, code, this.deps.auth.lockout, this.deps.auth.mfa);
     } catch (error) {
       const info = toErrorInfo(error);
       this.log.error('staff.store-failed', { code: info.code });
       await this.record(failedEvent, UNKNOWN_USERNAME, info.code);
       throw error;
     }
-    if (result.ok) return { username: result.account.username, displayName: result.account.displayName, roles: result.account.roles };
+    if (result.ok) {
+      const { username, displayName, roles } = result.account;
+      return { username, displayName, roles, ...(result.factor ? { factor: result.factor } : {}) };
+    }
     // Only an account's own name is written down: an unknown "name" may be a password typed into the wrong field.
     const shown = result.known ? safeName(typedUsername) : UNKNOWN_USERNAME;
-    this.log.warn('staff.sign-in-failed', { username: shown, code: result.code });
-    await this.record(failedEvent, shown, result.code);
+    const reason = result.recorded ?? result.code;
+    this.log.warn('staff.sign-in-failed', { username: shown, code: reason });
+    await this.record(failedEvent, shown, reason);
     if (result.lockedNow) await this.record('lockout', shown, null);
     if (result.code === 'ACCOUNT_LOCKED_OUT') {
       const minutes = minutesUntil(result.lockedUntil, this.now());
@@ -289,7 +322,7 @@ export class StaffSession {
       await this.record('sign-out', previous.username, 'other-user');
     }
     const recordingIn = this.epochValue;
-    await this.recordOrRefuse(same ? 'unlock' : 'sign-in', who.username).catch((error: unknown) => {
+    await this.recordOrRefuse(same ? 'unlock' : 'sign-in', who.username, null, who.factor).catch((error: unknown) => {
       this.log.error('audit.failed', { staffEvent: same ? 'unlock' : 'sign-in', code: toErrorInfo(error).code });
       // The trail's own codes (and the keychain's) say what is wrong; anything else is AUDIT_FAILED.
       throw error instanceof StationError ? error : new StationError('AUDIT_FAILED');
@@ -346,7 +379,7 @@ export class StaffSession {
     });
   }
 
-  private async recordOrRefuse(event: StaffEvent, username: string, reason: string | null = null): Promise<void> {
+  private async recordOrRefuse(event: StaffEvent, username: string, reason: string | null = null, factor?: SecondFactor): Promise<void> {
     await this.deps.audit?.append({
       type: 'staff',
       stationId: this.deps.stationId,
@@ -354,6 +387,7 @@ export class StaffSession {
       username,
       provider: this.provider,
       reason,
+      ...(factor ? { factor } : {}),
       ...(this.deps.sandbox ? { processor: 'sandbox' as const } : {}),
     });
   }

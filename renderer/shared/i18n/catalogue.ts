@@ -74,6 +74,10 @@ export interface Catalogue {
     readonly signInTitle: string;
     readonly username: string;
     readonly password: string;
+    /** The field for the authentication app's 6-digit code (TOTP). */
+    readonly code: string;
+    /** In the practice banner, before a practice account's current code. */
+    readonly practiceCode: string;
     readonly signIn: string;
     readonly signInSso: string;
     /** Shown while the system browser is open for single sign-on. */
@@ -113,6 +117,7 @@ export interface Catalogue {
     readonly rules: Readonly<Record<ApprovalRule, string>>;
     readonly username: string;
     readonly password: string;
+    readonly code: string;
     readonly reason: string;
     readonly approve: string;
     readonly approveSso: string;
