@@ -189,7 +189,7 @@ describe('a policy change waiting for the station', () => {
         return tree;
       },
     };
-    const configText = JSON.stringify({ pad: { shuffle: false } });
+    const configText = JSON.stringify({ pad: { shuffle: false }, auth: { mfa: 'off' } });
     const settings = resolveSettings(configText, tree, source.location);
     // The keychain answers the first Start's read only when the test says so, and then without the token.
     let answer: (value: string | null) => void = () => undefined;

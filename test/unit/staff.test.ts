@@ -222,7 +222,7 @@ describe('races and identity', () => {
     let unlockRecording: () => void = () => undefined;
     const recording = new Promise<void>((resolve) => (unlockRecording = resolve));
     const staff = new StaffSession({
-      auth: parseConfig({}).auth,
+      auth: { ...parseConfig({}).auth, mfa: 'off' },
       stationId: 'desk-1',
       accounts,
       // The trail keeps the order records are handed to it; the unlock record is held on its way to disk.
