@@ -6,8 +6,8 @@
 import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { AuditError, AuditLog, auditCheckpointPath, auditFilePath, scanTrail } from '../../main/core/audit';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { AuditError, AuditLog, auditCheckpointPath, auditFilePath, auditHeadPath, scanTrail } from '../../main/core/audit';
 import type { AuditEntry, AuditLine } from '../../main/core/audit';
 import { MemoryKeyStore } from '../../main/core/keystore';
 
@@ -120,5 +120,50 @@ describe('the start-up check of the whole chain', () => {
     await log.flush();
     expect(JSON.parse(readFileSync(auditCheckpointPath(file), 'utf8'))).toMatchObject({ seq: 7, offset: readFileSync(file).length });
     expect(await scanTrail(file, KEY, null)).toMatchObject({ firstBad: null, lastSeq: 7, usedCheckpoint: true });
+  });
+});
+
+describe('only the bytes read are checked', () => {
+  afterEach(() => vi.restoreAllMocks());
+
+  // Buffer.allocUnsafe hands back memory as an earlier read left it, e.g. with this trail's records from before it
+  // was cut. Made deterministic here by handing every such buffer that content.
+  function staleMemory(stale: Buffer): void {
+    vi.spyOn(Buffer, 'allocUnsafe').mockImplementation((size: number) => {
+      const buf = Buffer.alloc(size);
+      stale.copy(buf);
+      return buf;
+    });
+  }
+
+  it('records left in memory past the end of the file are neither counted nor named as edited', async () => {
+    await writeTrail(4);
+    const [at4, head4, point4, mark4] = [
+      readFileSync(file),
+      readFileSync(auditHeadPath(file)),
+      readFileSync(auditCheckpointPath(file)),
+      await store.get('audit-mark'),
+    ];
+    const log = new AuditLog(file, store);
+    await log.append(card(5));
+    await log.append(card(6));
+    await log.flush();
+    const six = readFileSync(file);
+    const sixWithRecord5Edited = Buffer.from(six.toString('utf8').replace('"CARD-5"', '"CARD-X"'));
+    // Back to the trail of 4 records the station wrote (as after a restore from backup, or before 5 was appended).
+    writeFileSync(file, at4);
+    writeFileSync(auditHeadPath(file), head4);
+    await store.set('audit-mark', mark4 as string);
+    for (const stale of [six, sixWithRecord5Edited]) {
+      staleMemory(stale);
+      writeFileSync(auditCheckpointPath(file), point4);
+      const expected = { firstBad: null, lastSeq: 4, end: at4.length };
+      expect(await scanTrail(file, KEY, null)).toMatchObject({ ...expected, usedCheckpoint: true });
+      // The station starts on it (the check once saw record 5 there: "It changed while it was being checked").
+      expect(await new AuditLog(file, store).check()).toBe(4);
+      rmSync(auditCheckpointPath(file));
+      expect(await scanTrail(file, KEY, null)).toMatchObject({ ...expected, usedCheckpoint: false });
+      vi.restoreAllMocks();
+    }
   });
 });

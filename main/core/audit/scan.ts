@@ -240,8 +240,9 @@ async function scanFrom(
       // After the prefix: every record checked.
       if (bufStart + pos >= prefixEnd) {
         for (;;) {
+          // Only the bytes read count: past `filled`, allocUnsafe's memory may hold an earlier read's records.
           const nl = buf.indexOf(0x0a, pos);
-          const lineEnd = nl === -1 ? -1 : nl;
+          const lineEnd = nl === -1 || nl >= filled ? -1 : nl;
           if (lineEnd === -1) {
             if (!atEof) break;
             // The last bytes without a newline: a torn final line (seal's business), or nothing.
