@@ -59,7 +59,7 @@ async function setPin(gated: GatedStation, cardId: string): Promise<void> {
   await operator
     .getByRole('status')
     .filter({ hasText: `PIN set. Card ID ${cardId}` })
-    .waitFor({ timeout: 15_000 });
+    .waitFor({ timeout: 60_000 });
 }
 
 const shippingNotice = (gated: GatedStation) => gated.station.operator.getByRole('status').filter({ hasText: 'Audit shipping delayed since' });
@@ -72,7 +72,7 @@ describe('audit shipping over RELP from the station', () => {
     try {
       await setPin(gated, 'CARD-RELP-1');
       const trail = readAuditRecords(gated.station.auditPath);
-      await expect.poll(() => collector.readMessages().length, { timeout: 15_000 }).toBeGreaterThanOrEqual(trail.length);
+      await expect.poll(() => collector.readMessages().length, { timeout: 60_000 }).toBeGreaterThanOrEqual(trail.length);
       expect(collector.readMessages().map(({ station, seq, mac }) => ({ station, seq, mac }))).toEqual(
         trail.map((record) => ({ station: 'branch-relp', seq: record.seq, mac: record.mac })),
       );
@@ -81,7 +81,7 @@ describe('audit shipping over RELP from the station', () => {
       await gated.close();
       await collector.stop();
     }
-  }, 90_000);
+  }, 240_000);
 
   it('a collector stopped (SIGSTOP) while PINs keep being set shows the notice; killed and restarted, it has every record', async () => {
     const collector = await RsyslogCollector.start({ server: certs.server, ca: certs.ca.cert, protocol: 'relp' });
@@ -89,12 +89,12 @@ describe('audit shipping over RELP from the station', () => {
     const gated = await launchGatedStation({ keyStore, config: { station: { id: 'branch-relp-stall' }, ...relpTo(collector.port, certFile, 0) } });
     try {
       await setPin(gated, 'CARD-STALL-1');
-      await expect.poll(() => collector.readMessages().length, { timeout: 15_000 }).toBeGreaterThanOrEqual(readAuditRecords(gated.station.auditPath).length);
+      await expect.poll(() => collector.readMessages().length, { timeout: 60_000 }).toBeGreaterThanOrEqual(readAuditRecords(gated.station.auditPath).length);
       collector.pause();
       await setPin(gated, 'CARD-STALL-2');
       await setPin(gated, 'CARD-STALL-3');
       // The collector's connection is still up; its silence alone brings the notice.
-      await shippingNotice(gated).waitFor({ timeout: 30_000 });
+      await shippingNotice(gated).waitFor({ timeout: 90_000 });
       await setPin(gated, 'CARD-STALL-4');
       await collector.kill('SIGKILL');
       await collector.restart();
@@ -106,29 +106,29 @@ describe('audit shipping over RELP from the station', () => {
             const seen = new Set(collector.readMessages().map((m) => m.seq));
             return trail.filter((record) => !seen.has(record.seq)).map((record) => record.seq);
           },
-          { timeout: 30_000 },
+          { timeout: 90_000 },
         )
         .toEqual([]);
-      await shippingNotice(gated).waitFor({ state: 'detached', timeout: 30_000 });
+      await shippingNotice(gated).waitFor({ state: 'detached', timeout: 90_000 });
     } finally {
       await gated.close();
       await collector.stop();
     }
-  }, 150_000);
+  }, 300_000);
 
   it('a station certificate the collector does not trust gets nothing through, and the notice shows', async () => {
     const collector = await RsyslogCollector.start({ server: certs.server, ca: certs.ca.cert, protocol: 'relp' });
     const { keyStore, certFile } = await identity(certs.wrongClient);
     const gated = await launchGatedStation({ keyStore, config: relpTo(collector.port, certFile, 0) });
     try {
-      await shippingNotice(gated).waitFor({ timeout: 30_000 });
+      await shippingNotice(gated).waitFor({ timeout: 90_000 });
       expect(await shippingNotice(gated).textContent()).toMatch(/^Audit shipping delayed since \d{2}:\d{2}$/);
       expect(collector.readMessages()).toEqual([]);
     } finally {
       await gated.close();
       await collector.stop();
     }
-  }, 90_000);
+  }, 240_000);
 
   it('a line put into the trail that claims to be a practice record is not passed over: the collector gets it and the operator sees the notice', async () => {
     const collector = await RsyslogCollector.start({ server: certs.server, ca: certs.ca.cert, protocol: 'relp' });
@@ -138,19 +138,19 @@ describe('audit shipping over RELP from the station', () => {
       const { auditPath } = gated.station;
       await setPin(gated, 'CARD-FORGED-1');
       const trail = readAuditRecords(auditPath);
-      await expect.poll(() => collector.readMessages().length, { timeout: 15_000 }).toBeGreaterThanOrEqual(trail.length);
+      await expect.poll(() => collector.readMessages().length, { timeout: 60_000 }).toBeGreaterThanOrEqual(trail.length);
       expect(await shippingNotice(gated).count()).toBe(0);
       // Someone with write access to the data directory adds a record that says "practice", chained by its prev but not signed.
       const last = trail[trail.length - 1] as { seq: number; mac: string };
       const forged = { ...last, seq: last.seq + 1, prev: last.mac, processor: 'sandbox', mac: 'f'.repeat(64) };
       appendFileSync(auditPath, `${JSON.stringify(forged)}\n`);
-      await shippingNotice(gated).waitFor({ timeout: 30_000 });
-      await expect.poll(() => collector.readMessages().map((m) => m.seq), { timeout: 15_000 }).toContain(last.seq + 1);
+      await shippingNotice(gated).waitFor({ timeout: 90_000 });
+      await expect.poll(() => collector.readMessages().map((m) => m.seq), { timeout: 60_000 }).toContain(last.seq + 1);
     } finally {
       await gated.close();
       await collector.stop();
     }
-  }, 90_000);
+  }, 240_000);
 
   it('a missing ship-key, or one that is not the certificate’s key, is the cannot-start screen and names the entry', async () => {
     for (const [client, cert, expected] of [
@@ -169,5 +169,5 @@ describe('audit shipping over RELP from the station', () => {
         await gated.close();
       }
     }
-  }, 90_000);
+  }, 240_000);
 });

@@ -17,7 +17,7 @@ const ANNA: TestStaffAccount = { username: 'anna.k', password: 'river-lantern-44
 const BORIS: TestStaffAccount = { username: 'boris.s', password: 'quiet-harbour-9023', roles: ['supervisor'] };
 const WRONG = 'The user name, password or authentication code is wrong.';
 // Each answer waits on Argon2, the keychain and an fsynced record: generous on a loaded machine.
-const SLOW = { timeout: 15_000 } as const;
+const SLOW = { timeout: 60_000 } as const;
 
 const records = (s: LaunchedStation): Record<string, unknown>[] =>
   readFileSync(s.auditPath, 'utf8')
