@@ -43,6 +43,9 @@ export function currentTotp(secret: string, now: Date = new Date()): string {
  */
 export function matchTotp(secret: string, code: string, now: Date, afterStep: number | null): number | null {
   if (!TOTP_CODE_PATTERN.test(code)) return null;
+  // The last used step is ahead of this whole window (the clock was set back): nothing can match, and the
+  // library would throw rather than answer.
+  if (afterStep !== null && afterStep >= totpStep(now) + 1) return null;
   const result = verifySync({
     secret,
     token: code,
