@@ -15,6 +15,7 @@ import type { AuditResetRecord } from './format';
 import { auditHeadPath, auditShippedPath, fsyncDir, wrapWrite, writeAll } from './files';
 import { writeHead } from './head';
 import { removeCheckpoint } from './scan';
+import { auditPendingPath } from './pending';
 import { readAuditKey } from './keys';
 import { readMark, trailFileAgainstMark, writeMark } from './mark';
 import type { HighWaterMark, TrailLoss } from './mark';
@@ -128,7 +129,7 @@ export async function resetAuditTrail(
   }
 }
 
-/** Renames the trail, its head and its shipping watermark to `<file>.reset-<time>[.head|.shipped]`. */
+/** Renames the trail, its head, its shipping watermark and a kept outcome to `<file>.reset-<time>[.head|.shipped|.pending]`. */
 async function keepAside(path: string, time: Date): Promise<string | null> {
   const stamp = time.toISOString().replace(/[-:]/g, '').replace('.', '-');
   const kept = `${path}.reset-${stamp}`;
@@ -142,6 +143,9 @@ async function keepAside(path: string, time: Date): Promise<string | null> {
     if (existsSync(auditHeadPath(path))) await rename(auditHeadPath(path), auditHeadPath(kept));
     // How far shipping got goes with the old trail: it tells the auditor which of its records reached the SIEM.
     if (existsSync(auditShippedPath(path))) await rename(auditShippedPath(path), auditShippedPath(kept));
+    // An outcome still waiting to be recorded belongs to the old trail (its attempt is there): kept with it for the
+    // auditor, never silently dropped by the next start.
+    if (existsSync(auditPendingPath(path))) await rename(auditPendingPath(path), auditPendingPath(kept));
     // The start-up checkpoint only saves time on the old trail's bytes: it goes (verify never needs it).
     await removeCheckpoint(path);
     await fsyncDir(dirname(path));
