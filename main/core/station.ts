@@ -158,6 +158,7 @@ export class Station {
   /** An outcome whose record could not be written: kept, retried, and no Start goes ahead until it is on disk. */
   private unrecorded: AuditEntry | null = null;
   private unrecordedRetry: NodeJS.Timeout | undefined;
+  private flushing: Promise<boolean> | null = null;
   /** Cards whose request was under way when the station last stopped (closed at start-up as outcome unknown). */
   private interruptedCards: string[] = [];
 
@@ -638,7 +639,18 @@ export class Station {
   }
 
   /** True when no outcome is waiting to be recorded (after one more try to write it). */
-  private async flushUnrecorded(): Promise<boolean> {
+  /**
+   * The retry timer, a Start and quitting can all ask at once: one try at a time, and the others share its
+   * answer, so the outcome is never appended twice.
+   */
+  private flushUnrecorded(): Promise<boolean> {
+    this.flushing ??= this.tryFlushUnrecorded().finally(() => {
+      this.flushing = null;
+    });
+    return this.flushing;
+  }
+
+  private async tryFlushUnrecorded(): Promise<boolean> {
     const entry = this.unrecorded;
     if (!entry || !this.deps.audit) return true;
     try {
