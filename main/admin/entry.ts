@@ -68,9 +68,10 @@ reset and keys import --components, which write its audit trail: they refuse
 while it runs.
 
 Commands:
-  keys    keychain entries: import (at a hidden prompt), status, delete
+  keys    keychain entries: import (at a hidden prompt), status, promote, delete
   audit   the audit trail: verify, seal, export, reset
-  staff   local staff accounts: add, passwd, disable, enable, unlock, list
+  staff   local staff accounts: add, passwd, disable, enable, unlock, roles,
+          mfa (enroll, reset), list
   policy  report: every setting, its value, and whether the organisation's
           policy, config.json or the default set it
   help    show this text

@@ -9,7 +9,7 @@ export const KEY_ACCOUNTS = ['pin-key', 'pin-public-key', 'api-token', 'audit-ke
 /** Entries the station makes and keeps itself: they protect the staff accounts file (main/core/staff/accounts.ts) and the audit trail's end (main/core/audit/mark.ts). */
 export const STATION_ACCOUNTS = ['staff-key', 'staff-generation', 'staff-mfa-key', 'audit-mark'] as const;
 /** The processor's next key, staged by `keys import pin-public-key --next`; it replaces pin-public-key on its notBefore or on `keys promote`. */
-export const NEXT_PROCESSOR_KEY_ACCOUNT = 'pin-public-key-next';
+export const NEXT_PROCESSOR_KEY_ACCOUNT = 'pin-public-key-next' as const;
 export type ProvisionedAccount = (typeof KEY_ACCOUNTS)[number];
 export type KeyAccount = ProvisionedAccount | (typeof STATION_ACCOUNTS)[number] | typeof NEXT_PROCESSOR_KEY_ACCOUNT;
 

@@ -12,6 +12,7 @@ import { resolveAppFile } from '../../main/adapter/app-files';
 import { CONTENT_SECURITY_POLICY } from '../../main/adapter/csp';
 import type { StationConfigInput } from '../../main/core/config';
 import type { KeyStore } from '../../main/core/keystore';
+import { KEY_ACCOUNTS, NEXT_PROCESSOR_KEY_ACCOUNT, STATION_ACCOUNTS } from '../../main/core/keystore';
 import { KeytarKeyStore } from '../../main/core/keytar-store';
 import { fileSink, Logger, memorySink } from '../../main/core/log';
 import { AuditLog } from '../../main/core/audit';
@@ -360,17 +361,8 @@ export async function launchStation(options: LaunchStationOptions = {}): Promise
         await core?.close();
         await openedBrowser.close();
         await sandbox?.stop();
-        for (const account of [
-          'pin-key',
-          'api-token',
-          'pin-public-key',
-          'pin-public-key-next',
-          'audit-key',
-          'audit-mark',
-          'staff-key',
-          'staff-generation',
-          'staff-mfa-key',
-        ] as const) {
+        // Every entry a station or a test can make, so nothing is left in a keychain a caller passed in.
+        for (const account of [...KEY_ACCOUNTS, ...STATION_ACCOUNTS, NEXT_PROCESSOR_KEY_ACCOUNT]) {
           await keyStore.delete(account).catch(() => false);
         }
         if (auditDir) rmSync(auditDir, { recursive: true, force: true });
