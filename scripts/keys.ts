@@ -838,6 +838,17 @@ async function describeNext(store: ReturnType<typeof openStoreChecked>, now: Dat
   return `staged; RSA ${key.bits} bits, fingerprint KCV (SHA-256 of SPKI) ${key.kcv}${validityText(key, now)}; ${when}`;
 }
 
+/**
+ * Without --service, the station's own service: the managed policy's keychain.service beats config.json's (in the
+ * default data directory), as when the station starts, so a key never lands where the station does not look.
+ */
+async function withStationService(args: ParsedArgs, deps: CliDeps): Promise<ParsedArgs> {
+  if (args.seen.has('--service')) return args;
+  const dataDir = resolve(defaultDataDir(deps.platform ?? process.platform, deps.env ?? process.env, deps.homedir ?? homedir()));
+  const settings = await readStationSettings(dataDir, deps, EXIT_CODES.USAGE, 'Nothing was changed.');
+  return { ...args, service: settings.keychain.service };
+}
+
 /** `promote`: the staged next key becomes pin-public-key now, with its record in the station's audit trail. */
 async function runPromote(args: ParsedArgs, deps: CliDeps): Promise<void> {
   rejectOptions(args, 'promote', ['--service', '--data-dir']);
@@ -929,10 +940,10 @@ async function runDelete(args: ParsedArgs, deps: CliDeps): Promise<void> {
 /** Runs one CLI invocation and returns its exit code; all output goes to the injected streams. */
 export function runKeysCli(argv: readonly string[], deps: CliDeps): Promise<number> {
   const commands = {
-    import: (args: ParsedArgs) => runImport(args, deps),
-    status: (args: ParsedArgs) => runStatus(args, deps),
+    import: async (args: ParsedArgs) => runImport(args.seen.has('--components') ? args : await withStationService(args, deps), deps),
+    status: async (args: ParsedArgs) => runStatus(await withStationService(args, deps), deps),
     promote: (args: ParsedArgs) => runPromote(args, deps),
-    delete: (args: ParsedArgs) => runDelete(args, deps),
+    delete: async (args: ParsedArgs) => runDelete(await withStationService(args, deps), deps),
   };
   return runCli({ name: 'keys', exitCodes: EXIT_CODES, parse: parseArgs, helpText, commands, describeError }, argv, deps);
 }

@@ -858,6 +858,39 @@ describe('the managed policy, read with config.json', () => {
     expect(trailRecords()[0]).toMatchObject({ type: 'key-load', stationId: 'managed-07' });
   });
 
+  it("a single-entry import, status and delete without --service use the policy's keychain.service", async () => {
+    const stores = new Map<string, MemoryKeyStore>();
+    const openStore = (service: string): MemoryKeyStore => {
+      const store = stores.get(service) ?? new MemoryKeyStore();
+      stores.set(service, store);
+      return store;
+    };
+    const managed = policy({ keychain: { service: 'managed-keys' } });
+    const token = 'tok_' + 'a1'.repeat(20);
+    const stdout = collector();
+    const stderr = collector();
+    const home = { homedir: dataDir, env: { XDG_CONFIG_HOME: dataDir }, platform: 'linux' as const };
+    const imported = await runKeysCli(['import', 'api-token'], {
+      stdin: Readable.from([Buffer.from(`${token}\n`)]),
+      stdout,
+      stderr,
+      openStore,
+      policy: managed,
+      now,
+      ...home,
+    });
+    expect(imported, stderr.text()).toBe(EXIT_CODES.OK);
+    expect(await stores.get('managed-keys')?.get('api-token')).toBe(token);
+    expect(stores.has('pin-station')).toBe(false);
+    const status = collector();
+    expect(await runKeysCli(['status'], { stdin: Readable.from([]), stdout: status, stderr, openStore, policy: managed, now, ...home })).toBe(EXIT_CODES.OK);
+    expect(status.text()).toContain('service "managed-keys"');
+    expect(await runKeysCli(['delete', 'api-token'], { stdin: Readable.from([]), stdout, stderr, openStore, policy: managed, now, ...home })).toBe(
+      EXIT_CODES.OK,
+    );
+    expect(await stores.get('managed-keys')?.get('api-token')).toBeNull();
+  });
+
   it("a --service other than the policy's is refused, although config.json names it", async () => {
     const store = new MemoryKeyStore({ 'audit-key': AUDIT_KEY });
     const stderr = collector();
