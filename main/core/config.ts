@@ -234,6 +234,12 @@ export const configSchema = z
     /** Only with processor.baseUrl "sandbox": faults to rehearse what the operator sees. */
     sandbox: z.strictObject({ faults: z.array(sandboxFaultSchema).max(100).default([]) }).prefault({}),
   })
+  // A pin on the processor's public key that a symmetric profile silently ignored would let anyone who can edit
+  // config.json drop it by switching the profile.
+  .refine((config) => config.processor.publicKeySha256 === undefined || config.profile === 'public-key', {
+    message: 'processor.publicKeySha256 pins the processor\'s public key, so it needs profile "public-key"',
+    path: ['profile'],
+  })
   .prefault({});
 
 export type StationConfig = z.output<typeof configSchema>;

@@ -92,6 +92,15 @@ describe('config', () => {
     expect(parseConfig({ profile: 'gcm' }).profile).toBe('gcm');
   });
 
+  it('a pinned public key cannot be dropped by switching to a symmetric profile', () => {
+    for (const profile of ['gcm', 'iso4'] as const) {
+      const error = thrownStationError(() => parseConfig({ profile, processor: { publicKeySha256: spkiSha256 } }));
+      expect(error.code).toBe('CONFIG_INVALID');
+      expect(error.message).toContain('needs profile "public-key"');
+    }
+    expect(parseConfig({ profile: 'rsa-oaep', processor: { publicKeySha256: spkiSha256 } }).profile).toBe('public-key');
+  });
+
   it('processor.publicKeySha256 takes 64 hex characters, or a list of them during a rotation', () => {
     expect(parseConfig({ processor: { publicKeySha256: spkiSha256 } }).processor.publicKeySha256).toBe(spkiSha256);
     expect(parseConfig({ processor: { publicKeySha256: [spkiSha256, 'AB'.repeat(32)] } }).processor.publicKeySha256).toHaveLength(2);
