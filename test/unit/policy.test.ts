@@ -310,7 +310,7 @@ describe('the ADMX template', () => {
     // Optional settings are given a value, so that every setting has a path to check against.
     const defaults = configSchema.parse({
       processor: { caFile: 'c', publicKeySha256: 'ab'.repeat(32) },
-      audit: { ship: { host: 'h', caFile: 'c', fingerprintSha256: 'AB'.repeat(32) } },
+      audit: { ship: { host: 'h', caFile: 'c', fingerprintSha256: 'AB'.repeat(32), certFile: 'c' } },
     }) as unknown as SettingTree;
     const policies = [...admx.matchAll(/<policy name="([^"]+)"[^>]*key="([^"]+)"(?: valueName="([^"]+)")?[^>]*>([\s\S]*?)<\/policy>/g)];
     expect(policies.length).toBeGreaterThan(15);
