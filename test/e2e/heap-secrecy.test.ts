@@ -332,6 +332,8 @@ describe('no supervisor password survives in the operator renderer heap', () => 
       await dialog.getByLabel('Supervisor password', { exact: true }).click();
       // Typed key by key, so no page script ever held it whole before the dialog read it.
       await operator.keyboard.type(supervisorPassword);
+      const supervisorCode = await station.authCode('heap.sup');
+      await dialog.getByRole('textbox', { name: 'Supervisor authentication code' }).fill(supervisorCode);
       const hold = holdAnswers(station, 'station:approve');
       await dialog.getByRole('button', { name: 'Approve', exact: true }).click();
       await expect.poll(() => hold.asked()).toBe(true);
@@ -340,7 +342,10 @@ describe('no supervisor password survives in the operator renderer heap', () => 
       await expect.poll(() => statusText(operator)).toContain('The processor generated the PIN.');
       const after = await snapshotPage(operator);
 
-      const needles: Needle[] = [{ label: 'supervisor password', bytes: Buffer.from(supervisorPassword, 'latin1') }];
+      const needles: Needle[] = [
+        { label: 'supervisor password', bytes: Buffer.from(supervisorPassword, 'latin1') },
+        { label: 'supervisor TOTP secret', bytes: Buffer.from(station.staff[1]?.totpSecret ?? '(none)', 'latin1') },
+      ];
       const heaps = { 'operator renderer, answer held': whileAnswerHeld, 'operator renderer': after };
       const found = scanHeaps(heaps, needles);
       const paths = Object.entries(found).flatMap(([heap, labels]) =>
