@@ -207,7 +207,13 @@ async function oneRun(options: PipelineOptions, runIndex: number, session: Sessi
   const logDir = mkdtempSync(join(tmpdir(), 'pin-station-bench-'));
   // As in the app: info level, JSON lines appended to a file (the app also echoes them to stdout; that is left out).
   const log = new Logger('info', [fileSink(join(logDir, 'station.log'))]);
-  const config = configSchema.parse({ profile: 'gcm', processor: { baseUrl }, pin: { sessionTimeoutMs: 1_800_000, inactivityTimeoutMs: 600_000 } });
+  // The sign-in is set-up, not the measured path: a password alone (no second factor to enrol).
+  const config = configSchema.parse({
+    profile: 'gcm',
+    processor: { baseUrl },
+    pin: { sessionTimeoutMs: 1_800_000, inactivityTimeoutMs: 600_000 },
+    auth: { mfa: 'off' },
+  });
   // The Electron adapter serializes each view for webContents.send; structuredClone stands in for that cost.
   // The station's real audit trail: its write-ahead attempt record (one fsynced line) is on disk before the
   // request leaves, so it is inside the submit -> wire window measured here, as in the app.
