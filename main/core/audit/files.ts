@@ -1,7 +1,7 @@
 /** Where the trail lives on disk, and the durable-write primitives every writer of it uses. */
-import { open } from 'node:fs/promises';
+import { open, rename } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { StationError } from '../../../common/errors';
 import { AuditError } from './format';
 
@@ -49,4 +49,21 @@ export async function writeAll(handle: FileHandle, data: Buffer, position: numbe
 export function wrapWrite(error: unknown, what: string): never {
   if (error instanceof AuditError || error instanceof StationError) throw error;
   throw new AuditError('AUDIT_WRITE_FAILED', `(${what}) Check the disk and the data directory's permissions.`);
+}
+
+/**
+ * Replaces a small file beside the trail so that a crash leaves the old one or the new one, never a mix: written
+ * to a temporary file, fsynced, renamed over, and the folder fsynced so the rename itself survives.
+ */
+export async function replaceFileDurably(file: string, text: string): Promise<void> {
+  const temp = `${file}.tmp`;
+  const handle = await open(temp, 'w', 0o600);
+  try {
+    await writeAll(handle, Buffer.from(text, 'utf8'), null);
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+  await rename(temp, file);
+  await fsyncDir(dirname(file));
 }

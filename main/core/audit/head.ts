@@ -3,11 +3,10 @@
  * of their own, so records cut off the end of the trail are detected.
  */
 import { readFileSync } from 'node:fs';
-import { open, readFile, rename } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { readFile } from 'node:fs/promises';
 import { AUDIT_HEAD_DOMAIN, AuditError, headSchema, hmacHex, macEquals } from './format';
 import type { AuditLine } from './format';
-import { auditHeadPath, fsyncDir, isErrno, writeAll } from './files';
+import { auditHeadPath, isErrno, replaceFileDurably } from './files';
 
 export type HeadState = { readonly state: 'missing' } | { readonly state: 'bad' } | { readonly state: 'ok'; readonly seq: number; readonly mac: string };
 
@@ -46,17 +45,7 @@ export async function readHead(path: string, key: Uint8Array): Promise<HeadState
 export async function writeHead(path: string, seq: number, mac: string, key: Uint8Array): Promise<void> {
   const body = JSON.stringify({ seq, mac });
   const text = `${body.slice(0, -1)},"headMac":"${hmacHex(key, AUDIT_HEAD_DOMAIN, body)}"}\n`;
-  const head = auditHeadPath(path);
-  const temp = `${head}.tmp`;
-  const handle = await open(temp, 'w', 0o600);
-  try {
-    await writeAll(handle, Buffer.from(text, 'utf8'), null);
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-  await rename(temp, head);
-  await fsyncDir(dirname(path));
+  await replaceFileDurably(auditHeadPath(path), text);
 }
 
 /**

@@ -4,13 +4,11 @@
  * answer into "outcome unknown". Written before the operator is told; removed once the record is on disk;
  * retried every few seconds, at quit and at the next start. A file that fails its MAC is refused, never used.
  */
-import { readFile, rename, unlink } from 'node:fs/promises';
-import { open } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { readFile, unlink } from 'node:fs/promises';
 import { z } from 'zod';
 import { AuditError, hmacHex, macEquals, validateAuditEntry } from './format';
 import type { AuditEntry } from './format';
-import { fsyncDir, isErrno, writeAll } from './files';
+import { isErrno, replaceFileDurably } from './files';
 
 export const AUDIT_PENDING_DOMAIN = 'pin-station-audit-pending-v1\n';
 
@@ -23,17 +21,7 @@ const fileSchema = z.strictObject({ entry: z.record(z.string(), z.unknown()), ma
 export async function writePendingOutcome(path: string, entry: AuditEntry, key: Uint8Array): Promise<void> {
   const body = JSON.stringify(entry);
   const text = `{"entry":${body},"mac":"${hmacHex(key, AUDIT_PENDING_DOMAIN, body)}"}\n`;
-  const file = auditPendingPath(path);
-  const temp = `${file}.tmp`;
-  const handle = await open(temp, 'w', 0o600);
-  try {
-    await writeAll(handle, Buffer.from(text, 'utf8'), null);
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-  await rename(temp, file);
-  await fsyncDir(dirname(path));
+  await replaceFileDurably(auditPendingPath(path), text);
 }
 
 /** The kept outcome, or null when there is none. Throws AUDIT_CHAIN_BROKEN for a file that fails its MAC or form. */
