@@ -27,19 +27,19 @@
  * injected streams and keychain so tests can drive it; main() is the thin
  * process entry.
  */
-import { DATA_DIR_NAME } from '../common/domain';
+import { DATA_DIR_NAME } from '../../../common/domain';
 import { homedir, userInfo } from 'node:os';
 import { resolve } from 'node:path';
-import { StationError } from '../common/errors';
-import { PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH, ROLES, USERNAME_RULE } from '../common/staff';
-import type { Role } from '../common/staff';
-import { AuditLog, auditFilePath } from '../main/core/audit';
-import type { StaffAdminAction } from '../main/core/audit';
-import { checkUsername, LocalAccountStore, staffFilePath } from '../main/core/staff/accounts';
-import type { StaffAccount } from '../main/core/staff/accounts';
-import { checkNewPassword } from '../main/core/staff/passwords';
-import { takeAdminLock } from '../main/core/admin-lock';
-import { matchTotp, newTotpSecret, totpUri } from '../main/core/staff/totp';
+import { StationError } from '../../../common/errors';
+import { PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH, ROLES, USERNAME_RULE } from '../../../common/staff';
+import type { Role } from '../../../common/staff';
+import { AuditLog, auditFilePath } from '../../core/audit';
+import type { StaffAdminAction } from '../../core/audit';
+import { checkUsername, LocalAccountStore, staffFilePath } from '../../core/staff/accounts';
+import type { StaffAccount } from '../../core/staff/accounts';
+import { checkNewPassword } from '../../core/staff/passwords';
+import { takeAdminLock } from '../../core/admin-lock';
+import { matchTotp, newTotpSecret, totpUri } from '../../core/staff/totp';
 import QRCode from 'qrcode';
 import {
   CliError,
@@ -54,9 +54,9 @@ import {
   readStationSettings,
   runCli,
   stationRunning,
-} from './cli-common';
-import type { CliArgs, CliBaseDeps, CliInput, CliOutput, HiddenReadOptions } from './cli-common';
-import type { KeyStore } from '../main/core/keystore';
+} from '../cli/common';
+import type { CliArgs, CliBaseDeps, CliInput, CliOutput, HiddenReadOptions } from '../cli/common';
+import type { KeyStore } from '../../core/keystore';
 
 export { CliError, DEFAULT_SERVICE };
 export type { CliInput, CliOutput };

@@ -1,12 +1,12 @@
 /**
- * What the admin CLIs (scripts/keys.ts, scripts/audit.ts, scripts/staff.ts)
+ * What the admin CLIs (main/admin/{keys,audit,staff,policy}/cli.ts)
  * share: the error type, argument parsing on Node's parseArgs with
  * secret-safe messages, the keychain opener, the station's default data
  * directory, the hidden terminal prompt, the error-to-exit-code wrapper and
  * the entry-point check. Each CLI keeps its own EXIT_CODES; the codes needed
  * here are parameters.
  */
-import { DATA_DIR_NAME, DEFAULT_KEYCHAIN_SERVICE } from '../common/domain';
+import { DATA_DIR_NAME, DEFAULT_KEYCHAIN_SERVICE } from '../../../common/domain';
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { readFileSync, readlinkSync, realpathSync } from 'node:fs';
 import { hostname } from 'node:os';
@@ -14,13 +14,13 @@ import { join, resolve } from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { StationError } from '../common/errors';
-import type { StationConfig } from '../main/core/config';
-import type { KeyStore } from '../main/core/keystore';
-import { KeytarKeyStore } from '../main/core/keytar-store';
-import { resolveSettings } from '../main/core/policy/resolve';
-import { osPolicySource } from '../main/core/policy/sources';
-import type { PolicySource } from '../main/core/policy/sources';
+import { StationError } from '../../../common/errors';
+import type { StationConfig } from '../../core/config';
+import type { KeyStore } from '../../core/keystore';
+import { KeytarKeyStore } from '../../core/keytar-store';
+import { resolveSettings } from '../../core/policy/resolve';
+import { osPolicySource } from '../../core/policy/sources';
+import type { PolicySource } from '../../core/policy/sources';
 
 export const DEFAULT_SERVICE = DEFAULT_KEYCHAIN_SERVICE;
 

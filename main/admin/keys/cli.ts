@@ -32,25 +32,25 @@
  * holds the certificate itself (re-encoded), so its validity period travels
  * with the key; a bare key is stored as an SPKI PEM and has no known expiry.
  */
-import { AES256_KEY_HEX, DATA_DIR_NAME, PRINTABLE_TOKEN } from '../common/domain';
+import { AES256_KEY_HEX, DATA_DIR_NAME, PRINTABLE_TOKEN } from '../../../common/domain';
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { homedir } from 'node:os';
 import { resolve } from 'node:path';
 import forge from 'node-forge';
-import { StationError } from '../common/errors';
-import { takeAdminLock } from '../main/core/admin-lock';
-import { AuditLog, auditFilePath } from '../main/core/audit';
-import type { AuditKeyLoadEntry } from '../main/core/audit';
-import { CUSTODIAN_NAME_PATTERN, custodianIdentity } from '../main/core/audit/format';
-import { checkShipKey } from '../main/core/audit/ship-identity';
-import type { ShipKeyCheck } from '../main/core/audit/ship-identity';
-import { isKeyAccount, KEY_ACCOUNTS } from '../main/core/keystore';
-import type { ProvisionedAccount as KeyAccount } from '../main/core/keystore';
-import { bytesToHex, daysToExpiry, kcv, kcvMatches, parseAes256KeyHex, parseProcessorKey, processorKeyEntry, RSA_MIN_BITS } from '../main/crypto';
-import type { ProcessorKey } from '../main/crypto';
-import { NEXT_PROCESSOR_KEY_ACCOUNT } from '../main/core/keystore';
-import { promoteNextProcessorKey, readNextProcessorKey } from '../main/core/processor-key-rotation';
-import { SANDBOX_BASE_URL } from '../main/core/config';
+import { StationError } from '../../../common/errors';
+import { takeAdminLock } from '../../core/admin-lock';
+import { AuditLog, auditFilePath } from '../../core/audit';
+import type { AuditKeyLoadEntry } from '../../core/audit';
+import { CUSTODIAN_NAME_PATTERN, custodianIdentity } from '../../core/audit/format';
+import { checkShipKey } from '../../core/audit/ship-identity';
+import type { ShipKeyCheck } from '../../core/audit/ship-identity';
+import { isKeyAccount, KEY_ACCOUNTS } from '../../core/keystore';
+import type { ProvisionedAccount as KeyAccount } from '../../core/keystore';
+import { bytesToHex, daysToExpiry, kcv, kcvMatches, parseAes256KeyHex, parseProcessorKey, processorKeyEntry, RSA_MIN_BITS } from '../../crypto';
+import type { ProcessorKey } from '../../crypto';
+import { NEXT_PROCESSOR_KEY_ACCOUNT } from '../../core/keystore';
+import { promoteNextProcessorKey, readNextProcessorKey } from '../../core/processor-key-rotation';
+import { SANDBOX_BASE_URL } from '../../core/config';
 import {
   clearTerminal,
   CliError,
@@ -67,8 +67,8 @@ import {
   readTerminal,
   runCli,
   stationRunning,
-} from './cli-common';
-import type { CliArgs, CliBaseDeps, CliInput, CliOutput, HiddenReadOptions } from './cli-common';
+} from '../cli/common';
+import type { CliArgs, CliBaseDeps, CliInput, CliOutput, HiddenReadOptions } from '../cli/common';
 
 export { CliError, DEFAULT_SERVICE };
 export type { CliInput, CliOutput };
@@ -393,7 +393,7 @@ async function readPiped(stdin: CliInput): Promise<string> {
   }
 }
 
-/** The terminal prompt (scripts/cli-common.ts): a PEM takes several lines. */
+/** The terminal prompt (../cli/common.ts): a PEM takes several lines. */
 function hiddenOptions(account: KeyAccount): HiddenReadOptions {
   return {
     multiline: account === 'pin-public-key' || account === 'ship-key',

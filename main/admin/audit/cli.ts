@@ -22,11 +22,11 @@
  * The logic lives in runAuditCli() with injected streams and keychain so
  * tests can drive it; main() is the thin process entry.
  */
-import { DATA_DIR_NAME } from '../common/domain';
+import { DATA_DIR_NAME } from '../../../common/domain';
 import { closeSync, existsSync, fchmodSync, fsyncSync, openSync, realpathSync, unlinkSync, writeSync } from 'node:fs';
 import { homedir, userInfo } from 'node:os';
 import { resolve } from 'node:path';
-import { StationError } from '../common/errors';
+import { StationError } from '../../../common/errors';
 import {
   AuditError,
   AuditNothingToReset,
@@ -40,13 +40,13 @@ import {
   resetAuditTrail,
   sealAuditFile,
   verifyAuditFile,
-} from '../main/core/audit';
-import type { AuditVerifyResult, HighWaterMark } from '../main/core/audit';
-import { AUDIT_EXPORT_FORMATS, AuditExportRefusedError, exportAuditTrail, parseAuditExportDate } from '../main/core/audit/export';
-import type { AuditExportFilter, AuditExportFormat } from '../main/core/audit/export';
-import type { KeyStore } from '../main/core/keystore';
-import { CliError, DEFAULT_SERVICE, defaultDataDir, exitCodesHelp, isEntryPoint, openStoreChecked, parseCliArgs, runCli, stationRunning } from './cli-common';
-import type { CliArgs, CliBaseDeps, CliOutput } from './cli-common';
+} from '../../core/audit';
+import type { AuditVerifyResult, HighWaterMark } from '../../core/audit';
+import { AUDIT_EXPORT_FORMATS, AuditExportRefusedError, exportAuditTrail, parseAuditExportDate } from '../../core/audit/export';
+import type { AuditExportFilter, AuditExportFormat } from '../../core/audit/export';
+import type { KeyStore } from '../../core/keystore';
+import { CliError, DEFAULT_SERVICE, defaultDataDir, exitCodesHelp, isEntryPoint, openStoreChecked, parseCliArgs, runCli, stationRunning } from '../cli/common';
+import type { CliArgs, CliBaseDeps, CliOutput } from '../cli/common';
 
 export { CliError, DEFAULT_SERVICE, defaultDataDir };
 export type { CliOutput };
