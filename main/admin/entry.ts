@@ -8,8 +8,8 @@
  * and the station's data directory, and exits with the code returned.
  */
 import { runAuditCli } from './audit/cli';
-import { withDataDir } from './cli/common';
-import type { CliInput, CliOutput } from './cli/common';
+import { withDataDir } from './cli';
+import type { CliInput, CliOutput } from './cli';
 import { runKeysCli } from './keys/cli';
 import { runPolicyCli } from './policy/cli';
 import { runStaffCli } from './staff/cli';

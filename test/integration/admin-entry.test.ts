@@ -22,7 +22,7 @@ import { MemoryKeyStore } from '../../main/core/keystore';
 import { KeytarKeyStore } from '../../main/core/keytar-store';
 import { LocalAccountStore, staffFilePath } from '../../main/core/staff/accounts';
 import { EXIT_CODES as AUDIT_EXIT_CODES, runAuditCli } from '../../main/admin/audit/cli';
-import { defaultDataDir, isEntryPoint, withDataDir } from '../../main/admin/cli/common';
+import { defaultDataDir, isEntryPoint, withDataDir } from '../../main/admin/cli';
 import { EXIT_CODES as KEYS_EXIT_CODES, runKeysCli } from '../../main/admin/keys/cli';
 import { EXIT_CODES as STAFF_EXIT_CODES, runStaffCli } from '../../main/admin/staff/cli';
 import { runInPty } from '../helpers/pty';

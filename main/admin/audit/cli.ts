@@ -45,8 +45,8 @@ import type { AuditVerifyResult, HighWaterMark } from '../../core/audit';
 import { AUDIT_EXPORT_FORMATS, AuditExportRefusedError, exportAuditTrail, parseAuditExportDate } from '../../core/audit/export';
 import type { AuditExportFilter, AuditExportFormat } from '../../core/audit/export';
 import type { KeyStore } from '../../core/keystore';
-import { CliError, DEFAULT_SERVICE, defaultDataDir, exitCodesHelp, isEntryPoint, openStoreChecked, parseCliArgs, runCli, stationRunning } from '../cli/common';
-import type { CliArgs, CliBaseDeps, CliOutput } from '../cli/common';
+import { CliError, DEFAULT_SERVICE, defaultDataDir, exitCodesHelp, isEntryPoint, openStoreChecked, parseCliArgs, runCli, stationRunning } from '../cli';
+import type { CliArgs, CliBaseDeps, CliOutput } from '../cli';
 
 export { CliError, DEFAULT_SERVICE, defaultDataDir };
 export type { CliOutput };

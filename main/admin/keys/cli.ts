@@ -67,8 +67,8 @@ import {
   readTerminal,
   runCli,
   stationRunning,
-} from '../cli/common';
-import type { CliArgs, CliBaseDeps, CliInput, CliOutput, HiddenReadOptions } from '../cli/common';
+} from '../cli';
+import type { CliArgs, CliBaseDeps, CliInput, CliOutput, HiddenReadOptions } from '../cli';
 
 export { CliError, DEFAULT_SERVICE };
 export type { CliInput, CliOutput };

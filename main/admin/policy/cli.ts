@@ -15,8 +15,8 @@ import { StationError } from '../../../common/errors';
 import { resolveSettings } from '../../core/policy/resolve';
 import { osPolicySource } from '../../core/policy/sources';
 import type { PolicySource } from '../../core/policy/sources';
-import { CliError, defaultDataDir, exitCodesHelp, isEntryPoint, parseCliArgs, runCli } from '../cli/common';
-import type { CliArgs, CliBaseDeps } from '../cli/common';
+import { CliError, defaultDataDir, exitCodesHelp, isEntryPoint, parseCliArgs, runCli } from '../cli';
+import type { CliArgs, CliBaseDeps } from '../cli';
 
 export const EXIT_CODES = { OK: 0, INTERNAL: 1, USAGE: 2, POLICY_INVALID: 3, CONFIG_INVALID: 4 } as const;
 type ExitCodeName = keyof typeof EXIT_CODES;

@@ -54,8 +54,8 @@ import {
   readStationSettings,
   runCli,
   stationRunning,
-} from '../cli/common';
-import type { CliArgs, CliBaseDeps, CliInput, CliOutput, HiddenReadOptions } from '../cli/common';
+} from '../cli';
+import type { CliArgs, CliBaseDeps, CliInput, CliOutput, HiddenReadOptions } from '../cli';
 import type { KeyStore } from '../../core/keystore';
 
 export { CliError, DEFAULT_SERVICE };
