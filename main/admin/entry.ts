@@ -8,7 +8,7 @@
  * and the station's data directory, and exits with the code returned.
  */
 import { runAuditCli } from './audit/cli';
-import { withDataDir } from './cli';
+import { BASE_EXIT_CODES, withDataDir } from './cli';
 import type { CliInput, CliOutput } from './cli';
 import { runKeysCli } from './keys/cli';
 import { runPolicyCli } from './policy/cli';
@@ -19,8 +19,8 @@ export const ADMIN_FLAG = '--admin';
 export const ADMIN_COMMANDS = ['keys', 'audit', 'staff', 'policy'] as const;
 export type AdminCommand = (typeof ADMIN_COMMANDS)[number];
 
-/** Codes of the dispatcher itself; each command has its own (its --help lists them), and uses the same 0, 1 and 2. */
-export const ADMIN_EXIT_CODES = { OK: 0, INTERNAL: 1, USAGE: 2 } as const;
+/** Codes of the dispatcher itself: the base every command shares (each adds its own, listed by its --help). */
+export const ADMIN_EXIT_CODES = BASE_EXIT_CODES;
 
 export interface AdminDeps {
   readonly stdin: CliInput;

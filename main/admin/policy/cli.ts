@@ -15,10 +15,10 @@ import { StationError } from '../../../common/errors';
 import { resolveSettings } from '../../core/policy/resolve';
 import { osPolicySource } from '../../core/policy/sources';
 import type { PolicySource } from '../../core/policy/sources';
-import { CliError, defaultDataDir, exitCodesHelp, isEntryPoint, parseCliArgs, runCli } from '../cli';
+import { BASE_EXIT_CODES, CliError, defaultDataDir, exitCodesHelp, isEntryPoint, parseCliArgs, runCli } from '../cli';
 import type { CliArgs, CliBaseDeps } from '../cli';
 
-export const EXIT_CODES = { OK: 0, INTERNAL: 1, USAGE: 2, POLICY_INVALID: 3, CONFIG_INVALID: 4 } as const;
+export const EXIT_CODES = { ...BASE_EXIT_CODES, POLICY_INVALID: 3, CONFIG_INVALID: 4 } as const;
 type ExitCodeName = keyof typeof EXIT_CODES;
 const EXIT_CODE_HELP: Record<ExitCodeName, string> = {
   OK: 'the report was printed',
