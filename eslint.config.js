@@ -28,27 +28,25 @@ const LAYERS = [
   {
     name: 'main/admin/',
     files: ['main/admin/'],
-    imports: [
-      'main/admin/',
-      'main/core/',
-      'main/crypto/',
-      'common/',
-      'node:*',
-      ...DEPENDENCIES,
-      // An arrow back up the layers, kept until these admin commands live under main/admin/: `pin-station --admin`
-      // runs them inside the installed app, which has no npm and whose fuses stop it running as plain Node.
-      'scripts/keys.ts',
-      'scripts/audit.ts',
-      'scripts/staff.ts',
-      'scripts/policy.ts',
-      'scripts/cli-common.ts',
-    ],
+    imports: ['main/admin/', 'main/core/', 'main/crypto/', 'common/', 'node:*', ...DEPENDENCIES],
   },
   {
     // The emulator is a chunk of its own, left out of installers: the adapter may load it only with import().
     name: 'the Electron adapter',
     files: ['main/adapter/', 'main/index.ts'],
-    imports: ['main/', 'common/', 'electron', 'node:*', ...DEPENDENCIES],
+    // Of main/admin only its door (the dispatcher and its process wrapper): the commands run through it.
+    imports: [
+      'main/adapter/',
+      'main/index.ts',
+      'main/core/',
+      'main/crypto/',
+      'main/admin/entry.ts',
+      'main/admin/process.ts',
+      'common/',
+      'electron',
+      'node:*',
+      ...DEPENDENCIES,
+    ],
     dynamicImports: ['sandbox/embedded.ts'],
   },
   // The emulator fills the station's keychain, so it names the KeyStore contract; a type import leaves nothing behind.

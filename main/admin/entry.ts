@@ -1,26 +1,26 @@
 /**
  * `pin-station --admin <keys|audit|staff> <args…>`: the admin commands of a
- * source checkout (`npm run keys|audit|staff`, scripts/) run by the installed
+ * source checkout (`npm run keys|audit|staff|policy`) run by the installed
  * app, which has no npm and, with its runAsNode fuse off, cannot run as plain
  * Node. The very same run*Cli functions run here, so the commands, their
  * hidden prompts, messages and exit codes are the same. No Electron: the
  * caller (main/index.ts, through main/admin/process.ts) passes in the streams
  * and the station's data directory, and exits with the code returned.
  */
-import { runAuditCli } from '../../scripts/audit';
-import { withDataDir } from '../../scripts/cli-common';
-import type { CliInput, CliOutput } from '../../scripts/cli-common';
-import { runKeysCli } from '../../scripts/keys';
-import { runPolicyCli } from '../../scripts/policy';
-import { runStaffCli } from '../../scripts/staff';
+import { runAuditCli } from './audit/cli';
+import { BASE_EXIT_CODES, withDataDir } from './cli';
+import type { CliInput, CliOutput } from './cli';
+import { runKeysCli } from './keys/cli';
+import { runPolicyCli } from './policy/cli';
+import { runStaffCli } from './staff/cli';
 import type { KeyStore } from '../core/keystore';
 
 export const ADMIN_FLAG = '--admin';
 export const ADMIN_COMMANDS = ['keys', 'audit', 'staff', 'policy'] as const;
 export type AdminCommand = (typeof ADMIN_COMMANDS)[number];
 
-/** Codes of the dispatcher itself; each command has its own (its --help lists them), and uses the same 0, 1 and 2. */
-export const ADMIN_EXIT_CODES = { OK: 0, INTERNAL: 1, USAGE: 2 } as const;
+/** Codes of the dispatcher itself: the base every command shares (each adds its own, listed by its --help). */
+export const ADMIN_EXIT_CODES = BASE_EXIT_CODES;
 
 export interface AdminDeps {
   readonly stdin: CliInput;

@@ -7,7 +7,7 @@
  */
 import { openSync } from 'node:fs';
 import { ReadStream } from 'node:tty';
-import type { CliInput } from '../../scripts/cli-common';
+import type { CliInput } from './cli';
 import { ADMIN_EXIT_CODES, adminInvocation, runAdmin } from './entry';
 
 export interface AdminProcessOptions {

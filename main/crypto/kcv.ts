@@ -67,10 +67,16 @@ export function kcv(key: Uint8Array): KeyCheckValues {
   return { cmac: hex(mac.subarray(0, 5)), legacy: hex(ecb.subarray(0, 3)) };
 }
 
+/** An AES key's KCV as typed (any case, spaces anywhere), uppercase without spaces; null unless 10 hex (CMAC) or 6 (legacy). */
+export function normalizeAesKcv(given: string): string | null {
+  const normalized = given.replace(/\s+/g, '').toUpperCase();
+  return /^[0-9A-F]{6}$|^[0-9A-F]{10}$/.test(normalized) ? normalized : null;
+}
+
 /** True when `given` (either convention, any case, optional spaces) matches the key. */
 export function kcvMatches(key: Uint8Array, given: string): boolean {
-  const normalized = given.replace(/\s+/g, '').toUpperCase();
-  if (!/^[0-9A-F]{6}$|^[0-9A-F]{10}$/.test(normalized)) {
+  const normalized = normalizeAesKcv(given);
+  if (normalized === null) {
     throw new StationError('CRYPTO_FAILED', 'A KCV is 6 hex characters (legacy) or 10 (CMAC).');
   }
   const values = kcv(key);

@@ -12,7 +12,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { auditHeadPath, readAuditRecords, verifyAuditFile } from '../../main/core/audit';
 import { KeytarKeyStore } from '../../main/core/keytar-store';
 import type { KeyStore } from '../../main/core/keystore';
-import { EXIT_CODES, runAuditCli } from '../../scripts/audit';
+import { EXIT_CODES, runAuditCli } from '../../main/admin/audit/cli';
 import { enterAndConfirm, startCard, statusText } from '../harness/journeys';
 import { launchStation } from '../harness/launch-station';
 import type { LaunchedStation, StationTestKeys } from '../harness/launch-station';

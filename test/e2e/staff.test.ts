@@ -8,7 +8,7 @@ import { expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import type { StationApi } from '../../common/ipc';
 import { readAuditKey, verifyAuditFile } from '../../main/core/audit';
-import { EXIT_CODES, runAuditCli } from '../../scripts/audit';
+import { EXIT_CODES, runAuditCli } from '../../main/admin/audit/cli';
 import { enterAndConfirm, startCard, statusText, typeDigits, waitForCount } from '../harness/journeys';
 import { useStation } from '../harness/launch-station';
 import type { LaunchedStation, TestStaffAccount } from '../harness/launch-station';

@@ -21,10 +21,10 @@ import { AuditLog, auditFilePath } from '../../main/core/audit';
 import { MemoryKeyStore } from '../../main/core/keystore';
 import { KeytarKeyStore } from '../../main/core/keytar-store';
 import { LocalAccountStore, staffFilePath } from '../../main/core/staff/accounts';
-import { EXIT_CODES as AUDIT_EXIT_CODES, runAuditCli } from '../../scripts/audit';
-import { defaultDataDir, isEntryPoint, withDataDir } from '../../scripts/cli-common';
-import { EXIT_CODES as KEYS_EXIT_CODES, runKeysCli } from '../../scripts/keys';
-import { EXIT_CODES as STAFF_EXIT_CODES, runStaffCli } from '../../scripts/staff';
+import { EXIT_CODES as AUDIT_EXIT_CODES, runAuditCli } from '../../main/admin/audit/cli';
+import { defaultDataDir, isEntryPoint, withDataDir } from '../../main/admin/cli';
+import { EXIT_CODES as KEYS_EXIT_CODES, runKeysCli } from '../../main/admin/keys/cli';
+import { EXIT_CODES as STAFF_EXIT_CODES, runStaffCli } from '../../main/admin/staff/cli';
 import { runInPty } from '../helpers/pty';
 
 const ROOT = resolve(import.meta.dirname, '..', '..');
@@ -265,7 +265,7 @@ describe('the CLIs bundled into the app do not start themselves', () => {
   it('isEntryPoint: true for the script node started, never inside Electron', () => {
     const started = pathToFileURL(process.argv[1] as string).href;
     expect(isEntryPoint(started)).toBe(true);
-    expect(isEntryPoint(pathToFileURL(join(ROOT, 'scripts', 'keys.ts')).href)).toBe(false);
+    expect(isEntryPoint(pathToFileURL(join(ROOT, 'main', 'admin', 'keys', 'cli.ts')).href)).toBe(false);
     Object.defineProperty(process.versions, 'electron', { value: '41.10.0', configurable: true, enumerable: true });
     try {
       expect(isEntryPoint(started)).toBe(false);

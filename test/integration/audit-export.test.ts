@@ -14,7 +14,7 @@ import { AuditError, AuditLog, auditFilePath, readAuditRecords } from '../../mai
 import type { AuditEntry, AuditInput, AuditStaffEntry } from '../../main/core/audit';
 import { EXPORT_FIELDS, exportAuditTrail, isExportableField, parseAuditExportDate } from '../../main/core/audit/export';
 import { MemoryKeyStore } from '../../main/core/keystore';
-import { EXIT_CODES, runAuditCli } from '../../scripts/audit';
+import { EXIT_CODES, runAuditCli } from '../../main/admin/audit/cli';
 
 const KEY_HEX = '3E7A1C9B5D2F4086A1B2C3D4E5F60718293A4B5C6D7E8F90A1B2C3D4E5F60718';
 const KEY = Buffer.from(KEY_HEX, 'hex');

@@ -1,5 +1,5 @@
 /**
- * `npm run keys -- import ship-key` (scripts/keys.ts) against a real Secret Service: the private key of the
+ * `npm run keys -- import ship-key` (main/admin/keys/cli.ts) against a real Secret Service: the private key of the
  * certificate the station presents to its RELP collector (audit.ship.certFile). Checked as a PEM private key,
  * its public key's fingerprint printed (never the key), and accepted by the station's start-up check
  * (main/core/audit/ship-identity.ts) together with its certificate. Runs only inside scripts/with-test-keyring.sh.
@@ -12,7 +12,7 @@ import { Readable } from 'node:stream';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { loadShipIdentity } from '../../main/core/audit/ship-identity';
 import { KeytarKeyStore } from '../../main/core/keytar-store';
-import { EXIT_CODES, runKeysCli } from '../../scripts/keys';
+import { EXIT_CODES, runKeysCli } from '../../main/admin/keys/cli';
 import { makeTestCertificates } from '../harness/rsyslog';
 import type { TestCertificates } from '../harness/rsyslog';
 

@@ -1,5 +1,5 @@
 /**
- * The key provisioning CLI (scripts/keys.ts) against a real Secret Service.
+ * The key provisioning CLI (main/admin/keys/cli.ts) against a real Secret Service.
  * Runs only inside scripts/with-test-keyring.sh (private D-Bus + gnome-keyring
  * + temporary HOME), so it can never touch a developer's keychain.
  */
@@ -14,8 +14,8 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } 
 import { KEY_ACCOUNTS, STATION_ACCOUNTS } from '../../main/core/keystore';
 import type { KeyAccount } from '../../main/core/keystore';
 import { KeytarKeyStore } from '../../main/core/keytar-store';
-import { EXIT_CODES, runKeysCli } from '../../scripts/keys';
-import type { CliInput } from '../../scripts/keys';
+import { EXIT_CODES, runKeysCli } from '../../main/admin/keys/cli';
+import type { CliInput } from '../../main/admin/keys/cli';
 import { runInPty } from '../helpers/pty';
 
 const ROOT = resolve(fileURLToPath(import.meta.url), '../../..');
@@ -86,10 +86,10 @@ async function run(argv: readonly string[], input = ''): Promise<Result> {
   return { code, stdout: stdout.text(), stderr: stderr.text() };
 }
 
-/** Runs the real entry point: `npx tsx scripts/keys.ts ...` with `input` piped to its stdin. */
+/** Runs the real entry point: `npx tsx main/admin/keys/cli.ts ...` with `input` piped to its stdin. */
 function spawnCli(args: readonly string[], input: string, env: NodeJS.ProcessEnv = {}): Promise<Result> {
   return new Promise((resolvePromise, reject) => {
-    const child = spawn('npx', ['tsx', 'scripts/keys.ts', ...args], {
+    const child = spawn('npx', ['tsx', 'main/admin/keys/cli.ts', ...args], {
       cwd: ROOT,
       env: { ...process.env, npm_config_update_notifier: 'false', ...env },
       stdio: ['pipe', 'pipe', 'pipe'],
@@ -428,7 +428,7 @@ describe('keys import from a terminal', () => {
   });
 });
 
-describe('the real command (npx tsx scripts/keys.ts)', () => {
+describe('the real command (npx tsx main/admin/keys/cli.ts)', () => {
   it('imports a piped pin-key end to end', async () => {
     const result = await spawnCli(['import', 'pin-key', '--service', spawnedService, '--kcv', KEY_CMAC_KCV], `${KEY}\n`);
     expect(result.code, result.stderr).toBe(EXIT_CODES.OK);
@@ -452,7 +452,7 @@ describe('the real command (npx tsx scripts/keys.ts)', () => {
   });
 });
 
-describe('the key ceremony on a real terminal (npx tsx scripts/keys.ts in a pseudo-terminal)', () => {
+describe('the key ceremony on a real terminal (npx tsx main/admin/keys/cli.ts in a pseudo-terminal)', () => {
   const ptyService = `${service}-pty`;
   const ptyStore = new KeytarKeyStore(ptyService);
   let dataDir: string;
@@ -476,7 +476,7 @@ describe('the key ceremony on a real terminal (npx tsx scripts/keys.ts in a pseu
         process.execPath,
         '--import',
         'tsx',
-        'scripts/keys.ts',
+        'main/admin/keys/cli.ts',
         'import',
         'pin-key',
         '--components',

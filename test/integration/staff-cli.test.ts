@@ -1,5 +1,5 @@
 /**
- * The local staff accounts CLI (scripts/staff.ts) against a real Secret
+ * The local staff accounts CLI (main/admin/staff/cli.ts) against a real Secret
  * Service and a temporary data directory. Runs only inside
  * scripts/with-test-keyring.sh (private D-Bus + gnome-keyring + temporary
  * HOME), so it can never touch a developer's keychain.
@@ -18,8 +18,8 @@ import { auditFilePath, readAuditKey, verifyAuditFile } from '../../main/core/au
 import { symlink } from 'node:fs/promises';
 import { hostname, userInfo } from 'node:os';
 import { LocalAccountStore, staffFilePath } from '../../main/core/staff/accounts';
-import { EXIT_CODES, runStaffCli } from '../../scripts/staff';
-import type { CliInput } from '../../scripts/staff';
+import { EXIT_CODES, runStaffCli } from '../../main/admin/staff/cli';
+import type { CliInput } from '../../main/admin/staff/cli';
 import { runInPty } from '../helpers/pty';
 import type { PtyResult } from '../helpers/pty';
 
@@ -95,10 +95,10 @@ async function runTty(argv: readonly string[], answers: readonly string[]): Prom
   return { code, stdout: stdout.text(), stderr: stderr.text(), prompts };
 }
 
-/** Runs the real entry point: `npx tsx scripts/staff.ts ...` with `input` piped to its stdin. */
+/** Runs the real entry point: `npx tsx main/admin/staff/cli.ts ...` with `input` piped to its stdin. */
 function spawnCli(args: readonly string[], input: string): Promise<Result> {
   return new Promise((resolvePromise, reject) => {
-    const child = spawn('npx', ['tsx', 'scripts/staff.ts', ...args], {
+    const child = spawn('npx', ['tsx', 'main/admin/staff/cli.ts', ...args], {
       cwd: ROOT,
       env: { ...process.env, npm_config_update_notifier: 'false' },
       stdio: ['pipe', 'pipe', 'pipe'],
@@ -287,7 +287,7 @@ describe('npm run staff: a damaged accounts file', () => {
 });
 
 describe('npm run staff (entry point)', () => {
-  it('adds an account through `npx tsx scripts/staff.ts` with the password piped on stdin', async () => {
+  it('adds an account through `npx tsx main/admin/staff/cli.ts` with the password piped on stdin', async () => {
     const result = await spawnCli(['add', 'carol', '--roles', 'auditor', '--service', service, '--data-dir', dataDir], `${PASSWORD}\n`);
     expect(result.stderr).not.toMatch(/error/);
     expect(result.code).toBe(EXIT_CODES.OK);
@@ -424,7 +424,7 @@ describe('npm run staff -- mfa enroll / reset', () => {
     const codeFile = join(dataDir, 'pty-code');
     const prompt = 'Current 6-digit code shown by the app for anna.k: ';
     const running = runInPty(
-      [process.execPath, '--import', 'tsx', 'scripts/staff.ts', 'mfa', 'enroll', 'anna.k', '--service', service, '--data-dir', dataDir],
+      [process.execPath, '--import', 'tsx', 'main/admin/staff/cli.ts', 'mfa', 'enroll', 'anna.k', '--service', service, '--data-dir', dataDir],
       [{ waitFor: prompt, send: '', sendFile: codeFile, hidden: true }],
       { cwd: ROOT, transcript, timeoutMs: 60_000 },
     );

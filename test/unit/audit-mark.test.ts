@@ -13,7 +13,7 @@ import { AuditError, AuditLog, auditFilePath, auditHeadPath, readAuditRecords, r
 import type { AuditAttemptEntry, AuditEntry, AuditResetRecord } from '../../main/core/audit';
 import { MemoryKeyStore } from '../../main/core/keystore';
 import type { KeyStore } from '../../main/core/keystore';
-import { EXIT_CODES, runAuditCli } from '../../scripts/audit';
+import { EXIT_CODES, runAuditCli } from '../../main/admin/audit/cli';
 
 const KEY_HEX = '5B2E8C1D4F7A0936E5D2C8B1A4F7E0D3C6B9A2F5E8D1C4B7A0F3E6D9C2B5A819';
 const KEY = Buffer.from(KEY_HEX, 'hex');

@@ -1,5 +1,5 @@
 /**
- * Audit trail (main/core/audit.ts) and its CLI (scripts/audit.ts): the HMAC
+ * Audit trail (main/core/audit.ts) and its CLI (main/admin/audit/cli.ts): the HMAC
  * chain, the keychain entry, the strict entry schema, tamper detection with
  * the first bad record named, torn tails and sealing.
  */
@@ -22,7 +22,7 @@ import {
 import type { AuditEntry, AuditStaffEntry, AuditVerifyResult } from '../../main/core/audit';
 import { MemoryKeyStore } from '../../main/core/keystore';
 import type { KeyAccount, KeyStore } from '../../main/core/keystore';
-import { EXIT_CODES, defaultDataDir, runAuditCli } from '../../scripts/audit';
+import { EXIT_CODES, defaultDataDir, runAuditCli } from '../../main/admin/audit/cli';
 
 const KEY_HEX = '8F1C3A5B7D9E0F2143658709ABCDEF0123456789ABCDEF0123456789ABCDEF01';
 const KEY = Buffer.from(KEY_HEX, 'hex');
@@ -622,7 +622,7 @@ describe('crash states', () => {
   });
 });
 
-describe('npm run audit (scripts/audit.ts)', () => {
+describe('npm run audit (main/admin/audit/cli.ts)', () => {
   function capture(): { out: string[]; err: string[]; deps: Parameters<typeof runAuditCli>[1] } {
     const out: string[] = [];
     const err: string[] = [];

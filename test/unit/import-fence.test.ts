@@ -154,9 +154,9 @@ const caught: Probe[] = [
     forbidden: "import type { StationCore } from '../station-core';",
   },
   {
-    name: 'main/admin importing a script that is not an admin command',
+    name: 'main/admin importing a development tool from scripts/',
     file: 'main/admin/probe.ts',
-    allowed: "import { runKeysCli } from '../../scripts/keys';",
+    allowed: "import { runKeysCli } from './keys/cli';",
     forbidden: "import { run } from '../../scripts/bench/run';",
   },
   {
@@ -166,10 +166,10 @@ const caught: Probe[] = [
     forbidden: "import { app } from 'electron';",
   },
   {
-    name: 'the adapter importing a script (only main/admin runs them)',
+    name: 'the adapter importing an admin command (only main/admin/entry.ts runs them)',
     file: 'main/adapter/probe.ts',
     allowed: "import { adminArgs } from '../admin/entry';",
-    forbidden: "import { runKeysCli } from '../../scripts/keys';",
+    forbidden: "import { runKeysCli } from '../admin/keys/cli';",
   },
   {
     name: 'the adapter importing the sandbox statically (import() only)',

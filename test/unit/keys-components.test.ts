@@ -1,5 +1,5 @@
 /**
- * `npm run keys -- import <aes-key> --components 2|3` (scripts/keys.ts): a key
+ * `npm run keys -- import <aes-key> --components 2|3` (main/admin/keys/cli.ts): a key
  * loaded from custodians' components under split knowledge and dual control,
  * with its key-load record in the audit trail. Driven through runKeysCli with
  * injected streams and a MemoryKeyStore; the known-answer vectors are checked
@@ -20,8 +20,8 @@ import { MemoryKeyStore } from '../../main/core/keystore';
 import type { PolicySource } from '../../main/core/policy/sources';
 import type { SettingTree } from '../../main/core/policy/tree';
 import type { KeyAccount, KeyStore } from '../../main/core/keystore';
-import { EXIT_CODES, runKeysCli } from '../../scripts/keys';
-import type { CliInput } from '../../scripts/keys';
+import { EXIT_CODES, runKeysCli } from '../../main/admin/keys/cli';
+import type { CliInput } from '../../main/admin/keys/cli';
 
 // ------------------------------------------------- independent AES-CMAC / KCV
 

@@ -12,7 +12,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { auditFilePath, verifyAuditFile } from '../../main/core/audit';
 import { MemoryKeyStore } from '../../main/core/keystore';
 import type { KeyStore } from '../../main/core/keystore';
-import { EXIT_CODES, runKeysCli } from '../../scripts/keys';
+import { EXIT_CODES, runKeysCli } from '../../main/admin/keys/cli';
 import { issueProcessorCertificate } from '../../sandbox/certificate';
 
 const SERVICE = 'pin-station-test';

@@ -20,7 +20,7 @@ import { PolicyWatcher, policyChanges } from '../../main/core/policy/watch';
 import type { PolicySource } from '../../main/core/policy/sources';
 import { leaves, sets } from '../../main/core/policy/tree';
 import type { SettingTree } from '../../main/core/policy/tree';
-import { EXIT_CODES, runPolicyCli } from '../../scripts/policy';
+import { EXIT_CODES, runPolicyCli } from '../../main/admin/policy/cli';
 
 const ROOT = resolve(fileURLToPath(import.meta.url), '../../..');
 const me = process.getuid?.() ?? 0;

@@ -15,7 +15,7 @@ import { samePerson } from '../../main/core/staff/session';
 import { IpcRouter } from '../../main/core/ipc-router';
 import { Station } from '../../main/core/station';
 import type { KeyAccount, KeyStore } from '../../main/core/keystore';
-import { EXIT_CODES as STAFF_EXIT_CODES, runStaffCli } from '../../scripts/staff';
+import { EXIT_CODES as STAFF_EXIT_CODES, runStaffCli } from '../../main/admin/staff/cli';
 
 const POLICY = { maxFailures: 10, minutes: 30 };
 

@@ -11,14 +11,14 @@
 import { readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { StationError } from '../common/errors';
-import { resolveSettings } from '../main/core/policy/resolve';
-import { osPolicySource } from '../main/core/policy/sources';
-import type { PolicySource } from '../main/core/policy/sources';
-import { CliError, defaultDataDir, exitCodesHelp, isEntryPoint, parseCliArgs, runCli } from './cli-common';
-import type { CliArgs, CliBaseDeps } from './cli-common';
+import { StationError } from '../../../common/errors';
+import { resolveSettings } from '../../core/policy/resolve';
+import { osPolicySource } from '../../core/policy/sources';
+import type { PolicySource } from '../../core/policy/sources';
+import { BASE_EXIT_CODES, CliError, defaultDataDir, exitCodesHelp, isEntryPoint, parseCliArgs, runCli } from '../cli';
+import type { CliArgs, CliBaseDeps } from '../cli';
 
-export const EXIT_CODES = { OK: 0, INTERNAL: 1, USAGE: 2, POLICY_INVALID: 3, CONFIG_INVALID: 4 } as const;
+export const EXIT_CODES = { ...BASE_EXIT_CODES, POLICY_INVALID: 3, CONFIG_INVALID: 4 } as const;
 type ExitCodeName = keyof typeof EXIT_CODES;
 const EXIT_CODE_HELP: Record<ExitCodeName, string> = {
   OK: 'the report was printed',

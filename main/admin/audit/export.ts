@@ -1,0 +1,96 @@
+/** `npm run audit -- export [file] --format csv|json`: verify, then write the records (filtered) for auditors. */
+import { closeSync, existsSync, fchmodSync, fsyncSync, openSync, unlinkSync, writeSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { AUDIT_EXPORT_FORMATS, AuditExportRefusedError, exportAuditTrail, parseAuditExportDate } from '../../core/audit/export';
+import type { AuditExportFilter, AuditExportFormat } from '../../core/audit/export';
+import { CliError, openStoreChecked } from '../cli';
+import { EXIT_CODES, rejectOptions } from './args';
+import type { AuditCliDeps, ParsedArgs } from './args';
+import { describeFailure, requireTrail, trailPath, withKey } from './trail';
+
+/** --from/--to as a filter bound; a bad date is a usage error that does not repeat it. */
+function exportDate(text: string | undefined, bound: 'from' | 'to'): Date | undefined {
+  if (text === undefined) return undefined;
+  const date = parseAuditExportDate(text, bound);
+  if (date === null) {
+    throw new CliError(
+      EXIT_CODES.USAGE,
+      `--${bound} is not a date: give YYYY-MM-DD (a whole UTC day) or an ISO 8601 time with a zone, e.g. 2025-01-31T09:30:00Z.`,
+    );
+  }
+  return date;
+}
+
+function exportFilter(args: ParsedArgs): AuditExportFilter {
+  const from = exportDate(args.from, 'from');
+  const to = exportDate(args.to, 'to');
+  if (from && to && from.getTime() >= to.getTime()) throw new CliError(EXIT_CODES.USAGE, '--from must be before --to.');
+  const filter: AuditExportFilter = {};
+  if (from) filter.from = from;
+  if (to) filter.to = to;
+  if (args.operator !== undefined) filter.operator = args.operator;
+  if (args.card !== undefined) filter.cardId = args.card;
+  return filter;
+}
+
+/** Creates `path` (never an existing file) with mode 0600 and writes `text` durably; a partial file is removed. */
+function writeNewFile(path: string, text: string): void {
+  let fd: number;
+  try {
+    fd = openSync(path, 'wx', 0o600);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') {
+      throw new CliError(EXIT_CODES.OUT_EXISTS, `${path} already exists; the export never overwrites a file. Nothing was written.`);
+    }
+    throw error;
+  }
+  try {
+    fchmodSync(fd, 0o600); // exactly 0600, whatever the umask
+    const data = Buffer.from(text, 'utf8');
+    for (let offset = 0; offset < data.length;) offset += writeSync(fd, data, offset, data.length - offset);
+    fsyncSync(fd);
+    closeSync(fd);
+  } catch (error) {
+    try {
+      closeSync(fd);
+    } catch {
+      // already closed
+    }
+    unlinkSync(path);
+    throw error;
+  }
+}
+
+export async function runExport(args: ParsedArgs, deps: AuditCliDeps): Promise<number> {
+  rejectOptions(args, 'export', ['--format', '--from', '--to', '--operator', '--card', '--out']);
+  if (args.format === undefined) throw new CliError(EXIT_CODES.USAGE, '--format is required: csv or json.');
+  if (!(AUDIT_EXPORT_FORMATS as readonly string[]).includes(args.format)) throw new CliError(EXIT_CODES.USAGE, '--format must be csv or json.');
+  const format = args.format as AuditExportFormat;
+  const filter = exportFilter(args);
+  const path = trailPath(args, deps);
+  requireTrail(path);
+  const out = args.out === undefined ? undefined : resolve(args.out);
+  if (out !== undefined && existsSync(out)) {
+    throw new CliError(EXIT_CODES.OUT_EXISTS, `${out} already exists; the export never overwrites a file. Nothing was written.`);
+  }
+  const store = openStoreChecked(deps, args.service, EXIT_CODES.USAGE);
+  let result;
+  try {
+    result = await withKey(store, (key) => exportAuditTrail(path, key, { format, filter, ...(deps.now ? { now: deps.now } : {}) }));
+  } catch (error) {
+    if (!(error instanceof AuditExportRefusedError)) throw error;
+    const code = error.failure.sealable ? EXIT_CODES.TORN_TAIL : EXIT_CODES.VERIFY_FAILED;
+    // Not on stdout: that may be the export's destination. Nothing was written anywhere.
+    deps.stderr.write(`FAILED: ${path}\n${describeFailure(error.failure)}`);
+    throw new CliError(code, 'the trail does not verify, so nothing was exported.');
+  }
+  if (out === undefined) {
+    deps.stdout.write(result.text);
+    return EXIT_CODES.OK;
+  }
+  writeNewFile(out, result.text);
+  deps.stdout.write(
+    `ok: ${result.verifiedRecords} record${result.verifiedRecords === 1 ? '' : 's'} verified; ${result.records} exported as ${format} to ${out}\n`,
+  );
+  return EXIT_CODES.OK;
+}
