@@ -20,6 +20,14 @@ export const PROCESSOR_KEY_WARN_DAYS = 30;
 export const PIN_MODES = ['customer', 'processor'] as const;
 export type PinMode = (typeof PIN_MODES)[number];
 
+/** The languages of both windows (each has its own default in config; staff and cardholders may switch). */
+export const LANGUAGES = ['en', 'ru', 'kk'] as const;
+export type Language = (typeof LANGUAGES)[number];
+
+/** The file formats of an audit export, for an auditor at the desk and for `npm run audit -- export`. */
+export const AUDIT_EXPORT_FORMATS = ['csv', 'json'] as const;
+export type AuditExportFormat = (typeof AUDIT_EXPORT_FORMATS)[number];
+
 /** Station IDs and keychain service names: letters, digits, ".", "_" or "-", 1 to 64. */
 export const NAME_PATTERN = /^[A-Za-z0-9._-]{1,64}$/;
 export const NAME_RULE = 'letters, digits, ".", "_" or "-" (1-64)';

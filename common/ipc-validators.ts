@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import type { OperatorChannel, OperatorInvoke, PinpadChannel, PinpadInvoke } from './ipc';
 import { KEY_POSITIONS } from './ipc';
+import { AUDIT_EXPORT_FORMATS } from './domain';
 
 const none = z
   .null()
@@ -45,7 +46,7 @@ export const operatorArgSchemas: ArgSchemas<OperatorInvoke> = {
   'station:next-card': none,
   'station:approve': z.strictObject({ ...approvalBase, username: z.string().max(256), password: z.string().max(1024), code: codeSchema }),
   'station:approve-sso': z.strictObject(approvalBase),
-  'audit:export': z.strictObject({ format: z.enum(['csv', 'json']) }),
+  'audit:export': z.strictObject({ format: z.enum(AUDIT_EXPORT_FORMATS) }),
   'staff:sign-in': credentialsSchema,
   'staff:sign-in-sso': none,
   'staff:unlock': credentialsSchema,

@@ -4,14 +4,13 @@
  * receiving side (main) live in ./ipc-validators.ts so that preloads and
  * renderers do not bundle the validation library.
  */
-import type { PinMode } from './domain';
+import type { AuditExportFormat, Language, PinMode } from './domain';
 import type { StationErrorInfo } from './errors';
 import type { ApprovalRequirement, StaffView } from './staff';
 
-export type { PinMode } from './domain';
-
-export const LANGUAGES = ['en', 'ru', 'kk'] as const;
-export type Language = (typeof LANGUAGES)[number];
+// Named in the contract's types; their home is common/domain.ts (re-exported for the windows that read them here).
+export type { Language, PinMode } from './domain';
+export { LANGUAGES } from './domain';
 
 export interface StartRequest {
   readonly cardId: string;
@@ -149,7 +148,7 @@ export interface OperatorInvoke {
   'station:start': { arg: StartRequest; result: StartOutcome };
   'station:approve': { arg: ApprovalCredentials; result: { approval: string } };
   'station:approve-sso': { arg: ApprovalSsoRequest; result: { approval: string } };
-  'audit:export': { arg: { format: 'csv' | 'json' }; result: AuditExportFile };
+  'audit:export': { arg: { format: AuditExportFormat }; result: AuditExportFile };
   'station:cancel': { arg: null; result: null };
   'station:next-card': { arg: null; result: null };
   'staff:sign-in': { arg: Credentials; result: null };
@@ -197,7 +196,7 @@ export interface StationApi {
   start(request: StartRequest): Promise<IpcResult<StartOutcome>>;
   approve(credentials: ApprovalCredentials): Promise<IpcResult<{ approval: string }>>;
   approveSso(request: ApprovalSsoRequest): Promise<IpcResult<{ approval: string }>>;
-  exportAudit(format: 'csv' | 'json'): Promise<IpcResult<AuditExportFile>>;
+  exportAudit(format: AuditExportFormat): Promise<IpcResult<AuditExportFile>>;
   cancel(): Promise<IpcResult<null>>;
   nextCard(): Promise<IpcResult<null>>;
   signIn(credentials: Credentials): Promise<IpcResult<null>>;

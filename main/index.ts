@@ -259,17 +259,14 @@ async function onReady(): Promise<void> {
     processorFor: startProcessor,
     loggerFor: (config) =>
       (log = new Logger(config.log.level, [fileSink(join(app.getPath('userData'), 'logs', 'station.log')), { write: (line) => console.log(line) }])),
-    // Practice with the sandbox processor goes to a trail of its own, under the sandbox's keychain service, so the
-    // station's real trail (and what it ships to the SIEM) holds real records only, without gaps.
-    auditFor: (config, processor) =>
-      config.processor.baseUrl === SANDBOX_BASE_URL
-        ? new AuditLog(auditFilePath(join(app.getPath('userData'), 'sandbox')), processor.keyStore)
-        : new AuditLog(auditFilePath(app.getPath('userData')), new KeytarKeyStore(config.keychain.service)),
+    // Boot picks the folder under it (the sandbox's own for practice); the keychain is the processor's: the
+    // station's service, or the sandbox's, so practice records and accounts never mix with real ones.
+    dataDir: app.getPath('userData'),
+    auditFor: (_config, processor, dataDir) => new AuditLog(auditFilePath(dataDir), processor.keyStore),
     viewsFor,
-    // The sandbox's practice accounts live in its own data area and keychain, apart from the station's.
-    staffFor: (config, processor) =>
+    staffFor: (config, processor, dataDir) =>
       staffOptionsFor(config, {
-        accountsFile: staffFilePath(config.processor.baseUrl === SANDBOX_BASE_URL ? join(app.getPath('userData'), 'sandbox') : app.getPath('userData')),
+        accountsFile: staffFilePath(dataDir),
         keyStore: processor.keyStore,
         openBrowser: (url) => openInSystemBrowser(url),
         log,

@@ -11,6 +11,7 @@
  */
 import { X509Certificate } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { readAuditKey } from './audit/keys';
 import { AuditShipper } from './audit/ship';
 import { loadShipIdentity } from './audit/ship-identity';
@@ -53,11 +54,22 @@ export interface BootDeps {
   /** Called once the config is valid; may refuse it (an installed station and the sandbox). */
   readonly processorFor: (config: StationConfig) => Promise<Processor>;
   readonly loggerFor?: (config: StationConfig) => Logger;
-  /** The audit trail; with the sandbox processor, a practice trail of its own (never shipped). */
-  readonly auditFor?: (config: StationConfig, processor: Processor) => AuditSink;
+  /** The station's data folder: its audit trail and local staff accounts live under it (see stationDataDir). */
+  readonly dataDir: string;
+  /** The audit trail, under `dataDir` as stationDataDir chose it; with the sandbox processor, a practice trail (never shipped). */
+  readonly auditFor?: (config: StationConfig, processor: Processor, dataDir: string) => AuditSink;
   readonly viewsFor: (config: StationConfig) => StationViewSink;
-  /** Where staff accounts live (local) or how single sign-on opens the system browser (oidc). */
-  readonly staffFor: (config: StationConfig, processor: Processor) => StaffOptions;
+  /** Where staff accounts live (local, under `dataDir` as chosen) or how single sign-on opens the system browser (oidc). */
+  readonly staffFor: (config: StationConfig, processor: Processor, dataDir: string) => StaffOptions | Promise<StaffOptions>;
+}
+
+/**
+ * Where a run's trail and accounts live: practice with the sandbox processor keeps its own in the data folder's
+ * `sandbox` folder, so the station's real trail (and what it ships to the SIEM) holds real records only, without gaps,
+ * and its practice accounts stay apart from the station's.
+ */
+export function stationDataDir(config: StationConfig, dataDir: string): string {
+  return config.processor.baseUrl === SANDBOX_BASE_URL ? join(dataDir, 'sandbox') : dataDir;
 }
 
 export type BootResult =
@@ -100,7 +112,8 @@ export async function bootStation(deps: BootDeps): Promise<BootResult> {
     log = deps.loggerFor?.(config) ?? null;
     processor = await deps.processorFor(config);
     const processorCa = config.processor.caFile ? await readCaFile(config.processor.caFile) : undefined;
-    const audit = deps.auditFor?.(config, processor);
+    const dataDir = stationDataDir(config, deps.dataDir);
+    const audit = deps.auditFor?.(config, processor, dataDir);
     // An admin command writing the trail (a key-load ceremony) holds it until it is done: one writer at a time.
     const adminHolder = audit?.path ? adminLockHolder(audit.path) : null;
     if (adminHolder !== null) {
@@ -125,7 +138,7 @@ export async function bootStation(deps: BootDeps): Promise<BootResult> {
       },
     });
     shipper = await shipperFor(config, audit, processor.keyStore, log, () => core?.station.publishOperator());
-    let staff = deps.staffFor(config, processor);
+    let staff = await deps.staffFor(config, processor, dataDir);
     if (config.processor.baseUrl === SANDBOX_BASE_URL && config.auth.provider === 'local' && staff.accounts) {
       staff = { ...staff, practiceAccounts: await preparePracticeAccounts(staff.accounts) };
     }

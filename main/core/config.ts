@@ -5,7 +5,7 @@ import { PIN_MAX_LENGTH, PIN_MIN_LENGTH } from '../crypto/pin-field';
 import { hostname } from 'node:os';
 import { LOG_LEVELS } from './log';
 import { compileCardIdPattern, DEFAULT_CARD_ID_PATTERN } from '../../common/card-id';
-import { LANGUAGES } from '../../common/ipc';
+import { LANGUAGES } from '../../common/domain';
 import { DEFAULT_KEYCHAIN_SERVICE, DEFAULT_PROFILE, LEGACY_PROFILE_NAMES, NAME_PATTERN, NAME_RULE, PROFILE_NAMES } from '../../common/domain';
 import type { ProfileName } from '../../common/domain';
 import { APPROVAL_RULES, AUTH_PROVIDERS, ROLES } from '../../common/staff';

@@ -9,13 +9,17 @@ import { operatorArgSchemas, pinpadArgSchemas } from '../../common/ipc-validator
 import type { Station } from './station';
 import type { StaffSession } from './staff/session';
 import type { ApprovalDesk } from './approvals';
+import { StartDesk } from './station-start';
+import type { AuditExportFormat } from '../../common/domain';
+
+type AuditExporter = (format: AuditExportFormat, username: string) => Promise<AuditExportFile>;
 
 /** What the router needs beyond the station and the session. */
 export interface RouterExtras {
   /** Dual control; without it no Start needs an approval (tests that predate it). */
   readonly approvals?: ApprovalDesk;
   /** The audit export for auditors, by the person asking (it is recorded under their name). */
-  readonly exportAudit?: (format: 'csv' | 'json', username: string) => Promise<AuditExportFile>;
+  readonly exportAudit?: AuditExporter;
 }
 
 /** One function per channel, typed by the contract: a handler that returns the wrong shape does not compile. */
@@ -60,73 +64,29 @@ export class IpcRouter implements IpcHandler {
     private readonly staff: StaffSession,
     extras: RouterExtras = {},
   ) {
-    const approvals = extras.approvals;
+    const desk = new StartDesk(station, staff, extras.approvals);
     const done = async (action: Promise<void>): Promise<null> => {
       await action;
       return null;
     };
+    const act = (action: () => void): null => {
+      action();
+      return null;
+    };
     this.operatorHandlers = {
       'station:get-state': () => station.operatorView(),
-      // The operator on record is the person signed in when Start was pressed.
-      'station:start': async (request) => {
-        // A pending policy applies before the approval rules are judged, not only inside start().
-        station.settleSettings();
-        const epoch = staff.epoch;
-        const operator = staff.requirePinSetter().username;
-        const cardId = station.checkCardId(request.cardId);
-        // Dual control: a rule that applies stops the Start before the pad opens; the window asks a supervisor.
-        const requirement = approvals?.requirement(cardId, request.mode) ?? null;
-        if (requirement && request.approval === undefined) {
-          return { started: false, approvalRequired: { rule: requirement.rule, reasonRequired: requirement.reasonRequired } };
-        }
-        // Taken now, so a second Start with the same ID is refused even while this one waits on the keychain.
-        const grant = request.approval !== undefined && approvals ? approvals.take(request.approval, cardId, request.mode, operator) : null;
-        try {
-          await station.start(request, operator, () => staff.epoch === epoch, grant);
-        } catch (error) {
-          if (grant) approvals?.putBack(grant);
-          throw error;
-        }
-        return { started: true };
-      },
-      'station:approve': (credentials) => {
-        if (!approvals) throw new StationError('INVALID_REQUEST', 'This Start needs no approval.');
-        station.settleSettings();
-        const request = {
-          cardId: station.checkCardId(credentials.cardId),
-          mode: credentials.mode,
-          operator: staff.requirePinSetter(),
-          reason: credentials.reason,
-        };
-        return approvals.approveWithPassword(request, credentials.username, credentials.password, credentials.code).then((approval) => ({ approval }));
-      },
-      'station:approve-sso': (sso) => {
-        if (!approvals) throw new StationError('INVALID_REQUEST', 'This Start needs no approval.');
-        station.settleSettings();
-        const request = { cardId: station.checkCardId(sso.cardId), mode: sso.mode, operator: staff.requirePinSetter(), reason: sso.reason };
-        return approvals.approveWithSso(request).then((approval) => ({ approval }));
-      },
-      'audit:export': (arg) => {
-        if (!extras.exportAudit) throw new StationError('INVALID_REQUEST', 'This station keeps no audit trail.');
-        return extras.exportAudit(arg.format, staff.requireSignedIn().username);
-      },
-      'station:cancel': () => {
-        station.cancel();
-        return null;
-      },
-      'station:next-card': () => {
-        station.nextCard();
-        return null;
-      },
+      'station:start': (request) => desk.start(request),
+      'station:approve': (credentials) => desk.approve(credentials),
+      'station:approve-sso': (sso) => desk.approveSso(sso),
+      'audit:export': (arg) => exportAs(extras.exportAudit, arg.format, staff),
+      'station:cancel': () => act(() => station.cancel()),
+      'station:next-card': () => act(() => station.nextCard()),
       'staff:sign-in': (credentials) => done(staff.signIn(credentials.username, credentials.password, credentials.code)),
       'staff:sign-in-sso': () => done(staff.signInSso()),
       'staff:unlock': (credentials) => done(staff.unlock(credentials.username, credentials.password, credentials.code)),
       'staff:unlock-sso': () => done(staff.unlockSso()),
       'staff:sign-out': () => done(staff.signOut()),
-      'staff:cancel-sso': () => {
-        staff.cancelSso();
-        return null;
-      },
+      'staff:cancel-sso': () => act(() => staff.cancelSso()),
       'staff:lock': () => done(staff.lock('manual')),
       'staff:activity': () => null,
     };
@@ -136,10 +96,7 @@ export class IpcRouter implements IpcHandler {
       'pinpad:erase': () => station.erase(),
       'pinpad:clear': () => station.clear(),
       'pinpad:submit': () => station.submit(),
-      'pinpad:cancel': () => {
-        station.padCancel();
-        return null;
-      },
+      'pinpad:cancel': () => act(() => station.padCancel()),
     };
   }
 
@@ -208,6 +165,12 @@ function parseArg<T>(schema: Schema<T>, raw: unknown): T {
   const parsed = schema.safeParse(raw);
   if (!parsed.success) throw new StationError('INVALID_REQUEST');
   return parsed.data;
+}
+
+/** The export, under the name of the person signed in (the access table has checked they are an auditor). */
+function exportAs(exportAudit: AuditExporter | undefined, format: AuditExportFormat, staff: StaffSession): Promise<AuditExportFile> {
+  if (!exportAudit) throw new StationError('INVALID_REQUEST', 'This station keeps no audit trail.');
+  return exportAudit(format, staff.requireSignedIn().username);
 }
 
 function fail(error: unknown): IpcResult<never> {

@@ -4,6 +4,7 @@
  * exit path. Nothing here ever turns a digit into a string.
  */
 import { StationError } from '../../common/errors';
+import type { ErrorCode } from '../../common/errors';
 import type { PadStep } from '../../common/ipc';
 import { KEY_POSITIONS } from '../../common/ipc';
 
@@ -20,8 +21,16 @@ export interface PinPolicy {
   readonly maxMismatches?: number;
 }
 
+/** The codes of the weak-PIN rules: the pad names the rule, the log only that a policy refused the PIN. */
+export const WEAK_PIN_CODES = ['PIN_REPEATED', 'PIN_SEQUENCE', 'PIN_DENIED'] as const satisfies readonly ErrorCode[];
+export type WeakPinCode = (typeof WEAK_PIN_CODES)[number];
+
+export function isWeakPinCode(code: ErrorCode): code is WeakPinCode {
+  return (WEAK_PIN_CODES as readonly ErrorCode[]).includes(code);
+}
+
 /** Weak-PIN rules, checked on the digits without ever making them a string. */
-export function weakPinReason(digits: Uint8Array, policy: PinPolicy, denyList: readonly Uint8Array[]): 'PIN_REPEATED' | 'PIN_SEQUENCE' | 'PIN_DENIED' | null {
+export function weakPinReason(digits: Uint8Array, policy: PinPolicy, denyList: readonly Uint8Array[]): WeakPinCode | null {
   const first = digits[0] as number;
   if ((policy.rejectRepeated ?? true) && digits.every((d) => d === first)) return 'PIN_REPEATED';
   if (policy.rejectSequences ?? true) {

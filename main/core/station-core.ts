@@ -7,12 +7,14 @@ import type { Logger } from './log';
 import { requireEntry } from './keystore';
 import { Station } from './station';
 import type { AuditSink, StationViewSink } from './station';
+import { stampRecord } from './station-records';
+import type { AuditExportFormat } from '../../common/domain';
 import { SANDBOX_BASE_URL } from './config';
 import type { StaffOptions } from './staff/options';
 import { StaffSession } from './staff/session';
 import { ApprovalDesk, CardHistory } from './approvals';
 import type { AuditShipStatus } from './audit/ship';
-import { PolicyWatcher, policyChanges } from './policy/watch';
+import { perCardConfig, PolicyWatcher, policyChanges } from './policy/watch';
 import type { ResolvedSettings } from './policy/resolve';
 import type { PolicySource } from './policy/sources';
 
@@ -118,7 +120,7 @@ export function createStationCore(options: StationCoreOptions): StationCore {
   });
   const recordPolicy = (event: 'applied' | 'refused', location: string, changes: string[], reason: string | null): void => {
     void options.audit
-      ?.append({ type: 'policy', stationId: config.station.id, event, location, changes, reason, ...(sandbox ? { processor: 'sandbox' as const } : {}) })
+      ?.append(stampRecord(config, { type: 'policy', event, location, changes, reason }))
       .catch(() => options.log?.error('audit.failed', { record: 'policy' }));
   };
   function applyPolicy(): void {
@@ -157,17 +159,10 @@ export function createStationCore(options: StationCoreOptions): StationCore {
     approvals,
     ...(audit?.export
       ? {
-          exportAudit: async (format: 'csv' | 'json', username: string) => {
+          exportAudit: async (format: AuditExportFormat, username: string) => {
             const exported = await (audit.export as NonNullable<typeof audit.export>)(format, options.config.station.id);
             // The export is itself on record, under the auditor's name, before the file is handed over.
-            await audit.append({
-              type: 'export',
-              stationId: options.config.station.id,
-              username,
-              format,
-              records: exported.records,
-              ...(sandbox ? { processor: 'sandbox' as const } : {}),
-            });
+            await audit.append(stampRecord(options.config, { type: 'export', username, format, records: exported.records }));
             const stamp = new Date().toISOString().replace(/[:.]/g, '-');
             return { filename: `pin-station-audit-${options.config.station.id}-${stamp}.${format}`, text: exported.text };
           },
@@ -197,17 +192,5 @@ export function createStationCore(options: StationCoreOptions): StationCore {
       // Whatever is not shipped yet goes at the next start: the trail is the queue.
       await options.auditShipping?.close().catch(() => undefined);
     },
-  };
-}
-
-/** The settings read per card (policy/watch.ts appliesPerCard) from `next`; everything else as it is until a restart. */
-function perCardConfig(current: StationConfig, next: StationConfig): StationConfig {
-  return {
-    ...current,
-    pin: next.pin,
-    profile: next.profile,
-    operator: next.operator,
-    approval: next.approval,
-    pad: { ...current.pad, shuffle: next.pad.shuffle },
   };
 }

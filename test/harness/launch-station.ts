@@ -15,7 +15,7 @@ import type { KeyStore } from '../../main/core/keystore';
 import { KEY_ACCOUNTS, NEXT_PROCESSOR_KEY_ACCOUNT, STATION_ACCOUNTS } from '../../main/core/keystore';
 import { KeytarKeyStore } from '../../main/core/keytar-store';
 import { fileSink, Logger, memorySink } from '../../main/core/log';
-import { AuditLog } from '../../main/core/audit';
+import { AuditLog, auditFilePath } from '../../main/core/audit';
 import { bootStation } from '../../main/core/boot';
 import type { StationCore } from '../../main/core/station-core';
 import { AES256_KEY_HEX } from '../../common/domain';
@@ -25,7 +25,7 @@ import { SandboxProcessor } from '../../sandbox/processor';
 import type { SandboxKeys } from '../../sandbox/processor';
 import type { Role } from '../../common/staff';
 import type { PolicySource } from '../../main/core/policy/sources';
-import { LocalAccountStore } from '../../main/core/staff/accounts';
+import { LocalAccountStore, staffFilePath } from '../../main/core/staff/accounts';
 import { staffOptionsFor } from '../../main/core/staff/options';
 import { currentTotp, newTotpSecret, TOTP_PERIOD_SECONDS, totpStep } from '../../main/core/staff/totp';
 
@@ -220,21 +220,23 @@ export async function launchStation(options: LaunchStationOptions = {}): Promise
 
   const logLines: string[] = [];
   const consoleLines: string[] = [];
-  const auditDir = options.auditPath ? null : mkdtempSync(join(tmpdir(), 'pin-station-audit-'));
-  const auditPath = options.auditPath ?? join(auditDir as string, 'audit.jsonl');
-  const staffDir = mkdtempSync(join(tmpdir(), 'pin-station-staff-'));
-  const accountsPath = join(staffDir, 'accounts.json');
+  // The station's data folder, as the app's userData: boot chooses the folder under it (the sandbox's own, with
+  // the sandbox processor) where the trail and the accounts go; a test may name the trail's file itself.
+  const dataDir = mkdtempSync(join(tmpdir(), 'pin-station-data-'));
+  const places = { auditPath: options.auditPath ?? auditFilePath(dataDir), accountsPath: staffFilePath(dataDir) };
   const staff = (options.staff ?? (options.signIn === undefined ? defaultStaff() : [])).map((account) => ({
     ...account,
     totpSecret: account.totpSecret ?? newTotpSecret(),
   }));
-  if (staff.length > 0) {
+  const makeAccounts = async (accountsPath: string): Promise<void> => {
+    places.accountsPath = accountsPath;
+    if (staff.length === 0) return;
     const store = new LocalAccountStore(accountsPath, keyStore);
     for (const account of staff) {
       await store.add(account);
       await store.enrolTotp(account.username, account.totpSecret, null);
     }
-  }
+  };
   // The last step whose code the harness typed for each account: the station accepts each step once.
   const usedSteps = new Map<string, number>();
   const authCode = async (username: string): Promise<string> => {
@@ -259,14 +261,20 @@ export async function launchStation(options: LaunchStationOptions = {}): Promise
     ...(options.policy ? { policy: options.policy } : {}),
     ...(options.policyPollMs ? { policyPollMs: options.policyPollMs } : {}),
     loggerFor: (config) => new Logger(config.log.level, [memorySink(logLines), ...(options.logFile ? [fileSink(options.logFile)] : [])]),
-    auditFor: () => new AuditLog(auditPath, keyStore),
-    staffFor: (config) =>
-      staffOptionsFor(config, {
-        accountsFile: accountsPath,
+    dataDir,
+    auditFor: (_config, _processor, folder) => {
+      places.auditPath = options.auditPath ?? auditFilePath(folder);
+      return new AuditLog(places.auditPath, keyStore);
+    },
+    staffFor: async (config, _processor, folder) => {
+      await makeAccounts(staffFilePath(folder));
+      return staffOptionsFor(config, {
+        accountsFile: places.accountsPath,
         keyStore,
         openBrowser: (url) =>
           options.openSystemBrowser ? options.openSystemBrowser(url) : Promise.reject(new Error('launchStation: no openSystemBrowser option')),
-      }),
+      });
+    },
     viewsFor: () => ({
       operator: (view) => deliver('operator', OPERATOR_STATE_EVENT, view),
       pinpad: (view) => deliver('pinpad', PINPAD_STATE_EVENT, view),
@@ -352,9 +360,9 @@ export async function launchStation(options: LaunchStationOptions = {}): Promise
       processorUrl: processorUrl ?? '',
       logLines,
       consoleLines,
-      auditPath,
+      auditPath: places.auditPath,
       staff,
-      accountsPath,
+      accountsPath: places.accountsPath,
       signIn,
       authCode,
       async close() {
@@ -365,15 +373,14 @@ export async function launchStation(options: LaunchStationOptions = {}): Promise
         for (const account of [...KEY_ACCOUNTS, ...STATION_ACCOUNTS, NEXT_PROCESSOR_KEY_ACCOUNT]) {
           await keyStore.delete(account).catch(() => false);
         }
-        if (auditDir) rmSync(auditDir, { recursive: true, force: true });
-        rmSync(staffDir, { recursive: true, force: true });
+        rmSync(dataDir, { recursive: true, force: true });
       },
     };
   } catch (error) {
     await core?.close();
     await browser?.close();
     await sandbox?.stop();
-    rmSync(staffDir, { recursive: true, force: true });
+    rmSync(dataDir, { recursive: true, force: true });
     throw error;
   }
 }

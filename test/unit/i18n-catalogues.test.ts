@@ -7,7 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import { ERROR_MESSAGES } from '../../common/errors';
 import type { ErrorCode } from '../../common/errors';
-import { LANGUAGES } from '../../common/ipc';
+import { LANGUAGES } from '../../common/domain';
 import { CATALOGUES, errorText, fill, plural } from '../../renderer/shared/i18n';
 
 const PLURAL_CATEGORIES: ReadonlySet<string> = new Set(['zero', 'one', 'two', 'few', 'many', 'other']);

@@ -787,6 +787,7 @@ describe("the trail's admin lock, held for the whole ceremony", () => {
           const boot = await bootStation({
             readConfigText: async () => '',
             processorFor: async () => ({ baseUrl: 'http://127.0.0.1:9', keyStore: new MemoryKeyStore() }),
+            dataDir,
             auditFor: () => new AuditLog(trail, store),
             viewsFor: () => ({ operator: () => undefined, pinpad: () => undefined }),
             staffFor: () => ({}),

@@ -58,6 +58,7 @@
  * anyway, and the main process gains no dependency.
  */
 import { readFileSync } from 'node:fs';
+import type { AuditExportFormat } from '../../../common/domain';
 import { AUDIT_GENESIS, AUDIT_RECORD_FIELDS, AuditError, checkLine, isTornFinalLine, splitTrailLines } from './format';
 import type { AuditLine } from './format';
 import { verifyAuditFile } from './verify';
@@ -69,8 +70,8 @@ export interface AuditExportFilter {
   operator?: string;
   cardId?: string;
 }
-export type AuditExportFormat = 'csv' | 'json';
-export const AUDIT_EXPORT_FORMATS: readonly AuditExportFormat[] = ['csv', 'json'];
+export { AUDIT_EXPORT_FORMATS } from '../../../common/domain';
+export type { AuditExportFormat } from '../../../common/domain';
 
 export interface AuditExport {
   readonly text: string;

@@ -98,8 +98,8 @@
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { z } from 'zod';
-import { LEGACY_PROFILE_NAMES, NAME_PATTERN, PIN_MODES, PROFILE_NAMES } from '../../../common/domain';
-import type { PinMode, ProfileName } from '../../../common/domain';
+import { AUDIT_EXPORT_FORMATS, LEGACY_PROFILE_NAMES, NAME_PATTERN, PIN_MODES, PROFILE_NAMES } from '../../../common/domain';
+import type { AuditExportFormat, PinMode, ProfileName } from '../../../common/domain';
 import { APPROVAL_RULES, ROLES, USERNAME_PATTERN } from '../../../common/staff';
 import type { ApprovalRule, Role } from '../../../common/staff';
 import { StationError } from '../../../common/errors';
@@ -170,7 +170,7 @@ export interface AuditExportEntry {
   type: 'export';
   stationId: string;
   username: string;
-  format: 'csv' | 'json';
+  format: AuditExportFormat;
   records: number;
   processor?: 'sandbox';
 }
@@ -513,7 +513,7 @@ const exportShape = {
   type: z.literal('export'),
   stationId: z.string().regex(NAME_PATTERN),
   username: z.string().min(1).max(128).regex(NO_CONTROL),
-  format: z.enum(['csv', 'json']),
+  format: z.enum(AUDIT_EXPORT_FORMATS),
   records: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
   processor: z.literal('sandbox').optional(),
 };

@@ -7,19 +7,36 @@
  * reason: the station keeps the settings it has, and says so in the trail.
  */
 import { StationError, toErrorInfo } from '../../../common/errors';
+import type { StationConfig } from '../config';
 import type { Logger } from '../log';
 import { silentLogger } from '../log';
 import { resolveSettings } from './resolve';
 import type { ResolvedSettings } from './resolve';
 import type { PolicySource } from './sources';
 
-/** Settings the station reads for each card: a change takes effect at the next card. The rest at the next start. */
-const PER_CARD = ['pin.', 'profile', 'pad.shuffle', 'operator.', 'approval.'];
+/**
+ * Settings the station reads for each card (a setting, or a whole group): a change takes effect at the next card.
+ * The rest at the next start. Both the change note (appliesPerCard) and the change itself (perCardConfig) read this.
+ */
+const PER_CARD = ['pin', 'profile', 'pad.shuffle', 'operator', 'approval'] as const;
 /** Settings whose values never go into the trail (none today: keys live in the keychain, not in settings). */
 const SECRET_SETTINGS: readonly string[] = [];
 
 export function appliesPerCard(path: string): boolean {
-  return PER_CARD.some((prefix) => (prefix.endsWith('.') ? path.startsWith(prefix) : path === prefix));
+  return PER_CARD.some((setting) => path === setting || path.startsWith(`${setting}.`));
+}
+
+/** `current` with the per-card settings taken from `next`; everything else stays as it is until a restart. */
+export function perCardConfig(current: StationConfig, next: StationConfig): StationConfig {
+  const from = next as unknown as SettingGroup;
+  return PER_CARD.reduce((config, setting) => withSetting(config, from, setting.split('.')), current as unknown as SettingGroup) as unknown as StationConfig;
+}
+
+type SettingGroup = Readonly<Record<string, unknown>>;
+
+function withSetting(into: SettingGroup, from: SettingGroup, path: readonly string[]): SettingGroup {
+  const [key, ...rest] = path as [string, ...string[]];
+  return { ...into, [key]: rest.length === 0 ? from[key] : withSetting(into[key] as SettingGroup, from[key] as SettingGroup, rest) };
 }
 
 /** "pin.minLength: 4 -> 6 (next card)" for each setting whose value differs. */
