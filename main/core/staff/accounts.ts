@@ -88,9 +88,10 @@ export type PasswordCheck =
       readonly code: 'SIGN_IN_FAILED' | 'ACCOUNT_LOCKED_OUT' | 'ACCOUNT_DISABLED' | 'MFA_NOT_ENROLLED';
       /**
        * What the trail records when it differs from `code`: MFA_CODE_INVALID for a right password with a
-       * wrong, missing or replayed code. The window is told only SIGN_IN_FAILED, so it never confirms a password.
+       * wrong, missing or replayed code (the window is told only SIGN_IN_FAILED, so it never confirms a
+       * password); MFA_NOT_ENROLLED when that attempt locked the account.
        */
-      readonly recorded?: 'MFA_CODE_INVALID';
+      readonly recorded?: 'MFA_CODE_INVALID' | 'MFA_NOT_ENROLLED';
       /** When a lockout ends (set with ACCOUNT_LOCKED_OUT). */
       readonly lockedUntil: string | null;
       /** True when this very attempt reached the limit and locked the account. */
@@ -176,10 +177,11 @@ export class LocalAccountStore {
   /**
    * Stores a second factor confirmed with a code of step `confirmedStep` (which is then used up). Replaces
    * any earlier one; the caller has shown the secret once and checked the code (npm run staff -- mfa enroll).
+   * Also ends a lockout (tries made before enrolment count too): an admin has just vouched for the person.
    */
   async enrolTotp(username: string, secret: string, confirmedStep: number | null): Promise<StaffAccount> {
     const totp = await sealTotp(this.keyStore, normaliseUsername(username), secret, confirmedStep);
-    return this.update(username, (account) => ({ ...account, totp }));
+    return this.update(username, (account) => ({ ...account, totp, failures: 0, lockedUntil: null }));
   }
 
   /** Removes the second factor (a lost phone): the account cannot sign in until it is enrolled again. */
@@ -202,7 +204,10 @@ export class LocalAccountStore {
    * password, so the answer never tells a guesser which names exist.
    * With `mfa` "required", the code must match the account's TOTP (current
    * step ±1, later than the last step it used); a wrong one counts towards
-   * the same lockout, and an account without a second factor is refused.
+   * the same lockout. An account without a second factor is refused with
+   * MFA_NOT_ENROLLED whatever the password, and the try counts: told only
+   * after a right password, it would confirm the password with no second
+   * factor, and uncounted, it would let that be asked without limit.
    */
   checkSignIn(typedUsername: string, password: string, code: string, policy: LockoutPolicy, mfa: MfaMode): Promise<PasswordCheck> {
     const username = normaliseUsername(typedUsername);
@@ -220,7 +225,7 @@ export class LocalAccountStore {
         await passwordMatches(account.passwordHash, password);
         return { ok: false, code: 'ACCOUNT_LOCKED_OUT', lockedUntil: account.lockedUntil, lockedNow: false, known: true };
       }
-      const failed = async (recorded?: 'MFA_CODE_INVALID'): Promise<PasswordCheck> => {
+      const failed = async (recorded?: 'MFA_CODE_INVALID' | 'MFA_NOT_ENROLLED'): Promise<PasswordCheck> => {
         const failures = account.failures + 1;
         const locks = failures >= policy.maxFailures;
         const lockedUntil = locks ? new Date(now.getTime() + policy.minutes * 60_000).toISOString() : null;
@@ -229,13 +234,14 @@ export class LocalAccountStore {
         const because = recorded ? { recorded } : {};
         return locks
           ? { ok: false, code: 'ACCOUNT_LOCKED_OUT', lockedUntil, lockedNow: true, known: true, ...because }
-          : { ok: false, code: 'SIGN_IN_FAILED', lockedUntil: null, lockedNow: false, known: true, ...because };
+          : { ok: false, code: recorded === 'MFA_NOT_ENROLLED' ? recorded : 'SIGN_IN_FAILED', lockedUntil: null, lockedNow: false, known: true, ...because };
       };
-      if (!(await passwordMatches(account.passwordHash, password))) return failed();
+      const passwordRight = await passwordMatches(account.passwordHash, password); // always checked: the same time for every answer
+      if (mfa === 'required' && account.totp === undefined) return failed('MFA_NOT_ENROLLED');
+      if (!passwordRight) return failed();
       if (account.disabled) return { ok: false, code: 'ACCOUNT_DISABLED', lockedUntil: null, lockedNow: false, known: true };
       let lastStep = account.totp?.lastStep ?? null;
-      if (mfa === 'required') {
-        if (account.totp === undefined) return { ok: false, code: 'MFA_NOT_ENROLLED', lockedUntil: null, lockedNow: false, known: true };
+      if (mfa === 'required' && account.totp) {
         const step = await matchSealedTotp(this.keyStore, account.username, account.totp, code, now);
         if (step === null) return failed('MFA_CODE_INVALID');
         lastStep = step;
