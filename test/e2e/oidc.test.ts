@@ -249,4 +249,11 @@ it('a supervisor approves with a fresh single sign-on in the dialog; the operato
     .map((line) => JSON.parse(line) as Record<string, unknown>)
     .find((record) => record.cardId === 'SSO-APPROVE-1' && record.type === undefined);
   expect(card).toMatchObject({ operator: 'anna.k', approver: 'boris.s', approvalMethod: 'sso', approvalRule: 'processor-generated' });
+  // The approver's provider showed a second factor: the grant says so.
+  const granted = readFileSync(s.auditPath, 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => JSON.parse(line) as Record<string, unknown>)
+    .find((record) => record.type === 'approval' && record.event === 'granted');
+  expect(granted).toMatchObject({ approver: 'boris.s', method: 'sso', factor: 'idp' });
 });
