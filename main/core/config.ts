@@ -71,6 +71,19 @@ const oidcSchema = z.strictObject({
   clockSkewSeconds: z.number().int().min(0).max(300).default(60),
   /** How long the browser sign-in may take before the station gives up waiting. */
   timeoutSeconds: z.number().int().min(10).max(900).default(300),
+  /**
+   * PCI DSS 8.4.2 for single sign-on: the ID token must show a second factor (amr or acr below). On by default;
+   * false only together with auth.mfa "off", the same documented exception as for local accounts.
+   */
+  mfa: z.boolean().default(true),
+  /** Authentication methods (RFC 8176 amr values) that count as multi-factor. */
+  mfaAmr: z.array(z.string().min(1).max(64)).min(1).max(20).default(['mfa', 'otp', 'hwk', 'swk']),
+  /** Asked for as acr_values; an ID token whose acr is one of them counts as multi-factor. */
+  acrValues: z
+    .array(z.string().regex(/^[\x21\x23-\x5b\x5d-\x7e]{1,256}$/, 'an acr value'))
+    .min(1)
+    .max(10)
+    .optional(),
 });
 
 const authSchema = z
@@ -94,7 +107,11 @@ const authSchema = z
     oidc: oidcSchema.optional(),
   })
   .prefault({})
-  .refine((auth) => auth.provider !== 'oidc' || auth.oidc !== undefined, { message: 'auth.oidc is required when provider is "oidc"', path: ['oidc'] });
+  .refine((auth) => auth.provider !== 'oidc' || auth.oidc !== undefined, { message: 'auth.oidc is required when provider is "oidc"', path: ['oidc'] })
+  .refine((auth) => auth.mfa === 'off' || auth.oidc?.mfa !== false, {
+    message: 'can be false only with auth.mfa "off" (a documented compensating control)',
+    path: ['oidc', 'mfa'],
+  });
 
 export const configSchema = z
   .strictObject({

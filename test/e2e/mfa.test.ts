@@ -93,14 +93,19 @@ it('sign-in: a missing or wrong code is refused and counted; the right code sign
   expect(trail).not.toContain(s.staff[0]?.totpSecret ?? '(none)');
 });
 
-it('an account without a second factor cannot sign in: the message says to ask an admin', async () => {
+it('an account without a second factor cannot sign in: the message says to ask an admin, for a right and a wrong password alike, and each try counts', async () => {
   const s = await launch({ staff: [ANNA], signIn: false });
   await new LocalAccountStore(s.accountsPath, s.keyStore).resetTotp('anna.k');
+  const notEnrolled = 'This account has no authentication app set up yet, so it cannot sign in. Ask an administrator to enrol it.';
   await fill(s.operator, 'anna.k', ANNA.password, '123456');
-  await expect
-    .poll(() => s.operator.getByRole('alert').textContent())
-    .toBe('This account has no authentication app set up yet, so it cannot sign in. Ask an administrator to enrol it.');
+  await expect.poll(() => s.operator.getByRole('alert').textContent(), SLOW).toBe(notEnrolled);
   expect(s.core.staff.view().state).toBe('signed-out');
+  // A wrong password gets the very same answer: it never confirms the password without a second factor.
+  await fill(s.operator, 'anna.k', 'not-the-password-1', '123456');
+  await expect.poll(() => staffEvents(s).length, SLOW).toBe(2);
+  expect(await s.operator.getByRole('alert').textContent()).toBe(notEnrolled);
+  expect(staffEvents(s)).toEqual(['sign-in-failed:anna.k:MFA_NOT_ENROLLED', 'sign-in-failed:anna.k:MFA_NOT_ENROLLED']);
+  expect(failures(s, 'anna.k')).toBe(2);
 });
 
 it('unlock and take-over ask for the code', async () => {

@@ -17,6 +17,11 @@ import type { LaunchedStation } from '../harness/launch-station';
 const ANNA = { username: 'anna', password: 'anna-correct-horse', groups: ['branch-staff'], name: 'Anna Kowalska', preferredUsername: 'anna.k' };
 const BORIS = { username: 'boris', password: 'boris-staple-battery', groups: ['branch-supervisors', 'auditors'], preferredUsername: 'boris.s' };
 const VISITOR = { username: 'visitor', password: 'visitor-battery-staple', groups: ['visitors'] };
+/** Signed in at the provider with a password alone: its ID token has no amr. */
+const PETRA = { username: 'petra', password: 'petra-horse-staple', groups: ['branch-staff'], preferredUsername: 'petra.n', amr: null };
+/** A password alone (amr ["pwd"]) at the bank's multi-factor assurance level (acr). */
+const MFA_ACR = 'urn:bank:loa:mfa';
+const OLEG = { username: 'oleg', password: 'oleg-battery-horse', groups: ['branch-staff'], preferredUsername: 'oleg.v', amr: ['pwd'], acr: MFA_ACR };
 const ROLE_GROUPS = { operator: ['branch-staff'], supervisor: ['branch-supervisors'], admin: ['it-admins'], auditor: ['auditors'] };
 
 const launch = useStation();
@@ -25,7 +30,7 @@ let loginBrowser: Browser;
 let loginContext: BrowserContext;
 
 beforeAll(async () => {
-  [idp, loginBrowser] = await Promise.all([startTestIdentityProvider({ accounts: [ANNA, BORIS, VISITOR] }), launchLoginBrowser()]);
+  [idp, loginBrowser] = await Promise.all([startTestIdentityProvider({ accounts: [ANNA, BORIS, VISITOR, PETRA, OLEG] }), launchLoginBrowser()]);
 });
 afterAll(async () => {
   await loginBrowser?.close();
@@ -46,14 +51,17 @@ interface SsoStation {
   nextBrowserUrl(): Promise<string>;
 }
 
-async function launchSso(approval?: { require?: ('processor-generated' | 'repeat' | 'after-outcome-unknown' | 'every-set')[] }): Promise<SsoStation> {
+async function launchSso(
+  approval?: { require?: ('processor-generated' | 'repeat' | 'after-outcome-unknown' | 'every-set')[] },
+  mfa: { acrValues?: string[] } = {},
+): Promise<SsoStation> {
   const opened: string[] = [];
   const waiters: ((url: string) => void)[] = [];
   const s = await launch({
     config: {
       auth: {
         provider: 'oidc',
-        oidc: { issuer: idp.issuer, clientId: idp.clientId, scopes: ['openid', 'profile', 'groups'], roleGroups: ROLE_GROUPS, timeoutSeconds: 60 },
+        oidc: { issuer: idp.issuer, clientId: idp.clientId, scopes: ['openid', 'profile', 'groups'], roleGroups: ROLE_GROUPS, timeoutSeconds: 60, ...mfa },
       },
       ...(approval ? { approval } : {}),
     },
@@ -110,10 +118,11 @@ it('signs in through the provider: name and roles from the ID token, a PIN set o
     .map((line) => JSON.parse(line) as Record<string, unknown>)
     .find((record) => record.cardId === 'SSO-1' && record.type === undefined);
   expect(card).toMatchObject({ operator: 'anna.k', outcome: 'pin-generated' });
-  expect(staffRecords(s).map((record) => [record.event, record.username, record.provider])).toEqual([
-    ['sign-in', 'anna.k', 'oidc'],
-    ['lock', 'anna.k', 'oidc'],
-    ['unlock', 'anna.k', 'oidc'],
+  // The provider's amr showed a second factor: the sign-in and unlock records say so.
+  expect(staffRecords(s).map((record) => [record.event, record.username, record.provider, record.factor])).toEqual([
+    ['sign-in', 'anna.k', 'oidc', 'idp'],
+    ['lock', 'anna.k', 'oidc', undefined],
+    ['unlock', 'anna.k', 'oidc', 'idp'],
   ]);
   expect(verifyAuditFile(s.auditPath, await readAuditKey(s.keyStore))).toMatchObject({ ok: true });
 });
@@ -138,6 +147,39 @@ it('a person whose groups grant no role cannot sign in; another person unlocking
     'sign-out:anna.k:other-user',
     'sign-in:boris.s:null',
   ]);
+});
+
+it('an ID token without amr (a password alone at the provider) is refused as SSO_MFA_MISSING, named in the window', async () => {
+  const station = await launchSso();
+  const { s } = station;
+  const url = station.nextBrowserUrl();
+  await s.operator.getByRole('button', { name: 'Sign in with single sign-on' }).click();
+  // No acr_values configured: none is asked for.
+  const authorization = new URL(await url);
+  expect(authorization.searchParams.has('acr_values')).toBe(false);
+  await completeProviderLogin(await loginContext.newPage(), authorization.href, PETRA.username, PETRA.password);
+  await expect
+    .poll(() => s.operator.getByRole('alert').textContent())
+    .toBe('The identity provider did not confirm a second factor (multi-factor authentication) for this sign-in.');
+  expect(s.core.staff.view().state).toBe('signed-out');
+  expect(staffRecords(s)).toEqual([expect.objectContaining({ event: 'sign-in-failed', username: '(single sign-on)', reason: 'SSO_MFA_MISSING' })]);
+  expect(staffRecords(s)[0]?.factor).toBeUndefined();
+
+  // The same station signs in a person whose provider did ask for a second factor.
+  await signInThroughProvider(station, 'Sign in with single sign-on', ANNA);
+  await s.operator.getByText('Signed in: Anna Kowalska').waitFor();
+});
+
+it('auth.oidc.acrValues is sent as acr_values, and an ID token with that acr signs in though its amr is "pwd" alone', async () => {
+  const station = await launchSso({ require: [] }, { acrValues: [MFA_ACR] });
+  const { s } = station;
+  const url = station.nextBrowserUrl();
+  await s.operator.getByRole('button', { name: 'Sign in with single sign-on' }).click();
+  const authorization = new URL(await url);
+  expect(authorization.searchParams.get('acr_values')).toBe(MFA_ACR);
+  await completeProviderLogin(await loginContext.newPage(), authorization.href, OLEG.username, OLEG.password);
+  await s.operator.getByText('Signed in: oleg.v').waitFor();
+  expect(staffRecords(s)).toEqual([expect.objectContaining({ event: 'sign-in', username: 'oleg.v', factor: 'idp' })]);
 });
 
 const refusals = [
@@ -207,4 +249,11 @@ it('a supervisor approves with a fresh single sign-on in the dialog; the operato
     .map((line) => JSON.parse(line) as Record<string, unknown>)
     .find((record) => record.cardId === 'SSO-APPROVE-1' && record.type === undefined);
   expect(card).toMatchObject({ operator: 'anna.k', approver: 'boris.s', approvalMethod: 'sso', approvalRule: 'processor-generated' });
+  // The approver's provider showed a second factor: the grant says so.
+  const granted = readFileSync(s.auditPath, 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => JSON.parse(line) as Record<string, unknown>)
+    .find((record) => record.type === 'approval' && record.event === 'granted');
+  expect(granted).toMatchObject({ approver: 'boris.s', method: 'sso', factor: 'idp' });
 });

@@ -23,6 +23,13 @@ export interface TestAccount {
   readonly name?: string;
   /** The `preferred_username` claim; the login when absent. */
   readonly preferredUsername?: string;
+  /**
+   * The ID token's `amr` (RFC 8176) for this person's logins: ["pwd", "otp"] when absent (a provider that asks
+   * for a second factor); null leaves the claim out, as a provider that does not report methods.
+   */
+  readonly amr?: readonly string[] | null;
+  /** The ID token's `acr` for this person's logins; none when absent. */
+  readonly acr?: string;
 }
 
 export interface TestIdentityProviderOptions {
@@ -57,9 +64,13 @@ interface KoaContext {
   body: unknown;
 }
 type Middleware = (ctx: KoaContext, next: () => Promise<void>) => Promise<void>;
+interface LoginResult {
+  login?: { accountId: string; amr?: string[]; acr?: string };
+}
 interface ProviderInstance {
   use(middleware: Middleware): void;
   callback(): (request: IncomingMessage, response: ServerResponse) => void;
+  interactionFinished(request: IncomingMessage, response: ServerResponse, result: LoginResult, options?: unknown): Promise<void>;
 }
 type ProviderConstructor = new (issuer: string, configuration: Record<string, unknown>) => ProviderInstance;
 
@@ -116,10 +127,13 @@ export async function startTestIdentityProvider(options: TestIdentityProviderOpt
       },
     ],
     jwks: { keys: [signingJwk] },
+    // The acr values the accounts log in with (oidc-provider leaves acr out of every token without this list).
+    acrValues: [...new Set(options.accounts.flatMap((account) => (account.acr ? [account.acr] : [])))],
     pkce: { required: () => true },
     // Scope-granted claims go into the ID token itself (the station reads no userinfo).
     conformIdTokenClaims: false,
-    claims: { openid: ['sub'], profile: ['name', 'preferred_username'], groups: ['groups'] },
+    // amr and acr with the openid scope, so they are in every ID token whose login set them.
+    claims: { openid: ['sub', 'acr', 'amr'], profile: ['name', 'preferred_username'], groups: ['groups'] },
     features: { devInteractions: { enabled: true } },
     cookies: { keys: [randomBytes(32).toString('hex')] },
     findAccount: (_ctx: unknown, id: string) => {
@@ -131,6 +145,18 @@ export async function startTestIdentityProvider(options: TestIdentityProviderOpt
       };
     },
   });
+
+  // The development login page finishes a login with the account id alone; the methods and level the person
+  // "used" are added here, so the ID token carries them as a real provider's would.
+  const finishInteraction = provider.interactionFinished.bind(provider);
+  provider.interactionFinished = (request, response, result, finishOptions) => {
+    const account = result.login ? accounts.get(result.login.accountId) : undefined;
+    if (result.login && account) {
+      const amr = account.amr === undefined ? ['pwd', 'otp'] : account.amr;
+      result = { ...result, login: { ...result.login, ...(amr ? { amr: [...amr] } : {}), ...(account.acr ? { acr: account.acr } : {}) } };
+    }
+    return finishInteraction(request, response, result, finishOptions);
+  };
 
   let rewrite: TokenRewrite = 'none';
   let tokenRequests = 0;

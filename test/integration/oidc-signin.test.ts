@@ -25,6 +25,11 @@ const ANNA = {
   preferredUsername: 'anna.k',
 };
 const VISITOR = { username: 'visitor', password: 'visitor-battery-staple', groups: ['visitors'] };
+/** A provider that signs this person in with a password alone and reports no methods (no amr claim). */
+const PETRA = { username: 'petra', password: 'petra-horse-staple', groups: ['branch-staff'], amr: null };
+/** A password alone (amr ["pwd"]), but at the bank's multi-factor assurance level (acr). */
+const OLEG = { username: 'oleg', password: 'oleg-battery-horse', groups: ['branch-staff'], amr: ['pwd'], acr: 'urn:bank:loa:mfa' };
+const MFA_ACR = 'urn:bank:loa:mfa';
 const ROLE_GROUPS = { operator: ['branch-staff'], supervisor: ['branch-supervisors'], admin: ['it-admins'], auditor: ['auditors'] };
 
 let idp: TestIdentityProvider;
@@ -32,7 +37,7 @@ let browser: Browser;
 let context: BrowserContext;
 
 beforeAll(async () => {
-  [idp, browser] = await Promise.all([startTestIdentityProvider({ accounts: [ANNA, VISITOR] }), launchLoginBrowser()]);
+  [idp, browser] = await Promise.all([startTestIdentityProvider({ accounts: [ANNA, VISITOR, PETRA, OLEG] }), launchLoginBrowser()]);
 });
 afterAll(async () => {
   await browser?.close();
@@ -57,6 +62,8 @@ function settings(overrides: Partial<OidcConfig> = {}): OidcConfig {
     roleGroups: ROLE_GROUPS,
     clockSkewSeconds: 60,
     timeoutSeconds: 60,
+    mfa: true,
+    mfaAmr: ['mfa', 'otp', 'hwk', 'swk'],
     ...overrides,
   };
 }
@@ -148,7 +155,9 @@ describe('OidcSignIn against a real identity provider', () => {
       displayName: 'Anna Kowalska',
       roles: ['operator', 'supervisor'],
       authTime: expect.any(Number),
+      factor: 'idp',
     });
+    expect(url.searchParams.has('acr_values')).toBe(false);
     expect(Math.abs((identity.authTime ?? 0) - Date.now() / 1000)).toBeLessThan(30);
     expect(idp.tokenRequests).toBe(before + 1);
 
@@ -251,6 +260,46 @@ describe('OidcSignIn against a real identity provider', () => {
     expect(new URL(started.page.url()).searchParams.get('error')).toBe('access_denied');
     const error = await failure(started.result);
     expect(error.code).toBe('SSO_CANCELLED');
+  });
+});
+
+describe('OidcSignIn: multi-factor at the provider (auth.oidc.mfa)', () => {
+  it('an ID token without amr (a password alone at the provider): SSO_MFA_MISSING, nobody signed in', async () => {
+    const started = await startSignIn();
+    await completeProviderLogin(started.page, started.url.href, PETRA.username, PETRA.password);
+    const error = await failure(started.result);
+    expect(error.code).toBe('SSO_MFA_MISSING');
+    expect(error.message).toContain('did not confirm a second factor');
+    expect(started.logLines.some((line) => line.includes('"event":"sso.failed"') && line.includes('SSO_MFA_MISSING'))).toBe(true);
+    expectNoSecrets(started, error);
+  });
+
+  it('amr values outside auth.oidc.mfaAmr do not count: ["pwd", "otp"] is refused when only "hwk" is accepted', async () => {
+    const started = await startSignIn({ mfaAmr: ['hwk'] });
+    await completeProviderLogin(started.page, started.url.href, ANNA.username, ANNA.password);
+    expect((await failure(started.result)).code).toBe('SSO_MFA_MISSING');
+  });
+
+  it('acrValues: sent as acr_values, and an ID token with that acr is accepted though its amr is "pwd" alone', async () => {
+    const started = await startSignIn({ acrValues: [MFA_ACR, 'urn:bank:loa:high'] });
+    expect(started.url.searchParams.get('acr_values')).toBe(`${MFA_ACR} urn:bank:loa:high`);
+    await completeProviderLogin(started.page, started.url.href, OLEG.username, OLEG.password);
+    expect(await started.result).toMatchObject({ subject: 'oleg', roles: ['operator'], factor: 'idp' });
+  });
+
+  it('the same acr is not enough when it is not one of auth.oidc.acrValues (none configured): SSO_MFA_MISSING', async () => {
+    const started = await startSignIn();
+    await completeProviderLogin(started.page, started.url.href, OLEG.username, OLEG.password);
+    expect((await failure(started.result)).code).toBe('SSO_MFA_MISSING');
+  });
+
+  it('with auth.oidc.mfa false, an ID token without amr signs in, no factor is claimed and no acr_values is sent', async () => {
+    const started = await startSignIn({ mfa: false, acrValues: [MFA_ACR] });
+    expect(started.url.searchParams.has('acr_values')).toBe(false);
+    await completeProviderLogin(started.page, started.url.href, PETRA.username, PETRA.password);
+    const identity = await started.result;
+    expect(identity.subject).toBe('petra');
+    expect(identity.factor).toBeUndefined();
   });
 });
 

@@ -171,3 +171,23 @@ describe('station ID', () => {
     expect(() => parseConfig({ station: { id: 'desk 3' } })).toThrow(/station\.id/);
   });
 });
+
+describe('single sign-on second factor (auth.oidc.mfa)', () => {
+  const oidc = { issuer: 'https://idp.bank.example', clientId: 'pin-station' };
+
+  it('is on by default, with the RFC 8176 multi-factor methods and no acr_values', () => {
+    const { auth } = parseConfig({ auth: { provider: 'oidc', oidc } });
+    expect(auth.oidc).toMatchObject({ mfa: true, mfaAmr: ['mfa', 'otp', 'hwk', 'swk'] });
+    expect(auth.oidc?.acrValues).toBeUndefined();
+  });
+
+  it('can be off only together with auth.mfa "off"', () => {
+    expectInvalid({ auth: { provider: 'oidc', oidc: { ...oidc, mfa: false } } }, 'auth.oidc.mfa', 'auth.mfa "off"');
+    expect(parseConfig({ auth: { provider: 'oidc', mfa: 'off', oidc: { ...oidc, mfa: false } } }).auth.oidc?.mfa).toBe(false);
+  });
+
+  it('refuses an empty mfaAmr and an acr value with a space (acr_values is space-separated)', () => {
+    expectInvalid({ auth: { provider: 'oidc', oidc: { ...oidc, mfaAmr: [] } } }, 'auth.oidc.mfaAmr');
+    expectInvalid({ auth: { provider: 'oidc', oidc: { ...oidc, acrValues: ['urn:a urn:b'] } } }, 'auth.oidc.acrValues');
+  });
+});

@@ -10,7 +10,8 @@ import { MemoryKeyStore } from '../../main/core/keystore';
 import { LocalAccountStore } from '../../main/core/staff/accounts';
 import { StaffSession } from '../../main/core/staff/session';
 import type { AuditStaffEntry } from '../../main/core/audit';
-import { TEST_PASSWORD, signedInStaff, tempAccountStore } from '../helpers/staff';
+import { TEST_PASSWORD, TEST_TOTP_SECRET, signedInStaff, tempAccountStore } from '../helpers/staff';
+import { currentTotp } from '../../main/core/staff/totp';
 import { samePerson } from '../../main/core/staff/session';
 import { IpcRouter } from '../../main/core/ipc-router';
 import { Station } from '../../main/core/station';
@@ -72,6 +73,33 @@ describe('LocalAccountStore', () => {
     await store.setDisabled('anna', true);
     expect(await store.checkPassword('anna', 'wrong-password-x', POLICY)).toMatchObject({ code: 'SIGN_IN_FAILED' });
     expect(await store.checkPassword('anna', TEST_PASSWORD, POLICY)).toMatchObject({ code: 'ACCOUNT_DISABLED' });
+  });
+
+  it('an account without a second factor: the same answer, counted, whatever the password (no password oracle)', async () => {
+    let now = Date.parse('2026-11-29T10:00:00.000Z');
+    const store = new LocalAccountStore(tempAccountStore().path, new MemoryKeyStore(), { now: () => new Date(now) });
+    await store.add({ username: 'anna', roles: ['operator'], password: TEST_PASSWORD });
+    const policy = { maxFailures: 3, minutes: 30 };
+    const right = await store.checkSignIn('anna', TEST_PASSWORD, '', policy, 'required');
+    const wrong = await store.checkSignIn('anna', 'wrong-password-x', '', policy, 'required');
+    // Nothing tells the right password from a wrong one, and the window can still say "ask an admin to enrol".
+    expect(right).toEqual({ ok: false, code: 'MFA_NOT_ENROLLED', recorded: 'MFA_NOT_ENROLLED', lockedUntil: null, lockedNow: false, known: true });
+    expect(wrong).toEqual(right);
+    // Both tries counted: the third locks the account, however right its password.
+    expect(await store.checkSignIn('anna', TEST_PASSWORD, '', policy, 'required')).toMatchObject({
+      code: 'ACCOUNT_LOCKED_OUT',
+      lockedNow: true,
+      recorded: 'MFA_NOT_ENROLLED',
+    });
+    expect(await store.checkSignIn('anna', TEST_PASSWORD, '', policy, 'required')).toMatchObject({ code: 'ACCOUNT_LOCKED_OUT', lockedNow: false });
+    // Enrolment (an admin vouching for the person) ends the lockout; then the password and a current code sign in.
+    await store.enrolTotp('anna', TEST_TOTP_SECRET, null);
+    now += 60_000;
+    const code = currentTotp(TEST_TOTP_SECRET, new Date(now));
+    expect(await store.checkSignIn('anna', TEST_PASSWORD, code, policy, 'required')).toMatchObject({ ok: true, factor: 'totp' });
+    // With auth.mfa "off" the password alone decides, as before.
+    await store.resetTotp('anna');
+    expect(await store.checkPassword('anna', TEST_PASSWORD, policy)).toMatchObject({ ok: true, factor: null });
   });
 
   it('refuses a file edited to add a role, and an older copy put back to undo a lockout', async () => {

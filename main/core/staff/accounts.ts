@@ -12,24 +12,24 @@
  * (a crash between the two); an older file put back in place (to undo a
  * lockout or a disabled account) is refused.
  *
- * Second factor: an enrolled account keeps its TOTP secret sealed with
- * AES-256-GCM under the keychain entry `staff-mfa-key` (main/core/staff/totp.ts),
- * with the last time step it used (a code is accepted once only); both are
- * inside the HMAC like every other field.
+ * Second factor: an enrolled account keeps its TOTP secret sealed under the
+ * keychain entry `staff-mfa-key` (totp-seal.ts), with the last time step it
+ * used (a code is accepted once only), inside the HMAC like every other field.
  */
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import { mkdir, open, readFile, rename, rm, stat } from 'node:fs/promises';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { z } from 'zod';
 import { StationError } from '../../../common/errors';
-import { normaliseUsername, ROLES, USERNAME_PATTERN, USERNAME_RULE } from '../../../common/staff';
+import { normaliseUsername, ROLES, USERNAME_PATTERN } from '../../../common/staff';
 import type { Role } from '../../../common/staff';
 import { AES256_KEY_HEX } from '../../../common/domain';
 import type { KeyStore } from '../keystore';
 import { fsyncDir, isErrno, writeAll } from '../audit/files';
+import { withFileLock } from './file-lock';
+import { checkDisplayName, checkRoles, checkUsername, safeName } from './account-fields';
 import { ARGON2ID_PHC, decoyHash, hashPassword, passwordMatches } from './passwords';
-import { matchTotp, openSecret, readMfaKey, sealSecret } from './totp';
+import { matchSealedTotp, sealedTotpSchema, sealTotp } from './totp-seal';
 
 const MAC_DOMAIN = 'pin-station-staff-accounts-v1\n';
 const ISO_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
@@ -55,15 +55,7 @@ const accountSchema = z.strictObject({
   createdAt: z.string().regex(ISO_TIME),
   passwordChangedAt: z.string().regex(ISO_TIME),
   /** Absent until enrolled (and in files written before second factors existed). */
-  totp: z
-    .strictObject({
-      iv: z.string().regex(/^[0-9a-f]{24}$/),
-      data: z.string().regex(/^[0-9a-f]{2,256}$/),
-      tag: z.string().regex(/^[0-9a-f]{32}$/),
-      /** The time step of the last code accepted: that code and every earlier one are refused. */
-      lastStep: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).nullable(),
-    })
-    .optional(),
+  totp: sealedTotpSchema.optional(),
 });
 const fileSchema = z.strictObject({
   version: z.literal(1),
@@ -96,9 +88,10 @@ export type PasswordCheck =
       readonly code: 'SIGN_IN_FAILED' | 'ACCOUNT_LOCKED_OUT' | 'ACCOUNT_DISABLED' | 'MFA_NOT_ENROLLED';
       /**
        * What the trail records when it differs from `code`: MFA_CODE_INVALID for a right password with a
-       * wrong, missing or replayed code. The window is told only SIGN_IN_FAILED, so it never confirms a password.
+       * wrong, missing or replayed code (the window is told only SIGN_IN_FAILED, so it never confirms a
+       * password); MFA_NOT_ENROLLED when that attempt locked the account.
        */
-      readonly recorded?: 'MFA_CODE_INVALID';
+      readonly recorded?: 'MFA_CODE_INVALID' | 'MFA_NOT_ENROLLED';
       /** When a lockout ends (set with ACCOUNT_LOCKED_OUT). */
       readonly lockedUntil: string | null;
       /** True when this very attempt reached the limit and locked the account. */
@@ -184,17 +177,11 @@ export class LocalAccountStore {
   /**
    * Stores a second factor confirmed with a code of step `confirmedStep` (which is then used up). Replaces
    * any earlier one; the caller has shown the secret once and checked the code (npm run staff -- mfa enroll).
+   * Also ends a lockout (tries made before enrolment count too): an admin has just vouched for the person.
    */
   async enrolTotp(username: string, secret: string, confirmedStep: number | null): Promise<StaffAccount> {
-    const key = await this.readMfaKeyOrRefuse(true);
-    try {
-      return await this.update(username, (account) => ({
-        ...account,
-        totp: { ...sealSecret(key, account.username, secret), lastStep: confirmedStep },
-      }));
-    } finally {
-      key.fill(0);
-    }
+    const totp = await sealTotp(this.keyStore, normaliseUsername(username), secret, confirmedStep);
+    return this.update(username, (account) => ({ ...account, totp, failures: 0, lockedUntil: null }));
   }
 
   /** Removes the second factor (a lost phone): the account cannot sign in until it is enrolled again. */
@@ -217,7 +204,10 @@ export class LocalAccountStore {
    * password, so the answer never tells a guesser which names exist.
    * With `mfa` "required", the code must match the account's TOTP (current
    * step ±1, later than the last step it used); a wrong one counts towards
-   * the same lockout, and an account without a second factor is refused.
+   * the same lockout. An account without a second factor is refused with
+   * MFA_NOT_ENROLLED whatever the password, and the try counts: told only
+   * after a right password, it would confirm the password with no second
+   * factor, and uncounted, it would let that be asked without limit.
    */
   checkSignIn(typedUsername: string, password: string, code: string, policy: LockoutPolicy, mfa: MfaMode): Promise<PasswordCheck> {
     const username = normaliseUsername(typedUsername);
@@ -235,7 +225,7 @@ export class LocalAccountStore {
         await passwordMatches(account.passwordHash, password);
         return { ok: false, code: 'ACCOUNT_LOCKED_OUT', lockedUntil: account.lockedUntil, lockedNow: false, known: true };
       }
-      const failed = async (recorded?: 'MFA_CODE_INVALID'): Promise<PasswordCheck> => {
+      const failed = async (recorded?: 'MFA_CODE_INVALID' | 'MFA_NOT_ENROLLED'): Promise<PasswordCheck> => {
         const failures = account.failures + 1;
         const locks = failures >= policy.maxFailures;
         const lockedUntil = locks ? new Date(now.getTime() + policy.minutes * 60_000).toISOString() : null;
@@ -244,20 +234,15 @@ export class LocalAccountStore {
         const because = recorded ? { recorded } : {};
         return locks
           ? { ok: false, code: 'ACCOUNT_LOCKED_OUT', lockedUntil, lockedNow: true, known: true, ...because }
-          : { ok: false, code: 'SIGN_IN_FAILED', lockedUntil: null, lockedNow: false, known: true, ...because };
+          : { ok: false, code: recorded === 'MFA_NOT_ENROLLED' ? recorded : 'SIGN_IN_FAILED', lockedUntil: null, lockedNow: false, known: true, ...because };
       };
-      if (!(await passwordMatches(account.passwordHash, password))) return failed();
+      const passwordRight = await passwordMatches(account.passwordHash, password); // always checked: the same time for every answer
+      if (mfa === 'required' && account.totp === undefined) return failed('MFA_NOT_ENROLLED');
+      if (!passwordRight) return failed();
       if (account.disabled) return { ok: false, code: 'ACCOUNT_DISABLED', lockedUntil: null, lockedNow: false, known: true };
       let lastStep = account.totp?.lastStep ?? null;
-      if (mfa === 'required') {
-        if (account.totp === undefined) return { ok: false, code: 'MFA_NOT_ENROLLED', lockedUntil: null, lockedNow: false, known: true };
-        const key = await this.readMfaKeyOrRefuse(false);
-        let step: number | null;
-        try {
-          step = matchTotp(openSecret(key, account.username, account.totp), code, now, account.totp.lastStep);
-        } finally {
-          key.fill(0);
-        }
+      if (mfa === 'required' && account.totp) {
+        const step = await matchSealedTotp(this.keyStore, account.username, account.totp, code, now);
         if (step === null) return failed('MFA_CODE_INVALID');
         lastStep = step;
       }
@@ -267,12 +252,6 @@ export class LocalAccountStore {
       }
       return { ok: true, account: publicView(file.accounts[index] as StoredAccount), factor: mfa === 'required' ? 'totp' : null };
     });
-  }
-
-  private async readMfaKeyOrRefuse(create: boolean): Promise<Buffer> {
-    const key = await readMfaKey(this.keyStore, create);
-    if (key === null) throw invalid('It holds second factors, but their key ("staff-mfa-key") is missing from the keychain.');
-    return key;
   }
 
   private update(typedUsername: string, change: (account: StoredAccount) => StoredAccount): Promise<StaffAccount> {
@@ -388,42 +367,15 @@ export class LocalAccountStore {
 
   /** One task at a time in this process, and under the file lock against other processes (npm run staff). */
   private exclusive<T>(task: () => Promise<T>): Promise<T> {
-    const locked = (): Promise<T> => this.withFileLock(task);
+    const locked = (): Promise<T> => withFileLock(this.path, task);
     const run = this.queue.then(locked, locked);
     this.queue = run.catch(() => undefined);
     return run;
   }
-
-  /**
-   * `<file>.lock`, made with O_EXCL, around every read-to-write, so the station and the admin CLI never
-   * overwrite each other's change. A lock older than 30 s was left by a process that died and is taken over.
-   */
-  private async withFileLock<T>(task: () => Promise<T>): Promise<T> {
-    const lockPath = `${this.path}.lock`;
-    const deadline = Date.now() + 5_000;
-    await mkdir(dirname(this.path), { recursive: true, mode: 0o700 }).catch(() => undefined);
-    for (;;) {
-      try {
-        await (await open(lockPath, 'wx', 0o600)).close();
-        break;
-      } catch (error) {
-        if (!isErrno(error, 'EEXIST')) throw new StationError('STAFF_STORE_INVALID', 'Its lock file could not be made: check the data directory.');
-        const held = await stat(lockPath).catch(() => null);
-        if (held && Date.now() - held.mtimeMs > 30_000) {
-          await rm(lockPath, { force: true });
-          continue;
-        }
-        if (Date.now() > deadline) throw new StationError('STAFF_STORE_BUSY');
-        await sleep(20);
-      }
-    }
-    try {
-      return await task();
-    } finally {
-      await rm(lockPath, { force: true }).catch(() => undefined);
-    }
-  }
 }
+
+// The station and the admin CLI import these from here.
+export { checkUsername, safeName, UNKNOWN_USERNAME } from './account-fields';
 
 function macOf(key: Buffer, generation: number, accounts: readonly StoredAccount[]): string {
   return createHmac('sha256', key)
@@ -442,34 +394,4 @@ function invalid(detail: string): StationError {
 function publicView(account: StoredAccount): StaffAccount {
   const { passwordHash: _hash, totp, ...rest } = account;
   return { ...rest, mfaEnrolled: totp !== undefined };
-}
-
-export function checkUsername(typed: string): string {
-  const username = normaliseUsername(typed);
-  if (!USERNAME_PATTERN.test(username)) throw new StationError('INVALID_REQUEST', `A user name is ${USERNAME_RULE}.`);
-  return username;
-}
-
-function checkRoles(roles: readonly Role[]): Role[] {
-  const known = ROLES.filter((role) => roles.includes(role));
-  if (known.length === 0 || known.length !== new Set(roles).size)
-    throw new StationError('INVALID_REQUEST', `Roles must be one or more of: ${ROLES.join(', ')}.`);
-  return known;
-}
-
-function checkDisplayName(name: string | null): string | null {
-  if (name === null || name.trim() === '') return null;
-  const trimmed = name.trim();
-  if (trimmed.length > 128 || /\p{Cc}/u.test(trimmed))
-    throw new StationError('INVALID_REQUEST', 'A display name has at most 128 characters and no control characters.');
-  return trimmed;
-}
-
-/** The stand-in recorded for a user name that names no account. */
-export const UNKNOWN_USERNAME = '(unknown user name)';
-
-/** A typed user name as it may appear in a message: only when it is a valid name. */
-export function safeName(typed: string): string {
-  const username = normaliseUsername(typed);
-  return USERNAME_PATTERN.test(username) ? username : '(not a valid user name)';
 }

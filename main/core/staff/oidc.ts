@@ -23,6 +23,8 @@ export interface OidcIdentity {
   readonly roles: readonly Role[];
   /** When the person last entered their credentials at the provider (seconds since the epoch). */
   readonly authTime: number | null;
+  /** 'idp' when the provider showed a second factor (auth.oidc.mfa); absent when the check is off. */
+  readonly factor?: 'idp';
 }
 
 export interface OidcSignInDeps {
@@ -81,9 +83,21 @@ function groupsOf(value: unknown): Set<string> {
   return new Set();
 }
 
+/**
+ * Whether the ID token shows multi-factor: an `amr` (RFC 8176) value in auth.oidc.mfaAmr, or an `acr` in
+ * auth.oidc.acrValues. Only the verified token counts; what the station asked for proves nothing.
+ */
+function provesMfa(claims: client.IDToken, settings: OidcConfig): boolean {
+  const amr: unknown = claims.amr;
+  if (Array.isArray(amr) && amr.some((method) => typeof method === 'string' && settings.mfaAmr.includes(method))) return true;
+  const acr: unknown = claims.acr;
+  return typeof acr === 'string' && (settings.acrValues ?? []).includes(acr);
+}
+
 function identityFrom(claims: client.IDToken | undefined, settings: OidcConfig): OidcIdentity {
   // authorizationCodeGrant with a nonce always requires an ID token; this guards a future refactor.
   if (!claims) throw new StationError('SSO_TOKEN_INVALID', '(no ID token)');
+  if (settings.mfa && !provesMfa(claims, settings)) throw new StationError('SSO_MFA_MISSING');
   const claimed = claims[settings.usernameClaim];
   const username = typeof claimed === 'string' && claimed.length > 0 ? claimed : claims.sub;
   if (username.length > USERNAME_MAX || UNSAFE_TEXT.test(username)) throw new StationError('SSO_TOKEN_INVALID', '(unusable user name claim)');
@@ -96,6 +110,7 @@ function identityFrom(claims: client.IDToken | undefined, settings: OidcConfig):
     displayName: safeText(claims.name, DISPLAY_NAME_MAX),
     roles,
     authTime: typeof claims.auth_time === 'number' ? claims.auth_time : null,
+    ...(settings.mfa ? { factor: 'idp' as const } : {}),
   };
 }
 
@@ -258,6 +273,8 @@ export class OidcSignIn {
       nonce,
       prompt: 'login',
       max_age: '0',
+      // A request only: the provider may ignore it, so the ID token's amr/acr is what is checked.
+      ...(this.settings.mfa && this.settings.acrValues ? { acr_values: this.settings.acrValues.join(' ') } : {}),
     });
     if (attempt.reason !== null) throw new StationError('SSO_CANCELLED');
     try {
