@@ -489,7 +489,7 @@ describe('the key ceremony on a real terminal (npx tsx main/admin/keys/cli.ts in
         dataDir,
       ],
       steps,
-      { cwd: ROOT, timeoutMs: 60_000 },
+      { cwd: ROOT, timeoutMs: 150_000 },
     );
   }
 

@@ -426,10 +426,10 @@ describe('npm run staff -- mfa enroll / reset', () => {
     const running = runInPty(
       [process.execPath, '--import', 'tsx', 'main/admin/staff/cli.ts', 'mfa', 'enroll', 'anna.k', '--service', service, '--data-dir', dataDir],
       [{ waitFor: prompt, send: '', sendFile: codeFile, hidden: true }],
-      { cwd: ROOT, transcript, timeoutMs: 60_000 },
+      { cwd: ROOT, transcript, timeoutMs: 150_000 },
     );
     let shown = '';
-    for (let i = 0; i < 1200 && !shown.includes(prompt); i++) {
+    for (let i = 0; i < 3000 && !shown.includes(prompt); i++) {
       await new Promise((resolvePromise) => setTimeout(resolvePromise, 50));
       shown = existsSync(transcript) ? readFileSync(transcript, 'utf8') : '';
     }
