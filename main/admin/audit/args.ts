@@ -24,8 +24,8 @@
  * help, options and their checks.
  */
 import { DATA_DIR_NAME } from '../../../common/domain';
-import { BASE_EXIT_CODES, CliError, DEFAULT_SERVICE, exitCodesHelp, parseCliArgs } from '../cli';
-import type { CliArgs, CliBaseDeps } from '../cli';
+import { BASE_EXIT_CODES, CliError, DEFAULT_SERVICE, exitCodesHelp, parseCliArgs, rejectOptionsExcept } from '../cli';
+import type { CliArgs, CliBaseDeps, DataDirDeps } from '../cli';
 
 /** Every exit code of the CLI, in one place (also listed by --help). */
 export const EXIT_CODES = {
@@ -58,11 +58,7 @@ const EXIT_CODE_HELP: Record<ExitCodeName, string> = {
 
 export const APP_DIR_NAME = DATA_DIR_NAME;
 
-export interface AuditCliDeps extends CliBaseDeps {
-  /** For the default data directory; process.env, process.platform and os.homedir() by default. */
-  readonly env?: NodeJS.ProcessEnv;
-  readonly platform?: NodeJS.Platform;
-  readonly homedir?: string;
+export interface AuditCliDeps extends CliBaseDeps, DataDirDeps {
   readonly now?: () => Date;
   /** Who acknowledges a reset; the operating-system account by default. */
   readonly osUser?: string;
@@ -174,7 +170,5 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
 }
 
 export function rejectOptions(args: ParsedArgs, command: string, allowed: readonly string[] = []): void {
-  for (const name of args.seen) {
-    if (!COMMON_OPTIONS.includes(name) && !allowed.includes(name)) throw new CliError(EXIT_CODES.USAGE, `${name} does not apply to "${command}".`);
-  }
+  rejectOptionsExcept(args.seen, command, [...COMMON_OPTIONS, ...allowed], EXIT_CODES.USAGE);
 }

@@ -1,11 +1,10 @@
 /** The trail an audit command works on, its key, and how a failed verification is told. */
 import { existsSync, realpathSync } from 'node:fs';
-import { homedir } from 'node:os';
 import { resolve } from 'node:path';
 import { auditFilePath, auditHeadPath, readAuditKey } from '../../core/audit';
 import type { AuditVerifyResult } from '../../core/audit';
 import type { KeyStore } from '../../core/keystore';
-import { CliError, defaultDataDir, stationRunning } from '../cli';
+import { CliError, stationDataDir, stationRunning } from '../cli';
 import { EXIT_CODES } from './args';
 import type { AuditCliDeps, ParsedArgs } from './args';
 
@@ -14,7 +13,7 @@ export function trailPath(args: ParsedArgs, deps: AuditCliDeps): string {
   if (args.positional.length > 2) throw new CliError(EXIT_CODES.USAGE, 'too many arguments. See --help.');
   if (file !== undefined && args.dataDir !== undefined) throw new CliError(EXIT_CODES.USAGE, 'give either a file or --data-dir, not both.');
   if (file !== undefined) return resolve(file);
-  const dataDir = args.dataDir ?? defaultDataDir(deps.platform ?? process.platform, deps.env ?? process.env, deps.homedir ?? homedir());
+  const dataDir = stationDataDir(args.dataDir, deps);
   return auditFilePath(resolve(dataDir));
 }
 
@@ -52,7 +51,7 @@ export async function withKey<T>(store: KeyStore, use: (key: Buffer) => T | Prom
  */
 export function isStationTrail(path: string, args: ParsedArgs, deps: AuditCliDeps): boolean {
   if (args.positional[1] === undefined) return true;
-  const dataDir = args.dataDir ?? defaultDataDir(deps.platform ?? process.platform, deps.env ?? process.env, deps.homedir ?? homedir());
+  const dataDir = stationDataDir(args.dataDir, deps);
   const station = auditFilePath(resolve(dataDir));
   const real = (file: string): string => {
     try {
@@ -66,7 +65,7 @@ export function isStationTrail(path: string, args: ParsedArgs, deps: AuditCliDep
 
 /** seal and reset write the station's trail, which has one writer at a time. */
 export function refuseWhileRunning(args: ParsedArgs, deps: AuditCliDeps, command: string): void {
-  const dataDir = resolve(args.dataDir ?? defaultDataDir(deps.platform ?? process.platform, deps.env ?? process.env, deps.homedir ?? homedir()));
+  const dataDir = stationDataDir(args.dataDir, deps);
   if (stationRunning(dataDir))
     throw new CliError(EXIT_CODES.STATION_RUNNING, `the station is running on ${dataDir}: close it first, then run ${command} again. Nothing was changed.`);
 }

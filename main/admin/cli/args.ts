@@ -112,3 +112,10 @@ export function parseCliArgs<O extends CliOptionTypes>(argv: readonly string[], 
   const { help, ...values } = parsed.values;
   return { help: help === true, positional: parsed.positionals, values: values as ParsedCliArgs<O>['values'], seen };
 }
+
+/** Refuses any option given (`seen`, "--name") that `command` does not take. */
+export function rejectOptionsExcept(seen: ReadonlySet<string>, command: string, allowed: readonly string[], usageExitCode: number): void {
+  for (const name of seen) {
+    if (!allowed.includes(name)) throw new CliError(usageExitCode, `${name} does not apply to "${command}".`);
+  }
+}

@@ -5,8 +5,8 @@
 import { DATA_DIR_NAME, DEFAULT_KEYCHAIN_SERVICE } from '../../../common/domain';
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { readFileSync, readlinkSync } from 'node:fs';
-import { hostname } from 'node:os';
-import { join } from 'node:path';
+import { homedir, hostname } from 'node:os';
+import { join, resolve } from 'node:path';
 import { StationError } from '../../../common/errors';
 import type { StationConfig } from '../../core/config';
 import type { KeyStore } from '../../core/keystore';
@@ -51,6 +51,18 @@ export function defaultDataDir(platform: NodeJS.Platform, env: NodeJS.ProcessEnv
   if (platform === 'win32') return join(env.APPDATA ?? join(home, 'AppData', 'Roaming'), DATA_DIR_NAME);
   if (platform === 'darwin') return join(home, 'Library', 'Application Support', DATA_DIR_NAME);
   return join(env.XDG_CONFIG_HOME && env.XDG_CONFIG_HOME.length > 0 ? env.XDG_CONFIG_HOME : join(home, '.config'), DATA_DIR_NAME);
+}
+
+/** Where a command looks for the default data directory: process.platform, process.env and os.homedir() unless given. */
+export interface DataDirDeps {
+  readonly env?: NodeJS.ProcessEnv;
+  readonly platform?: NodeJS.Platform;
+  readonly homedir?: string;
+}
+
+/** `given` (--data-dir), or else the station's default data directory, as an absolute path. */
+export function stationDataDir(given: string | undefined, deps: DataDirDeps): string {
+  return resolve(given ?? defaultDataDir(deps.platform ?? process.platform, deps.env ?? process.env, deps.homedir ?? homedir()));
 }
 
 /**

@@ -36,8 +36,8 @@ import { DATA_DIR_NAME } from '../../../common/domain';
 import { isKeyAccount, KEY_ACCOUNTS } from '../../core/keystore';
 import type { ProvisionedAccount as KeyAccount } from '../../core/keystore';
 import { normalizeAesKcv, RSA_MIN_BITS } from '../../crypto';
-import { BASE_EXIT_CODES, CANCELLED_EXIT_CODE, CliError, DEFAULT_SERVICE, exitCodesHelp, parseCliArgs } from '../cli';
-import type { CliArgs, CliBaseDeps, CliInput, HiddenReadOptions } from '../cli';
+import { BASE_EXIT_CODES, CANCELLED_EXIT_CODE, CliError, DEFAULT_SERVICE, exitCodesHelp, parseCliArgs, rejectOptionsExcept } from '../cli';
+import type { CliArgs, CliBaseDeps, DataDirDeps, CliInput, HiddenReadOptions } from '../cli';
 
 export type { KeyAccount };
 
@@ -91,12 +91,8 @@ export const API_TOKEN_MIN = 16;
 export const API_TOKEN_MAX = 4096;
 export const AES_ACCOUNTS: readonly KeyAccount[] = ['pin-key', 'audit-key'];
 
-export interface CliDeps extends CliBaseDeps {
+export interface CliDeps extends CliBaseDeps, DataDirDeps {
   readonly stdin: CliInput;
-  /** For the default data directory (--components); process.env, process.platform and os.homedir() by default. */
-  readonly env?: NodeJS.ProcessEnv;
-  readonly platform?: NodeJS.Platform;
-  readonly homedir?: string;
   /** The audit record's clock. */
   readonly now?: () => Date;
 }
@@ -211,9 +207,7 @@ export function requireAccount(positional: readonly string[], command: string): 
 }
 
 export function rejectOptions(args: ParsedArgs, command: string, allowed: readonly string[]): void {
-  for (const name of args.seen) {
-    if (!allowed.includes(name)) throw new CliError(EXIT_CODES.USAGE, `${name} does not apply to "${command}".`);
-  }
+  rejectOptionsExcept(args.seen, command, allowed, EXIT_CODES.USAGE);
 }
 
 /** The --kcv given for `account`, uppercase without spaces; a usage error when it has the wrong form. */

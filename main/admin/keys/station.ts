@@ -3,18 +3,16 @@
  * keychain.service and station.id beat config.json's, as when the station starts), and the trail's one-writer
  * rule for the commands that write a record (import --components, promote).
  */
-import { homedir } from 'node:os';
-import { resolve } from 'node:path';
 import { takeAdminLock } from '../../core/admin-lock';
 import type { StationConfig } from '../../core/config';
 import type { KeyStore } from '../../core/keystore';
-import { CliError, defaultDataDir, openStoreChecked, readStationSettings, stationRunning } from '../cli';
+import { CliError, stationDataDir, openStoreChecked, readStationSettings, stationRunning } from '../cli';
 import { EXIT_CODES } from './args';
 import type { CliDeps, ParsedArgs } from './args';
 
 /** The station's data directory: the default one, unless `given` (--data-dir). */
 export function dataDirOf(args: Pick<ParsedArgs, 'dataDir'>, deps: CliDeps): string {
-  return resolve(args.dataDir ?? defaultDataDir(deps.platform ?? process.platform, deps.env ?? process.env, deps.homedir ?? homedir()));
+  return stationDataDir(args.dataDir, deps);
 }
 
 /**

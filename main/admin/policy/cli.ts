@@ -9,14 +9,13 @@
  * the station would refuse is refused here too, with the same message.
  */
 import { readFile } from 'node:fs/promises';
-import { homedir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { StationError } from '../../../common/errors';
 import { resolveSettings } from '../../core/policy/resolve';
 import { osPolicySource } from '../../core/policy/sources';
 import type { PolicySource } from '../../core/policy/sources';
-import { BASE_EXIT_CODES, CliError, defaultDataDir, exitCodesHelp, isEntryPoint, parseCliArgs, runCli } from '../cli';
-import type { CliArgs, CliBaseDeps } from '../cli';
+import { BASE_EXIT_CODES, CliError, stationDataDir, exitCodesHelp, isEntryPoint, parseCliArgs, runCli } from '../cli';
+import type { CliArgs, CliBaseDeps, DataDirDeps } from '../cli';
 
 export const EXIT_CODES = { ...BASE_EXIT_CODES, POLICY_INVALID: 3, CONFIG_INVALID: 4 } as const;
 type ExitCodeName = keyof typeof EXIT_CODES;
@@ -28,12 +27,9 @@ const EXIT_CODE_HELP: Record<ExitCodeName, string> = {
   CONFIG_INVALID: "the station's config.json is invalid (the station refuses to start with it)",
 };
 
-export interface PolicyCliDeps extends CliBaseDeps {
+export interface PolicyCliDeps extends CliBaseDeps, DataDirDeps {
   /** The policy; the operating system's fixed location unless a test gives one. */
   readonly policySource?: PolicySource;
-  readonly env?: NodeJS.ProcessEnv;
-  readonly platform?: NodeJS.Platform;
-  readonly homedir?: string;
 }
 
 export function helpText(): string {
@@ -67,7 +63,7 @@ function show(value: unknown): string {
 
 async function runReport(args: ParsedArgs, deps: PolicyCliDeps): Promise<number> {
   if (args.positional.length > 1) throw new CliError(EXIT_CODES.USAGE, 'report takes no arguments. See --help.');
-  const dataDir = resolve(args.dataDir ?? defaultDataDir(deps.platform ?? process.platform, deps.env ?? process.env, deps.homedir ?? homedir()));
+  const dataDir = stationDataDir(args.dataDir, deps);
   const configPath = join(dataDir, 'config.json');
   let configText = '';
   try {

@@ -31,8 +31,8 @@ import { DATA_DIR_NAME } from '../../../common/domain';
 import { PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH, ROLES, USERNAME_RULE } from '../../../common/staff';
 import type { Role } from '../../../common/staff';
 import { checkUsername } from '../../core/staff/accounts';
-import { BASE_EXIT_CODES, CANCELLED_EXIT_CODE, CliError, DEFAULT_SERVICE, exitCodesHelp, parseCliArgs } from '../cli';
-import type { CliArgs, CliBaseDeps, CliInput } from '../cli';
+import { BASE_EXIT_CODES, CANCELLED_EXIT_CODE, CliError, DEFAULT_SERVICE, exitCodesHelp, parseCliArgs, rejectOptionsExcept } from '../cli';
+import type { CliArgs, CliBaseDeps, DataDirDeps, CliInput } from '../cli';
 
 /** Every exit code of the CLI, in one place (also listed by --help). */
 export const EXIT_CODES = {
@@ -71,12 +71,8 @@ const EXIT_CODE_HELP: Record<ExitCodeName, string> = {
 /** Upper bound on the line read from a pipe: the longest password in UTF-8 and a line ending. */
 export const MAX_PIPED_BYTES = PASSWORD_MAX_LENGTH * 4 + 2;
 
-export interface StaffCliDeps extends CliBaseDeps {
+export interface StaffCliDeps extends CliBaseDeps, DataDirDeps {
   readonly stdin: CliInput;
-  /** For the default data directory; process.env, process.platform and os.homedir() by default. */
-  readonly env?: NodeJS.ProcessEnv;
-  readonly platform?: NodeJS.Platform;
-  readonly homedir?: string;
   /** The clock of the store and of "locked until" in list. */
   readonly now?: () => Date;
   /** Who ran the command, for the staff-admin record; the operating-system user by default. */
@@ -166,10 +162,7 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
 
 /** Options other than --service and --data-dir that a command takes. */
 export function rejectOptions(args: ParsedArgs, command: string, allowed: readonly string[]): void {
-  for (const name of args.seen) {
-    if (name !== '--service' && name !== '--data-dir' && !allowed.includes(name))
-      throw new CliError(EXIT_CODES.USAGE, `${name} does not apply to "${command}".`);
-  }
+  rejectOptionsExcept(args.seen, command, ['--service', '--data-dir', ...allowed], EXIT_CODES.USAGE);
 }
 
 /** The user name argument, normalised; neither a missing nor an invalid one is repeated. */

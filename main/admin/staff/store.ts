@@ -2,7 +2,7 @@
  * What every staff command opens: the accounts file (sealed under the station's keychain) and, for a change, the
  * station's audit trail, checked able to take the change's staff-admin record before anything is asked.
  */
-import { homedir, userInfo } from 'node:os';
+import { userInfo } from 'node:os';
 import { resolve } from 'node:path';
 import { StationError } from '../../../common/errors';
 import type { Role } from '../../../common/staff';
@@ -12,7 +12,7 @@ import type { StaffAdminAction } from '../../core/audit';
 import type { KeyStore } from '../../core/keystore';
 import { LocalAccountStore, staffFilePath } from '../../core/staff/accounts';
 import type { StaffAccount } from '../../core/staff/accounts';
-import { CliError, defaultDataDir, openStoreChecked, readStationSettings, stationRunning } from '../cli';
+import { CliError, stationDataDir, openStoreChecked, readStationSettings, stationRunning } from '../cli';
 import { EXIT_CODES } from './args';
 import type { ParsedArgs, StaffCliDeps } from './args';
 
@@ -31,7 +31,7 @@ export interface RunState {
 }
 
 export async function openAccounts(args: ParsedArgs, deps: StaffCliDeps, state: RunState): Promise<Accounts> {
-  const dataDir = resolve(args.dataDir ?? defaultDataDir(deps.platform ?? process.platform, deps.env ?? process.env, deps.homedir ?? homedir()));
+  const dataDir = stationDataDir(args.dataDir, deps);
   const path = staffFilePath(dataDir);
   // Without --service, the station's own: the managed policy's keychain.service beats config.json's, as at start-up.
   const service = args.service ?? (await readStationSettings(dataDir, deps, EXIT_CODES.USAGE, 'Nothing was changed.')).keychain.service;
