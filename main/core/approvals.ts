@@ -16,6 +16,7 @@ import { normaliseUsername } from '../../common/staff';
 import type { ApprovalRequirement, ApprovalRule } from '../../common/staff';
 import type { AuditApprovalEntry, AuditLine, AuditOutcome, AuditStaffEntry, SecondFactor } from './audit';
 import type { StationConfig } from './config';
+import { practiceMark } from './config';
 import type { Logger } from './log';
 import { silentLogger } from './log';
 import { UNKNOWN_USERNAME } from './staff/accounts';
@@ -333,7 +334,7 @@ export class ApprovalDesk {
         username,
         provider: 'local',
         reason: 'approval',
-        ...(this.deps.sandbox ? { processor: 'sandbox' as const } : {}),
+        ...practiceMark(this.deps.sandbox),
       })
       .catch(() => this.log.error('audit.failed', { approvalEvent: 'lockout' }));
   }
@@ -364,7 +365,7 @@ export class ApprovalDesk {
       reason: grant.reason,
       errorCode,
       ...(grant.factor && event === 'granted' ? { factor: grant.factor } : {}),
-      ...(this.deps.sandbox ? { processor: 'sandbox' as const } : {}),
+      ...practiceMark(this.deps.sandbox),
     });
   }
 }

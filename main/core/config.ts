@@ -13,6 +13,11 @@ import { APPROVAL_RULES, AUTH_PROVIDERS, ROLES } from '../../common/staff';
 /** `baseUrl: "sandbox"` runs the embedded processor emulator with keys of its own. */
 export const SANDBOX_BASE_URL = 'sandbox';
 
+/** The practice marker every audit record carries when the emulator is the processor, stated once. */
+export function practiceMark(sandbox: boolean | undefined): { readonly processor?: 'sandbox' } {
+  return sandbox ? { processor: 'sandbox' } : {};
+}
+
 const SPKI_SHA256 = z.string().regex(/^[0-9A-Fa-f]{64}$/, "SHA-256 of the key's DER SubjectPublicKeyInfo, 64 hex characters");
 const LEGACY_NAMES = Object.keys(LEGACY_PROFILE_NAMES) as (keyof typeof LEGACY_PROFILE_NAMES)[];
 

@@ -13,7 +13,7 @@ import type { AuditEntry, AuditInput, AuditLine, TrailVisitor } from './audit';
 import type { AuditExportFormat } from '../../common/domain';
 import type { CardHistory } from './approvals';
 import type { StationConfig } from './config';
-import { SANDBOX_BASE_URL } from './config';
+import { practiceMark, SANDBOX_BASE_URL } from './config';
 import type { Logger } from './log';
 import type { Card } from './station-state';
 
@@ -46,7 +46,7 @@ export type Unstamped<T> = T extends unknown ? Omit<T, 'stationId' | 'processor'
 
 /** `record` with the station's ID and, when the processor is the sandbox, the practice marker. */
 export function stampRecord<T extends Unstamped<AuditInput>>(config: StationConfig, record: T): T & { stationId: string; processor?: 'sandbox' } {
-  return { ...record, stationId: config.station.id, ...(config.processor.baseUrl === SANDBOX_BASE_URL ? { processor: 'sandbox' as const } : {}) };
+  return { ...record, stationId: config.station.id, ...practiceMark(config.processor.baseUrl === SANDBOX_BASE_URL) };
 }
 
 /** The trail's own failures (AUDIT_TORN_TAIL, ...) and the keychain's keep their codes; anything unforeseen is AUDIT_FAILED. */

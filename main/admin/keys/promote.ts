@@ -1,7 +1,7 @@
 /** `npm run keys -- promote`: the staged next pin-public-key becomes current now, with its record in the station's audit trail. */
 import { StationError } from '../../../common/errors';
 import { AuditLog, auditFilePath } from '../../core/audit';
-import { SANDBOX_BASE_URL } from '../../core/config';
+import { stampRecord } from '../../core/station-records';
 import { promoteNextProcessorKey, readNextProcessorKey } from '../../core/processor-key-rotation';
 import { CliError } from '../cli';
 import { EXIT_CODES, rejectOptions } from './args';
@@ -47,9 +47,7 @@ async function promote(args: ParsedArgs, deps: CliDeps, dataDir: string, trail: 
   const now = deps.now?.() ?? new Date();
   let seq = 0;
   const promoted = await promoteNextProcessorKey(store, 'promote', now, async (entry) => {
-    seq = (
-      await log.append({ ...entry, stationId: config.station.id, ...(config.processor.baseUrl === SANDBOX_BASE_URL ? { processor: 'sandbox' as const } : {}) })
-    ).seq;
+    seq = (await log.append(stampRecord(config, entry))).seq;
     await log.flush();
   });
   if (promoted === null) throw new CliError(EXIT_CODES.NOTHING_STAGED, 'no next pin-public-key is staged. Nothing was changed.');

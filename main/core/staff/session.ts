@@ -7,9 +7,8 @@
  *   locked --another person signs in--> signed-in (the first is signed out)
  *   signed-in | locked --sign out--> signed-out
  *
- * Every change is an audit record (failed attempts too, with the user name
- * tried but never the password). Locking or ending the session calls
- * `onSessionEnd`, which cancels and wipes a PIN entry in progress.
+ * Every change is an audit record (failed attempts too, with the user name tried but never the password).
+ * Locking or ending the session calls `onSessionEnd`, which cancels and wipes a PIN entry in progress.
  */
 import { StationError, toErrorInfo } from '../../../common/errors';
 import type { StationErrorInfo } from '../../../common/errors';
@@ -19,6 +18,7 @@ import type { PracticeLogin } from './practice';
 import { currentTotp, totpStep } from './totp';
 import type { AuditStaffEntry, SecondFactor, StaffEvent } from '../audit';
 import type { AuthConfig } from '../config';
+import { practiceMark } from '../config';
 import type { Logger } from '../log';
 import { silentLogger } from '../log';
 import { safeName, UNKNOWN_USERNAME } from './accounts';
@@ -388,7 +388,7 @@ export class StaffSession {
       provider: this.provider,
       reason,
       ...(factor ? { factor } : {}),
-      ...(this.deps.sandbox ? { processor: 'sandbox' as const } : {}),
+      ...practiceMark(this.deps.sandbox),
     });
   }
 }
