@@ -156,12 +156,13 @@ export async function bootStation(deps: BootDeps): Promise<BootResult> {
       ...(watch ? { policy: watch } : {}),
     });
     await refuseSilentProfileChange(settings, processor.keyStore);
-    // Keys are checked now so a missing or malformed one is a clear screen, not a surprise at the first card.
-    await core.station.preflight();
-    // Requests cut short by the last stop get their outcome-unknown record before anyone can start a card.
-    // First an outcome the last run could not record (kept beside the trail): its attempt is closed by it.
+    // The last run's loose ends are recorded first, before any record of this run (a key promoted by the check
+    // below) and whether or not that check passes. First an outcome the last run could not record (kept beside the
+    // trail), which closes its attempt; then requests cut short by the last stop get their outcome-unknown record.
     const recovered = await core.station.recoverPendingOutcome(new Set(openAttempts.list().map((attempt) => attempt.attemptId)));
     await core.station.closeInterruptedAttempts(openAttempts.list().filter((attempt) => attempt.attemptId !== recovered));
+    // Keys are checked now so a missing or malformed one is a clear screen, not a surprise at the first card.
+    await core.station.preflight();
     // Only a trail that passed its checks is shipped.
     shipper?.start();
     log?.info('app.start', { profile: config.profile });

@@ -1,5 +1,10 @@
 /** A station that cannot start shows why and how to fix it: no crash, no stack trace, nothing sent. */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, expect, it } from 'vitest';
+import { AuditLog, readAuditRecords } from '../../main/core/audit';
+import { MemoryKeyStore } from '../../main/core/keystore';
 import { statusText } from '../harness/journeys';
 import { launchStation } from '../harness/launch-station';
 import type { LaunchedStation, LaunchStationOptions } from '../harness/launch-station';
@@ -56,4 +61,30 @@ it('an audit.ship.caFile that cannot be read as a certificate is named, and noth
   const text = await screenFor({ config: { audit: { ship: { host: '127.0.0.1', caFile: '/nonexistent/collector-ca.pem' } } } });
   expect(text).toContain('CONFIG_INVALID');
   expect(text).toContain('audit.ship.caFile could not be read as a PEM certificate.');
+});
+
+it("the last run's interrupted request is recorded as outcome unknown even when a key check then refuses start-up", async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'pin-station-startup-'));
+  try {
+    const trail = join(dir, 'audit.jsonl');
+    const keyStore = new MemoryKeyStore({ 'audit-key': 'AB'.repeat(32) });
+    // The last run wrote its attempt record and stopped before the outcome.
+    const attemptId = '0b8f6a52-3c1d-4e7f-9a2b-5c6d7e8f9a0b';
+    await new AuditLog(trail, keyStore).append({
+      type: 'attempt',
+      stationId: 'desk-1',
+      attemptId,
+      operator: 'op.one',
+      cardId: 'CUT-1',
+      mode: 'customer',
+      profile: 'gcm',
+    });
+    // This start then finds no api-token: it cannot start, but the cut-short request is closed first.
+    expect(await screenFor({ keyStore, auditPath: trail, config: { profile: 'gcm' }, keys: { pinKeyHex: 'AB'.repeat(32) } })).toContain(
+      'Entry "api-token" was not found.',
+    );
+    expect(readAuditRecords(trail).at(-1)).toMatchObject({ cardId: 'CUT-1', outcome: 'outcome-unknown', errorCode: 'STATION_STOPPED', attemptId });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
