@@ -245,7 +245,7 @@ function buildRows(input: RowInputs): Row[] {
           value: pipeline.pooledKeychainInWindowMs.p50,
           unit: 'ms',
           budget: null,
-          detail: `${run0 ? run0.keychainReadsPerOp.toFixed(2) : '?'} keychain round trips per operation (pin-key and api-token, read concurrently, then audit-key for the write-ahead attempt record, fsynced before the request); ${pct(pipeline.pooledKeychainInWindowMs, 'ms')}`,
+          detail: `${run0 ? run0.keychainRoundTripsPerOp.toFixed(2) : '?'} keychain round trips, ${run0 ? run0.keychainReadsPerOp.toFixed(2) : '?'} entries per operation (pin-key and api-token, read concurrently; audit-key is held for the signed-in session); ${pct(pipeline.pooledKeychainInWindowMs, 'ms')}`,
         }),
         row({
           id: 'pipeline.withoutKeychain.ratioFresh.p50',
