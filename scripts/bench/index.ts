@@ -299,6 +299,29 @@ function buildRows(input: RowInputs): Row[] {
         }),
       );
     }
+    // The two profiles side by side: what choosing the processor's public key over a shared gcm key costs per PIN.
+    const publicKey = crypto?.profiles['public-key'];
+    const gcm = crypto?.profiles.gcm;
+    if (publicKey && gcm) {
+      rows.push(
+        row({
+          id: 'crypto.publicKeyVsGcm',
+          section,
+          label: 'public-key / gcm: time per PIN encryption (node-forge, as the station runs it)',
+          value: publicKey.forgeMsPerOp / gcm.forgeMsPerOp,
+          unit: 'x',
+          budget: null,
+          detail: `public-key ${formatValue(publicKey.forgeMsPerOp, 'ms')}/op vs gcm ${formatValue(gcm.forgeMsPerOp, 'ms')}/op: ${formatValue(publicKey.forgeMsPerOp - gcm.forgeMsPerOp, 'ms')} more per PIN`,
+        }),
+      );
+    } else {
+      rows.push(
+        naRow(
+          { id: 'crypto.publicKeyVsGcm', section, label: 'public-key / gcm: time per PIN encryption (node-forge, as the station runs it)', unit: 'x', budget: null },
+          errors.crypto ?? 'not run',
+        ),
+      );
+    }
   }
 
   // 3. keychain

@@ -50,6 +50,7 @@ describe('bench smoke (--quick)', () => {
         'crypto.gcm.ratio',
         'crypto.iso4.ratio',
         'crypto.public-key.ratio',
+        'crypto.publicKeyVsGcm',
         'keychain.read.p50',
         'keychain.read.p99',
         'pinpad.css.gzip',
