@@ -10,10 +10,12 @@
  * operator; a wrong password counts towards the approver's lockout.
  */
 import { randomBytes } from 'node:crypto';
+import { z } from 'zod';
 import { StationError, toErrorInfo } from '../../common/errors';
 import type { PinMode } from '../../common/domain';
 import { normaliseUsername } from '../../common/staff';
 import type { ApprovalRequirement, ApprovalRule } from '../../common/staff';
+import { AUDIT_OUTCOMES } from './audit';
 import type { AuditApprovalEntry, AuditLine, AuditOutcome, AuditStaffEntry, SecondFactor } from './audit';
 import type { StationConfig } from './config';
 import { practiceMark } from './config';
@@ -70,7 +72,31 @@ export class CardHistory {
   lastPossibleSet(cardId: string): CardAttempt | undefined {
     return this.lastSet.get(cardId);
   }
+
+  /** Plain data for start-up's history snapshot (main/core/audit/scan.ts): [cardId, seq, time, outcome] rows. */
+  snapshot(): CardHistorySnapshot {
+    const rows = (map: ReadonlyMap<string, CardAttempt>): CardHistoryRow[] => Array.from(map, ([cardId, a]) => [cardId, a.seq, a.time, a.outcome]);
+    return { attempts: rows(this.lastAttempt), sets: rows(this.lastSet) };
+  }
+
+  /** Replaces what is known with a snapshot's; false (and nothing changed) when it is not one. */
+  restore(state: unknown): boolean {
+    const parsed = cardHistorySnapshotSchema.safeParse(state);
+    if (!parsed.success) return false;
+    this.clear();
+    for (const [cardId, seq, time, outcome] of parsed.data.attempts) this.lastAttempt.set(cardId, { seq, time, outcome });
+    for (const [cardId, seq, time, outcome] of parsed.data.sets) this.lastSet.set(cardId, { seq, time, outcome });
+    return true;
+  }
 }
+
+type CardHistoryRow = [cardId: string, seq: number | null, time: number, outcome: AuditOutcome];
+export interface CardHistorySnapshot {
+  readonly attempts: CardHistoryRow[];
+  readonly sets: CardHistoryRow[];
+}
+const cardHistoryRow = z.tuple([z.string(), z.number().int().min(1).nullable(), z.number(), z.enum(AUDIT_OUTCOMES)]);
+const cardHistorySnapshotSchema = z.strictObject({ attempts: z.array(cardHistoryRow), sets: z.array(cardHistoryRow) });
 
 /** A granted approval, as main keeps it. */
 export interface Grant {

@@ -136,6 +136,12 @@ export async function bootStation(deps: BootDeps): Promise<BootResult> {
         history.clear();
         openAttempts.clear();
       },
+      // Kept with the trail's checkpoint, so a long trail's earlier records are not read again at every start.
+      snapshot: () => ({ history: history.snapshot(), openAttempts: openAttempts.snapshot() }),
+      restore: (state) => {
+        const kept = state as { history?: unknown; openAttempts?: unknown } | null;
+        return typeof kept === 'object' && kept !== null && history.restore(kept.history) && openAttempts.restore(kept.openAttempts);
+      },
     });
     shipper = await shipperFor(config, audit, processor.keyStore, log, () => core?.station.publishOperator());
     let staff = await deps.staffFor(config, processor, dataDir);

@@ -18,6 +18,68 @@ export interface KeyStore {
   get(account: KeyAccount): Promise<string | null>;
   set(account: KeyAccount, value: string): Promise<void>;
   delete(account: KeyAccount): Promise<boolean>;
+  /**
+   * True while someone is signed in and the screen is unlocked: the store may then keep the
+   * SESSION_HELD_ACCOUNTS in memory; false drops them. Optional: a store without it reads per use.
+   */
+  holdForSession?(hold: boolean): void;
+}
+
+/**
+ * The audit trail's MAC key is held for a signed-in session, as HMAC-chained logs are kept: every PIN
+ * appends two records (the attempt before sending, the outcome after), and reading the key each time
+ * made three keychain entries in two round trips per PIN. Held, a PIN reads only pin-key and
+ * api-token, together, in one round trip. Reading the whole service at once (keytar's
+ * findCredentials) was not chosen: it would decrypt and copy every entry of the service (staff-key,
+ * staff-mfa-key, ship-key, ...) into this process on every PIN, as strings that cannot be wiped.
+ */
+export const SESSION_HELD_ACCOUNTS: readonly KeyAccount[] = ['audit-key'];
+
+/**
+ * The held entries of one keychain service. A read started before a drop is not kept after it,
+ * and readers of the same entry share one keychain call.
+ */
+export class SessionKeyHold {
+  private holding = false;
+  private generation = 0;
+  private readonly held = new Map<KeyAccount, Promise<string | null>>();
+
+  isHeld(account: KeyAccount): boolean {
+    return SESSION_HELD_ACCOUNTS.includes(account);
+  }
+
+  read(account: KeyAccount, fetch: () => Promise<string | null>): Promise<string | null> {
+    if (!this.holding || !this.isHeld(account)) return fetch();
+    const kept = this.held.get(account);
+    if (kept) return kept;
+    const generation = this.generation;
+    const reading = fetch();
+    this.held.set(account, reading);
+    // A failed read or a missing entry is not kept: the next use asks the keychain again.
+    reading.then(
+      (value) => {
+        if (value === null && this.generation === generation) this.held.delete(account);
+      },
+      () => {
+        if (this.generation === generation) this.held.delete(account);
+      },
+    );
+    return reading;
+  }
+
+  /** Returns true when it starts holding (the caller may read the held entries ahead of use). */
+  hold(on: boolean): boolean {
+    if (on === this.holding) return false;
+    this.holding = on;
+    this.generation++;
+    this.held.clear();
+    return on;
+  }
+
+  /** An entry written or deleted is read again at its next use. */
+  forget(account: KeyAccount): void {
+    this.held.delete(account);
+  }
 }
 
 export async function requireEntry(store: KeyStore, account: KeyAccount): Promise<string> {

@@ -72,10 +72,18 @@ export function createStationCore(options: StationCoreOptions): StationCore {
     ...options.staff,
     ...(options.audit ? { audit: options.audit } : {}),
     ...(options.log ? { log: options.log } : {}),
-    onChange: () => station.publishOperator(),
+    onChange: () => {
+      holdSessionKeys();
+      station.publishOperator();
+    },
     // Locking or signing out ends a PIN entry: it is cancelled, wiped and recorded; signing out also clears the screen.
-    onSessionEnd: (kind) => (kind === 'lock' ? station.interruptEntry('PIN_CANCELLED') : station.endOfSession()),
+    onSessionEnd: (kind) => {
+      holdSessionKeys();
+      return kind === 'lock' ? station.interruptEntry('PIN_CANCELLED') : station.endOfSession();
+    },
   });
+  // The audit MAC key is kept in memory only while someone is signed in and unlocked (main/core/keystore.ts).
+  const holdSessionKeys = (): void => options.keyStore.holdForSession?.(staff.view().state === 'signed-in');
   const history = options.history ?? new CardHistory(options.audit?.records?.() ?? []);
   // Made before the Station so its last check before sending can reach the desk; the desk needs nothing from the Station.
   const sandbox = options.config.processor.baseUrl === SANDBOX_BASE_URL;

@@ -1,8 +1,14 @@
 import { mount } from 'svelte';
 import '../shared/base.css';
 import './forms.css';
+import type { Language } from '../../common/ipc';
+import { loadCatalogue } from '../shared/i18n';
+import { station } from './api';
 import Operator from './Operator.svelte';
 
 const target = document.getElementById('app');
 if (!target) throw new Error('#app is missing from the operator page');
-mount(Operator, { target });
+// The first paint is in the configured language: its texts (one chunk) load before it.
+const first = await station.getState();
+const firstLanguage: Language = first.ok ? first.value.language : 'en';
+mount(Operator, { target, props: { firstLanguage, firstCatalogue: await loadCatalogue(firstLanguage) } });

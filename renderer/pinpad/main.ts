@@ -1,7 +1,13 @@
 import { mount } from 'svelte';
 import '../shared/base.css';
+import type { Language } from '../../common/ipc';
+import { loadPadCatalogue } from '../shared/i18n/pad';
+import { pinpad } from './api';
 import PinPad from './PinPad.svelte';
 
 const target = document.getElementById('app');
 if (!target) throw new Error('#app is missing from the PIN pad page');
-mount(PinPad, { target });
+// The pad's first paint is in the configured language: its texts (one small chunk) load before it.
+const first = await pinpad.getState();
+const firstLanguage: Language = first.ok ? first.value.language : 'en';
+mount(PinPad, { target, props: { firstLanguage, firstCatalogue: await loadPadCatalogue(firstLanguage) } });

@@ -1,9 +1,11 @@
 /**
  * What each renderer page loads from out/renderer, and its size raw and gzip.
  * The list comes from the built index.html (module script, modulepreload and
- * stylesheet links) plus the static imports of those scripts, and is merged
- * with what Chromium actually requested (when the browser part ran), so a
- * chunk loaded some other way is not missed.
+ * stylesheet links) plus the static and dynamic imports of those scripts
+ * (a language's texts are a dynamic import: every language the page can load
+ * is counted, not only the one shown first), and is merged with what Chromium
+ * actually requested (when the browser part ran), so a chunk loaded some
+ * other way is not missed.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, normalize, relative, sep } from 'node:path';
@@ -19,6 +21,8 @@ export interface AssetSize {
   readonly kind: 'js' | 'css';
   readonly rawBytes: number;
   readonly gzipBytes: number;
+  /** 'lazy': reached only through a dynamic import (loaded when first needed). */
+  readonly loading: 'static' | 'lazy';
 }
 
 export interface PageSizes {
@@ -26,7 +30,10 @@ export interface PageSizes {
   readonly html: string;
   readonly assets: readonly AssetSize[];
   readonly jsRawBytes: number;
+  /** Every script the page can load, lazy chunks included (the budget's figure). */
   readonly jsGzipBytes: number;
+  /** The scripts loaded before the page runs (its HTML and their static imports). */
+  readonly staticJsGzipBytes: number;
   readonly cssRawBytes: number;
   readonly cssGzipBytes: number;
   /** Files the browser requested that the static scan had not found (normally none). */
@@ -60,11 +67,19 @@ function staticImports(jsPath: string): string[] {
   return found;
 }
 
-function sizeOf(path: string): AssetSize {
+/** Relative dynamic imports of a built ES module (`import("./x.js")`, any quotes). */
+function dynamicImports(jsPath: string): string[] {
+  const code = readFileSync(jsPath, 'utf8');
+  const pattern = /\bimport\(\s*["'`](\.{1,2}\/[^"'`]+)["'`]\s*\)/g;
+  return Array.from(code.matchAll(pattern), (match) => normalize(join(dirname(jsPath), match[1] as string)));
+}
+
+function sizeOf(path: string, loading: AssetSize['loading']): AssetSize {
   const data = readFileSync(path);
   return {
     file: relative(RENDERER_OUT, path).split(sep).join('/'),
     kind: path.endsWith('.css') ? 'css' : 'js',
+    loading,
     rawBytes: data.length,
     // zlib's default level (6), as a web server would typically send it.
     gzipBytes: gzipSync(data).length,
@@ -77,30 +92,42 @@ function sizeOf(path: string): AssetSize {
 export function pageSizes(page: PageName, browserLoaded: readonly string[] = []): PageSizes {
   const htmlPath = join(RENDERER_OUT, page, 'index.html');
   if (!existsSync(htmlPath)) throw new Error(`${relative(REPO_ROOT, htmlPath)} is missing; run the build first`);
-  const seen = new Set<string>();
-  const queue = htmlReferences(htmlPath);
-  while (queue.length > 0) {
-    const file = queue.shift() as string;
-    if (seen.has(file) || !file.startsWith(RENDERER_OUT + sep) || !existsSync(file)) continue;
-    seen.add(file);
-    if (file.endsWith('.js')) queue.push(...staticImports(file));
+  const seen = new Map<string, AssetSize['loading']>();
+  // Static first, so a chunk both imported and lazily imported counts as static.
+  const lazy: string[] = [];
+  for (const [queue, loading] of [
+    [htmlReferences(htmlPath), 'static'],
+    [lazy, 'lazy'],
+  ] as const) {
+    while (queue.length > 0) {
+      const file = queue.shift() as string;
+      if (seen.has(file) || !file.startsWith(RENDERER_OUT + sep) || !existsSync(file)) continue;
+      seen.set(file, loading);
+      if (!file.endsWith('.js')) continue;
+      queue.push(...staticImports(file));
+      lazy.push(...dynamicImports(file));
+    }
   }
   const addedFromBrowser: string[] = [];
   for (const loaded of browserLoaded) {
     const file = normalize(join(RENDERER_OUT, loaded));
     if (!file.startsWith(RENDERER_OUT + sep) || !/\.(js|css)$/.test(file) || seen.has(file) || !existsSync(file)) continue;
-    seen.add(file);
+    seen.set(file, 'lazy');
     addedFromBrowser.push(loaded);
   }
-  const assets = [...seen].filter((file) => /\.(js|css)$/.test(file)).sort().map(sizeOf);
-  const total = (kind: 'js' | 'css', key: 'rawBytes' | 'gzipBytes'): number =>
-    assets.filter((asset) => asset.kind === kind).reduce((sum, asset) => sum + asset[key], 0);
+  const assets = [...seen]
+    .filter(([file]) => /\.(js|css)$/.test(file))
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([file, loading]) => sizeOf(file, loading));
+  const total = (kind: 'js' | 'css', key: 'rawBytes' | 'gzipBytes', only?: AssetSize['loading']): number =>
+    assets.filter((asset) => asset.kind === kind && (only === undefined || asset.loading === only)).reduce((sum, asset) => sum + asset[key], 0);
   return {
     page,
     html: relative(RENDERER_OUT, htmlPath),
     assets,
     jsRawBytes: total('js', 'rawBytes'),
     jsGzipBytes: total('js', 'gzipBytes'),
+    staticJsGzipBytes: total('js', 'gzipBytes', 'static'),
     cssRawBytes: total('css', 'rawBytes'),
     cssGzipBytes: total('css', 'gzipBytes'),
     addedFromBrowser,
@@ -112,5 +139,5 @@ export function preloadSize(page: PageName): AssetSize | null {
   const path = join(REPO_ROOT, 'out', 'preload', `${page}.cjs`);
   if (!existsSync(path)) return null;
   const data = readFileSync(path);
-  return { file: relative(REPO_ROOT, path), kind: 'js', rawBytes: data.length, gzipBytes: gzipSync(data).length };
+  return { file: relative(REPO_ROOT, path), kind: 'js', loading: 'static', rawBytes: data.length, gzipBytes: gzipSync(data).length };
 }

@@ -18,7 +18,7 @@
 import AxeBuilder from '@axe-core/playwright';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CATALOGUES } from '../../renderer/shared/i18n';
+import { CATALOGUES } from '../helpers/catalogues';
 import { launchStation } from '../harness/launch-station';
 import { heading, horizontalOverflow, launchGatedStation, padExposedText, setZoom, startCard, statusText, typeDigits, waitForCount } from '../harness/journeys';
 import type { GatedStation } from '../harness/journeys';

@@ -8,7 +8,7 @@
 import { mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, expect, it } from 'vitest';
-import { CATALOGUES } from '../../renderer/shared/i18n';
+import { CATALOGUES } from '../helpers/catalogues';
 import { launchStation } from '../harness/launch-station';
 import type { LaunchedStation } from '../harness/launch-station';
 import { brokenWords, launchGatedStation, setZoom, zoomedScreenshot, startCard, statusText, typeDigits, waitForCount } from '../harness/journeys';

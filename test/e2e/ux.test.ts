@@ -7,7 +7,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ERROR_MESSAGES } from '../../common/errors';
 import { PINPAD_STATE_EVENT } from '../../common/ipc';
-import { CATALOGUES } from '../../renderer/shared/i18n';
+import { CATALOGUES } from '../helpers/catalogues';
 import { launchStation } from '../harness/launch-station';
 import type { LaunchedStation, LaunchStationOptions } from '../harness/launch-station';
 import { enterAndConfirm, heading, isFocused, padExposedText, padLayout, startCard, statusText, typeDigits, waitForCount } from '../harness/journeys';

@@ -2,13 +2,17 @@
  * The message catalogues (renderer/shared/i18n): the type system already
  * requires every key, but a catalogue can still be cast, spread or edited
  * into shape, so this checks at run time that en, ru and kk say the same
- * things, with the same placeholders, and that plurals work.
+ * things, with the same placeholders, and that plurals work. Each page's
+ * part (pad, operator) is checked on its own as well as together.
  */
 import { describe, expect, it } from 'vitest';
 import { ERROR_MESSAGES } from '../../common/errors';
 import type { ErrorCode } from '../../common/errors';
 import { LANGUAGES } from '../../common/domain';
-import { CATALOGUES, errorText, fill, plural } from '../../renderer/shared/i18n';
+import { errorText, fill, loadCatalogue, plural } from '../../renderer/shared/i18n';
+import { PAD_ERROR_CODES } from '../../renderer/shared/i18n/catalogue';
+import { loadPadCatalogue } from '../../renderer/shared/i18n/pad';
+import { CATALOGUES, OPERATOR_CATALOGUES, PAD_CATALOGUES } from '../helpers/catalogues';
 
 const PLURAL_CATEGORIES: ReadonlySet<string> = new Set(['zero', 'one', 'two', 'few', 'many', 'other']);
 type Tree = { readonly [key: string]: unknown };
@@ -150,5 +154,35 @@ describe('i18n catalogues', () => {
     const detail = { code: 'KEYCHAIN_ENTRY_MISSING', message: `${ERROR_MESSAGES.KEYCHAIN_ENTRY_MISSING} Entry "pin-key" was not found.` } as const;
     expect(errorText(CATALOGUES.ru, detail)).toBe(`${CATALOGUES.ru.errors.KEYCHAIN_ENTRY_MISSING} Entry "pin-key" was not found.`);
     expect(errorText(CATALOGUES.kk, { code: 'PIN_TIMEOUT', message: ERROR_MESSAGES.PIN_TIMEOUT })).toBe(CATALOGUES.kk.errors.PIN_TIMEOUT);
+  });
+
+  it('each page part has the same keys in every language, and the pad part holds no staff, approval or audit text', () => {
+    for (const parts of [PAD_CATALOGUES, OPERATOR_CATALOGUES]) {
+      for (const language of LANGUAGES) {
+        expect({ language, ...keyDiff(parts.en as unknown as Tree, parts[language] as unknown as Tree) }).toEqual({ language, missing: [], extra: [] });
+      }
+    }
+    expect(Object.keys(PAD_CATALOGUES.en).sort()).toEqual(['errors', 'pad']);
+    expect(Object.keys(OPERATOR_CATALOGUES.en).sort()).toEqual(['approval', 'errors', 'operator', 'staff']);
+    for (const language of LANGUAGES) {
+      expect(Object.keys(PAD_CATALOGUES[language].errors).sort(), language).toEqual([...PAD_ERROR_CODES].sort());
+      // The operator's error texts include the pad's very texts, written once.
+      for (const code of PAD_ERROR_CODES) expect(OPERATOR_CATALOGUES[language].errors[code]).toBe(PAD_CATALOGUES[language].errors[code]);
+    }
+  });
+
+  it('the loaders give each language its own catalogue, once, and the pad error text falls back to main for a code it lacks', async () => {
+    for (const language of LANGUAGES) {
+      const pad = await loadPadCatalogue(language);
+      expect(pad.pad).toEqual(PAD_CATALOGUES[language].pad);
+      expect(await loadPadCatalogue(language)).toBe(pad);
+      expect((await loadCatalogue(language)).staff).toEqual(OPERATOR_CATALOGUES[language].staff);
+    }
+    const ru = await loadPadCatalogue('ru');
+    const keychain = { code: 'KEYCHAIN_UNAVAILABLE', message: ERROR_MESSAGES.KEYCHAIN_UNAVAILABLE } as const;
+    expect(errorText(ru, keychain)).toBe(ERROR_MESSAGES.KEYCHAIN_UNAVAILABLE);
+    expect(errorText(ru, { code: 'PIN_TOO_SHORT', message: `${ERROR_MESSAGES.PIN_TOO_SHORT} Enter at least 4 digits.` })).toBe(
+      `${PAD_CATALOGUES.ru.errors.PIN_TOO_SHORT} Enter at least 4 digits.`,
+    );
   });
 });

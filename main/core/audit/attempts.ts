@@ -4,7 +4,20 @@
  * the same attemptId, so an attempt left open means the station stopped during
  * the request (or, for the trail's very last attempt, is sending it now).
  */
+import { z } from 'zod';
 import type { AuditAttemptRecord, AuditEntry, AuditInput, AuditLine } from './format';
+
+// What closing an open attempt reads from it; the snapshot holding it is under the trail's key (scan.ts).
+const keptAttempt = z.looseObject({
+  type: z.literal('attempt'),
+  attemptId: z.string(),
+  seq: z.number().int().min(1),
+  stationId: z.string(),
+  operator: z.string(),
+  cardId: z.string(),
+  mode: z.string(),
+  profile: z.string(),
+});
 
 /** Attempt records without a card record naming their attemptId, in trail order. */
 export function openAttempts(records: readonly AuditLine[]): AuditAttemptRecord[] {
@@ -29,6 +42,20 @@ export class OpenAttemptTracker {
   /** In trail order (a Map keeps insertion order). */
   list(): AuditAttemptRecord[] {
     return [...this.open.values()];
+  }
+
+  /** Start-up's history snapshot keeps the open attempts as they are (scan.ts). */
+  snapshot(): AuditAttemptRecord[] {
+    return this.list();
+  }
+
+  /** Replaces the open attempts with a snapshot's; false (and nothing changed) when it is not one. */
+  restore(state: unknown): boolean {
+    const parsed = z.array(keptAttempt).safeParse(state);
+    if (!parsed.success) return false;
+    this.open.clear();
+    for (const attempt of parsed.data as unknown as AuditAttemptRecord[]) this.open.set(attempt.attemptId, attempt);
+    return true;
   }
 }
 

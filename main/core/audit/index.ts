@@ -44,7 +44,7 @@ export type {
 export { auditFilePath, auditHeadPath, auditShippedPath } from './files';
 export { parseAuditKeyHex, readAuditKey } from './keys';
 export { AuditLog } from './writer';
-export { auditCheckpointPath, scanTrail } from './scan';
+export { auditCheckpointPath, auditHistoryPath, scanTrail } from './scan';
 export type { TrailScan, TrailVisitor } from './scan';
 export type { AuditLogOptions } from './writer';
 export { sealAuditFile } from './seal';

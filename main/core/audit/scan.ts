@@ -6,6 +6,12 @@
  * record, and only the records after it are MAC-checked. A prefix that no longer hashes to the checkpoint (an edit,
  * a cut, another trail's checkpoint) is checked again record by record, so a checkpoint can only save time, never
  * pass a record that would fail.
+ *
+ * What start-up gathers on the way (card history, open attempts: the TrailVisitor) is kept the same way: a snapshot
+ * (`<file>.history`, under a MAC of its own with `audit-key`) of the visitor's state at a byte offset, with the
+ * SHA-256 of the file up to there. When the prefix up to it hashes right, the visitor is restored from it and only
+ * the records after it are parsed, so a long trail is read at disk speed. A snapshot that is missing, does not
+ * verify, or does not match the trail is ignored: the records are read one by one, as without it.
  */
 import { createHash } from 'node:crypto';
 import type { Hash } from 'node:crypto';
@@ -84,15 +90,80 @@ export async function writeCheckpoint(path: string, point: AuditCheckpoint, key:
 }
 
 export async function removeCheckpoint(path: string): Promise<void> {
-  await unlink(auditCheckpointPath(path)).catch((error: unknown) => {
-    if (!isErrno(error, 'ENOENT')) throw error;
-  });
+  for (const file of [auditCheckpointPath(path), auditHistoryPath(path)]) {
+    await unlink(file).catch((error: unknown) => {
+      if (!isErrno(error, 'ENOENT')) throw error;
+    });
+  }
 }
 
 /** Told each record of the trail in order (start-up's card history and open attempts); restart: forget them all. */
 export interface TrailVisitor {
   record(record: AuditLine): void;
   restart(): void;
+  /** What the visitor has gathered so far, as plain JSON data, to keep in the history snapshot. */
+  snapshot?(): unknown;
+  /** Takes back a snapshot's state in place of the records it covers; false when it is not one it can use. */
+  restore?(state: unknown): boolean;
+}
+
+/** Prefix of the history snapshot's MAC input, so no record, head or checkpoint MAC can pass for one. */
+export const AUDIT_HISTORY_DOMAIN = 'pin-station-audit-history-v1\n';
+
+/** A new snapshot is written once a start-up had to parse at least this many records for its visitor. */
+export const HISTORY_SNAPSHOT_EVERY = 10_000;
+
+export function auditHistoryPath(path: string): string {
+  return `${path}.history`;
+}
+
+/** The visitor's state after the record `seq` (mac), which ends at byte `offset`; `sha256` of the bytes before it. */
+interface HistorySnapshot extends AuditCheckpoint {
+  readonly state: unknown;
+}
+
+const historySchema = z.strictObject({
+  offset: z.number().int().min(1).max(Number.MAX_SAFE_INTEGER),
+  seq: z.number().int().min(1).max(Number.MAX_SAFE_INTEGER),
+  mac: z.string().regex(HEX64),
+  sha256: z.string().regex(HEX64),
+  state: z.unknown(),
+  historyMac: z.string().regex(HEX64),
+});
+
+function historyBody(snapshot: HistorySnapshot): string {
+  return JSON.stringify({ offset: snapshot.offset, seq: snapshot.seq, mac: snapshot.mac, sha256: snapshot.sha256, state: snapshot.state });
+}
+
+/** The snapshot, or null when there is none or it does not verify. */
+async function readHistorySnapshot(path: string, key: Uint8Array): Promise<HistorySnapshot | null> {
+  let value: unknown;
+  try {
+    value = JSON.parse(await readFile(auditHistoryPath(path), 'utf8'));
+  } catch {
+    // Missing, unreadable or not JSON: the records are read instead.
+    return null;
+  }
+  const parsed = historySchema.safeParse(value);
+  if (!parsed.success) return null;
+  const { offset, seq, mac, sha256, state } = parsed.data;
+  const snapshot: HistorySnapshot = { offset, seq, mac, sha256, state };
+  return macEquals(hmacHex(key, AUDIT_HISTORY_DOMAIN, historyBody(snapshot)), parsed.data.historyMac) ? snapshot : null;
+}
+
+/** Written after a start-up check; like the checkpoint, losing it costs only time. */
+async function writeHistorySnapshot(path: string, snapshot: HistorySnapshot, key: Uint8Array): Promise<void> {
+  const body = historyBody(snapshot);
+  const text = `${body.slice(0, -1)},"historyMac":"${hmacHex(key, AUDIT_HISTORY_DOMAIN, body)}"}\n`;
+  const file = auditHistoryPath(path);
+  const temp = `${file}.tmp`;
+  const handle = await open(temp, 'w', 0o600);
+  try {
+    await writeAll(handle, Buffer.from(text, 'utf8'), null);
+  } finally {
+    await handle.close();
+  }
+  await rename(temp, file);
 }
 
 export interface TrailScan {
@@ -110,21 +181,52 @@ export interface TrailScan {
   readonly lastMac: string;
   /** Whether the checkpoint held (false: none, or it did not match and the whole trail was checked). */
   readonly usedCheckpoint: boolean;
+  /** Whether the visitor was restored from the history snapshot instead of told the records it covers. */
+  readonly usedHistorySnapshot: boolean;
+  /** Records told to the visitor one by one (the rest came from the snapshot). */
+  readonly visited: number;
 }
 
 const CHUNK = 4 * 1024 * 1024;
 
-/** Checks the whole trail (see the file's comment). `markSeq`: the seq whose verified mac is wanted. */
-export async function scanTrail(path: string, key: Uint8Array, markSeq: number | null, visitor?: TrailVisitor): Promise<TrailScan> {
+/**
+ * Checks the whole trail (see the file's comment). `markSeq`: the seq whose verified mac is wanted.
+ * `snapshotEvery`: records told to the visitor one by one that make a new history snapshot worth writing.
+ */
+export async function scanTrail(
+  path: string,
+  key: Uint8Array,
+  markSeq: number | null,
+  visitor?: TrailVisitor,
+  { snapshotEvery = HISTORY_SNAPSHOT_EVERY }: { readonly snapshotEvery?: number } = {},
+): Promise<TrailScan> {
+  const keepHistory = (scan: TrailScan): Promise<TrailScan> => keepHistorySnapshot(path, key, scan, visitor, snapshotEvery);
   const point = await readCheckpoint(path, key);
   if (point) {
-    const result = await scanFrom(path, key, markSeq, visitor, point);
-    if (result !== 'mismatch') return result;
+    const snapshot = visitor?.restore ? await readHistorySnapshot(path, key) : null;
+    // Usable only inside the checkpoint's prefix (records after it need their MACs checked one by one), and only
+    // when the mark's record does not lie hidden inside it.
+    if (snapshot && snapshot.offset <= point.offset && (markSeq === null || markSeq >= snapshot.seq)) {
+      const result = await scanFrom(path, key, markSeq, visitor, point, snapshot);
+      if (result !== 'mismatch') return keepHistory(result);
+      visitor?.restart();
+    }
+    const result = await scanFrom(path, key, markSeq, visitor, point, null);
+    if (result !== 'mismatch') return keepHistory(result);
     visitor?.restart();
   }
-  const result = await scanFrom(path, key, markSeq, visitor, null);
+  const result = await scanFrom(path, key, markSeq, visitor, null, null);
   if (result === 'mismatch') throw new Error('unreachable: no checkpoint');
-  return result;
+  return keepHistory(result);
+}
+
+/** After a scan that held and had to read many records for its visitor, a new snapshot of what it gathered. */
+async function keepHistorySnapshot(path: string, key: Uint8Array, scan: TrailScan, visitor: TrailVisitor | undefined, every: number): Promise<TrailScan> {
+  if (!visitor?.snapshot || scan.firstBad !== null || scan.lastSeq === 0 || scan.visited < every) return scan;
+  const snapshot = { offset: scan.end, seq: scan.lastSeq, mac: scan.lastMac, sha256: scan.hash.copy().digest('hex'), state: visitor.snapshot() };
+  // Only time depends on it: a snapshot that cannot be written means a slower next start, not a refusal.
+  await writeHistorySnapshot(path, snapshot, key).catch(() => undefined);
+  return scan;
 }
 
 async function scanFrom(
@@ -133,6 +235,7 @@ async function scanFrom(
   markSeq: number | null,
   visitor: TrailVisitor | undefined,
   point: AuditCheckpoint | null,
+  snapshot: HistorySnapshot | null,
 ): Promise<TrailScan | 'mismatch'> {
   let handle: FileHandle;
   const hash = createHash('sha256');
@@ -146,6 +249,8 @@ async function scanFrom(
     lastSeq: 0,
     lastMac: AUDIT_GENESIS,
     usedCheckpoint: false,
+    usedHistorySnapshot: false,
+    visited: 0,
   });
   try {
     handle = await open(path, 'r');
@@ -168,9 +273,28 @@ async function scanFrom(
     let markMac: string | null = null;
     let firstBad: AuditBadRecord | null = null;
     let lineNumber = 0;
-    // Lines in the prefix are parsed only for what needs them (the visitor, record 1, the mark's record).
+    let visited = 0;
+    const visit = (record: AuditLine): void => {
+      visited++;
+      visitor?.record(record);
+    };
+    // Lines in the prefix are parsed only for what needs them (the visitor, record 1, the mark's record): up to
+    // `bulkEnd` they are only hashed, at disk speed; a history snapshot stands in for the visitor there.
     const parsePrefix = visitor !== undefined || (markSeq !== null && point !== null && markSeq < point.seq);
-    const done = (): TrailScan => ({ records, first, markMac, firstBad, end: hashedTo, hash, lastSeq, lastMac, usedCheckpoint: point !== null });
+    const bulkEnd = snapshot !== null ? snapshot.offset : parsePrefix ? 0 : prefixEnd;
+    const done = (): TrailScan => ({
+      records,
+      first,
+      markMac,
+      firstBad,
+      end: hashedTo,
+      hash,
+      lastSeq,
+      lastMac,
+      usedCheckpoint: point !== null,
+      usedHistorySnapshot: snapshot !== null,
+      visited,
+    });
 
     for (;;) {
       if (filled === buf.length) {
@@ -183,58 +307,64 @@ async function scanFrom(
       filled += bytesRead;
       const atEof = bytesRead === 0 || bufStart + filled >= size;
       let pos = 0;
-      // The prefix: hashed in bulk, one update a chunk.
-      if (bufStart + pos < prefixEnd) {
-        const upto = Math.min(filled, prefixEnd - bufStart);
-        if (!parsePrefix) {
-          if (bufStart === 0 && pos === 0) {
-            // Record 1 all the same (a reset record there may have acknowledged the mark); the hash vouches for it.
-            const nl = buf.indexOf(0x0a);
-            if (nl !== -1 && nl < upto) {
-              try {
-                first = JSON.parse(buf.toString('utf8', 0, nl)) as AuditLine;
-              } catch {
-                return 'mismatch';
-              }
-            }
-          }
-          hash.update(buf.subarray(pos, upto));
-          hashedTo = bufStart + upto;
-          pos = upto;
-          if (hashedTo === prefixEnd) {
-            if (hash.copy().digest('hex') !== point?.sha256) return 'mismatch';
-            lastSeq = point.seq;
-            lastMac = point.mac;
-            records = point.seq;
-            lineNumber = point.seq;
-            if (markSeq === point.seq) markMac = point.mac;
-          }
-        } else {
-          let cut = pos;
-          for (;;) {
-            const nl = buf.indexOf(0x0a, cut);
-            if (nl === -1 || nl >= upto) break;
-            let value: AuditLine;
+      // The prefix up to bulkEnd: hashed in bulk, one update a chunk.
+      if (bufStart + pos < bulkEnd) {
+        const upto = Math.min(filled, bulkEnd - bufStart);
+        if (bufStart === 0 && pos === 0) {
+          // Record 1 all the same (a reset record there may have acknowledged the mark); the hash vouches for it.
+          const nl = buf.indexOf(0x0a);
+          if (nl !== -1 && nl < upto) {
             try {
-              value = JSON.parse(buf.toString('utf8', cut, nl)) as AuditLine;
+              first = JSON.parse(buf.toString('utf8', 0, nl)) as AuditLine;
             } catch {
               return 'mismatch';
             }
-            lineNumber++;
-            if (lineNumber === 1) first = value;
-            if (value.seq === markSeq) markMac = value.mac;
-            lastSeq = value.seq;
-            lastMac = value.mac;
-            records = value.seq;
-            visitor?.record(value);
-            cut = nl + 1;
           }
-          hash.update(buf.subarray(pos, cut));
-          hashedTo = bufStart + cut;
-          pos = cut;
-          if (hashedTo === prefixEnd) {
-            if (hash.copy().digest('hex') !== point?.sha256 || lastSeq !== point.seq || lastMac !== point.mac) return 'mismatch';
+        }
+        hash.update(buf.subarray(pos, upto));
+        hashedTo = bufStart + upto;
+        pos = upto;
+        if (hashedTo === bulkEnd) {
+          const at = snapshot ?? point;
+          if (at === null || hash.copy().digest('hex') !== at.sha256) return 'mismatch';
+          if (snapshot !== null && visitor?.restore?.(snapshot.state) !== true) return 'mismatch';
+          lastSeq = at.seq;
+          lastMac = at.mac;
+          records = at.seq;
+          lineNumber = at.seq;
+          if (markSeq === at.seq) markMac = at.mac;
+          if (bulkEnd === prefixEnd && (point === null || hash.copy().digest('hex') !== point.sha256 || at.seq !== point.seq || at.mac !== point.mac)) {
+            return 'mismatch';
           }
+        }
+      }
+      // The rest of the prefix: parsed for the visitor (and the mark), its hash checked at the checkpoint.
+      if (bufStart + pos >= bulkEnd && bufStart + pos < prefixEnd) {
+        const upto = Math.min(filled, prefixEnd - bufStart);
+        let cut = pos;
+        for (;;) {
+          const nl = buf.indexOf(0x0a, cut);
+          if (nl === -1 || nl >= upto) break;
+          let value: AuditLine;
+          try {
+            value = JSON.parse(buf.toString('utf8', cut, nl)) as AuditLine;
+          } catch {
+            return 'mismatch';
+          }
+          lineNumber++;
+          if (lineNumber === 1) first = value;
+          if (value.seq === markSeq) markMac = value.mac;
+          lastSeq = value.seq;
+          lastMac = value.mac;
+          records = value.seq;
+          visit(value);
+          cut = nl + 1;
+        }
+        hash.update(buf.subarray(pos, cut));
+        hashedTo = bufStart + cut;
+        pos = cut;
+        if (hashedTo === prefixEnd) {
+          if (hash.copy().digest('hex') !== point?.sha256 || lastSeq !== point.seq || lastMac !== point.mac) return 'mismatch';
         }
       }
       // After the prefix: every record checked.
@@ -280,7 +410,7 @@ async function scanFrom(
           lastSeq = record.seq;
           lastMac = record.mac;
           records = record.seq;
-          visitor?.record(record);
+          visit(record);
           hash.update(buf.subarray(pos, lineEnd + 1));
           pos = lineEnd + 1;
           hashedTo = bufStart + pos;

@@ -1,18 +1,47 @@
 /**
  * Typed message catalogues. A small typed catalogue instead of an i18n
  * library: three languages and about fifty messages, plural forms come from
- * the browser's own Intl.PluralRules, a missing message is a compile error
- * (every catalogue has the type Catalogue), and the PIN pad stays well inside
- * its 25 KB script budget.
+ * the browser's own Intl.PluralRules, and a missing message is a compile error
+ * (every language's file has the type PadCatalogue or OperatorCatalogue).
+ *
+ * Each page loads only its own part, one language at a time (pad/<lang>.ts,
+ * operator/<lang>.ts, each a chunk of its own): the PIN pad needs none of the
+ * staff, approval, audit and policy texts, and stays inside its 25 KB script
+ * budget.
  */
-import type { ErrorCode } from '../../../common/errors';
+import { ERROR_MESSAGES } from '../../../common/errors';
+import type { ErrorCode, StationErrorInfo } from '../../../common/errors';
 import type { Language, PadStep } from '../../../common/ipc';
 import type { ApprovalRule, Role } from '../../../common/staff';
 
 export type PluralForms = Partial<Record<Intl.LDMLPluralRule, string>> & { other: string };
 
-export interface Catalogue {
-  readonly languageName: string;
+/** Each language's name in that language, for the language choosers of both pages. */
+export const LANGUAGE_NAMES: Readonly<Record<Language, string>> = { en: 'English', ru: 'Русский', kk: 'Қазақша' };
+
+/**
+ * The errors the pad can show: what the PIN session refuses a key or an OK
+ * with (main's padAction), plus the generic ones. Another code is shown in
+ * main's own words.
+ */
+export const PAD_ERROR_CODES = [
+  'INVALID_REQUEST',
+  'NO_SESSION',
+  'PIN_TOO_SHORT',
+  'PIN_TOO_LONG',
+  'PIN_MISMATCH',
+  'PIN_MISMATCH_LIMIT',
+  'PIN_REPEATED',
+  'PIN_SEQUENCE',
+  'PIN_DENIED',
+  'PIN_CANCELLED',
+  'PIN_TIMEOUT',
+  'INTERNAL',
+] as const satisfies readonly ErrorCode[];
+export type PadErrorCode = (typeof PAD_ERROR_CODES)[number];
+
+/** What the cardholder's pad says. */
+export interface PadCatalogue {
   readonly pad: {
     readonly enterTitle: string;
     readonly confirmTitle: string;
@@ -30,6 +59,11 @@ export interface Catalogue {
     readonly secondsLeft: string;
     readonly language: string;
   };
+  readonly errors: Readonly<Record<PadErrorCode, string>>;
+}
+
+/** What the operator window says: the desk, staff sign-in, approvals and every error. */
+export interface OperatorCatalogue {
   readonly operator: {
     readonly title: string;
     readonly cardId: string;
@@ -133,4 +167,37 @@ export function plural(language: Language, forms: PluralForms, n: number): strin
 
 export function fill(template: string, values: Readonly<Record<string, string | number>>): string {
   return template.replace(/\{(\w+)\}/g, (match, name: string) => (name in values ? String(values[name]) : match));
+}
+
+/**
+ * The message for an error in the window's language. Main's message is the
+ * English text plus an optional detail (an entry name, an HTTP status), which
+ * is kept; a code the catalogue has no text for falls back to main's message.
+ */
+export function errorText(catalogue: { readonly errors: Readonly<Partial<Record<ErrorCode, string>>> }, error: StationErrorInfo): string {
+  if (!Object.prototype.hasOwnProperty.call(ERROR_MESSAGES, error.code)) return error.message;
+  const code = error.code as ErrorCode;
+  const translated = Object.prototype.hasOwnProperty.call(catalogue.errors, code) ? catalogue.errors[code] : undefined;
+  if (translated === undefined) return error.message;
+  const base = ERROR_MESSAGES[code];
+  const detail = error.message.startsWith(base) ? error.message.slice(base.length).trim() : '';
+  return detail ? `${translated} ${detail}` : translated;
+}
+
+/**
+ * Loads one language's catalogue on first use (a dynamic import, so each
+ * language is a chunk of its own) and keeps it: a page holds only the
+ * languages someone chose. A failed load is forgotten, so the next call tries again.
+ */
+export function languageLoader<T>(imports: Readonly<Record<Language, () => Promise<T>>>): (language: Language) => Promise<T> {
+  const loaded = new Map<Language, Promise<T>>();
+  return (language) => {
+    let pending = loaded.get(language);
+    if (pending === undefined) {
+      pending = imports[language]();
+      pending.catch(() => loaded.delete(language));
+      loaded.set(language, pending);
+    }
+    return pending;
+  };
 }

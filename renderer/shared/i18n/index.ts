@@ -1,32 +1,20 @@
-import { ERROR_MESSAGES } from '../../../common/errors';
-import type { ErrorCode, StationErrorInfo } from '../../../common/errors';
+/** The operator window's texts: the desk, staff, approvals and every error, one language at a time. */
+import type { StationErrorInfo } from '../../../common/errors';
 import type { Language } from '../../../common/ipc';
-import type { Catalogue } from './catalogue';
-import { en } from './en';
-import { kk } from './kk';
-import { ru } from './ru';
+import { errorText, languageLoader, plural } from './catalogue';
+import type { OperatorCatalogue } from './catalogue';
 
-import { plural } from './catalogue';
-export { fill, plural } from './catalogue';
-export type { Catalogue } from './catalogue';
+export { errorText, fill, LANGUAGE_NAMES, plural } from './catalogue';
+export type { OperatorCatalogue as Catalogue, OperatorCatalogue, PadCatalogue } from './catalogue';
 
-export const CATALOGUES: Readonly<Record<Language, Catalogue>> = { en, ru, kk };
-
-/**
- * The message for an error in the window's language. Main's message is the
- * English text plus an optional detail (an entry name, an HTTP status), which
- * is kept; an unknown code falls back to main's message.
- */
-export function errorText(catalogue: Catalogue, error: StationErrorInfo): string {
-  if (!Object.prototype.hasOwnProperty.call(ERROR_MESSAGES, error.code)) return error.message;
-  const code = error.code as ErrorCode;
-  const base = ERROR_MESSAGES[code];
-  const detail = error.message.startsWith(base) ? error.message.slice(base.length).trim() : '';
-  return detail ? `${catalogue.errors[code]} ${detail}` : catalogue.errors[code];
-}
+export const loadCatalogue = languageLoader<OperatorCatalogue>({
+  en: () => import('./operator/en').then((module) => module.en),
+  ru: () => import('./operator/ru').then((module) => module.ru),
+  kk: () => import('./operator/kk').then((module) => module.kk),
+});
 
 /** errorText, with a lockout's minutes left said in the window's language. */
-export function staffErrorText(catalogue: Catalogue, language: Language, error: StationErrorInfo): string {
+export function staffErrorText(catalogue: OperatorCatalogue, language: Language, error: StationErrorInfo): string {
   if (error.code === 'ACCOUNT_LOCKED_OUT' && error.minutesLeft !== undefined) {
     return `${catalogue.errors.ACCOUNT_LOCKED_OUT} ${plural(language, catalogue.staff.lockedOutFor, error.minutesLeft)}`;
   }

@@ -1,23 +1,7 @@
-import { ERROR_MESSAGES } from '../../../common/errors';
-import type { Catalogue } from './catalogue';
+import { ERROR_MESSAGES } from '../../../../common/errors';
+import type { OperatorCatalogue } from '../catalogue';
 
-export const en: Catalogue = {
-  languageName: 'English',
-  pad: {
-    enterTitle: 'Enter your new PIN',
-    confirmTitle: 'Enter the same PIN again',
-    lengthExact: { one: '{n} digit', other: '{n} digits' },
-    lengthRange: '{min} to {max} digits',
-    digitsEntered: { one: '{n} digit entered', other: '{n} digits entered' },
-    waitTitle: 'Please wait',
-    waitBody: 'A member of staff will start PIN entry.',
-    erase: 'Erase',
-    clear: 'Clear',
-    ok: 'OK',
-    cancel: 'Cancel',
-    secondsLeft: '{s} s left',
-    language: 'Language',
-  },
+export const en: OperatorCatalogue = {
   operator: {
     title: 'PIN Station',
     cardId: 'Card ID',
@@ -103,6 +87,7 @@ export const en: Catalogue = {
     approveSso: 'Approve with single sign-on',
     cancel: 'Cancel',
   },
+  // English error texts are the ones main writes, so they cannot drift apart.
   // English error texts are the ones main writes, so they cannot drift apart.
   errors: ERROR_MESSAGES,
 };

@@ -1,22 +1,7 @@
-import type { Catalogue } from './catalogue';
+import type { OperatorCatalogue } from '../catalogue';
+import { ru as pad } from '../pad/ru';
 
-export const ru: Catalogue = {
-  languageName: 'Русский',
-  pad: {
-    enterTitle: 'Введите новый ПИН‑код',
-    confirmTitle: 'Введите тот же ПИН‑код ещё раз',
-    lengthExact: { one: '{n} цифра', few: '{n} цифры', many: '{n} цифр', other: '{n} цифры' },
-    lengthRange: 'от {min} до {max} цифр',
-    digitsEntered: { one: 'Введена {n} цифра', few: 'Введено {n} цифры', many: 'Введено {n} цифр', other: 'Введено {n} цифры' },
-    waitTitle: 'Пожалуйста, подождите',
-    waitBody: 'Ввод ПИН‑кода начнётся, когда сотрудник банка его запустит.',
-    erase: 'Стереть',
-    clear: 'Очистить',
-    ok: 'ОК',
-    cancel: 'Отмена',
-    secondsLeft: 'Осталось {s} с',
-    language: 'Язык',
-  },
+export const ru: OperatorCatalogue = {
   operator: {
     title: 'PIN Station',
     cardId: 'ID карты',
@@ -120,21 +105,12 @@ export const ru: Catalogue = {
     cancel: 'Отмена',
   },
   errors: {
-    INVALID_REQUEST: 'Запрос не распознан.',
+    // The cardholder's messages are written once, in the pad's catalogue.
+    ...pad.errors,
     WRONG_WINDOW: 'Это действие недоступно в данном окне.',
     CARD_ID_INVALID: 'ID карты имеет неверный формат.',
     PAN_INVALID: 'Номер карты (PAN) должен содержать от 12 до 19 цифр и верную контрольную цифру.',
     SESSION_BUSY: 'Ввод ПИН‑кода уже идёт. Завершите или отмените его.',
-    NO_SESSION: 'Ввод ПИН‑кода не начат.',
-    PIN_TOO_SHORT: 'ПИН‑код слишком короткий.',
-    PIN_TOO_LONG: 'Больше цифр ввести нельзя.',
-    PIN_MISMATCH: 'ПИН‑коды не совпали. Введите тот же ПИН‑код ещё раз.',
-    PIN_MISMATCH_LIMIT: 'ПИН‑коды несколько раз не совпали. Начните заново с новым ПИН‑кодом.',
-    PIN_REPEATED: 'ПИН‑код не может состоять из одной повторяющейся цифры. Выберите другой.',
-    PIN_SEQUENCE: 'ПИН‑код не может состоять из цифр подряд по возрастанию или убыванию. Выберите другой.',
-    PIN_DENIED: 'Этот ПИН‑код слишком легко угадать. Выберите другой.',
-    PIN_CANCELLED: 'Ввод ПИН‑кода отменён.',
-    PIN_TIMEOUT: 'Время ввода ПИН‑кода истекло. Ничего не отправлено.',
     KEYCHAIN_ENTRY_MISSING: 'В хранилище ключей нет нужного ключа. Обратитесь к хранителю ключей.',
     KEYCHAIN_ENTRY_MALFORMED: 'Ключ в хранилище имеет неверный формат. Обратитесь к хранителю ключей.',
     KEYCHAIN_UNAVAILABLE: 'Хранилище ключей недоступно или заблокировано. Разблокируйте его и повторите.',
@@ -190,6 +166,5 @@ export const ru: Catalogue = {
       'Последний результат ещё не записан в журнал аудита, поэтому ничего нового начать нельзя. Попытки повторяются каждые несколько секунд: освободите место на диске или исправьте журнал (npm run audit -- verify).',
     STATION_STOPPED: 'Станция остановилась во время запроса: результат неизвестен. Уточните в процессинге, прежде чем пробовать снова.',
     STATION_CLOSING: 'Станция закрывается. Новые операции не начинаются.',
-    INTERNAL: 'Внутренняя ошибка. Ничего не отправлено.',
   },
 };

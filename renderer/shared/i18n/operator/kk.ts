@@ -1,22 +1,7 @@
-import type { Catalogue } from './catalogue';
+import type { OperatorCatalogue } from '../catalogue';
+import { kk as pad } from '../pad/kk';
 
-export const kk: Catalogue = {
-  languageName: 'Қазақша',
-  pad: {
-    enterTitle: 'Жаңа PIN‑кодты енгізіңіз',
-    confirmTitle: 'PIN‑кодты қайталап енгізіңіз',
-    lengthExact: { other: '{n} цифр' },
-    lengthRange: '{min}–{max} цифр',
-    digitsEntered: { other: '{n} цифр енгізілді' },
-    waitTitle: 'Күте тұрыңыз',
-    waitBody: 'PIN‑код енгізуді банк қызметкері іске қосады.',
-    erase: 'Өшіру',
-    clear: 'Тазарту',
-    ok: 'ОК',
-    cancel: 'Бас тарту',
-    secondsLeft: '{s} с қалды',
-    language: 'Тіл',
-  },
+export const kk: OperatorCatalogue = {
   operator: {
     title: 'PIN Station',
     cardId: 'Карта идентификаторы',
@@ -104,21 +89,12 @@ export const kk: Catalogue = {
     cancel: 'Бас тарту',
   },
   errors: {
-    INVALID_REQUEST: 'Сұрау түсініксіз.',
+    // The cardholder's messages are written once, in the pad's catalogue.
+    ...pad.errors,
     WRONG_WINDOW: 'Бұл терезе бұл әрекетті орындай алмайды.',
     CARD_ID_INVALID: 'Карта идентификаторының пішімі дұрыс емес.',
     PAN_INVALID: 'Карта нөмірі (PAN) 12–19 цифрдан тұруы және бақылау цифры дұрыс болуы керек.',
     SESSION_BUSY: 'PIN‑кодты енгізу жүріп жатыр. Алдымен оны аяқтаңыз немесе тоқтатыңыз.',
-    NO_SESSION: 'PIN‑кодты енгізу басталмаған.',
-    PIN_TOO_SHORT: 'PIN‑код тым қысқа.',
-    PIN_TOO_LONG: 'Бұдан артық цифр енгізуге болмайды.',
-    PIN_MISMATCH: 'PIN‑кодтар сәйкес келмеді. PIN‑кодты қайталап енгізіңіз.',
-    PIN_MISMATCH_LIMIT: 'PIN‑кодтар бірнеше рет сәйкес келмеді. Жаңа PIN‑кодпен қайта бастаңыз.',
-    PIN_REPEATED: 'PIN‑код бірдей цифрлардан тұра алмайды. Басқасын таңдаңыз.',
-    PIN_SEQUENCE: 'PIN‑код өсу немесе кему ретімен қатар келген цифрлардан тұра алмайды. Басқасын таңдаңыз.',
-    PIN_DENIED: 'Бұл PIN‑кодты табу тым оңай. Басқасын таңдаңыз.',
-    PIN_CANCELLED: 'PIN‑кодты енгізу тоқтатылды.',
-    PIN_TIMEOUT: 'PIN‑кодты енгізу уақыты бітті. Ештеңе жіберілмеді.',
     KEYCHAIN_ENTRY_MISSING: 'Кілттер қоймасында қажетті кілт жоқ. Кілт сақтаушыға хабарласыңыз.',
     KEYCHAIN_ENTRY_MALFORMED: 'Қоймадағы кілттің пішімі дұрыс емес. Кілт сақтаушыға хабарласыңыз.',
     KEYCHAIN_UNAVAILABLE: 'Кілттер қоймасы қолжетімсіз немесе құлыпталған. Құлпын ашып, қайталаңыз.',
@@ -173,6 +149,5 @@ export const kk: Catalogue = {
       'Соңғы нәтиже аудит журналына әлі жазылмады, сондықтан жаңа ештеңе бастауға болмайды. Әрекет бірнеше секунд сайын қайталанады: дискіде орын босатыңыз немесе журналды түзетіңіз (npm run audit -- verify).',
     STATION_STOPPED: 'Сұрау кезінде станция тоқтады: нәтижесі белгісіз. Қайталамас бұрын процессингтен нақтылаңыз.',
     STATION_CLOSING: 'Станция жабылып жатыр. Жаңа әрекет басталмайды.',
-    INTERNAL: 'Ішкі қате. Ештеңе жіберілмеді.',
   },
 };

@@ -1,0 +1,160 @@
+/**
+ * One keychain round trip per PIN, on a private Secret Service (scripts/with-test-keyring.sh): the
+ * station's real pipeline (router -> PIN session -> encryption -> write-ahead record -> sandbox
+ * processor -> outcome record) with a KeytarKeyStore that counts and times its real keychain calls.
+ * The audit MAC key is held while someone is signed in, dropped at lock and sign-out.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { IpcResult, PinpadView } from '../../common/ipc';
+import { AuditLog } from '../../main/core/audit';
+import { configSchema } from '../../main/core/config';
+import type { KeyAccount } from '../../main/core/keystore';
+import { KeytarKeyStore } from '../../main/core/keytar-store';
+import { createStationCore } from '../../main/core/station-core';
+import type { StationCore } from '../../main/core/station-core';
+import { LocalAccountStore } from '../../main/core/staff/accounts';
+import { SandboxProcessor } from '../../sandbox/processor';
+
+interface KeychainCall {
+  readonly account: KeyAccount;
+  readonly start: number;
+  readonly end: number;
+}
+
+/** The real keytar store, noting each keychain call it makes (not each get: a held entry makes none). */
+class CountingKeytarKeyStore extends KeytarKeyStore {
+  readonly calls: KeychainCall[] = [];
+  protected override async fetch(account: KeyAccount): Promise<string | null> {
+    const start = performance.now();
+    try {
+      return await super.fetch(account);
+    } finally {
+      this.calls.push({ account, start, end: performance.now() });
+    }
+  }
+}
+
+/** Calls issued together (overlapping in time) are one round trip: the station waits for them once. */
+function roundTrips(calls: readonly KeychainCall[]): number {
+  let trips = 0;
+  let until = -Infinity;
+  for (const call of [...calls].sort((a, b) => a.start - b.start)) {
+    if (call.start > until) trips++;
+    until = Math.max(until, call.end);
+  }
+  return trips;
+}
+
+const unwrap = <T>(result: IpcResult<T>): T => {
+  if (!result.ok) throw new Error(`${result.error.code}: ${result.error.message}`);
+  return result.value;
+};
+
+beforeAll(() => {
+  if (process.env.PIN_STATION_TEST_KEYRING !== '1') {
+    throw new Error('integration tests must run inside scripts/with-test-keyring.sh (private Secret Service)');
+  }
+});
+
+describe('keychain round trips per PIN', () => {
+  const pinKeyHex = randomBytes(32).toString('hex').toUpperCase();
+  const apiToken = `rt-${randomBytes(18).toString('base64url')}`;
+  const store = new CountingKeytarKeyStore(`pin-station-rt-${randomBytes(4).toString('hex')}`);
+  const password = randomBytes(18).toString('base64url');
+  let sandbox: SandboxProcessor;
+  let core: StationCore;
+
+  beforeAll(async () => {
+    await store.set('pin-key', pinKeyHex);
+    await store.set('api-token', apiToken);
+    sandbox = new SandboxProcessor({ pinKeyHex, apiToken }, { profile: 'gcm' });
+    const baseUrl = await sandbox.start();
+    const dir = mkdtempSync(join(tmpdir(), 'pin-station-rt-'));
+    const accounts = new LocalAccountStore(join(dir, 'accounts.json'), store);
+    await accounts.add({ username: 'desk', roles: ['operator'], password });
+    core = createStationCore({
+      config: configSchema.parse({ profile: 'gcm', processor: { baseUrl }, auth: { mfa: 'off' } }),
+      keyStore: store,
+      audit: new AuditLog(join(dir, 'audit', 'audit.jsonl'), store),
+      staff: { accounts },
+      processorBaseUrl: baseUrl,
+      views: { operator: () => undefined, pinpad: () => undefined },
+    });
+  });
+
+  afterAll(async () => {
+    await core?.close();
+    await sandbox?.stop();
+    for (const account of ['pin-key', 'api-token', 'audit-key', 'audit-mark', 'staff-key', 'staff-generation', 'staff-mfa-key'] as const) {
+      await store.delete(account);
+    }
+  });
+
+  /**
+   * One customer-chosen PIN from Start to its recorded outcome. Returns the keychain calls made from the
+   * cardholder's confirming OK to the outcome on record (Start's own key checks come before the PIN is typed).
+   * `beforeOk` runs after the PIN is typed, before OK.
+   */
+  async function onePin(cardId: string, beforeOk?: () => Promise<void>): Promise<{ phase: string; code: string | null; calls: KeychainCall[] }> {
+    const { router, station } = core;
+    unwrap(await router.handle('operator', 'station:start', { cardId, mode: 'customer' }));
+    const { layout } = unwrap(await router.handle('pinpad', 'pinpad:get-state', null)) as PinpadView;
+    const type = async (): Promise<void> => {
+      for (const digit of [2, 4, 6, 9]) unwrap(await router.handle('pinpad', 'pinpad:press', layout.indexOf(digit)));
+    };
+    await type();
+    unwrap(await router.handle('pinpad', 'pinpad:submit', null));
+    await type();
+    await beforeOk?.();
+    const before = store.calls.length;
+    unwrap(await router.handle('pinpad', 'pinpad:submit', null));
+    await station.settled();
+    const calls = store.calls.slice(before);
+    const view = station.operatorView();
+    unwrap(await router.handle('operator', 'station:next-card', null));
+    return { phase: view.phase, code: view.error?.code ?? null, calls };
+  }
+
+  it('reads pin-key and api-token together and nothing else, for every PIN of a signed-in session', async () => {
+    await core.staff.signIn('desk', password);
+    // The held key is read at sign-in; waiting for that read keeps it out of the first PIN's count.
+    await store.get('audit-key');
+    for (let i = 0; i < 3; i++) {
+      const { phase, calls } = await onePin(`RT-${i}`);
+      expect(phase).toBe('done');
+      expect(calls.map((call) => call.account).sort()).toEqual(['api-token', 'pin-key']);
+      expect(roundTrips(calls)).toBe(1);
+    }
+  });
+
+  it('drops the audit key at lock: the next use reads the keychain again', async () => {
+    const before = store.calls.filter((call) => call.account === 'audit-key').length;
+    await core.staff.lock('manual');
+    // The lock's own record needed the key, with nothing held.
+    const afterLock = store.calls.filter((call) => call.account === 'audit-key').length;
+    expect(afterLock).toBeGreaterThan(before);
+    await store.get('audit-key');
+    await store.get('audit-key');
+    expect(store.calls.filter((call) => call.account === 'audit-key').length).toBe(afterLock + 2);
+    await core.staff.unlock('desk', password);
+    await store.get('audit-key');
+    const held = store.calls.length;
+    await store.get('audit-key');
+    expect(store.calls.length).toBe(held);
+  });
+
+  it('a malformed keychain entry still gives a typed error, at Start and after the PIN is typed', async () => {
+    await store.set('pin-key', 'not a key');
+    const refused = await core.router.handle('operator', 'station:start', { cardId: 'RT-BAD', mode: 'customer' });
+    expect(refused.ok ? null : refused.error.code).toBe('KEYCHAIN_ENTRY_MALFORMED');
+    await store.set('pin-key', pinKeyHex);
+    const bad = await onePin('RT-BAD', () => store.set('pin-key', 'not a key'));
+    expect(bad).toMatchObject({ phase: 'failed', code: 'KEYCHAIN_ENTRY_MALFORMED' });
+    await store.set('pin-key', pinKeyHex);
+    expect((await onePin('RT-GOOD')).phase).toBe('done');
+  });
+});
