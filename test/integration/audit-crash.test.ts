@@ -165,6 +165,11 @@ describe('audit trail under SIGKILL', () => {
         printed.set(seq, cardId);
       }
 
+      // Killed before its first write created the file (a slow start under load): nothing to check yet.
+      if (!existsSync(file)) {
+        expect(result.appended, `${context}: appends printed but no trail`).toEqual([]);
+        continue;
+      }
       let verdict = verifyAuditFile(file, KEY);
       if (!verdict.ok && verdict.tornTail && verdict.sealable) {
         stats.naturalTorn++;
@@ -238,5 +243,5 @@ describe('audit trail under SIGKILL', () => {
         `head lagging after ${stats.headLagging} kills, mark lagging after ${stats.markLagging}, ${stats.attemptsClosed} attempts closed as stopped, torn tails ${stats.naturalTorn} from kills + ${stats.simulatedTorn} simulated, ${stats.seals} seals, ` +
         `writer start-up ${Math.round(stats.startupMs / stats.kills)} ms on average, ${((Date.now() - started) / 1000).toFixed(1)} s`,
     );
-  }, 120_000);
+  }, 300_000); // 55 writer processes, each a few seconds to start on a loaded machine
 });
