@@ -129,6 +129,7 @@ const records: Record<string, Omit<AuditLine, 'mac'>> = {
     rolesAfter: ['operator', 'supervisor'],
     osUser: 'root',
   },
+  'ship-refused': { ...CHAIN, type: 'ship-refused', stationId: 'branch-01', lineSeq: 3, reason: 'MAC_MISMATCH' },
 } as Record<string, Omit<AuditLine, 'mac'>>;
 
 const expected: Record<string, string> = {
@@ -154,6 +155,8 @@ const expected: Record<string, string> = {
     '{"seq":7,"time":"2026-01-02T03:04:05.678Z","type":"processor-key","stationId":"branch-01","event":"promoted","cause":"promote","oldKcv":null,"newKcv":"0123456789","notAfter":"2027-01-01T00:00:00.000Z","prev":"0000000000000000000000000000000000000000000000000000000000000000","mac":"f0f097faacfa424d07ffee4dd97ba499d4f26c4251b64703043fb954c2870350"}',
   'staff-admin':
     '{"seq":7,"time":"2026-01-02T03:04:05.678Z","type":"staff-admin","stationId":"branch-01","action":"roles","username":"alice","rolesBefore":["operator"],"rolesAfter":["operator","supervisor"],"osUser":"root","prev":"0000000000000000000000000000000000000000000000000000000000000000","mac":"2991e584477103d554fd03f5cafbebf0fdf20599a8e9c1bdd18bcad721210f36"}',
+  'ship-refused':
+    '{"seq":7,"time":"2026-01-02T03:04:05.678Z","type":"ship-refused","stationId":"branch-01","lineSeq":3,"reason":"MAC_MISMATCH","prev":"0000000000000000000000000000000000000000000000000000000000000000","mac":"9496c416b4ca381bfc91a3b1e16c98e1b019ccab582382589ea15c41f7881585"}',
 };
 
 describe('audit record MACs (known answers)', () => {

@@ -34,6 +34,8 @@
  *          [processor], prev, mac
  *   staff-admin: seq, time, type ("staff-admin"), stationId, action, username,
  *          rolesBefore (null for add), rolesAfter, osUser, prev, mac
+ *   ship-refused: seq, time, type ("ship-refused"), stationId, lineSeq (the
+ *          seq the line claims, null when it has none), reason, prev, mac
  *
  * Write-ahead: an attempt record is on disk before the first byte of a
  * set_pin request leaves; the card record of its outcome names the same
@@ -317,6 +319,18 @@ export interface AuditStaffAdminEntry {
 }
 export type AuditStaffAdminRecord = AuditStaffAdminEntry & { seq: number; time: string; prev: string; mac: string };
 
+export const SHIP_REFUSED_REASONS = ['UNREADABLE_LINE', 'OVERLONG_LINE', 'NO_KEY', 'MAC_MISMATCH', 'CHAIN_BROKEN'] as const;
+export type ShipRefusedReason = (typeof SHIP_REFUSED_REASONS)[number];
+
+/** The shipper read a trail line that failed its check (MAC, form or chain): which line and why, never its content. */
+export interface AuditShipRefusedEntry {
+  type: 'ship-refused';
+  stationId: string;
+  lineSeq: number | null;
+  reason: ShipRefusedReason;
+}
+export type AuditShipRefusedRecord = AuditShipRefusedEntry & { seq: number; time: string; prev: string; mac: string };
+
 export type AuditLine =
   | AuditRecord
   | AuditSealRecord
@@ -328,7 +342,8 @@ export type AuditLine =
   | AuditKeyLoadRecord
   | AuditPolicyRecord
   | AuditProcessorKeyRecord
-  | AuditStaffAdminRecord;
+  | AuditStaffAdminRecord
+  | AuditShipRefusedRecord;
 /** Anything append() takes. */
 export type AuditInput =
   | AuditEntry
@@ -339,7 +354,8 @@ export type AuditInput =
   | AuditKeyLoadEntry
   | AuditPolicyEntry
   | AuditProcessorKeyEntry
-  | AuditStaffAdminEntry;
+  | AuditStaffAdminEntry
+  | AuditShipRefusedEntry;
 
 /** `prev` of record 1. */
 export const AUDIT_GENESIS = '0'.repeat(64);
@@ -394,6 +410,7 @@ const POLICY_FIELDS = ['seq', 'time', 'type', 'stationId', 'event', 'location', 
 const PROCESSOR_KEY_FIELDS = ['seq', 'time', 'type', 'stationId', 'event', 'cause', 'oldKcv', 'newKcv', 'notAfter', 'processor', 'prev'] as const;
 const KEY_LOAD_FIELDS = ['seq', 'time', 'type', 'stationId', 'account', 'components', 'custodians', 'componentKcvs', 'keyKcv', 'keyKcvLegacy', 'prev'] as const;
 const STAFF_ADMIN_FIELDS = ['seq', 'time', 'type', 'stationId', 'action', 'username', 'rolesBefore', 'rolesAfter', 'osUser', 'prev'] as const;
+const SHIP_REFUSED_FIELDS = ['seq', 'time', 'type', 'stationId', 'lineSeq', 'reason', 'prev'] as const;
 const FIELDS_BY_TYPE: Readonly<Record<string, readonly string[]>> = {
   attempt: ATTEMPT_FIELDS,
   seal: SEAL_FIELDS,
@@ -405,6 +422,7 @@ const FIELDS_BY_TYPE: Readonly<Record<string, readonly string[]>> = {
   policy: POLICY_FIELDS,
   'processor-key': PROCESSOR_KEY_FIELDS,
   'staff-admin': STAFF_ADMIN_FIELDS,
+  'ship-refused': SHIP_REFUSED_FIELDS,
 };
 /** Every field name that may appear in the file, for tests and reviewers. */
 export const AUDIT_RECORD_FIELDS: readonly string[] = [
@@ -420,6 +438,7 @@ export const AUDIT_RECORD_FIELDS: readonly string[] = [
     ...POLICY_FIELDS,
     ...PROCESSOR_KEY_FIELDS,
     ...STAFF_ADMIN_FIELDS,
+    ...SHIP_REFUSED_FIELDS,
     'mac',
   ]),
 ];
@@ -563,6 +582,12 @@ const staffAdminShape = {
   rolesAfter: staffAdminRoles,
   osUser: z.string().min(1).max(128).regex(NO_CONTROL),
 };
+const shipRefusedShape = {
+  type: z.literal('ship-refused'),
+  stationId: z.string().regex(NAME_PATTERN),
+  lineSeq: z.number().int().min(1).max(Number.MAX_SAFE_INTEGER).nullable(),
+  reason: z.enum(SHIP_REFUSED_REASONS),
+};
 type KeyLoadFields = { components: number; custodians: string[]; componentKcvs: string[] };
 /** One name and one KCV a component, and no custodian twice (dual control needs distinct people). */
 function keyLoadConsistent<T extends z.ZodType<KeyLoadFields>>(schema: T): T {
@@ -591,6 +616,7 @@ const INPUT_SCHEMAS: Readonly<Record<string, z.ZodType>> = {
   policy: z.strictObject(policyShape),
   'processor-key': z.strictObject(processorKeyShape),
   'staff-admin': z.strictObject(staffAdminShape),
+  'ship-refused': z.strictObject(shipRefusedShape),
 };
 const RECORD_SCHEMAS: Readonly<Record<string, z.ZodType>> = {
   staff: staffRecordSchema,
@@ -601,6 +627,7 @@ const RECORD_SCHEMAS: Readonly<Record<string, z.ZodType>> = {
   policy: z.strictObject({ ...chainShape, ...policyShape }),
   'processor-key': z.strictObject({ ...chainShape, ...processorKeyShape }),
   'staff-admin': z.strictObject({ ...chainShape, ...staffAdminShape }),
+  'ship-refused': z.strictObject({ ...chainShape, ...shipRefusedShape }),
   reset: z.strictObject({
     ...chainShape,
     type: z.literal('reset'),

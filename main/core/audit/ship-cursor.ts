@@ -9,6 +9,7 @@ import type { FileHandle } from 'node:fs/promises';
 import type { Logger } from '../log';
 import { isErrno } from './files';
 import { AUDIT_GENESIS, checkLine } from './format';
+import type { ShipRefusedReason } from './format';
 import { formatSyslogMessage, frameOctetCounted, parseTrailRecordFields } from './syslog';
 import type { SyslogOrigin } from './syslog';
 import type { Mark } from './ship-watermark';
@@ -23,7 +24,7 @@ export interface Item {
 }
 
 /** Why a line was not believed: the codes the log, the status and the `ship-refused` record carry. */
-export type UnverifiedReason = 'UNREADABLE_LINE' | 'OVERLONG_LINE' | 'NO_KEY' | 'MAC_MISMATCH' | 'CHAIN_BROKEN';
+export type UnverifiedReason = ShipRefusedReason;
 
 export interface TrailCursorOptions {
   readonly trailPath: string;
