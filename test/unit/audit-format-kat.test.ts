@@ -6,6 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { AUDIT_GENESIS, checkLine, signRecord } from '../../main/core/audit/format';
 import type { AuditLine } from '../../main/core/audit/format';
+import { MAC_FIELD_ORDER, RECORD_SCHEMAS, entryRecordSchema, sealRecordSchema } from '../../main/core/audit/records';
 
 const KEY = Buffer.from('000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f', 'hex');
 const CHAIN = { seq: 7, time: '2026-01-02T03:04:05.678Z', prev: AUDIT_GENESIS };
@@ -168,4 +169,16 @@ describe('audit record MACs (known answers)', () => {
       expect(check.ok).toBe(true);
     });
   }
+});
+
+describe('the MAC field order', () => {
+  it('names every field of each record type exactly once, mac aside (a field the order missed would never be covered)', () => {
+    const schemas: Record<string, unknown> = { ...RECORD_SCHEMAS, card: entryRecordSchema, seal: sealRecordSchema };
+    expect(Object.keys(MAC_FIELD_ORDER).sort()).toEqual(Object.keys(schemas).sort());
+    for (const [type, order] of Object.entries(MAC_FIELD_ORDER)) {
+      const shape = (schemas[type] as { shape: Record<string, unknown> }).shape;
+      expect(new Set(order).size, type).toBe(order.length);
+      expect([...order, 'mac'].sort(), type).toEqual(Object.keys(shape).sort());
+    }
+  });
 });
