@@ -12,7 +12,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { AuditLog, auditFilePath } from '../../main/core/audit';
 import type { AuditEntry } from '../../main/core/audit';
 import { checkLine } from '../../main/core/audit/format';
-import { AuditShipper } from '../../main/core/audit/ship';
+import { AuditShipper } from '../../main/core/audit';
 import { MemoryKeyStore } from '../../main/core/keystore';
 import { Logger, memorySink } from '../../main/core/log';
 
