@@ -221,6 +221,10 @@ async function shipperFor(
     ...(clientCert ? { clientCert } : {}),
     // The shipper checks each line with the trail's key before it believes a record is practice.
     auditKey: () => readAuditKey(keyStore),
+    // A line that fails its check goes on record (which seq, why; never the line), not only into the status.
+    recordUnverified: async (seq, reason) => {
+      await audit.append({ type: 'ship-refused', stationId: config.station.id, lineSeq: seq !== null && seq >= 1 ? seq : null, reason });
+    },
     noticeAfterMs: ship.noticeAfterMinutes * 60_000,
     ...(ship.fingerprintSha256 ? { fingerprintSha256: ship.fingerprintSha256 } : {}),
     ...(log ? { log } : {}),

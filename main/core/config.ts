@@ -9,6 +9,7 @@ import { LANGUAGES } from '../../common/domain';
 import { DEFAULT_KEYCHAIN_SERVICE, DEFAULT_PROFILE, LEGACY_PROFILE_NAMES, NAME_PATTERN, NAME_RULE, PROFILE_NAMES } from '../../common/domain';
 import type { ProfileName } from '../../common/domain';
 import { APPROVAL_RULES, AUTH_PROVIDERS, ROLES } from '../../common/staff';
+import { parseJsonText, withoutBom } from './json-text';
 
 /** `baseUrl: "sandbox"` runs the embedded processor emulator with keys of its own. */
 export const SANDBOX_BASE_URL = 'sandbox';
@@ -283,12 +284,10 @@ export function parseConfig(value: unknown): StationConfig {
 
 /** Parses the text of a config file; an empty file means defaults. */
 export function parseConfigText(text: string): StationConfig {
-  // Some Windows editors save UTF-8 with a byte-order mark, which JSON.parse refuses.
-  if (text.startsWith('\uFEFF')) text = text.slice(1);
-  if (text.trim() === '') return parseConfig({});
+  if (withoutBom(text).trim() === '') return parseConfig({});
   let value: unknown;
   try {
-    value = JSON.parse(text);
+    value = parseJsonText(text);
   } catch {
     throw new StationError('CONFIG_INVALID', 'The config file is not valid JSON.');
   }

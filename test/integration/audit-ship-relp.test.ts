@@ -13,8 +13,8 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { AuditLog, auditFilePath } from '../../main/core/audit';
 import type { AuditEntry } from '../../main/core/audit';
-import { AuditShipper } from '../../main/core/audit/ship';
-import type { AuditShipStatus, AuditShipperOptions } from '../../main/core/audit/ship';
+import { AuditShipper } from '../../main/core/audit';
+import type { AuditShipStatus, AuditShipperOptions } from '../../main/core/audit';
 import { MemoryKeyStore } from '../../main/core/keystore';
 import { Logger, memorySink } from '../../main/core/log';
 import { RsyslogCollector, makeTestCertificates } from '../harness/rsyslog';
@@ -274,6 +274,32 @@ describe('the shipper checks a line before it believes it', () => {
     expect(shipper.status().unverified?.since).toBeInstanceOf(Date);
     expect(statuses.some((s) => s.unverified?.seq === 4)).toBe(true);
     expect(logLines.some((line) => line.includes('"audit.ship.unverified"') && line.includes('"seq":4'))).toBe(true);
+  }, 30_000);
+
+  it('puts an edited line on record: a ship-refused record naming its seq and why, without its content, and ships it', async () => {
+    const trail = newTrail('refused-record');
+    const station = 'relp-refused';
+    for (let n = 1; n <= 4; n++) await trail.log.append(cardEntry(station, n));
+    // Record 2's operator is changed (JSON still valid, the mac left as it was): its MAC no longer holds.
+    const lines = readFileSync(trail.path, 'utf8').split('\n');
+    lines[1] = (lines[1] ?? '').replace('"operator":"ann"', '"operator":"mallory"');
+    writeFileSync(trail.path, lines.join('\n'));
+    const calls: [number | null, string][] = [];
+    const shipper = ship(trail, station, {
+      recordUnverified: async (seq, reason) => {
+        calls.push([seq, reason]);
+        await trail.log.append({ type: 'ship-refused', stationId: station, lineSeq: seq, reason });
+      },
+    });
+    await waitFor('the refusal record shipped', () => shipper.status().shippedSeq === 5, 30_000);
+    const refusal = JSON.parse(readFileSync(trail.path, 'utf8').split('\n')[4] ?? '') as Record<string, unknown>;
+    expect(refusal).toMatchObject({ seq: 5, type: 'ship-refused', stationId: station, lineSeq: 2, reason: 'MAC_MISMATCH' });
+    expect(JSON.stringify(refusal)).not.toContain('mallory');
+    expect(shipper.status().unverified).toMatchObject({ seq: 2, reason: 'MAC_MISMATCH' });
+    const messages = messagesOf(collector, station);
+    expect(messages.map((m) => m.seq)).toEqual([1, 2, 3, 4, 5]);
+    expect(messages.find((m) => m.seq === 5)?.msg).toContain('"type":"ship-refused"');
+    expect(calls).toEqual([[2, 'MAC_MISMATCH']]);
   }, 30_000);
 
   it('ships a correctly signed practice record that is out of its place in the chain (copied in), and tells the operator', async () => {

@@ -265,6 +265,7 @@ describe('AuditLog: what a record may hold', () => {
         'rolesAfter',
         'osUser',
         'factor',
+        'lineSeq',
       ].sort(),
     );
     expect(readFileSync(file, 'utf8')).not.toContain(KEY_HEX.toLowerCase());

@@ -52,18 +52,27 @@ export function wrapWrite(error: unknown, what: string): never {
 }
 
 /**
+ * The one durable write of a line or a small file: opened with `flag` (`a` to append to the trail, `wx` for a
+ * file that must be new, `w` for a temporary file), written whole, fsynced, closed. The caller fsyncs the
+ * folder when the file is new.
+ */
+export async function writeSynced(file: string, data: Buffer, flag: 'a' | 'wx' | 'w'): Promise<void> {
+  const handle = await open(file, flag, 0o600);
+  try {
+    await writeAll(handle, data, null);
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+/**
  * Replaces a small file beside the trail so that a crash leaves the old one or the new one, never a mix: written
  * to a temporary file, fsynced, renamed over, and the folder fsynced so the rename itself survives.
  */
 export async function replaceFileDurably(file: string, text: string): Promise<void> {
   const temp = `${file}.tmp`;
-  const handle = await open(temp, 'w', 0o600);
-  try {
-    await writeAll(handle, Buffer.from(text, 'utf8'), null);
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
+  await writeSynced(temp, Buffer.from(text, 'utf8'), 'w');
   await rename(temp, file);
   await fsyncDir(dirname(file));
 }

@@ -7,12 +7,12 @@
  * acknowledged it. The station must be closed.
  */
 import { existsSync } from 'node:fs';
-import { mkdir, open, rename } from 'node:fs/promises';
+import { mkdir, rename } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
 import type { KeyStore } from '../keystore';
 import { AUDIT_GENESIS, AuditError, signRecord } from './format';
 import type { AuditResetRecord } from './format';
-import { auditHeadPath, auditShippedPath, fsyncDir, wrapWrite, writeAll } from './files';
+import { auditHeadPath, auditShippedPath, fsyncDir, wrapWrite, writeSynced } from './files';
 import { writeHead } from './head';
 import { removeCheckpoint } from './scan';
 import { auditPendingPath } from './pending';
@@ -106,13 +106,7 @@ export async function resetAuditTrail(
     );
     try {
       await mkdir(dirname(path), { recursive: true, mode: 0o700 });
-      const handle = await open(path, 'wx', 0o600);
-      try {
-        await writeAll(handle, Buffer.from(`${line}\n`, 'utf8'), null);
-        await handle.sync();
-      } finally {
-        await handle.close();
-      }
+      await writeSynced(path, Buffer.from(`${line}\n`, 'utf8'), 'wx');
       await fsyncDir(dirname(path));
       await writeHead(path, record.seq, record.mac, key);
     } catch (error) {

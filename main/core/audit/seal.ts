@@ -1,12 +1,11 @@
 /** Sealing a torn final line: its bytes kept aside, a seal record in its place, never dropped silently. */
 import { createHash } from 'node:crypto';
 import { open } from 'node:fs/promises';
-import type { FileHandle } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
 import type { KeyStore } from '../keystore';
 import { AUDIT_GENESIS, AuditError, signRecord } from './format';
 import type { AuditSealRecord } from './format';
-import { fsyncDir, isErrno, wrapWrite, writeAll } from './files';
+import { fsyncDir, isErrno, wrapWrite, writeAll, writeSynced } from './files';
 import { readHead, reconcileHead, writeHead } from './head';
 import { readAuditKey } from './keys';
 import { lossError, readMark, trailFileAgainstMark, writeMark } from './mark';
@@ -106,20 +105,11 @@ async function saveTorn(path: string, torn: Buffer, time: Date): Promise<string>
   const stamp = time.toISOString().replace(/[-:]/g, '').replace('.', '-');
   for (let attempt = 0; attempt < 100; attempt++) {
     const file = `${path}.torn-${stamp}${attempt === 0 ? '' : `-${attempt}`}`;
-    let handle: FileHandle;
     try {
-      handle = await open(file, 'wx', 0o600);
+      await writeSynced(file, torn, 'wx');
     } catch (error) {
       if (isErrno(error, 'EEXIST')) continue;
       return wrapWrite(error, 'torn copy');
-    }
-    try {
-      await writeAll(handle, torn, null);
-      await handle.sync();
-    } catch (error) {
-      wrapWrite(error, 'torn copy');
-    } finally {
-      await handle.close();
     }
     await fsyncDir(dirname(path)).catch((error: unknown) => wrapWrite(error, 'torn copy'));
     return file;

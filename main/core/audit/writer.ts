@@ -1,13 +1,13 @@
 /** The station's writer: one record per outcome, chained, on disk before append resolves. */
 import { createHash } from 'node:crypto';
 import type { Hash } from 'node:crypto';
-import { mkdir, open } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { KeyStore } from '../keystore';
 import { AUDIT_GENESIS, AuditError, macEquals, signRecord, validateAuditEntry } from './format';
 import type { AuditEntry, AuditInput, AuditLine } from './format';
 import { auditPendingPath, readPendingOutcome, removePendingOutcome, writePendingOutcome } from './pending';
-import { fsyncDir, wrapWrite, writeAll } from './files';
+import { fsyncDir, wrapWrite, writeSynced } from './files';
 import { reconcileHead, writeHead } from './head';
 import { keyForAppend, keyForCheck } from './keys';
 import { sealAuditFile } from './seal';
@@ -295,13 +295,7 @@ export class AuditLog {
         signRecord<AuditLine>({ ...chain, ...entry } as Omit<AuditLine, 'mac'>, key);
       try {
         await mkdir(dirname(this.path), { recursive: true, mode: 0o700 });
-        const handle = await open(this.path, 'a', 0o600);
-        try {
-          await writeAll(handle, Buffer.from(`${line}\n`, 'utf8'), null);
-          await handle.sync();
-        } finally {
-          await handle.close();
-        }
+        await writeSynced(this.path, Buffer.from(`${line}\n`, 'utf8'), 'a');
         if (!tail.exists) {
           // A new file: make its directory entry (and a just-created audit folder's) durable too.
           await fsyncDir(dirname(this.path));

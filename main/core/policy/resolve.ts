@@ -11,6 +11,7 @@ import { configSchema, parseConfigText } from '../config';
 import type { StationConfig } from '../config';
 import { isTree, leaves, overlay, sets } from './tree';
 import type { SettingTree, SettingValue } from './tree';
+import { withoutBom } from '../json-text';
 
 export type SettingSource = 'policy' | 'config' | 'default';
 
@@ -27,7 +28,7 @@ export interface ResolvedSettings {
 /** config.json's text as a tree (the same parsing as parseConfigText; an empty file is no settings). */
 export function configTree(text: string): SettingTree {
   parseConfigText(text); // the file's own errors first, as CONFIG_INVALID
-  const trimmed = (text.startsWith('\uFEFF') ? text.slice(1) : text).trim();
+  const trimmed = withoutBom(text).trim();
   if (trimmed === '') return {};
   const value: unknown = JSON.parse(trimmed);
   return isTree(value) ? value : {};

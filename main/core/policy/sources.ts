@@ -23,6 +23,7 @@ import { parsePlistPolicy } from './plist';
 import { parseRegQuery, REGISTRY_POLICY_KEY } from './registry';
 import { isTree } from './tree';
 import type { SettingTree } from './tree';
+import { parseJsonText } from '../json-text';
 
 export interface PolicySource {
   /** Where the policy lives, for messages, the report and the audit record. */
@@ -116,11 +117,9 @@ export function policyFileSource(path: string, rule: OwnershipRule = { ownerUid:
     async read() {
       const data = await readGuarded(path, rule);
       if (data === null) return null;
-      let text = data.toString('utf8');
-      if (text.startsWith('\uFEFF')) text = text.slice(1);
       let value: unknown;
       try {
-        value = JSON.parse(text);
+        value = parseJsonText(data.toString('utf8'));
       } catch {
         throw new StationError('POLICY_INVALID', `${path} is not valid JSON.`);
       }
