@@ -50,6 +50,15 @@ function listAllows(entries, target) {
   }
 }
 
+/**
+ * True when `importer` (outside `folder`) reaches past the folder's index to a file inside it. A barrel folder's
+ * index is its public face: what it does not export is the folder's own business.
+ */
+function passesBarrel(folder, importer, target) {
+  const inside = (p) => p.startsWith(folder);
+  return !inside(importer) && inside(target) && stripExtension(target) !== folder.slice(0, -1);
+}
+
 /** What an import specifier names, seen from `fromFile` (an absolute path). @returns {Target} */
 function resolveSpecifier(specifier, fromFile) {
   const spec = specifier.replace(/[?#].*$/, ''); // Vite's `?url`, `?raw` name the same file
@@ -130,6 +139,7 @@ export const layers = {
         additionalProperties: false,
         required: ['layers'],
         properties: {
+          barrels: { type: 'array', items: { type: 'string' } },
           layers: {
             type: 'array',
             items: {
@@ -151,13 +161,14 @@ export const layers = {
     messages: {
       noLayer: '{{file}} is in no layer of eslint.config.js: put it in a folder a layer names, or add a layer (docs/architecture.md).',
       notAllowed: '{{layer}} may not import {{target}}: it imports only {{allowed}}{{extra}} (eslint.config.js, docs/architecture.md).',
+      barrel: '{{target}} is inside {{folder}}, whose index is the only way in from outside it: import {{entry}} (eslint.config.js).',
       unresolved: '{{layer}} may not load a module whose name is computed at run time: the fence cannot check it. Use a string literal.',
     },
   },
 
   create(context) {
     /** @type {{ layers: Layer[] }} */
-    const { layers: all } = context.options[0];
+    const { layers: all, barrels = [] } = context.options[0];
     const file = context.physicalFilename;
     const repoPath = path.relative(ROOT, file).split(path.sep).join('/');
     if (!path.isAbsolute(file) || repoPath.startsWith('..')) return {}; // not a file of this repository (e.g. stdin)
@@ -185,6 +196,11 @@ export const layers = {
         return;
       }
       const target = resolveSpecifier(specifier, file);
+      const barrel = target.kind === 'path' ? barrels.find((folder) => passesBarrel(folder, repoPath, target.name)) : undefined;
+      if (barrel) {
+        context.report({ node, messageId: 'barrel', data: { target: target.name, folder: barrel, entry: barrel.slice(0, -1) } });
+        return;
+      }
       if (listAllows(layer.imports, target)) return;
       if (how.typeOnly && listAllows(typeImports, target)) return;
       if (how.dynamic && listAllows(dynamicImports, target)) return;

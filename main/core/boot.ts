@@ -12,11 +12,8 @@
 import { X509Certificate } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { readAuditKey } from './audit/keys';
-import { AuditShipper } from './audit/ship';
-import { loadShipIdentity } from './audit/ship-identity';
+import { AuditShipper, loadShipIdentity, OpenAttemptTracker, readAuditKey } from './audit';
 import { adminLockHolder } from './admin-lock';
-import { OpenAttemptTracker } from './audit/attempts';
 import { CardHistory } from './approvals';
 import { StationError, toErrorInfo } from '../../common/errors';
 import type { StationErrorInfo } from '../../common/errors';

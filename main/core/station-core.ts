@@ -13,8 +13,8 @@ import { SANDBOX_BASE_URL } from './config';
 import type { StaffOptions } from './staff/options';
 import { StaffSession } from './staff/session';
 import { ApprovalDesk, CardHistory } from './approvals';
-import type { AuditShipStatus } from './audit/ship';
-import { perCardConfig, PolicyWatcher, policyChanges } from './policy/watch';
+import type { AuditShipStatus } from './audit';
+import { perCardConfig, policyChanges, PolicyWatcher } from './policy/watch';
 import type { ResolvedSettings } from './policy/resolve';
 import type { PolicySource } from './policy/sources';
 

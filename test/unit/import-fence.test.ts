@@ -190,6 +190,18 @@ const caught: Probe[] = [
     forbidden: "import { requireEntry } from '../main/core/keystore';",
   },
   {
+    name: "the core reaching past the audit folder's index",
+    file: 'main/core/probe.ts',
+    allowed: "import { AuditLog } from './audit';",
+    forbidden: "import { AuditLog } from './audit/writer';",
+  },
+  {
+    name: "an admin command reaching past the audit folder's index for a type",
+    file: 'main/admin/keys/probe.ts',
+    allowed: "import type { ShipKeyCheck } from '../../core/audit/index.ts';",
+    forbidden: "import type { ShipKeyCheck } from '../../core/audit/ship-identity';",
+  },
+  {
     name: 'an import that leaves the repository',
     file: 'main/core/probe.ts',
     allowed: "import { Logger } from './log';",

@@ -1,8 +1,8 @@
 /** `npm run audit -- export [file] --format csv|json`: verify, then write the records (filtered) for auditors. */
 import { closeSync, existsSync, fchmodSync, fsyncSync, openSync, unlinkSync, writeSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { AUDIT_EXPORT_FORMATS, AuditExportRefusedError, exportAuditTrail, parseAuditExportDate } from '../../core/audit/export';
-import type { AuditExportFilter, AuditExportFormat } from '../../core/audit/export';
+import { AUDIT_EXPORT_FORMATS, AuditExportRefusedError, exportAuditTrail, parseAuditExportDate } from '../../core/audit';
+import type { AuditExportFilter, AuditExportFormat } from '../../core/audit';
 import { CliError, openStoreChecked } from '../cli';
 import { EXIT_CODES, rejectOptions } from './args';
 import type { AuditCliDeps, ParsedArgs } from './args';

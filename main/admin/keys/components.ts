@@ -7,9 +7,8 @@
  */
 import { timingSafeEqual } from 'node:crypto';
 import { StationError } from '../../../common/errors';
-import { AuditLog, auditFilePath } from '../../core/audit';
+import { auditFilePath, AuditLog, CUSTODIAN_NAME_PATTERN, custodianIdentity } from '../../core/audit';
 import type { AuditKeyLoadEntry } from '../../core/audit';
-import { CUSTODIAN_NAME_PATTERN, custodianIdentity } from '../../core/audit/format';
 import { bytesToHex, combineComponents, isAllZero, kcv, kcvMatches, normalizeAesKcv, parseAes256KeyHex } from '../../crypto';
 import { clearTerminal, CliError, looksLikeKeyMaterial, pipedLines, readHidden, readTerminal } from '../cli';
 import type { CliInput } from '../cli';

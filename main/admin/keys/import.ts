@@ -1,6 +1,6 @@
 /** `npm run keys -- import <account>`: one whole value, typed at a hidden prompt or piped, checked, then stored. */
 import { NEXT_PROCESSOR_KEY_ACCOUNT } from '../../core/keystore';
-import { checkShipKey } from '../../core/audit/ship-identity';
+import { checkShipKey } from '../../core/audit';
 import { CliError, openStoreChecked, pipedText, readHidden } from '../cli';
 import { AES_ACCOUNTS, EXIT_CODES, hiddenOptions, MAX_INPUT_BYTES, normalizeKcv, rejectOptions, requireAccount } from './args';
 import type { CliDeps, KeyAccount, ParsedArgs } from './args';

@@ -2,8 +2,8 @@
 import { AES256_KEY_HEX, PRINTABLE_TOKEN } from '../../../common/domain';
 import forge from 'node-forge';
 import { StationError } from '../../../common/errors';
-import { checkShipKey } from '../../core/audit/ship-identity';
-import type { ShipKeyCheck } from '../../core/audit/ship-identity';
+import { checkShipKey } from '../../core/audit';
+import type { ShipKeyCheck } from '../../core/audit';
 import { daysToExpiry, kcv, kcvMatches, parseAes256KeyHex, parseProcessorKey, processorKeyEntry, RSA_MIN_BITS } from '../../crypto';
 import type { ProcessorKey } from '../../crypto';
 import { AES_ACCOUNTS, API_TOKEN_MAX, API_TOKEN_MIN } from './args';

@@ -6,7 +6,8 @@ import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { AUDIT_HEAD_DOMAIN, AuditError, headSchema, hmacHex, macEquals } from './format';
 import type { AuditLine } from './format';
-import { auditHeadPath, isErrno, replaceFileDurably } from './files';
+import { auditHeadPath } from './files';
+import { isErrno, replaceFileDurably } from '../durable-file';
 
 export type HeadState = { readonly state: 'missing' } | { readonly state: 'bad' } | { readonly state: 'ok'; readonly seq: number; readonly mac: string };
 

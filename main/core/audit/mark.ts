@@ -12,7 +12,7 @@ import { StationError } from '../../../common/errors';
 import type { KeyStore } from '../keystore';
 import { AuditError, checkLine, isTornFinalLine, macEquals, splitTrailLines } from './format';
 import type { AuditLine, AuditResetCause } from './format';
-import { isErrno } from './files';
+import { isErrno } from '../durable-file';
 import { verifyAuditFile } from './verify';
 import type { AuditBadRecord, AuditVerifyResult } from './verify';
 

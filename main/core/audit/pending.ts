@@ -8,7 +8,7 @@ import { readFile, unlink } from 'node:fs/promises';
 import { z } from 'zod';
 import { AuditError, hmacHex, macEquals, validateAuditEntry } from './format';
 import type { AuditEntry } from './format';
-import { isErrno, replaceFileDurably } from './files';
+import { isErrno, replaceFileDurably } from '../durable-file';
 
 export const AUDIT_PENDING_DOMAIN = 'pin-station-audit-pending-v1\n';
 

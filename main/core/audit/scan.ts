@@ -20,7 +20,7 @@ import type { FileHandle } from 'node:fs/promises';
 import { z } from 'zod';
 import { AUDIT_GENESIS, checkLine, hmacHex, isTornFinalLine, macEquals } from './format';
 import type { AuditLine } from './format';
-import { isErrno, writeAll } from './files';
+import { isErrno, writeAll } from '../durable-file';
 import type { AuditBadRecord } from './verify';
 
 /** Prefix of the checkpoint's MAC input, so no record or head MAC can pass for one. */

@@ -7,7 +7,7 @@
 import { open } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import type { Logger } from '../log';
-import { isErrno } from './files';
+import { isErrno } from '../durable-file';
 import { AUDIT_GENESIS, checkLine } from './format';
 import type { ShipRefusedReason } from './format';
 import { formatSyslogMessage, frameOctetCounted, parseTrailRecordFields } from './syslog';

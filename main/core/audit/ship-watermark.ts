@@ -7,7 +7,8 @@
 import { open, readFile } from 'node:fs/promises';
 import { performance } from 'node:perf_hooks';
 import type { Logger } from '../log';
-import { auditShippedPath, isErrno, replaceFileDurably } from './files';
+import { auditShippedPath } from './files';
+import { isErrno, replaceFileDurably } from '../durable-file';
 import { errnoCode } from './ship-link';
 import { parseTrailRecordFields } from './syslog';
 

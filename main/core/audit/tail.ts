@@ -6,7 +6,8 @@ import { open } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { AuditError, checkLine, isTornFinalLine, TAIL_WINDOW } from './format';
 import type { AuditLine } from './format';
-import { auditHeadPath, isErrno } from './files';
+import { auditHeadPath } from './files';
+import { isErrno } from '../durable-file';
 
 export interface Tail {
   readonly exists: boolean;

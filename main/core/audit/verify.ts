@@ -3,7 +3,8 @@ import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { AUDIT_GENESIS, checkLine, isTornFinalLine, macEquals, splitTrailLines } from './format';
 import type { AuditLine } from './format';
-import { auditHeadPath, isErrno } from './files';
+import { auditHeadPath } from './files';
+import { isErrno } from '../durable-file';
 import { readHeadSync } from './head';
 
 export interface AuditBadRecord {

@@ -25,7 +25,7 @@ import { normaliseUsername, ROLES, USERNAME_PATTERN } from '../../../common/staf
 import type { Role } from '../../../common/staff';
 import { AES256_KEY_HEX } from '../../../common/domain';
 import type { KeyStore } from '../keystore';
-import { fsyncDir, isErrno, writeAll } from '../audit/files';
+import { fsyncDir, isErrno, writeAll } from '../durable-file';
 import { withFileLock } from './file-lock';
 import { checkDisplayName, checkRoles, checkUsername, safeName } from './account-fields';
 import { ARGON2ID_PHC, decoyHash, hashPassword, passwordMatches } from './passwords';

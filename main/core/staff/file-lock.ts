@@ -3,7 +3,7 @@ import { mkdir, open, rm, stat } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { dirname } from 'node:path';
 import { StationError } from '../../../common/errors';
-import { isErrno } from '../audit/files';
+import { isErrno } from '../durable-file';
 
 /**
  * `<file>.lock`, made with O_EXCL, around every read-to-write, so the station and the admin CLI never
