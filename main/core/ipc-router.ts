@@ -140,6 +140,10 @@ export class IpcRouter implements IpcHandler {
         station.padCancel();
         return null;
       },
+      'pinpad:audio-device': (found) => {
+        station.noteAudioDevice(found);
+        return null;
+      },
     };
   }
 

@@ -113,6 +113,8 @@ interface Card {
   readonly operator: string;
   /** The supervisor's approval this Start went ahead under, if a rule required one. */
   readonly approval: Grant | null;
+  /** Audio guidance for this card (fixed keypad, keyboard input, spoken prompts on the pad's device). */
+  readonly audio: boolean;
 }
 
 /** A cardholder's entry in progress: the digits (in the session), its timers and the pad's notice. */
@@ -151,6 +153,8 @@ export class Station {
   private inFlight: Promise<void> | null = null;
   /** PinpadView.revision: counts the pad views published. */
   private padRevision = 0;
+  /** Whether the pad found the configured audio output device (it reports on load); guidance is refused until it does. */
+  private audioDeviceFound = false;
   /** Set by beginClose(): a Start still waiting on the keychain or the trail must not go on to send. */
   private closing = false;
   /** Set when a session ended while an ended entry was being recorded: its outcome is not shown to the next person. */
@@ -205,7 +209,36 @@ export class Station {
       managedSettings: [...(this.deps.managedSettings ?? [])],
       staff: this.deps.staffView?.() ?? NO_STAFF_VIEW,
       processorKey: this.processorKeyView(),
+      audio: { ...this.audioAvailability(), on: state.kind === 'awaiting-pin' && state.card.audio },
     };
+  }
+
+  /** Audio guidance needs the switch on, an output device named, and the pad to have found it: never the default device. */
+  private audioAvailability(): Omit<OperatorView['audio'], 'on'> {
+    const { enabled, outputDevice } = this.deps.config.pad.audio;
+    const unavailableReason = !enabled ? 'disabled' : outputDevice === null ? 'no-device' : this.audioDeviceFound ? null : 'device-absent';
+    return { available: unavailableReason === null, unavailableReason };
+  }
+
+  /** The pad's report on the configured output device (connected or not). */
+  noteAudioDevice(found: boolean): void {
+    if (this.audioDeviceFound === found) return;
+    this.audioDeviceFound = found;
+    this.publishOperator();
+  }
+
+  /** The pad's audio state: guidance for this card, and how its entry ended (what the last prompt says). */
+  private padAudioView(): PinpadView['audio'] {
+    const { enabled, outputDevice } = this.deps.config.pad.audio;
+    const state = this.state;
+    const card = state.kind === 'idle' ? null : state.card;
+    const on = card?.audio === true;
+    let outcome: PinpadView['audio']['outcome'] = null;
+    if (on && state.kind === 'sending') outcome = 'sent';
+    else if (on && state.kind === 'done') outcome = 'set';
+    else if (on && (state.kind === 'failed' || state.kind === 'recording'))
+      outcome = state.error.code === 'PIN_CANCELLED' ? 'cancelled' : state.error.code === 'PIN_TIMEOUT' ? 'timeout' : 'failed';
+    return { on, outputDevice: enabled ? outputDevice : null, outcome };
   }
 
   private processorKeyView(): OperatorView['processorKey'] {
@@ -250,7 +283,8 @@ export class Station {
       notice: entry?.notice ?? null,
       secondsLeft: entry ? secondsLeft(entry) : null,
       language: this.deps.config.pad.language,
-      keyboardInput: this.deps.config.pad.keyboardInput,
+      keyboardInput: this.deps.config.pad.keyboardInput || (entry !== null && this.state.kind === 'awaiting-pin' && this.state.card.audio),
+      audio: this.padAudioView(),
       revision: this.padRevision,
     };
   }
@@ -290,6 +324,8 @@ export class Station {
 
   private async startNow(request: StartRequest, operator: string, stillAllowed: () => boolean, approval: Grant | null): Promise<void> {
     const cardId = this.checkCardId(request.cardId);
+    const audio = request.audio === true && request.mode === 'customer';
+    if (audio && !this.audioAvailability().available) throw new StationError('INVALID_REQUEST', 'Audio guidance is not available on this station now.');
     // An outcome not yet on record comes first: it is tried once more now, and nothing starts until it lands.
     if (!(await this.flushUnrecorded())) throw new StationError('AUDIT_PENDING');
     let pan: string | null = null;
@@ -313,14 +349,15 @@ export class Station {
     if (this.closing) throw new StationError('STATION_CLOSING');
     if (!stillAllowed()) throw new StationError('SESSION_LOCKED', 'The session changed before the PIN pad opened. Nothing was started.');
     if (this.isBusy()) throw new StationError('SESSION_BUSY');
-    const card: Card = { cardId, mode: request.mode, operator, approval };
+    const card: Card = { cardId, mode: request.mode, operator, approval, audio };
     this.log.info('session.start', { cardId, mode: request.mode, profile: this.deps.config.profile, operator });
     if (request.mode === 'processor') {
       this.inFlight = this.send(card, null, null);
       return;
     }
     const entry: Entry = {
-      session: new PinSession(this.deps.config.pin, { shuffle: this.deps.config.pad.shuffle, random: this.deps.random }),
+      // Audio guidance describes where each key is: its keypad is never shuffled.
+      session: new PinSession(this.deps.config.pin, { shuffle: this.deps.config.pad.shuffle && !audio, random: this.deps.random }),
       pan,
       notice: null,
       inactivityTimer: undefined,
@@ -703,6 +740,7 @@ export class Station {
             }
           : {}),
         ...(attemptId ? { attemptId } : {}),
+        ...(card.audio ? { audio: true as const } : {}),
       };
       const written = await audit.append(entry);
       const seq = (written as { seq?: unknown } | undefined)?.seq;

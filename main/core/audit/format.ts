@@ -41,6 +41,9 @@
  * request) is closed at the next start by an outcome-unknown record with
  * errorCode STATION_STOPPED.
  *
+ * A card record whose entry had audio guidance carries audio: true (after
+ * attemptId); without it the field is absent.
+ *
  * A card record made under a supervisor's approval also carries, after
  * errorCode: approver, approvalMethod, approvalRule, approvalReason and, when
  * the rule refers to an earlier attempt, previousAttempt (its seq).
@@ -130,6 +133,8 @@ export interface AuditEntry {
   previousAttempt?: number;
   /** The write-ahead attempt record this outcome closes (requests that were sent). */
   attemptId?: string;
+  /** Present only when the cardholder had audio guidance. */
+  audio?: true;
 }
 
 /** Written before a set_pin request is sent (write-ahead). */
@@ -366,6 +371,7 @@ const ENTRY_FIELDS = [
   'approvalReason',
   'previousAttempt',
   'attemptId',
+  'audio',
   'prev',
 ] as const;
 const SEAL_FIELDS = ['seq', 'time', 'type', 'tornBytes', 'tornSha256', 'prev'] as const;
@@ -462,6 +468,7 @@ const entryShape = {
   approvalReason: z.string().max(500).regex(NO_CONTROL).nullable().optional(),
   previousAttempt: z.number().int().min(1).max(Number.MAX_SAFE_INTEGER).optional(),
   attemptId: z.uuid().optional(),
+  audio: z.literal(true).optional(),
 };
 const chainShape = {
   seq: z.number().int().min(1).max(Number.MAX_SAFE_INTEGER),
