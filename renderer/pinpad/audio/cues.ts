@@ -96,14 +96,16 @@ export function cuesFor(previous: GuidanceState | null, next: GuidanceState, act
     return cues;
   }
   if (next.active) {
+    const before = previous?.count ?? 0;
     const notice = next.noticeCode !== null && (action !== null || next.noticeCode !== previous?.noticeCode) ? noticeCue(next.noticeCode) : null;
     if (notice !== null) cues.push(notice);
-    else if (action === 'erase') cues.push('erased');
-    else if (action === 'clear') cues.push('cleared');
-    else if (action === 'press' && next.count > (previous?.count ?? 0)) cues.push(countCue(next.count, next.minLength, next.maxLength));
-    else if (action === 'submit' && next.step === 'confirm' && previous?.step === 'enter') cues.push('confirm');
-    const before = previous?.secondsLeft ?? null;
-    if (next.secondsLeft !== null && next.secondsLeft <= COUNTDOWN_CUE_AT_SECONDS && (before === null || before > COUNTDOWN_CUE_AT_SECONDS)) {
+    else if (next.step === 'confirm' && previous?.step === 'enter') cues.push('confirm');
+    else if (next.count > before) cues.push(countCue(next.count, next.minLength, next.maxLength));
+    // The key, when known, says Erase or Clear; a pushed update that came first is read from the count.
+    else if (action === 'erase' || (action === null && next.count === before - 1)) cues.push('erased');
+    else if (action === 'clear' || (action === null && next.count === 0 && before > 1)) cues.push('cleared');
+    const secondsBefore = previous?.secondsLeft ?? null;
+    if (next.secondsLeft !== null && next.secondsLeft <= COUNTDOWN_CUE_AT_SECONDS && (secondsBefore === null || secondsBefore > COUNTDOWN_CUE_AT_SECONDS)) {
       cues.push('ten-seconds');
     }
     return cues;
