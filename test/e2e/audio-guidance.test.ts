@@ -4,7 +4,9 @@
  * stands in for the device list (launchStation's `audioOutputs`): what is proven is which cue is played, in which
  * language, on which device label; real sound through setSinkId needs an Electron station with the device.
  */
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import AxeBuilder from '@axe-core/playwright';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ERROR_MESSAGES } from '../../common/errors';
 import { launchStation } from '../harness/launch-station';
@@ -166,5 +168,33 @@ describe('audio guidance', () => {
     const { operator } = await launch({ ...AUDIO_ON, config: { pad: { audio: { enabled: false, outputDevice: PAD_DEVICE } } } });
     await operator.getByRole('textbox', { name: 'Card ID' }).waitFor();
     expect(await checkbox(operator).count()).toBe(0);
+  });
+
+  it('is axe clean in audio mode on both windows (pad: entering, a notice; operator: the warning), and pictured', async () => {
+    const { operator, pinpad } = await launch({ ...AUDIO_ON, config: { ...AUDIO_ON.config, pad: { shuffle: false, audio: { outputDevice: PAD_DEVICE } } } });
+    const serious = async (page: Page): Promise<string[]> => {
+      const results = await new AxeBuilder({ page }).setLegacyMode(true).analyze();
+      expect(results.passes.length).toBeGreaterThan(5);
+      return results.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => `${v.id}: ${v.help}`);
+    };
+    await expect.poll(() => checkbox(operator).isEnabled()).toBe(true);
+    expect(await serious(operator)).toEqual([]);
+    await checkbox(operator).check();
+    await startCard(operator, 'CARD-A030', 'Customer chooses PIN');
+    await expect.poll(() => pinpad.getByRole('status').textContent()).toBe('Audio guidance on');
+    await typeOnKeyboard(pinpad, '58');
+    expect(await serious(pinpad)).toEqual([]);
+    expect(await serious(operator)).toEqual([]);
+    // Pictures for the docs (UPDATE_SCREENSHOTS=1 writes them to docs/screenshots, as the screenshot suite does).
+    const dir = join(import.meta.dirname, '..', '..', process.env.UPDATE_SCREENSHOTS === '1' ? 'docs/screenshots' : 'test-results/screenshots');
+    mkdirSync(dir, { recursive: true });
+    await pinpad.screenshot({ path: join(dir, 'pinpad-audio.png'), animations: 'disabled', caret: 'hide' });
+    await operator.screenshot({ path: join(dir, 'operator-audio.png'), animations: 'disabled', caret: 'hide' });
+    await pinpad.keyboard.press('Enter');
+    await expect.poll(() => pinpad.getByRole('alert').textContent()).toContain(ERROR_MESSAGES.PIN_TOO_SHORT);
+    expect(await serious(pinpad)).toEqual([]);
+    await pinpad.keyboard.press('Escape');
+    await expect.poll(() => statusText(operator)).toContain('cancelled');
+    await expect.poll(() => station?.audioCues().at(-1)?.cue).toBe('cancelled');
   });
 });
