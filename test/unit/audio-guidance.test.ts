@@ -120,6 +120,20 @@ describe('cue sequence', () => {
     ]);
   });
 
+  it('a notice is not spoken again by a later key or a countdown tick, only by a new refusal at OK', () => {
+    const cues = play([
+      [{ active: true }, null],
+      [{ count: 4 }, 'press'],
+      [{ count: 0, step: 'confirm' }, 'submit'],
+      [{ count: 4 }, 'press'],
+      [{ count: 0, noticeCode: 'PIN_MISMATCH' }, 'submit'],
+      [{ secondsLeft: 50 }, 'press'],
+      [{ count: 1, secondsLeft: 50 }, null],
+      [{ count: 1 }, 'submit'],
+    ]);
+    expect(cues).toEqual(['prompt-exact-4', 'count-4-of-4', 'confirm', 'count-4-of-4', 'mismatch', 'count-1-of-4', 'mismatch']);
+  });
+
   it('a range of lengths is prompted as such, and counted without a total', () => {
     expect(
       play([

@@ -97,7 +97,8 @@ export function cuesFor(previous: GuidanceState | null, next: GuidanceState, act
   }
   if (next.active) {
     const before = previous?.count ?? 0;
-    const notice = next.noticeCode !== null && (action !== null || next.noticeCode !== previous?.noticeCode) ? noticeCue(next.noticeCode) : null;
+    // A notice is spoken when it appears, and again when OK is refused again for the same reason.
+    const notice = next.noticeCode !== null && (action === 'submit' || next.noticeCode !== previous?.noticeCode) ? noticeCue(next.noticeCode) : null;
     if (notice !== null) cues.push(notice);
     else if (next.step === 'confirm' && previous?.step === 'enter') cues.push('confirm');
     else if (next.count > before) cues.push(countCue(next.count, next.minLength, next.maxLength));

@@ -52,8 +52,15 @@ export async function startGuidance(deviceLabel: string | null, output: AudioOut
     update(view, language) {
       const next = guidanceState(view);
       if (previous !== null && next.revision <= previous.revision) return;
-      const action = pendingAction;
-      pendingAction = null;
+      // A countdown tick that overtakes a key's answer changes nothing the key did: the key's cue waits for its view.
+      const answersKey =
+        previous === null ||
+        next.count !== previous.count ||
+        next.step !== previous.step ||
+        next.noticeCode !== previous.noticeCode ||
+        next.active !== previous.active;
+      const action = answersKey ? pendingAction : null;
+      if (answersKey) pendingAction = null;
       const cues = view.audio.on && device !== null ? cuesFor(previous, next, action) : [];
       previous = view.audio.on ? next : null;
       if (view.active) entryLanguage = language;
