@@ -17,6 +17,7 @@ export const startRequestSchema = z.strictObject({
     .string()
     .regex(/^[A-Za-z0-9_-]{43}$/)
     .optional(),
+  audio: z.boolean().optional(),
 });
 
 const approvalBase = {
@@ -68,6 +69,7 @@ export const pinpadArgSchemas: ArgSchemas<PinpadInvoke> = {
   'pinpad:clear': none,
   'pinpad:submit': none,
   'pinpad:cancel': none,
+  'pinpad:audio-device': z.boolean(),
 };
 
 /** Each window's channels, and all of them (for the adapter's ipcMain wiring), taken from the tables above. */

@@ -19,6 +19,28 @@ export interface StartRequest {
   readonly pan?: string;
   /** A supervisor's approval for this Start (its ID, from station:approve), when a rule requires one. */
   readonly approval?: string;
+  /** Spoken guidance for this card only (fixed keypad, keyboard input, prompts through the pad's own audio device). */
+  readonly audio?: boolean;
+}
+
+/** Why audio guidance cannot be offered: switched off by config or policy, no output device named, or the named one is not connected. */
+export type AudioUnavailableReason = 'disabled' | 'no-device' | 'device-absent';
+
+/** What the operator window knows about audio guidance. */
+export interface AudioGuidanceView {
+  readonly available: boolean;
+  readonly unavailableReason: AudioUnavailableReason | null;
+  /** The card under way uses audio guidance. */
+  readonly on: boolean;
+}
+
+/** What the pad needs for audio guidance: whether this card uses it, and the output device to route it to (by label). */
+export interface PadAudioView {
+  readonly on: boolean;
+  /** The configured output device's label; null when none is configured or audio guidance is switched off. */
+  readonly outputDevice: string | null;
+  /** How this card's entry ended, for the last prompt: sent to the processor, set, failed, cancelled or timed out. */
+  readonly outcome: 'sent' | 'set' | 'failed' | 'cancelled' | 'timeout' | null;
 }
 
 /** What a Start did: went ahead, or stopped because a rule needs a supervisor's approval first. */
@@ -98,6 +120,7 @@ export interface OperatorView {
   readonly staff: StaffView;
   /** The processor's public key (public-key profile only; null otherwise): its fingerprint KCV and expiry. */
   readonly processorKey: ProcessorKeyView | null;
+  readonly audio: AudioGuidanceView;
 }
 
 export interface ProcessorKeyView {
@@ -133,6 +156,7 @@ export interface PinpadView {
   readonly language: Language;
   /** Whether the pad takes keys from a keyboard (a pad display with its own keypad); otherwise touch and mouse only. */
   readonly keyboardInput: boolean;
+  readonly audio: PadAudioView;
   /**
    * Grows with every change of the pad's state. The reply to a key press and the pushed state event carry the
    * same view and may arrive in either order: the pad shows whichever comes first and ignores an older one.
@@ -171,6 +195,8 @@ export interface PinpadInvoke {
   'pinpad:clear': { arg: null; result: PinpadView };
   'pinpad:submit': { arg: null; result: PinpadView };
   'pinpad:cancel': { arg: null; result: null };
+  /** Whether the configured audio output device is connected (the pad looks it up; main only learns yes or no). */
+  'pinpad:audio-device': { arg: boolean; result: null };
 }
 
 export type OperatorChannel = keyof OperatorInvoke;
@@ -218,5 +244,6 @@ export interface PinpadApi {
   clear(): Promise<IpcResult<PinpadView>>;
   submit(): Promise<IpcResult<PinpadView>>;
   cancel(): Promise<IpcResult<null>>;
+  audioDevice(found: boolean): Promise<IpcResult<null>>;
   onState(listener: (view: PinpadView) => void): () => void;
 }

@@ -91,6 +91,7 @@ function liveWindow(role: WindowRole): BrowserWindow | null {
 function padRulesFor(config: StationConfig): PadWindowRules {
   return new PadWindowRules({
     keyboardInput: config.pad.keyboardInput,
+    audioGuidance: config.pad.audio.enabled && config.pad.audio.outputDevice !== null,
     blurTimeoutMs: config.pad.blurTimeoutMs,
     onFocusLost: () => core?.station.interruptEntry('PIN_TIMEOUT'),
     controls: {

@@ -16,6 +16,7 @@ export function exposeStationApi({ contextBridge, ipcRenderer }: PreloadDeps): v
         mode: request.mode,
         ...(request.pan === undefined ? {} : { pan: request.pan }),
         ...(request.approval === undefined ? {} : { approval: request.approval }),
+        ...(request.audio === true ? { audio: true } : {}),
       }),
     approve: (c) =>
       invoke('station:approve', {

@@ -14,6 +14,7 @@ export function exposePinpadApi({ contextBridge, ipcRenderer }: PreloadDeps): vo
     clear: () => invoke('pinpad:clear', null),
     submit: () => invoke('pinpad:submit', null),
     cancel: () => invoke('pinpad:cancel', null),
+    audioDevice: (found) => invoke('pinpad:audio-device', found === true),
     onState: (listener) => subscribe<PinpadView>(ipcRenderer, PINPAD_STATE_EVENT, listener),
   };
   contextBridge.exposeInMainWorld('pinpad', api);

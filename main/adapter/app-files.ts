@@ -12,6 +12,8 @@ const MIME: Readonly<Record<string, string>> = {
   '.svg': 'image/svg+xml',
   '.png': 'image/png',
   '.woff2': 'font/woff2',
+  // Audio guidance clips (Ogg Opus).
+  '.opus': 'audio/ogg',
 };
 
 /** The file under `rendererRoot` for `requestUrl`, or null for anything outside it, another host or an unknown type. */

@@ -196,6 +196,14 @@ export const configSchema = z
         keyboardInput: z.boolean().default(false),
         /** With keyboardInput: entry is wiped when the pad window stays out of focus this long. */
         blurTimeoutMs: z.number().int().min(1_000).max(600_000).default(10_000),
+        /** Spoken guidance for blind and partially sighted cardholders, offered per card (docs/architecture.md, "Audio guidance"). */
+        audio: z
+          .strictObject({
+            enabled: z.boolean().default(true),
+            /** The pad's own output (headphone jack, USB handset) by its device label; never the default device. */
+            outputDevice: z.string().trim().min(1).max(200).nullable().default(null),
+          })
+          .prefault({}),
       })
       .prefault({}),
     auth: authSchema,

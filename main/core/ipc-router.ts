@@ -97,6 +97,7 @@ export class IpcRouter implements IpcHandler {
       'pinpad:clear': () => station.clear(),
       'pinpad:submit': () => station.submit(),
       'pinpad:cancel': () => act(() => station.padCancel()),
+      'pinpad:audio-device': (found) => act(() => station.noteAudioDevice(found)),
     };
   }
 

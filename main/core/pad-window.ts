@@ -31,6 +31,8 @@ export interface PadWindowControls {
 
 export interface PadWindowRulesOptions {
   readonly keyboardInput: boolean;
+  /** Audio guidance can be offered (an output device is configured): an entry with it takes keys, so the window must be focusable. */
+  readonly audioGuidance?: boolean;
   readonly blurTimeoutMs: number;
   readonly controls: PadWindowControls;
   /** Called when the pad stayed out of focus too long during entry. */
@@ -39,20 +41,24 @@ export interface PadWindowRulesOptions {
 
 export class PadWindowRules {
   private entryActive = false;
+  /** Whether the entry under way takes keys (the station's keypad, or audio guidance for this card). */
+  private entryTakesKeys = false;
   private blurTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly options: PadWindowRulesOptions) {}
 
   /** Whether the pad window may ever take keyboard focus (a window option). */
   get padFocusable(): boolean {
-    return this.options.keyboardInput;
+    return this.options.keyboardInput || this.options.audioGuidance === true;
   }
 
   /** Every pad view goes through here; only the start and end of entry matter. */
   onPinpadView(view: PinpadView): void {
     if (view.active === this.entryActive) return;
     this.entryActive = view.active;
-    const { controls, keyboardInput } = this.options;
+    const { controls } = this.options;
+    const keyboardInput = view.active && view.keyboardInput && this.padFocusable;
+    this.entryTakesKeys = keyboardInput;
     if (view.active) {
       controls.raisePad(keyboardInput);
       if (keyboardInput && !controls.padHasFocus()) this.armBlurTimer();
@@ -64,7 +70,7 @@ export class PadWindowRules {
   }
 
   padBlurred(): void {
-    if (this.options.keyboardInput && this.entryActive) this.armBlurTimer();
+    if (this.entryTakesKeys && this.entryActive) this.armBlurTimer();
   }
 
   padFocused(): void {

@@ -24,9 +24,10 @@ export interface EntryClock {
 }
 
 /** A new entry under the settings in effect, its timers running. */
-export function startEntry(config: StationConfig, random: RandomSource | undefined, pan: string | null, clock: EntryClock): Entry {
+export function startEntry(config: StationConfig, random: RandomSource | undefined, pan: string | null, clock: EntryClock, audio: boolean): Entry {
   const entry: Entry = {
-    session: new PinSession(config.pin, { shuffle: config.pad.shuffle, random }),
+    // Audio guidance describes where each key is: its keypad is never shuffled.
+    session: new PinSession(config.pin, { shuffle: config.pad.shuffle && !audio, random }),
     pan,
     notice: null,
     inactivityTimer: undefined,

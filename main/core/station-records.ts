@@ -143,6 +143,7 @@ export class StationRecords {
             }
           : {}),
         ...(attemptId ? { attemptId } : {}),
+        ...(card.audio ? { audio: true as const } : {}),
       });
       const written = await audit.append(entry);
       this.deps.history?.note(card.cardId, seqOf(written), Date.now(), outcome);

@@ -25,6 +25,8 @@ export interface Card {
   readonly operator: string;
   /** The supervisor's approval this Start went ahead under, if a rule required one. */
   readonly approval: Grant | null;
+  /** Audio guidance for this card (fixed keypad, keyboard input, spoken prompts on the pad's device). */
+  readonly audio: boolean;
 }
 
 export type Idle = { readonly kind: 'idle' };

@@ -13,6 +13,7 @@ import { FIXED_LAYOUT } from './pin-session';
 import type { Card, State } from './station-state';
 import { shownState } from './station-state';
 import { secondsLeft } from './station-entry';
+import { audioAvailability, padAudioView } from './station-audio';
 
 /** What the operator window shows before a staff session exists (tests that build a Station alone). */
 export const NO_STAFF_VIEW: StaffView = {
@@ -37,6 +38,8 @@ export interface OperatorFacts {
   readonly staff: StaffView;
   /** The processor's key as last read (public-key profile). */
   readonly processorKey: ProcessorKey | null;
+  /** Whether the pad found the configured audio output device. */
+  readonly audioDeviceFound: boolean;
 }
 
 type CardPart = Pick<OperatorView, 'phase' | 'cardId' | 'mode' | 'pad' | 'outcome' | 'error' | 'auditError'>;
@@ -56,6 +59,7 @@ export function operatorView(state: State, facts: OperatorFacts): OperatorView {
     managedSettings: [...facts.managedSettings],
     staff: facts.staff,
     processorKey: processorKeyView(config, facts.processorKey),
+    audio: { ...audioAvailability(config, facts.audioDeviceFound), on: state.kind === 'awaiting-pin' && state.card.audio },
   };
 }
 
@@ -109,7 +113,8 @@ export function pinpadView(state: State, config: StationConfig, revision: number
     notice: entry?.notice ?? null,
     secondsLeft: entry ? secondsLeft(entry) : null,
     language: config.pad.language,
-    keyboardInput: config.pad.keyboardInput,
+    keyboardInput: config.pad.keyboardInput || (entry !== null && state.kind === 'awaiting-pin' && state.card.audio),
+    audio: padAudioView(state, config),
     revision,
   };
 }

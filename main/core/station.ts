@@ -31,6 +31,7 @@ import { sendRequest } from './station-request';
 import type { AuditSink } from './station-records';
 import { closeInterruptedAttempts, PendingOutcome } from './station-pending';
 import { StationKeys } from './station-keys';
+import { audioAvailability } from './station-audio';
 
 export type { AuditSink } from './station-records';
 export { NO_STAFF_VIEW } from './station-view';
@@ -67,6 +68,8 @@ export class Station {
   private inFlight: Promise<void> | null = null;
   /** PinpadView.revision: counts the pad views published. */
   private padRevision = 0;
+  /** Whether the pad found the configured audio output device (it reports on load); guidance is refused until it does. */
+  private audioDeviceFound = false;
   /** Set by beginClose(): a Start still waiting on the keychain or the trail must not go on to send. */
   private closing = false;
   /** Cards whose request was under way when the station last stopped (closed at start-up as outcome unknown). */
@@ -98,7 +101,15 @@ export class Station {
       managedSettings: this.deps.managedSettings ?? [],
       staff: this.deps.staffView?.() ?? NO_STAFF_VIEW,
       processorKey: this.keys.processorKey,
+      audioDeviceFound: this.audioDeviceFound,
     });
+  }
+
+  /** The pad's report on the configured audio output device (connected or not). */
+  noteAudioDevice(found: boolean): void {
+    if (this.audioDeviceFound === found) return;
+    this.audioDeviceFound = found;
+    this.publishOperator();
   }
 
   pinpadView(): PinpadView {
@@ -144,6 +155,10 @@ export class Station {
 
   private async startNow(request: StartRequest, operator: string, stillAllowed: () => boolean, approval: Grant | null): Promise<void> {
     const cardId = this.checkCardId(request.cardId);
+    const audio = request.audio === true && request.mode === 'customer';
+    if (audio && !audioAvailability(this.deps.config, this.audioDeviceFound).available) {
+      throw new StationError('INVALID_REQUEST', 'Audio guidance is not available on this station now.');
+    }
     // An outcome not yet on record comes first: it is tried once more now, and nothing starts until it lands.
     if (!(await this.pending.flush())) throw new StationError('AUDIT_PENDING');
     let pan: string | null = null;
@@ -158,13 +173,13 @@ export class Station {
     if (this.closing) throw new StationError('STATION_CLOSING');
     if (!stillAllowed()) throw new StationError('SESSION_LOCKED', 'The session changed before the PIN pad opened. Nothing was started.');
     if (this.state.kind !== 'starting') throw new StationError('SESSION_BUSY');
-    const card: Card = { cardId, mode: request.mode, operator, approval };
+    const card: Card = { cardId, mode: request.mode, operator, approval, audio };
     this.log.info('session.start', { cardId, mode: request.mode, profile: this.deps.config.profile, operator });
     if (request.mode === 'processor') {
       this.inFlight = this.send(card, null, null);
       return;
     }
-    const entry = startEntry(this.deps.config, this.deps.random, pan, this.clock);
+    const entry = startEntry(this.deps.config, this.deps.random, pan, this.clock, audio);
     this.state = { kind: 'awaiting-pin', card, entry };
     this.publish();
   }

@@ -29,6 +29,7 @@ export function unavailableView(error: StationErrorInfo): OperatorView {
     managedSettings: [],
     staff: NO_STAFF_VIEW,
     processorKey: null,
+    audio: { available: false, unavailableReason: 'disabled', on: false },
   };
 }
 
@@ -43,6 +44,7 @@ const IDLE_PAD: PinpadView = {
   secondsLeft: null,
   language: 'en',
   keyboardInput: false,
+  audio: { on: false, outputDevice: null, outcome: null },
   revision: 0,
 };
 

@@ -130,6 +130,18 @@ export interface LaunchStationOptions {
   readonly policy?: PolicySource;
   /** How often the station reads the policy again (the product: 10 s). */
   readonly policyPollMs?: number;
+  /**
+   * Labels of the audio outputs the pad page sees (a stand-in for enumerateDevices; default none). The pad's audio
+   * player is replaced by a recorder (`audioCues`) that also loads each clip in a muted media element, so a clip
+   * missing or refused by the CSP shows as a console error; nothing is routed to a real device.
+   */
+  readonly audioOutputs?: readonly string[];
+}
+
+/** A cue the pad played, with the output device it was routed to. */
+export interface PlayedCue {
+  readonly cue: string;
+  readonly language: string;
 }
 
 export interface LaunchedStation {
@@ -162,6 +174,10 @@ export interface LaunchedStation {
   readonly accountsPath: string;
   /** Signs `username` in through the operator window's sign-in form (their password from `staff`). */
   signIn(username: string): Promise<void>;
+  /** The audio guidance cues the pad played so far, in order. */
+  audioCues(): readonly PlayedCue[];
+  /** The device label each played cue was routed to, in the same order. */
+  audioDevices(): readonly string[];
   close(): Promise<void>;
 }
 
@@ -306,6 +322,8 @@ export async function launchStation(options: LaunchStationOptions = {}): Promise
     throw new Error(`launchStation: the station did not start (${boot.kind === 'unavailable' ? boot.error.code : '?'}); it shows its cannot-start screen`);
   };
 
+  const played: PlayedCue[] = [];
+  const playedOn: string[] = [];
   const args = ['--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'];
   if (process.getuid?.() === 0) args.push('--no-sandbox');
   let browser: Browser | null = null;
@@ -331,6 +349,13 @@ export async function launchStation(options: LaunchStationOptions = {}): Promise
         router.handle(source.page === pages.operator ? 'operator' : source.page === pages.pinpad ? 'pinpad' : null, channel, arg),
       );
       await page.addInitScript({ content: preloadShim(preloads[role]) });
+      if (role === 'pinpad') {
+        await page.exposeBinding('__pinStationAudioPlayed', (_source, cue: string, language: string, deviceId: string) => {
+          played.push({ cue, language });
+          playedOn.push(deviceId);
+        });
+        await page.addInitScript({ content: audioOutputShim(options.audioOutputs ?? []) });
+      }
       pages[role] = page;
     }
     const operator = pages.operator as Page;
@@ -365,6 +390,8 @@ export async function launchStation(options: LaunchStationOptions = {}): Promise
       accountsPath: places.accountsPath,
       signIn,
       authCode,
+      audioCues: () => [...played],
+      audioDevices: () => playedOn.map((deviceId) => deviceId.replace(/^fake-output-/, '')),
       async close() {
         await core?.close();
         await openedBrowser.close();
@@ -394,6 +421,24 @@ async function readRendererFile(requestUrl: string): Promise<{ data: Buffer; typ
   } catch {
     return null;
   }
+}
+
+/** The pad's injectable audio output: fake devices by label, and a recorder that loads each clip (muted, no sink). */
+function audioOutputShim(labels: readonly string[]): string {
+  const devices = [{ deviceId: 'default', label: labels[0] ?? 'Default' }, ...labels.map((label) => ({ deviceId: `fake-output-${label}`, label }))];
+  return `(() => {
+  const devices = ${JSON.stringify(devices)};
+  window.pinpadAudioOutput = {
+    outputs: async () => devices,
+    play: async (cue, language, url, deviceId) => {
+      await window.__pinStationAudioPlayed(cue, language, deviceId);
+      const probe = new Audio();
+      probe.muted = true;
+      probe.addEventListener('error', () => console.error('audio clip failed: ' + url));
+      probe.src = url;
+    },
+  };
+})();`;
 }
 
 /**

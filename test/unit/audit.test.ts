@@ -242,6 +242,7 @@ describe('AuditLog: what a record may hold', () => {
         'format',
         'records',
         'attemptId',
+        'audio',
         'cause',
         'lostFrom',
         'lostTo',

@@ -22,7 +22,7 @@ const DEFAULTS: StationConfig = {
     maxMismatches: 3,
   },
   operator: { cardIdPattern: '^[A-Za-z0-9_-]{1,64}$', language: 'en' },
-  pad: { shuffle: true, language: 'en', display: 'secondary', keyboardInput: false, blurTimeoutMs: 10_000 },
+  pad: { shuffle: true, language: 'en', display: 'secondary', keyboardInput: false, blurTimeoutMs: 10_000, audio: { enabled: true, outputDevice: null } },
   auth: { provider: 'local', idleLockMinutes: 15, lockout: { maxFailures: 10, minutes: 30 }, mfa: 'required' },
   approval: { require: ['processor-generated', 'repeat', 'after-outcome-unknown'], repeatWindowHours: 24, validitySeconds: 120 },
   audit: {},

@@ -17,7 +17,20 @@ import { signedInStaff } from '../helpers/staff';
 const PIN_KEY_HEX = '000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f';
 const API_TOKEN = 'test-api-token';
 const OUTCOME: ProcessorOutcome = { status: 'ok', requestStatus: 'pin_set', dt: '2026-01-01T00:00:00+00:00' };
-const PINPAD_VIEW_KEYS = ['active', 'count', 'keyboardInput', 'language', 'layout', 'maxLength', 'minLength', 'notice', 'revision', 'secondsLeft', 'step'];
+const PINPAD_VIEW_KEYS = [
+  'active',
+  'audio',
+  'count',
+  'keyboardInput',
+  'language',
+  'layout',
+  'maxLength',
+  'minLength',
+  'notice',
+  'revision',
+  'secondsLeft',
+  'step',
+];
 
 interface Rig {
   readonly router: IpcRouter;
@@ -298,6 +311,7 @@ describe('IpcRouter: a full flow', () => {
         practiceAccounts: [],
       },
       processorKey: null,
+      audio: { available: false, unavailableReason: 'no-device', on: false },
     });
     expect(r.lastPinpad()).toMatchObject({ active: false, count: 0 });
   });
@@ -326,6 +340,7 @@ describe('IpcRouter: a full flow', () => {
     }
     for (const view of r.operatorViews) {
       expect(Object.keys(view).sort()).toEqual([
+        'audio',
         'auditError',
         'auditOutcomePending',
         'auditShippingDelayedSince',

@@ -3,7 +3,8 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { PinpadView } from '../../common/ipc';
 import { PadWindowRules } from '../../main/core/pad-window';
 
-const view = (active: boolean): PinpadView => ({
+/** Main marks an entry as taking keys when the station has its keypad (here: always) or the card has audio guidance. */
+const view = (active: boolean, keyboardInput = true): PinpadView => ({
   active,
   step: 'enter',
   count: 0,
@@ -13,7 +14,8 @@ const view = (active: boolean): PinpadView => ({
   notice: null,
   secondsLeft: active ? 30 : null,
   language: 'en',
-  keyboardInput: false,
+  keyboardInput,
+  audio: { on: false, outputDevice: null, outcome: null },
   revision: 1,
 });
 
@@ -26,9 +28,10 @@ class Desk {
   padRefusesFocus = false;
   lost = 0;
 
-  rules(keyboardInput: boolean, blurTimeoutMs = 1_000): PadWindowRules {
+  rules(keyboardInput: boolean, blurTimeoutMs = 1_000, audioGuidance = false): PadWindowRules {
     return new PadWindowRules({
       keyboardInput,
+      audioGuidance,
       blurTimeoutMs,
       onFocusLost: () => void this.lost++,
       controls: {
@@ -129,5 +132,24 @@ describe('pad.keyboardInput true: a pad display with its own keypad', () => {
     rules.dispose();
     vi.advanceTimersByTime(5_000);
     expect(desk.lost).toBe(0);
+  });
+});
+
+describe('audio guidance offered (an output device configured), no keypad of its own', () => {
+  it('the window is focusable, but only an entry with audio guidance takes the focus; any other entry leaves it with the operator', () => {
+    const desk = new Desk();
+    const rules = desk.rules(false, 1_000, true);
+    expect(rules.padFocusable).toBe(true);
+    rules.onPinpadView(view(true, false));
+    expect(desk.focused).toBe('operator');
+    rules.padBlurred();
+    vi.advanceTimersByTime(5_000);
+    expect(desk.lost).toBe(0);
+    rules.onPinpadView(view(false, false));
+    rules.onPinpadView(view(true, true));
+    expect(desk.focused).toBe('pad');
+    rules.padBlurred();
+    vi.advanceTimersByTime(1_000);
+    expect(desk.lost).toBe(1);
   });
 });

@@ -17,6 +17,9 @@
  * request) is closed at the next start by an outcome-unknown record with
  * errorCode STATION_STOPPED.
  *
+ * A card record whose entry had audio guidance carries audio: true (after
+ * attemptId); without it the field is absent.
+ *
  * A card record made under a supervisor's approval also carries, after
  * errorCode: approver, approvalMethod, approvalRule, approvalReason and, when
  * the rule refers to an earlier attempt, previousAttempt (its seq).

@@ -49,6 +49,8 @@ const entryShape = {
   approvalReason: z.string().max(500).regex(NO_CONTROL).nullable().optional(),
   previousAttempt: z.number().int().min(1).max(Number.MAX_SAFE_INTEGER).optional(),
   attemptId: z.uuid().optional(),
+  /** Present only when the cardholder had audio guidance. */
+  audio: z.literal(true).optional(),
 };
 const chainShape = {
   seq: z.number().int().min(1).max(Number.MAX_SAFE_INTEGER),
@@ -310,6 +312,7 @@ export const MAC_FIELD_ORDER = {
     'approvalReason',
     'previousAttempt',
     'attemptId',
+    'audio',
     'prev',
   ],
   seal: ['seq', 'time', 'type', 'tornBytes', 'tornSha256', 'prev'],

@@ -1,0 +1,40 @@
+/**
+ * The operator window's texts about audio guidance, in each language. Kept beside the window rather than in the
+ * shared catalogue: they are few and used only here.
+ */
+import type { AudioUnavailableReason, Language } from '../../common/ipc';
+
+export interface OperatorAudioText {
+  readonly checkbox: string;
+  readonly unavailable: Readonly<Record<Exclude<AudioUnavailableReason, 'disabled'>, string>>;
+  readonly onWarning: string;
+}
+
+export const OPERATOR_AUDIO_TEXT: Readonly<Record<Language, OperatorAudioText>> = {
+  en: {
+    checkbox: 'Audio guidance for the cardholder',
+    unavailable: {
+      'no-device': 'Audio guidance is unavailable: no audio output is set for the PIN pad (pad.audio.outputDevice).',
+      'device-absent': "Audio guidance is unavailable: the PIN pad's headphones or handset are not connected.",
+    },
+    onWarning: 'Audio guidance is on: the PIN pad takes keyboard input while it has focus. Do not type on this keyboard until the cardholder has finished.',
+  },
+  ru: {
+    checkbox: 'Голосовые подсказки для держателя карты',
+    unavailable: {
+      'no-device': 'Голосовые подсказки недоступны: для PIN-клавиатуры не задан аудиовыход (pad.audio.outputDevice).',
+      'device-absent': 'Голосовые подсказки недоступны: наушники или трубка PIN-клавиатуры не подключены.',
+    },
+    onWarning:
+      'Голосовые подсказки включены: PIN-клавиатура принимает ввод с клавиатуры, пока она в фокусе. Не печатайте на этой клавиатуре, пока держатель карты не закончит.',
+  },
+  kk: {
+    checkbox: 'Карта ұстаушыға дауыстық нұсқаулық',
+    unavailable: {
+      'no-device': 'Дауыстық нұсқаулық қолжетімсіз: PIN-пернетақта үшін дыбыс шығысы берілмеген (pad.audio.outputDevice).',
+      'device-absent': 'Дауыстық нұсқаулық қолжетімсіз: PIN-пернетақтаның құлаққаптары немесе тұтқасы қосылмаған.',
+    },
+    onWarning:
+      'Дауыстық нұсқаулық қосулы: PIN-пернетақта фокуста тұрғанда пернетақтадан енгізуді қабылдайды. Карта ұстаушы аяқтағанша бұл пернетақтада теруге болмайды.',
+  },
+};

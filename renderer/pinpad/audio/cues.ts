@@ -1,0 +1,116 @@
+/**
+ * Audio guidance cues: one per event, named by what happened and by counts only. Nothing here ever depends on
+ * which digit was pressed, so the sequence of cues is the same for every PIN of the same length.
+ */
+export const PIN_LENGTH_MIN = 4;
+export const PIN_LENGTH_MAX = 12;
+
+/** Events with one fixed clip each. */
+export const FIXED_CUES = [
+  'erased',
+  'cleared',
+  'too-short',
+  'too-long',
+  'confirm',
+  'mismatch',
+  'mismatch-restart',
+  'weak-repeated',
+  'weak-sequence',
+  'weak-denied',
+  'ten-seconds',
+  'sent',
+  'set',
+  'failed',
+  'cancelled',
+  'timeout',
+] as const;
+export type FixedCue = (typeof FIXED_CUES)[number];
+
+/** The entry prompt: the required length (exact or a range) and where OK is. */
+export const promptCue = (min: number, max: number): string => (min === max ? `prompt-exact-${max}` : `prompt-range-${min}-${max}`);
+/** After each key: "k of n digits" (or "k digits" when the length is a range). */
+export const countCue = (count: number, min: number, max: number): string => (min === max ? `count-${count}-of-${max}` : `count-${count}`);
+
+/** Every cue a station may play, for any allowed PIN length: the clip set is complete when each has a file. */
+export function allCues(): string[] {
+  const cues: string[] = [];
+  for (let min = PIN_LENGTH_MIN; min <= PIN_LENGTH_MAX; min++) {
+    for (let max = min; max <= PIN_LENGTH_MAX; max++) cues.push(promptCue(min, max));
+  }
+  for (let max = PIN_LENGTH_MIN; max <= PIN_LENGTH_MAX; max++) {
+    for (let count = 1; count <= max; count++) cues.push(countCue(count, max, max));
+  }
+  for (let count = 1; count <= PIN_LENGTH_MAX; count++) cues.push(countCue(count, PIN_LENGTH_MIN, PIN_LENGTH_MAX));
+  return [...cues, ...FIXED_CUES];
+}
+
+/** The cue for a notice the pad shows (a refusal at OK or a key too many), or null for one without a cue. */
+export function noticeCue(code: string): FixedCue | null {
+  switch (code) {
+    case 'PIN_TOO_SHORT':
+      return 'too-short';
+    case 'PIN_TOO_LONG':
+      return 'too-long';
+    case 'PIN_MISMATCH':
+      return 'mismatch';
+    case 'PIN_MISMATCH_LIMIT':
+      return 'mismatch-restart';
+    case 'PIN_REPEATED':
+      return 'weak-repeated';
+    case 'PIN_SEQUENCE':
+      return 'weak-sequence';
+    case 'PIN_DENIED':
+      return 'weak-denied';
+    default:
+      return null;
+  }
+}
+
+/** The pad's state as far as guidance cares: never a digit, only counts, steps, notices and the outcome. */
+export interface GuidanceState {
+  readonly active: boolean;
+  readonly step: 'enter' | 'confirm';
+  readonly count: number;
+  readonly minLength: number;
+  readonly maxLength: number;
+  readonly noticeCode: string | null;
+  readonly secondsLeft: number | null;
+  readonly outcome: 'sent' | 'set' | 'failed' | 'cancelled' | 'timeout' | null;
+  readonly revision: number;
+}
+
+/** What the cardholder did on the pad, for the cue that answers it. */
+export type PadAction = 'press' | 'erase' | 'clear' | 'submit';
+
+export const COUNTDOWN_CUE_AT_SECONDS = 10;
+
+/**
+ * The cues for one change of state. `action` is the cardholder's key whose reply this is (null for a pushed
+ * update). Cues follow from counts, steps and notices alone.
+ */
+export function cuesFor(previous: GuidanceState | null, next: GuidanceState, action: PadAction | null): string[] {
+  const cues: string[] = [];
+  const wasActive = previous?.active === true;
+  if (next.active && !wasActive) {
+    cues.push(promptCue(next.minLength, next.maxLength));
+    return cues;
+  }
+  if (next.active) {
+    const before = previous?.count ?? 0;
+    // A notice is spoken when it appears, and again when OK is refused again for the same reason.
+    const notice = next.noticeCode !== null && (action === 'submit' || next.noticeCode !== previous?.noticeCode) ? noticeCue(next.noticeCode) : null;
+    if (notice !== null) cues.push(notice);
+    else if (next.step === 'confirm' && previous?.step === 'enter') cues.push('confirm');
+    else if (next.count > before) cues.push(countCue(next.count, next.minLength, next.maxLength));
+    // The key, when known, says Erase or Clear; a pushed update that came first is read from the count.
+    else if (action === 'erase' || (action === null && next.count === before - 1)) cues.push('erased');
+    else if (action === 'clear' || (action === null && next.count === 0 && before > 1)) cues.push('cleared');
+    const secondsBefore = previous?.secondsLeft ?? null;
+    if (next.secondsLeft !== null && next.secondsLeft <= COUNTDOWN_CUE_AT_SECONDS && (secondsBefore === null || secondsBefore > COUNTDOWN_CUE_AT_SECONDS)) {
+      cues.push('ten-seconds');
+    }
+    return cues;
+  }
+  if (next.outcome !== null && next.outcome !== previous?.outcome) cues.push(next.outcome);
+  return cues;
+}

@@ -1,0 +1,75 @@
+/**
+ * Audio guidance on the pad: turns each change of the pad's state into its cue and plays that cue's clip on the
+ * configured output device. Loaded with a dynamic import only on a station that offers audio guidance, so the
+ * pad's own bundle stays as it was.
+ */
+import type { Language, PinpadView } from '../../../common/ipc';
+import { cuesFor, type GuidanceState, type PadAction } from './cues';
+import { findOutputDevice, mediaElementOutput, type AudioOutput, type OutputDevice } from './output';
+
+export { findOutputDevice } from './output';
+
+/** Where the clips are, beside the pad page (a bank's own recordings replace them there). */
+export const clipUrl = (language: Language, cue: string): string => new URL(`../voice/${language}/${cue}.opus`, document.baseURI).href;
+
+const guidanceState = (view: PinpadView): GuidanceState => ({
+  active: view.active,
+  step: view.step,
+  count: view.count,
+  minLength: view.minLength,
+  maxLength: view.maxLength,
+  noticeCode: view.notice?.code ?? null,
+  secondsLeft: view.secondsLeft,
+  outcome: view.audio.outcome,
+  revision: view.revision,
+});
+
+export interface Guidance {
+  /** Whether the configured output device is connected. */
+  readonly deviceFound: boolean;
+  /** The cardholder pressed a key of this kind: the next newer view answers it. */
+  noteAction(action: PadAction): void;
+  /** A newer view of the pad, in the language it is shown in. */
+  update(view: PinpadView, language: Language): void;
+}
+
+export async function startGuidance(deviceLabel: string | null, output: AudioOutput = window.pinpadAudioOutput ?? mediaElementOutput()): Promise<Guidance> {
+  let device: OutputDevice | null = null;
+  try {
+    device = findOutputDevice(await output.outputs(), deviceLabel);
+  } catch {
+    device = null;
+  }
+  let previous: GuidanceState | null = null;
+  let pendingAction: PadAction | null = null;
+  // The language of the entry: the pad goes back to its default as entry ends, the last cue stays in the cardholder's.
+  let entryLanguage: Language | null = null;
+  return {
+    deviceFound: device !== null,
+    noteAction(action) {
+      pendingAction = action;
+    },
+    update(view, language) {
+      const next = guidanceState(view);
+      if (previous !== null && next.revision <= previous.revision) return;
+      // A countdown tick that overtakes a key's answer changes nothing the key did: the key's cue waits for its view.
+      const answersKey =
+        previous === null ||
+        next.count !== previous.count ||
+        next.step !== previous.step ||
+        next.noticeCode !== previous.noticeCode ||
+        next.active !== previous.active;
+      const action = answersKey ? pendingAction : null;
+      if (answersKey) pendingAction = null;
+      const cues = view.audio.on && device !== null ? cuesFor(previous, next, action) : [];
+      previous = view.audio.on ? next : null;
+      if (view.active) entryLanguage = language;
+      const spoken = entryLanguage ?? language;
+      if (!view.audio.on) entryLanguage = null;
+      for (const cue of cues) {
+        // A clip that cannot play must not stop entry; the next cue is tried as usual.
+        void output.play(cue, spoken, clipUrl(spoken, cue), (device as OutputDevice).deviceId).catch(() => undefined);
+      }
+    },
+  };
+}

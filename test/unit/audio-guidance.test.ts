@@ -1,0 +1,162 @@
+import { readFileSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { LANGUAGES } from '../../common/ipc';
+import { allCues, cuesFor, type GuidanceState, type PadAction } from '../../renderer/pinpad/audio/cues';
+import { findOutputDevice } from '../../renderer/pinpad/audio/output';
+import { transcript } from '../../renderer/pinpad/audio/transcripts';
+
+const VOICE = join(__dirname, '../../renderer/public/voice');
+
+/** The first Ogg page: "OggS", version 0, beginning-of-stream flag; its packet is the Opus identification header. */
+function checkOggOpus(bytes: Buffer): string | null {
+  if (bytes.subarray(0, 4).toString('latin1') !== 'OggS') return 'no OggS capture pattern';
+  if (bytes[4] !== 0) return 'Ogg version is not 0';
+  if (((bytes[5] ?? 0) & 0x02) === 0) return 'first page is not a beginning of stream';
+  const segments = bytes[26] ?? 0;
+  const packet = bytes.subarray(27 + segments);
+  if (packet.subarray(0, 8).toString('latin1') !== 'OpusHead') return 'first packet is not OpusHead';
+  if (packet[8] !== 1) return 'OpusHead version is not 1';
+  if (bytes.indexOf('OpusTags', 0, 'latin1') < 0) return 'no OpusTags packet';
+  return null;
+}
+
+describe('audio guidance clips', () => {
+  it.each(LANGUAGES)('every cue has a valid Ogg Opus clip in %s', (language) => {
+    const problems: string[] = [];
+    for (const cue of allCues()) {
+      const file = join(VOICE, language, `${cue}.opus`);
+      if (!existsSync(file)) problems.push(`${cue}: missing`);
+      else {
+        const problem = checkOggOpus(readFileSync(file));
+        if (problem) problems.push(`${cue}: ${problem}`);
+      }
+    }
+    expect(problems).toEqual([]);
+  });
+
+  it('the Ogg Opus check refuses what is not one', () => {
+    expect(checkOggOpus(Buffer.from('RIFF....WAVEfmt '))).toBe('no OggS capture pattern');
+    const ogg = readFileSync(join(VOICE, 'en', 'set.opus'));
+    const vorbis = Buffer.from(ogg);
+    vorbis.write('OpusHeaX', 27 + (ogg[26] ?? 0), 'latin1');
+    expect(checkOggOpus(vorbis)).toBe('first packet is not OpusHead');
+  });
+
+  it.each(LANGUAGES)('every transcript in %s exists, and its only numbers are the counts its cue names', (language) => {
+    for (const cue of allCues()) {
+      const text = transcript(cue, language);
+      expect(text, cue).not.toBeNull();
+      const counts = (cue.match(/\d+/g) ?? []).sort();
+      const spoken = ((text ?? '').match(/\d+/g) ?? []).sort();
+      expect(spoken, `${language} ${cue}: ${text}`).toEqual(counts);
+    }
+  });
+
+  it('no cue exists outside the catalogue (a bank folder is named after these)', () => {
+    expect(transcript('count-5-of-4x', 'en')).toBeNull();
+    expect(transcript('digit-7', 'en')).toBeNull();
+    expect(new Set(allCues()).size).toBe(allCues().length);
+  });
+});
+
+describe('cue sequence', () => {
+  const base: GuidanceState = {
+    active: false,
+    step: 'enter',
+    count: 0,
+    minLength: 4,
+    maxLength: 4,
+    noticeCode: null,
+    secondsLeft: null,
+    outcome: null,
+    revision: 0,
+  };
+  /** A journey as the pad sees it: states and the key that led to each; never a digit. */
+  function play(steps: readonly [Partial<GuidanceState>, PadAction | null][]): string[] {
+    let previous: GuidanceState | null = null;
+    const cues: string[] = [];
+    steps.forEach(([change, action], index) => {
+      const next: GuidanceState = { ...(previous ?? base), ...change, revision: index + 1 };
+      cues.push(...cuesFor(previous, next, action));
+      previous = next;
+    });
+    return cues;
+  }
+
+  it('prompts, counts, erase, clear, a weak PIN, the confirm step, a mismatch, the countdown and the outcome', () => {
+    const cues = play([
+      [{ active: true, secondsLeft: 60 }, null],
+      [{ count: 1 }, 'press'],
+      [{ count: 0 }, 'erase'],
+      [{ count: 1 }, 'press'],
+      [{ count: 0 }, 'clear'],
+      [{ count: 4 }, 'press'],
+      [{ count: 0, noticeCode: 'PIN_REPEATED' }, 'submit'],
+      [{ count: 1, noticeCode: null }, 'press'],
+      [{ count: 4 }, 'press'],
+      [{ count: 0, step: 'confirm' }, 'submit'],
+      [{ count: 4, secondsLeft: 9 }, 'press'],
+      [{ count: 0, step: 'confirm', noticeCode: 'PIN_MISMATCH' }, 'submit'],
+      [{ active: false, outcome: 'sent' }, null],
+      [{ outcome: 'set' }, null],
+    ]);
+    expect(cues).toEqual([
+      'prompt-exact-4',
+      'count-1-of-4',
+      'erased',
+      'count-1-of-4',
+      'cleared',
+      'count-4-of-4',
+      'weak-repeated',
+      'count-1-of-4',
+      'count-4-of-4',
+      'confirm',
+      'count-4-of-4',
+      'ten-seconds',
+      'mismatch',
+      'sent',
+      'set',
+    ]);
+  });
+
+  it('a notice is not spoken again by a later key or a countdown tick, only by a new refusal at OK', () => {
+    const cues = play([
+      [{ active: true }, null],
+      [{ count: 4 }, 'press'],
+      [{ count: 0, step: 'confirm' }, 'submit'],
+      [{ count: 4 }, 'press'],
+      [{ count: 0, noticeCode: 'PIN_MISMATCH' }, 'submit'],
+      [{ secondsLeft: 50 }, 'press'],
+      [{ count: 1, secondsLeft: 50 }, null],
+      [{ count: 1 }, 'submit'],
+    ]);
+    expect(cues).toEqual(['prompt-exact-4', 'count-4-of-4', 'confirm', 'count-4-of-4', 'mismatch', 'count-1-of-4', 'mismatch']);
+  });
+
+  it('a range of lengths is prompted as such, and counted without a total', () => {
+    expect(
+      play([
+        [{ active: true, minLength: 4, maxLength: 6 }, null],
+        [{ count: 2 }, 'press'],
+      ]),
+    ).toEqual(['prompt-range-4-6', 'count-2']);
+  });
+});
+
+describe('output device rule', () => {
+  const devices = [
+    { deviceId: 'default', label: 'Pad headset' },
+    { deviceId: 'communications', label: 'Pad headset' },
+    { deviceId: 'a1', label: 'Operator speakers' },
+    { deviceId: 'b2', label: 'Pad headset' },
+  ];
+  it('routes to the configured device by its label, never to the default or communications device', () => {
+    expect(findOutputDevice(devices, 'Pad headset')?.deviceId).toBe('b2');
+  });
+  it('no device when the named one is absent, when none is named, or when only the default carries the label', () => {
+    expect(findOutputDevice(devices, 'USB handset')).toBeNull();
+    expect(findOutputDevice(devices, null)).toBeNull();
+    expect(findOutputDevice(devices.slice(0, 3), 'Pad headset')).toBeNull();
+  });
+});
