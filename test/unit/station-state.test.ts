@@ -39,7 +39,7 @@ describe('per-card settings', () => {
 });
 
 describe('the Station state', () => {
-  const card: Card = { cardId: 'CARD-1', mode: 'processor', operator: 'op', approval: null };
+  const card: Card = { cardId: 'CARD-1', mode: 'processor', operator: 'op', approval: null, audio: false };
   const failed: State = {
     kind: 'failed',
     card,
