@@ -1,5 +1,5 @@
 /**
- * Audit trail CLI (docs/architecture.md, "The audit trail"; README, "Audit trail"): `npm run audit -- <command>`.
+ * Audit trail CLI (docs/architecture.md, "The audit trail"; docs/admin-guide.md, "Audit trail"): `npm run audit -- <command>`.
  *
  *   verify [file]   check every record's MAC, the chain and the head anchor;
  *                   name the first bad record

@@ -1,5 +1,5 @@
 /**
- * Audit trail CLI (docs/architecture.md, "The audit trail"; README, "Audit trail"): `npm run audit -- <command>`.
+ * Audit trail CLI (docs/architecture.md, "The audit trail"; docs/admin-guide.md, "Audit trail"): `npm run audit -- <command>`.
  * The commands, options and exit codes are in args.ts; each command has its own file.
  */
 import { StationError } from '../../../common/errors';

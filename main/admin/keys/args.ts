@@ -1,5 +1,5 @@
 /**
- * Key provisioning CLI (docs/architecture.md, "Keys and profiles"; README, "Keys"): `npm run keys -- <command>`.
+ * Key provisioning CLI (docs/architecture.md, "Keys and profiles"; docs/admin-guide.md, "Keys"): `npm run keys -- <command>`.
  *
  *   import <account>   read a value without echo (or from a pipe), check its
  *                      format and the custodian's KCV, store it, print the KCV

@@ -1,5 +1,5 @@
 /**
- * Key provisioning CLI (docs/architecture.md, "Keys and profiles"; README, "Keys"): `npm run keys -- <command>`.
+ * Key provisioning CLI (docs/architecture.md, "Keys and profiles"; docs/admin-guide.md, "Keys"): `npm run keys -- <command>`.
  * The commands, options and exit codes are in args.ts; each command has its own file.
  */
 import { StationError } from '../../../common/errors';

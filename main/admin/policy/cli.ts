@@ -1,5 +1,5 @@
 /**
- * Managed policy CLI (README, "Managed policy"): `npm run policy -- report`.
+ * Managed policy CLI (docs/admin-guide.md, "Managed policy"): `npm run policy -- report`.
  *
  *   report   every setting with its value and where it came from: the
  *            organisation's policy, the station's config.json, or the default

@@ -387,7 +387,7 @@ function macOf(key: Buffer, generation: number, accounts: readonly StoredAccount
 function invalid(detail: string): StationError {
   return new StationError(
     'STAFF_STORE_INVALID',
-    `${detail} No one can sign in with a local account until an admin restores it (see README, "Staff accounts").`,
+    `${detail} No one can sign in with a local account until an admin restores it (see the administrator's guide, "Staff sign-in").`,
   );
 }
 

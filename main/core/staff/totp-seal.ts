@@ -39,7 +39,7 @@ async function readMfaKey(keyStore: KeyStore, create: boolean): Promise<Buffer> 
   if (value === null || value === '') {
     throw new StationError(
       'STAFF_STORE_INVALID',
-      `It holds second factors, but their key ("${KEY_ENTRY}") is missing from the keychain. No one can sign in with a local account until an admin restores it (see README, "Staff accounts").`,
+      `It holds second factors, but their key ("${KEY_ENTRY}") is missing from the keychain. No one can sign in with a local account until an admin restores it (see the administrator's guide, "Staff sign-in").`,
     );
   }
   if (!AES256_KEY_HEX.test(value)) throw new StationError('KEYCHAIN_ENTRY_MALFORMED', `Entry "${KEY_ENTRY}" must be 64 hexadecimal characters.`);
