@@ -21,6 +21,7 @@ import { runAdminProcess } from './admin/process';
 import { registerAppScheme, serveRenderer } from './adapter/app-protocol';
 import { choosePadDisplay } from './adapter/displays';
 import { senderRole } from './adapter/sender';
+import { allowsPermissionCheck } from './adapter/permissions';
 import { pageUrl, windowOptions } from './adapter/window-options';
 import { parseConfigText, SANDBOX_BASE_URL } from './core/config';
 import type { StationConfig } from './core/config';
@@ -63,12 +64,17 @@ async function readConfigText(): Promise<string> {
   }
 }
 
-function roleOf(event: IpcMainInvokeEvent): WindowRole | null {
+function windowIds(): Partial<Record<WindowRole, number>> {
   const ids: Partial<Record<WindowRole, number>> = {};
   for (const role of ['operator', 'pinpad'] as const) {
     const win = windows[role];
     if (win && !win.isDestroyed()) ids[role] = win.webContents.id;
   }
+  return ids;
+}
+
+function roleOf(event: IpcMainInvokeEvent): WindowRole | null {
+  const ids = windowIds();
   try {
     const frame = event.senderFrame;
     return senderRole({ senderId: event.sender.id, frameUrl: frame?.url, isMainFrame: frame !== null && frame.parent === null }, ids);
@@ -149,7 +155,18 @@ function createWindow(role: WindowRole, config: StationConfig): BrowserWindow {
 
 function hardenSessions(): void {
   session.defaultSession.setPermissionRequestHandler((_contents, _permission, callback) => callback(false));
-  session.defaultSession.setPermissionCheckHandler(() => false);
+  session.defaultSession.setPermissionCheckHandler((contents, permission, _origin, details) =>
+    allowsPermissionCheck(
+      {
+        contentsId: contents?.id ?? null,
+        permission,
+        requestingUrl: details.requestingUrl,
+        isMainFrame: details.isMainFrame ?? false,
+        mediaType: 'mediaType' in details ? details.mediaType : undefined,
+      },
+      windowIds(),
+    ),
+  );
   session.defaultSession.setDevicePermissionHandler(() => false);
   session.defaultSession.setDisplayMediaRequestHandler((_request, callback) => callback({}));
   app.on('web-contents-created', (_event, contents) => {

@@ -28,6 +28,13 @@ type Handler = (event: unknown, arg: unknown) => unknown;
 
 let nextContentsId = 1;
 
+/** What Electron passes a permission check besides the page and the permission. */
+export interface PermissionCheckDetails {
+  readonly requestingUrl?: string;
+  readonly isMainFrame?: boolean;
+  readonly mediaType?: 'video' | 'audio' | 'unknown';
+}
+
 export class WebContentsDouble extends EventEmitter {
   readonly id = nextContentsId++;
   readonly sent: { channel: string; payload: unknown }[] = [];
@@ -54,7 +61,7 @@ export class ElectronDouble {
   readonly protocolHandlers = new Map<string, unknown>();
   readonly session: {
     permissionRequest?: (contents: unknown, permission: string, callback: (allow: boolean) => void) => void;
-    permissionCheck?: () => boolean;
+    permissionCheck?: (contents: { id: number } | null, permission: string, origin: string, details: PermissionCheckDetails) => boolean;
     devicePermission?: () => boolean;
     displayMedia?: (request: unknown, callback: (streams: unknown) => void) => void;
   } = {};
@@ -96,7 +103,7 @@ export class ElectronDouble {
             if (this.options.failHardening) throw new Error('session unavailable');
             this.session.permissionRequest = handler;
           },
-          setPermissionCheckHandler: (handler: () => boolean) => void (this.session.permissionCheck = handler),
+          setPermissionCheckHandler: (handler: ElectronDouble['session']['permissionCheck']) => void (this.session.permissionCheck = handler),
           setDevicePermissionHandler: (handler: () => boolean) => void (this.session.devicePermission = handler),
           setDisplayMediaRequestHandler: (handler: ElectronDouble['session']['displayMedia']) => void (this.session.displayMedia = handler),
         },

@@ -276,7 +276,7 @@ describe('start-up wiring', () => {
     }
   });
 
-  it('permissions, device access and display capture are refused for the session', async () => {
+  it('permissions, device access and display capture are refused for the session; a check passes only for audio output on the pad page', async () => {
     const processor = await heldProcessor();
     const rig = await loadApp(configWith(processor.url));
     await readyWithWindows(rig, 2);
@@ -284,7 +284,23 @@ describe('start-up wiring', () => {
     for (const permission of ['media', 'geolocation', 'notifications', 'clipboard-read'])
       rig.double.session.permissionRequest?.({}, permission, (allow) => answers.push(allow));
     expect(answers).toEqual([false, false, false, false]);
-    expect(rig.double.session.permissionCheck?.()).toBe(false);
+    // Checks: refused, except what audio guidance needs on the pad's own page (output labels, choosing an output).
+    const check = rig.double.session.permissionCheck;
+    const pad = rig.double.windows.find((win) => win.loadedUrl?.includes('pinpad'));
+    const operator = rig.double.windows.find((win) => win !== pad);
+    if (!check || !pad?.loadedUrl || !operator?.loadedUrl) throw new Error('no permission check handler or windows');
+    const padPage = { requestingUrl: pad.loadedUrl, isMainFrame: true };
+    expect(check(pad.webContents, 'media', 'app://pinpad', { ...padPage, mediaType: 'audio' })).toBe(true);
+    expect(check(pad.webContents, 'speaker-selection', 'app://pinpad', padPage)).toBe(true);
+    expect(check(pad.webContents, 'media', 'app://pinpad', { ...padPage, mediaType: 'video' })).toBe(false);
+    for (const permission of ['geolocation', 'notifications', 'clipboard-read', 'hid', 'serial', 'usb'])
+      expect(check(pad.webContents, permission, 'app://pinpad', padPage), permission).toBe(false);
+    expect(check(pad.webContents, 'media', 'app://pinpad', { requestingUrl: pad.loadedUrl, isMainFrame: false, mediaType: 'audio' })).toBe(false);
+    expect(check(pad.webContents, 'media', 'https://evil.example', { requestingUrl: 'https://evil.example/', isMainFrame: true, mediaType: 'audio' })).toBe(
+      false,
+    );
+    expect(check(operator.webContents, 'media', 'app://operator', { requestingUrl: operator.loadedUrl, isMainFrame: true, mediaType: 'audio' })).toBe(false);
+    expect(check(null, 'media', '', { mediaType: 'audio' })).toBe(false);
     expect(rig.double.session.devicePermission?.()).toBe(false);
     let streams: unknown = 'not answered';
     rig.double.session.displayMedia?.({}, (value) => (streams = value));
