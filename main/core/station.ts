@@ -10,7 +10,7 @@ import type { StationErrorInfo } from '../../common/errors';
 import type { OperatorView, PinpadView, StartRequest } from '../../common/ipc';
 import type { PinMode } from '../../common/domain';
 import type { StaffView } from '../../common/staff';
-import { CARD_ID_PATTERN, compileCardIdPattern } from '../../common/card-id';
+import { checkedCardId } from '../../common/card-id';
 import { isValidPan } from '../../common/pan';
 import type { CardApi } from './card-api-client';
 import type { StationConfig } from './config';
@@ -126,12 +126,8 @@ export class Station {
 
   /** A card ID as the operator typed it, trimmed and checked against the station's rule; CARD_ID_INVALID otherwise. */
   checkCardId(typed: string): string {
-    const cardId = typed.trim();
-    // No control, invisible (format) or line-separator characters: a card ID is read in the trail and exports.
-    // Compiled per check: a policy may change the rule between cards.
-    const pattern = compileCardIdPattern(this.deps.config.operator.cardIdPattern) ?? CARD_ID_PATTERN;
-    if (!pattern.test(cardId) || /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/u.test(cardId)) throw new StationError('CARD_ID_INVALID');
-    return cardId;
+    // The rule as configured now: a policy may change it between cards.
+    return checkedCardId(typed, this.deps.config.operator.cardIdPattern);
   }
 
   /**

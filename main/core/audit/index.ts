@@ -44,7 +44,8 @@ export type {
 export { auditFilePath, auditHeadPath, auditShippedPath } from './files';
 export { parseAuditKeyHex, readAuditKey } from './keys';
 export { AuditLog } from './writer';
-export { auditCheckpointPath, auditHistoryPath, scanTrail } from './scan';
+export { scanTrail } from './scan';
+export { auditCheckpointPath, auditHistoryPath } from './scan-files';
 export type { TrailScan, TrailVisitor } from './scan';
 export type { AuditLogOptions } from './writer';
 export { sealAuditFile } from './seal';

@@ -15,7 +15,7 @@ import type { AuditResetRecord } from './format';
 import { auditHeadPath, auditShippedPath, wrapWrite } from './files';
 import { fsyncDir, writeSynced } from '../durable-file';
 import { writeHead } from './head';
-import { removeCheckpoint } from './scan';
+import { removeCheckpoint } from './scan-files';
 import { auditPendingPath } from './pending';
 import { readAuditKey } from './keys';
 import { readMark, trailFileAgainstMark, writeMark } from './mark';
