@@ -9,8 +9,6 @@ import type { StationErrorInfo } from './errors';
 import type { ApprovalRequirement, StaffView } from './staff';
 
 // Named in the contract's types; their home is common/domain.ts (re-exported for the windows that read them here).
-export type { Language, PinMode } from './domain';
-export { LANGUAGES } from './domain';
 
 export interface StartRequest {
   readonly cardId: string;

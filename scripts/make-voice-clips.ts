@@ -9,7 +9,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { LANGUAGES } from '../common/ipc';
+import { LANGUAGES } from '../common/domain';
 import { allCues } from '../renderer/pinpad/audio/cues';
 import { transcript } from '../renderer/pinpad/audio/transcripts';
 

@@ -2,7 +2,8 @@
  * The operator window's texts about audio guidance, in each language. Kept beside the window rather than in the
  * shared catalogue: they are few and used only here.
  */
-import type { AudioUnavailableReason, Language } from '../../common/ipc';
+import type { AudioUnavailableReason } from '../../common/ipc';
+import type { Language } from '../../common/domain';
 
 export interface OperatorAudioText {
   readonly checkbox: string;

@@ -1,7 +1,7 @@
 import { mount } from 'svelte';
 import '../shared/base.css';
 import './forms.css';
-import type { Language } from '../../common/ipc';
+import type { Language } from '../../common/domain';
 import { loadCatalogue } from '../shared/i18n';
 import { station } from './api';
 import Operator from './Operator.svelte';

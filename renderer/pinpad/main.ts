@@ -1,6 +1,6 @@
 import { mount } from 'svelte';
 import '../shared/base.css';
-import type { Language } from '../../common/ipc';
+import type { Language } from '../../common/domain';
 import { loadPadCatalogue } from '../shared/i18n/pad';
 import { pinpad } from './api';
 import PinPad from './PinPad.svelte';

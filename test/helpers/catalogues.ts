@@ -2,7 +2,7 @@
  * Every language's whole catalogue, pad and operator texts together, loaded
  * statically: tests look texts up synchronously, the pages load theirs on demand.
  */
-import type { Language } from '../../common/ipc';
+import type { Language } from '../../common/domain';
 import type { OperatorCatalogue, PadCatalogue } from '../../renderer/shared/i18n';
 import { en as operatorEn } from '../../renderer/shared/i18n/operator/en';
 import { kk as operatorKk } from '../../renderer/shared/i18n/operator/kk';

@@ -8,7 +8,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { LANGUAGES } from '../../common/ipc';
+import { LANGUAGES } from '../../common/domain';
 import { pageSizes, RENDERER_OUT } from '../../scripts/bench/sizes';
 import type { PageSizes } from '../../scripts/bench/sizes';
 import { OPERATOR_CATALOGUES, PAD_CATALOGUES } from '../helpers/catalogues';

@@ -1,7 +1,7 @@
 import { readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { LANGUAGES } from '../../common/ipc';
+import { LANGUAGES } from '../../common/domain';
 import { allCues, cuesFor, type GuidanceState, type PadAction } from '../../renderer/pinpad/audio/cues';
 import { findOutputDevice } from '../../renderer/pinpad/audio/output';
 import { transcript } from '../../renderer/pinpad/audio/transcripts';

@@ -3,7 +3,8 @@
  * configured output device. Loaded with a dynamic import only on a station that offers audio guidance, so the
  * pad's own bundle stays as it was.
  */
-import type { Language, PinpadView } from '../../../common/ipc';
+import type { PinpadView } from '../../../common/ipc';
+import type { Language } from '../../../common/domain';
 import { cuesFor, type GuidanceState, type PadAction } from './cues';
 import { findOutputDevice, mediaElementOutput, type AudioOutput, type OutputDevice } from './output';
 

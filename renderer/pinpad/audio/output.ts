@@ -2,7 +2,7 @@
  * Where guidance sounds: only the pad's own output device, found by its label. Never the default device (the
  * operator's speakers): when the named device is not there, audio guidance is unavailable.
  */
-import type { Language } from '../../../common/ipc';
+import type { Language } from '../../../common/domain';
 
 export interface OutputDevice {
   readonly deviceId: string;

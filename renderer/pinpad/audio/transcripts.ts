@@ -3,7 +3,7 @@
  * bank's own recordings. Numbers in a transcript are counts (length, digits entered), never a digit of a PIN.
  * Not used by the pad at run time: it plays the clips.
  */
-import type { Language } from '../../../common/ipc';
+import type { Language } from '../../../common/domain';
 import { FIXED_CUES, type FixedCue, PIN_LENGTH_MAX, PIN_LENGTH_MIN } from './cues';
 
 interface LanguageTranscripts {

@@ -11,7 +11,8 @@
  */
 import { ERROR_MESSAGES } from '../../../common/errors';
 import type { ErrorCode, StationErrorInfo } from '../../../common/errors';
-import type { Language, PadStep } from '../../../common/ipc';
+import type { PadStep } from '../../../common/ipc';
+import type { Language } from '../../../common/domain';
 import type { ApprovalRule, Role } from '../../../common/staff';
 
 export type PluralForms = Partial<Record<Intl.LDMLPluralRule, string>> & { other: string };

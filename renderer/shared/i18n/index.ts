@@ -1,6 +1,6 @@
 /** The operator window's texts: the desk, staff, approvals and every error, one language at a time. */
 import type { StationErrorInfo } from '../../../common/errors';
-import type { Language } from '../../../common/ipc';
+import type { Language } from '../../../common/domain';
 import { errorText, languageLoader, plural } from './catalogue';
 import type { OperatorCatalogue } from './catalogue';
 
