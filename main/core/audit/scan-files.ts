@@ -61,9 +61,12 @@ export async function readCheckpoint(path: string, key: Uint8Array): Promise<Aud
 
 /** Written after a check; not fsynced: losing it costs the next start time, never a check. */
 export async function writeCheckpoint(path: string, point: AuditCheckpoint, key: Uint8Array): Promise<void> {
-  const body = checkpointBody(point);
-  const text = `${body.slice(0, -1)},"checkpointMac":"${hmacHex(key, AUDIT_CHECKPOINT_DOMAIN, body)}"}\n`;
-  const file = auditCheckpointPath(path);
+  await replaceWithMac(auditCheckpointPath(path), checkpointBody(point), 'checkpointMac', AUDIT_CHECKPOINT_DOMAIN, key);
+}
+
+/** Replaces `file` with `body` (a JSON object) plus its MAC under `domain` as `macField`; a crash leaves old or new. */
+async function replaceWithMac(file: string, body: string, macField: string, domain: string, key: Uint8Array): Promise<void> {
+  const text = `${body.slice(0, -1)},"${macField}":"${hmacHex(key, domain, body)}"}\n`;
   const temp = `${file}.tmp`;
   const handle = await open(temp, 'w', 0o600);
   try {
@@ -128,15 +131,5 @@ export async function readHistorySnapshot(path: string, key: Uint8Array): Promis
 
 /** Written after a start-up check; like the checkpoint, losing it costs only time. */
 export async function writeHistorySnapshot(path: string, snapshot: HistorySnapshot, key: Uint8Array): Promise<void> {
-  const body = historyBody(snapshot);
-  const text = `${body.slice(0, -1)},"historyMac":"${hmacHex(key, AUDIT_HISTORY_DOMAIN, body)}"}\n`;
-  const file = auditHistoryPath(path);
-  const temp = `${file}.tmp`;
-  const handle = await open(temp, 'w', 0o600);
-  try {
-    await writeAll(handle, Buffer.from(text, 'utf8'), null);
-  } finally {
-    await handle.close();
-  }
-  await rename(temp, file);
+  await replaceWithMac(auditHistoryPath(path), historyBody(snapshot), 'historyMac', AUDIT_HISTORY_DOMAIN, key);
 }
