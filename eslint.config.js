@@ -49,13 +49,11 @@ const LAYERS = [
     ],
     dynamicImports: ['sandbox/embedded.ts'],
   },
-  // The emulator fills the station's keychain, so it names the KeyStore contract; a type import leaves nothing behind.
   // node-forge: Node's crypto can read a certificate but not issue one, and the emulator signs the one it provisions.
   {
     name: 'sandbox/',
     files: ['sandbox/'],
     imports: ['sandbox/', 'common/', 'node:*', 'node-forge'],
-    typeImports: ['main/core/keystore.ts'],
   },
   { name: 'scripts/', files: ['scripts/'], imports: ['*'] },
   { name: 'test/', files: ['test/'], imports: ['*'] },

@@ -4,7 +4,7 @@
  * pin-station-sandbox keychain service, made on first run.
  */
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
-import type { KeyStore } from '../main/core/keystore';
+import type { SandboxKeychain } from './provision';
 import { issueProcessorCertificate } from './certificate';
 import { SandboxProcessor } from './processor';
 import type { SandboxFault, SandboxProfile } from './processor';
@@ -22,7 +22,7 @@ export const SANDBOX_DEMO_CARDS: readonly { readonly cardId: string; readonly pa
 const DAY_MS = 86_400_000;
 
 export async function startEmbeddedSandbox(
-  keyStore: KeyStore,
+  keyStore: SandboxKeychain,
   profile: SandboxProfile,
   faults: readonly SandboxFault[] = [],
 ): Promise<{ sandbox: SandboxProcessor; baseUrl: string }> {
