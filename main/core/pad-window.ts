@@ -15,6 +15,10 @@
  *   focused for entry, and when it is out of focus for `pad.blurTimeoutMs`
  *   the entry is wiped. The rule runs from the start of entry: a pad that
  *   could not be focused counts as out of focus from that moment.
+ * - With audio guidance offered (an output device configured) the window must
+ *   be focusable, since an audio entry takes keys from the cardholder's keypad;
+ *   at any other time focus that reaches the pad goes back to the operator
+ *   window at once.
  */
 import type { PinpadView } from '../../common/ipc';
 
@@ -75,6 +79,9 @@ export class PadWindowRules {
 
   padFocused(): void {
     this.clearBlurTimer();
+    // A window focusable for audio guidance that got focus anyway (a touch on the pad) during any other entry, or
+    // between entries, hands the keyboard straight back: only an entry that takes keys may hold it.
+    if (!this.options.keyboardInput && !this.entryTakesKeys) this.options.controls.focusOperator();
   }
 
   dispose(): void {

@@ -142,11 +142,17 @@ describe('audio guidance offered (an output device configured), no keypad of its
     expect(rules.padFocusable).toBe(true);
     rules.onPinpadView(view(true, false));
     expect(desk.focused).toBe('operator');
+    // A touch on the pad gives it focus: the keyboard goes straight back to the operator window.
+    desk.focused = 'pad';
+    rules.padFocused();
+    expect(desk.focused).toBe('operator');
     rules.padBlurred();
     vi.advanceTimersByTime(5_000);
     expect(desk.lost).toBe(0);
     rules.onPinpadView(view(false, false));
     rules.onPinpadView(view(true, true));
+    expect(desk.focused).toBe('pad');
+    rules.padFocused();
     expect(desk.focused).toBe('pad');
     rules.padBlurred();
     vi.advanceTimersByTime(1_000);
