@@ -47,6 +47,9 @@ const sandboxFaultSchema = z.discriminatedUnion('kind', [
 ]);
 
 /** Where the groups that map to each role come from, for `auth.provider: "oidc"`. */
+/** RFC 8176 methods that a single-factor sign-in shows on its own (see mfaAmr). */
+const SINGLE_FACTOR_AMR: readonly string[] = ['pwd', 'pin', 'kba', 'user', 'wia', 'rba'];
+
 const oidcSchema = z.strictObject({
   /** The identity provider's issuer URL (HTTPS; plain HTTP only on this computer, for tests). */
   issuer: z.url({ protocol: /^https?$/ }),
@@ -82,8 +85,25 @@ const oidcSchema = z.strictObject({
    * false only together with auth.mfa "off", the same documented exception as for local accounts.
    */
   mfa: z.boolean().default(true),
-  /** Authentication methods (RFC 8176 amr values) that count as multi-factor. */
-  mfaAmr: z.array(z.string().min(1).max(64)).min(1).max(20).default(['mfa', 'otp', 'hwk', 'swk']),
+  /**
+   * Authentication methods (RFC 8176 amr values) that count as multi-factor. A method every password-only sign-in
+   * shows (a knowledge factor, presence, a domain sign-in, a risk score) can never count: listing one would let a
+   * password alone through.
+   */
+  mfaAmr: z
+    .array(
+      z
+        .string()
+        .min(1)
+        .max(64)
+        .refine(
+          (method) => !SINGLE_FACTOR_AMR.includes(method),
+          'an amr value that a password-only sign-in shows (pwd, pin, kba, user, wia, rba) cannot count as a second factor',
+        ),
+    )
+    .min(1)
+    .max(20)
+    .default(['mfa', 'otp', 'hwk', 'swk']),
   /** Asked for as acr_values; an ID token whose acr is one of them counts as multi-factor. */
   acrValues: z
     .array(z.string().regex(/^[\x21\x23-\x5b\x5d-\x7e]{1,256}$/, 'an acr value'))

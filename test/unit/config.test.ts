@@ -190,4 +190,11 @@ describe('single sign-on second factor (auth.oidc.mfa)', () => {
     expectInvalid({ auth: { provider: 'oidc', oidc: { ...oidc, mfaAmr: [] } } }, 'auth.oidc.mfaAmr');
     expectInvalid({ auth: { provider: 'oidc', oidc: { ...oidc, acrValues: ['urn:a urn:b'] } } }, 'auth.oidc.acrValues');
   });
+
+  it('refuses an mfaAmr that a password alone would satisfy', () => {
+    for (const method of ['pwd', 'pin', 'kba', 'user', 'wia', 'rba']) {
+      expectInvalid({ auth: { provider: 'oidc', oidc: { ...oidc, mfaAmr: ['otp', method] } } }, 'auth.oidc.mfaAmr');
+    }
+    expect(parseConfig({ auth: { provider: 'oidc', oidc: { ...oidc, mfaAmr: ['hwk', 'fido'] } } }).auth.oidc?.mfaAmr).toEqual(['hwk', 'fido']);
+  });
 });
