@@ -3,7 +3,7 @@
  * the checkpoint beside the trail only saves time: an edit inside the part it covers, a checkpoint from another
  * trail or a forged one all fall back to a record-by-record check.
  */
-import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
@@ -62,6 +62,18 @@ async function refusal(promise: Promise<unknown>): Promise<AuditError> {
 }
 
 describe('the start-up check of the whole chain', () => {
+  it('an unreadable checkpoint (a folder in its place) costs only time: the trail is checked record by record and starts', async () => {
+    await writeTrail(4);
+    rmSync(auditCheckpointPath(file), { force: true });
+    mkdirSync(auditCheckpointPath(file));
+    const log = new AuditLog(file, store);
+    await expect(log.check()).resolves.toBeDefined();
+    await log.append(card(5));
+    await log.flush();
+    editLine(2, '"CARD-2"', '"CARD-9"');
+    expect((await refusal(new AuditLog(file, store).check())).message).toContain('Record 2 (line 2)');
+  });
+
   it('refuses record 2 of 5 edited (JSON still valid), naming it, before and after a checkpoint exists', async () => {
     await writeTrail(5);
     expect(existsSync(auditCheckpointPath(file))).toBe(true);

@@ -43,9 +43,9 @@ export async function readCheckpoint(path: string, key: Uint8Array): Promise<Aud
   let text: string;
   try {
     text = await readFile(auditCheckpointPath(path), 'utf8');
-  } catch (error) {
-    if (isErrno(error, 'ENOENT')) return null;
-    throw error;
+  } catch {
+    // Missing or unreadable (a folder in its place, no permission): the whole trail is checked instead.
+    return null;
   }
   let value: unknown;
   try {
