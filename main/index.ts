@@ -165,6 +165,7 @@ function hardenSessions(): void {
         mediaType: 'mediaType' in details ? details.mediaType : undefined,
       },
       windowIds(),
+      padRules?.audioOffered === true,
     ),
   );
   session.defaultSession.setDevicePermissionHandler(() => false);

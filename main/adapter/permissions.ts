@@ -18,7 +18,9 @@ export interface PermissionCheck {
   readonly mediaType: string | undefined;
 }
 
-export function allowsPermissionCheck(check: PermissionCheck, windows: WindowIds): boolean {
+/** `audioOffered`: this station can offer audio guidance (enabled, an output device named); otherwise nothing passes. */
+export function allowsPermissionCheck(check: PermissionCheck, windows: WindowIds, audioOffered: boolean): boolean {
+  if (!audioOffered) return false;
   const forAudioOutput = (check.permission === 'media' && check.mediaType === 'audio') || check.permission === 'speaker-selection';
   if (!forAudioOutput || check.contentsId === null) return false;
   return senderRole({ senderId: check.contentsId, frameUrl: check.requestingUrl, isMainFrame: check.isMainFrame }, windows) === 'pinpad';

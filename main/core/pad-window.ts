@@ -52,6 +52,11 @@ export class PadWindowRules {
   constructor(private readonly options: PadWindowRulesOptions) {}
 
   /** Whether the pad window may ever take keyboard focus (a window option). */
+  /** Audio guidance can be offered on this station (the pad's page may then look up and choose its output). */
+  get audioOffered(): boolean {
+    return this.options.audioGuidance === true;
+  }
+
   get padFocusable(): boolean {
     return this.options.keyboardInput || this.options.audioGuidance === true;
   }

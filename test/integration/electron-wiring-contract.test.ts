@@ -278,7 +278,7 @@ describe('start-up wiring', () => {
 
   it('permissions, device access and display capture are refused for the session; a check passes only for audio output on the pad page', async () => {
     const processor = await heldProcessor();
-    const rig = await loadApp(configWith(processor.url));
+    const rig = await loadApp(configWith(processor.url, { pad: { audio: { outputDevice: 'USB Handset' } } }));
     await readyWithWindows(rig, 2);
     const answers: boolean[] = [];
     for (const permission of ['media', 'geolocation', 'notifications', 'clipboard-read'])
@@ -301,6 +301,17 @@ describe('start-up wiring', () => {
     );
     expect(check(operator.webContents, 'media', 'app://operator', { requestingUrl: operator.loadedUrl, isMainFrame: true, mediaType: 'audio' })).toBe(false);
     expect(check(null, 'media', '', { mediaType: 'audio' })).toBe(false);
+  });
+
+  it('without an audio output configured, even the pad page passes no permission check', async () => {
+    const processor = await heldProcessor();
+    const rig = await loadApp(configWith(processor.url));
+    await readyWithWindows(rig, 2);
+    const pad = rig.double.windows.find((win) => win.loadedUrl?.includes('pinpad'));
+    if (!rig.double.session.permissionCheck || !pad?.loadedUrl) throw new Error('no permission check handler or pad');
+    const padPage = { requestingUrl: pad.loadedUrl, isMainFrame: true };
+    expect(rig.double.session.permissionCheck(pad.webContents, 'media', 'app://pinpad', { ...padPage, mediaType: 'audio' })).toBe(false);
+    expect(rig.double.session.permissionCheck(pad.webContents, 'speaker-selection', 'app://pinpad', padPage)).toBe(false);
     expect(rig.double.session.devicePermission?.()).toBe(false);
     let streams: unknown = 'not answered';
     rig.double.session.displayMedia?.({}, (value) => (streams = value));
