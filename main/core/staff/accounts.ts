@@ -207,7 +207,9 @@ export class LocalAccountStore {
    * the same lockout. An account without a second factor is refused with
    * MFA_NOT_ENROLLED whatever the password, and the try counts: told only
    * after a right password, it would confirm the password with no second
-   * factor, and uncounted, it would let that be asked without limit.
+   * factor, and uncounted, it would let that be asked without limit. The
+   * price: that answer names an account not yet enrolled (enrol new accounts
+   * before they are announced).
    */
   checkSignIn(typedUsername: string, password: string, code: string, policy: LockoutPolicy, mfa: MfaMode): Promise<PasswordCheck> {
     const username = normaliseUsername(typedUsername);
