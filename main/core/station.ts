@@ -74,7 +74,6 @@ export class Station {
   private closing = false;
   /** Cards whose request was under way when the station last stopped (closed at start-up as outcome unknown). */
   private interruptedCards: string[] = [];
-
   private readonly log: Logger;
   private readonly pending: PendingOutcome;
   private readonly records: StationRecords;
@@ -105,10 +104,11 @@ export class Station {
     });
   }
 
-  /** The pad's report on the configured audio output device (connected or not). */
+  /** The pad's report on its audio output; gone during an audio entry, the entry ends: its cardholder hears nothing. */
   noteAudioDevice(found: boolean): void {
     if (this.audioDeviceFound === found) return;
     this.audioDeviceFound = found;
+    if (!found && this.state.kind === 'awaiting-pin' && this.state.card.audio) this.interruptEntry('PIN_CANCELLED');
     this.publishOperator();
   }
 

@@ -535,3 +535,30 @@ describe('pad view revisions', () => {
     expect(next.count).toBe(2);
   });
 });
+
+describe('audio guidance and the pad device', () => {
+  const AUDIO = { pad: { shuffle: false, audio: { outputDevice: 'USB Handset' } } };
+
+  it('is refused until the pad has found its device; an audio entry ends if the device goes, an ordinary one does not', async () => {
+    const r = await rig(AUDIO);
+    expectError(await r.router.handle('operator', 'station:start', { cardId: 'AUD-1', mode: 'customer', audio: true }), 'INVALID_REQUEST');
+    expect(await r.router.handle('pinpad', 'pinpad:audio-device', true)).toEqual({ ok: true, value: null });
+    expect(r.lastOperator()?.audio).toMatchObject({ available: true, unavailableReason: null });
+    expect(await r.router.handle('operator', 'station:start', { cardId: 'AUD-1', mode: 'customer', audio: true })).toMatchObject({ ok: true });
+    await press(r, [2, 5]);
+    // Headphones unplugged mid-entry: the cardholder would hear nothing, so the entry ends and is wiped.
+    await r.router.handle('pinpad', 'pinpad:audio-device', false);
+    expect(r.lastOperator()).toMatchObject({
+      phase: 'failed',
+      error: { code: 'PIN_CANCELLED' },
+      audio: { available: false, unavailableReason: 'device-absent' },
+    });
+    expect(r.lastPinpad()).toMatchObject({ active: false, count: 0 });
+    expect(r.calls).toHaveLength(0);
+
+    await r.router.handle('pinpad', 'pinpad:audio-device', true);
+    await startCustomer(r, 'AUD-2');
+    await r.router.handle('pinpad', 'pinpad:audio-device', false);
+    expect(r.lastOperator()?.phase).toBe('awaiting-pin');
+  });
+});

@@ -34,19 +34,30 @@ export interface Guidance {
   update(view: PinpadView, language: Language): void;
 }
 
-export async function startGuidance(deviceLabel: string | null, output: AudioOutput = window.pinpadAudioOutput ?? mediaElementOutput()): Promise<Guidance> {
+/** `onDeviceChange` hears whether the device is there after each change of the system's devices (unplugged, back). */
+export async function startGuidance(
+  deviceLabel: string | null,
+  onDeviceChange: (found: boolean) => void = () => undefined,
+  output: AudioOutput = window.pinpadAudioOutput ?? mediaElementOutput(),
+): Promise<Guidance> {
   let device: OutputDevice | null = null;
-  try {
-    device = findOutputDevice(await output.outputs(), deviceLabel);
-  } catch {
-    device = null;
-  }
+  const lookUp = async (): Promise<void> => {
+    try {
+      device = findOutputDevice(await output.outputs(), deviceLabel);
+    } catch {
+      device = null;
+    }
+  };
+  await lookUp();
+  navigator.mediaDevices?.addEventListener?.('devicechange', () => void lookUp().then(() => onDeviceChange(device !== null)));
   let previous: GuidanceState | null = null;
   let pendingAction: PadAction | null = null;
   // The language of the entry: the pad goes back to its default as entry ends, the last cue stays in the cardholder's.
   let entryLanguage: Language | null = null;
   return {
-    deviceFound: device !== null,
+    get deviceFound() {
+      return device !== null;
+    },
     noteAction(action) {
       pendingAction = action;
     },
