@@ -16,6 +16,7 @@ export const OPERATOR_AUDIO_TEXT: Readonly<Record<Language, OperatorAudioText>> 
     checkbox: 'Audio guidance for the cardholder',
     unavailable: {
       'no-device': 'Audio guidance is unavailable: no audio output is set for the PIN pad (pad.audio.outputDevice).',
+      'voice-folder-missing': "Audio guidance is unavailable: the bank's voice folder (pad.audio.voiceFolder) does not exist or is not a folder.",
       'device-absent': "Audio guidance is unavailable: the PIN pad's headphones or handset are not connected.",
     },
     onWarning: 'Audio guidance is on: the PIN pad takes keyboard input while it has focus. Do not type on this keyboard until the cardholder has finished.',
@@ -24,6 +25,7 @@ export const OPERATOR_AUDIO_TEXT: Readonly<Record<Language, OperatorAudioText>> 
     checkbox: 'Голосовые подсказки для держателя карты',
     unavailable: {
       'no-device': 'Голосовые подсказки недоступны: для PIN-клавиатуры не задан аудиовыход (pad.audio.outputDevice).',
+      'voice-folder-missing': 'Голосовые подсказки недоступны: папка с записями банка (pad.audio.voiceFolder) не существует или не является папкой.',
       'device-absent': 'Голосовые подсказки недоступны: наушники или трубка PIN-клавиатуры не подключены.',
     },
     onWarning:
@@ -33,6 +35,7 @@ export const OPERATOR_AUDIO_TEXT: Readonly<Record<Language, OperatorAudioText>> 
     checkbox: 'Карта ұстаушыға дауыстық нұсқаулық',
     unavailable: {
       'no-device': 'Дауыстық нұсқаулық қолжетімсіз: PIN-пернетақта үшін дыбыс шығысы берілмеген (pad.audio.outputDevice).',
+      'voice-folder-missing': 'Дауыстық нұсқаулық қолжетімсіз: банк жазбаларының қалтасы (pad.audio.voiceFolder) жоқ немесе қалта емес.',
       'device-absent': 'Дауыстық нұсқаулық қолжетімсіз: PIN-пернетақтаның құлаққаптары немесе тұтқасы қосылмаған.',
     },
     onWarning:

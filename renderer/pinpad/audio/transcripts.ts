@@ -3,8 +3,8 @@
  * bank's own recordings. Numbers in a transcript are counts (length, digits entered), never a digit of a PIN.
  * Not used by the pad at run time: it plays the clips.
  */
-import type { Language } from '../../../common/domain';
-import { FIXED_CUES, type FixedCue, PIN_LENGTH_MAX, PIN_LENGTH_MIN } from './cues';
+import { type Language, PIN_MAX_LENGTH, PIN_MIN_LENGTH } from '../../../common/domain';
+import { FIXED_CUES, type FixedCue } from '../../../common/voice-cues';
 
 interface LanguageTranscripts {
   readonly promptExact: (length: number) => string;
@@ -99,9 +99,9 @@ const TRANSCRIPTS: Readonly<Record<Language, LanguageTranscripts>> = {
 export function transcript(cue: string, language: Language): string | null {
   const text = TRANSCRIPTS[language];
   if ((FIXED_CUES as readonly string[]).includes(cue)) return text.fixed[cue as FixedCue];
-  const inRange = (...numbers: number[]) => numbers.every((n) => n >= 1 && n <= PIN_LENGTH_MAX);
+  const inRange = (...numbers: number[]) => numbers.every((n) => n >= 1 && n <= PIN_MAX_LENGTH);
   let match = /^prompt-exact-(\d+)$/.exec(cue);
-  if (match) return Number(match[1]) >= PIN_LENGTH_MIN && inRange(Number(match[1])) ? text.promptExact(Number(match[1])) : null;
+  if (match) return Number(match[1]) >= PIN_MIN_LENGTH && inRange(Number(match[1])) ? text.promptExact(Number(match[1])) : null;
   match = /^prompt-range-(\d+)-(\d+)$/.exec(cue);
   if (match) return inRange(Number(match[1]), Number(match[2])) ? text.promptRange(Number(match[1]), Number(match[2])) : null;
   match = /^count-(\d+)-of-(\d+)$/.exec(cue);
