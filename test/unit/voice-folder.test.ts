@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resolveAppFile, resolveAppRequest } from '../../main/adapter/app-files';
 import { audioAvailability } from '../../main/core/station-audio';
 import { parseConfig } from '../../main/core/config';
+import { resolveSettings } from '../../main/core/policy/resolve';
 
 let base: string;
 let built: string;
@@ -87,5 +88,14 @@ describe("a bank's own voice folder (pad.audio.voiceFolder)", () => {
     expect(audioAvailability(config(join(bank, 'en', 'set.opus')), true)).toEqual({ available: false, unavailableReason: 'voice-folder-missing' });
     expect(audioAvailability(config(bank), true)).toEqual({ available: true, unavailableReason: null });
     expect(audioAvailability(config(null), true)).toEqual({ available: true, unavailableReason: null });
+  });
+
+  it("a managed policy may set it like the other pad.audio settings (a relative path is the policy's fault)", () => {
+    const resolved = resolveSettings('{"pad": {"audio": {"outputDevice": "USB Handset"}}}', { pad: { audio: { voiceFolder: '/srv/bank-voice' } } }, 'HKLM');
+    expect(resolved.config.pad.audio.voiceFolder).toBe('/srv/bank-voice');
+    expect(resolved.managed).toContain('pad.audio.voiceFolder');
+    expect(() => resolveSettings('', { pad: { audio: { voiceFolder: 'bank-voice' } } }, 'HKLM')).toThrow(
+      /HKLM: pad\.audio\.voiceFolder: must be an absolute path/,
+    );
   });
 });
