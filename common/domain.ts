@@ -20,6 +20,10 @@ export const PROCESSOR_KEY_WARN_DAYS = 30;
 export const PIN_MODES = ['customer', 'processor'] as const;
 export type PinMode = (typeof PIN_MODES)[number];
 
+/** A PIN's length limits, whatever config asks: ISO 9564-1 format 4 holds 4 to 12 digits. */
+export const PIN_MIN_LENGTH = 4;
+export const PIN_MAX_LENGTH = 12;
+
 /** The languages of both windows (each has its own default in config; staff and cardholders may switch). */
 export const LANGUAGES = ['en', 'ru', 'kk'] as const;
 export type Language = (typeof LANGUAGES)[number];

@@ -21,8 +21,11 @@ export interface StartRequest {
   readonly audio?: boolean;
 }
 
-/** Why audio guidance cannot be offered: switched off by config or policy, no output device named, or the named one is not connected. */
-export type AudioUnavailableReason = 'disabled' | 'no-device' | 'device-absent';
+/**
+ * Why audio guidance cannot be offered: switched off by config or policy, no output device named, the bank's voice
+ * folder (pad.audio.voiceFolder) not there, or the named device not connected.
+ */
+export type AudioUnavailableReason = 'disabled' | 'no-device' | 'voice-folder-missing' | 'device-absent';
 
 /** What the operator window knows about audio guidance. */
 export interface AudioGuidanceView {

@@ -46,6 +46,8 @@ let core: StationCore | null = null;
 let processorStop: (() => Promise<void>) | null = null;
 let log: Logger | null = null;
 let padRules: PadWindowRules | null = null;
+/** pad.audio.voiceFolder of the running station (a restart applies a change). */
+let voiceFolder: string | null = null;
 
 /** An event for the log; before the log exists (config not read yet), one line on stderr. */
 function report(level: 'error' | 'warn', event: string, fields: LogFields = {}): void {
@@ -267,7 +269,7 @@ async function onReady(): Promise<void> {
   // No window is ever shown without these guards, so a failure here ends the process.
   try {
     hardenSessions();
-    serveRenderer(join(here, '../renderer'));
+    serveRenderer(join(here, '../renderer'), () => voiceFolder);
   } catch (error) {
     return exitFatally('hardening', error);
   }
@@ -294,6 +296,7 @@ async function onReady(): Promise<void> {
   // The cannot-start window says why; if it cannot be shown either, exitFatally writes the one stderr line.
   if (boot.kind === 'unavailable') return showUnavailable(boot.error, boot.config);
   core = boot.core;
+  voiceFolder = boot.config.pad.audio.voiceFolder;
   processorStop = boot.processor.stop ?? null;
   // The screen locks with the computer: a station left at the OS lock screen is not left signed in.
   // 'lock-screen' exists on macOS and Windows only; elsewhere the idle state says 'locked' where the desktop tells.

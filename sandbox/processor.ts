@@ -6,7 +6,7 @@
  */
 import { constants, createDecipheriv, createHash, privateDecrypt, randomBytes, randomInt, timingSafeEqual } from 'node:crypto';
 import http from 'node:http';
-import { AES256_KEY_HEX } from '../common/domain';
+import { AES256_KEY_HEX, PIN_MAX_LENGTH, PIN_MIN_LENGTH } from '../common/domain';
 import type { ProfileName } from '../common/domain';
 import type { AddressInfo } from 'node:net';
 
@@ -132,7 +132,7 @@ export class SandboxProcessor {
   /** True when `pinDigits` (e.g. "1357") is the PIN now set for the card. */
   isPinSet(cardId: string, pinDigits: string): boolean {
     const stored = this.pins.get(cardId);
-    if (!stored || !/^\d{4,12}$/.test(pinDigits)) return false;
+    if (!stored || !/^\d+$/.test(pinDigits) || pinDigits.length < PIN_MIN_LENGTH || pinDigits.length > PIN_MAX_LENGTH) return false;
     return timingSafeEqual(stored.hash, hashPin(stored.salt, Buffer.from(pinDigits, 'ascii')));
   }
 

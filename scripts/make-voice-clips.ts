@@ -1,7 +1,7 @@
 /**
  * Makes the audio guidance clips: one Ogg Opus file per cue and language, spoken by espeak-ng from the
- * transcripts in renderer/pinpad/audio/transcripts.ts. The clips are committed, so a station needs no speech
- * engine; run this again after changing a transcript. Needs Debian's espeak-ng and opus-tools.
+ * texts of the voice catalogue (renderer/shared/i18n/voice/). The clips are committed, so a station needs no speech
+ * engine; run this again after changing a text. Needs Debian's espeak-ng and opus-tools.
  *
  *   npx tsx scripts/make-voice-clips.ts [output folder, default renderer/public/voice]
  */
@@ -10,8 +10,8 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { LANGUAGES } from '../common/domain';
-import { allCues } from '../renderer/pinpad/audio/cues';
-import { transcript } from '../renderer/pinpad/audio/transcripts';
+import { allCues } from '../common/voice-cues';
+import { transcript } from '../renderer/shared/i18n/voice';
 
 const ESPEAK_VOICES = { en: 'en-gb', ru: 'ru', kk: 'kk' } as const;
 const outDir = resolve(process.argv[2] ?? 'renderer/public/voice');

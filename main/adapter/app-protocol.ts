@@ -1,7 +1,7 @@
 /** Serves the built renderer pages from app://station/ with a strict CSP header; nothing remote. */
 import { readFile } from 'node:fs/promises';
 import { protocol } from 'electron';
-import { resolveAppFile } from './app-files';
+import { resolveAppRequest } from './app-files';
 import { CONTENT_SECURITY_POLICY } from './csp';
 import { APP_SCHEME } from './window-options';
 
@@ -10,9 +10,10 @@ export function registerAppScheme(): void {
   protocol.registerSchemesAsPrivileged([{ scheme: APP_SCHEME, privileges: { standard: true, secure: true, supportFetchAPI: true } }]);
 }
 
-export function serveRenderer(rendererRoot: string): void {
+/** `voiceFolder`: pad.audio.voiceFolder once the config is read (null before, and without one). */
+export function serveRenderer(rendererRoot: string, voiceFolder: () => string | null): void {
   protocol.handle(APP_SCHEME, async (request) => {
-    const target = resolveAppFile(rendererRoot, request.url);
+    const target = await resolveAppRequest(rendererRoot, request.url, { voiceFolder: voiceFolder() });
     if (!target) return new Response('Not found', { status: 404 });
     try {
       const body = await readFile(target.file);

@@ -1,11 +1,11 @@
 /** Station configuration: one JSON file, validated field by field with defaults. */
 import { z } from 'zod';
 import { StationError } from '../../common/errors';
-import { PIN_MAX_LENGTH, PIN_MIN_LENGTH } from '../crypto/pin-field';
 import { hostname } from 'node:os';
+import { isAbsolute } from 'node:path';
 import { LOG_LEVELS } from './log';
 import { compileCardIdPattern, DEFAULT_CARD_ID_PATTERN } from '../../common/card-id';
-import { LANGUAGES } from '../../common/domain';
+import { LANGUAGES, PIN_MAX_LENGTH, PIN_MIN_LENGTH } from '../../common/domain';
 import { DEFAULT_KEYCHAIN_SERVICE, DEFAULT_PROFILE, LEGACY_PROFILE_NAMES, NAME_PATTERN, NAME_RULE, PROFILE_NAMES } from '../../common/domain';
 import type { ProfileName } from '../../common/domain';
 import { APPROVAL_RULES, AUTH_PROVIDERS, ROLES } from '../../common/staff';
@@ -187,7 +187,7 @@ export const configSchema = z
         rejectRepeated: z.boolean().default(true),
         rejectSequences: z.boolean().default(true),
         denyList: z
-          .array(z.string().regex(/^\d{4,12}$/, '4 to 12 digits'))
+          .array(z.string().regex(new RegExp(`^\\d{${PIN_MIN_LENGTH},${PIN_MAX_LENGTH}}$`), `${PIN_MIN_LENGTH} to ${PIN_MAX_LENGTH} digits`))
           .max(1000)
           .default(['1212', '1004', '2000', '6969', '1122', '1313']),
         maxMismatches: z.number().int().min(1).max(10).default(3),
@@ -222,6 +222,17 @@ export const configSchema = z
             enabled: z.boolean().default(true),
             /** The pad's own output (headphone jack, USB handset) by its device label; never the default device. */
             outputDevice: z.string().trim().min(1).max(200).nullable().default(null),
+            /**
+             * A bank's own recordings: a folder of <language>/<cue>.opus files that replace the built-in clips of the
+             * same name (any clip it lacks stays built-in). Absolute: a relative path would depend on where the app started.
+             */
+            voiceFolder: z
+              .string()
+              .min(1)
+              .max(1024)
+              .refine((folder) => isAbsolute(folder), 'must be an absolute path (a folder of <language>/<cue>.opus files)')
+              .nullable()
+              .default(null),
           })
           .prefault({}),
       })

@@ -3,15 +3,29 @@
  * Guidance plays only through the output device the config names, never the default one, so it is offered only
  * once the pad has found that device.
  */
-import type { OperatorView, PinpadView } from '../../common/ipc';
+import { statSync } from 'node:fs';
+import type { AudioUnavailableReason, OperatorView, PinpadView } from '../../common/ipc';
 import type { StationConfig } from './config';
 import type { State } from './station-state';
 
-/** Needs the switch on, an output device named, and the pad to have found it. */
+/** Needs the switch on, an output device named, the bank's voice folder (when one is named) there, and the pad to have found the device. */
 export function audioAvailability(config: StationConfig, deviceFound: boolean): Omit<OperatorView['audio'], 'on'> {
-  const { enabled, outputDevice } = config.pad.audio;
-  const unavailableReason = !enabled ? 'disabled' : outputDevice === null ? 'no-device' : deviceFound ? null : 'device-absent';
+  const { enabled, outputDevice, voiceFolder } = config.pad.audio;
+  let unavailableReason: AudioUnavailableReason | null = null;
+  if (!enabled) unavailableReason = 'disabled';
+  else if (outputDevice === null) unavailableReason = 'no-device';
+  // A mistyped folder would quietly play the built-in voice instead of the bank's: guidance waits until it is fixed.
+  else if (voiceFolder !== null && !isFolder(voiceFolder)) unavailableReason = 'voice-folder-missing';
+  else if (!deviceFound) unavailableReason = 'device-absent';
   return { available: unavailableReason === null, unavailableReason };
+}
+
+function isFolder(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
 }
 
 /** The pad's audio state: guidance for this card, and how its entry ended (what the last prompt says). */

@@ -3,10 +3,10 @@
  * PIN never exists as a JavaScript string.
  * Layout (32 nibbles): 4 | N | P..P (N digits) | A fill up to nibble 16 | 16 random nibbles.
  */
+import { PIN_MAX_LENGTH, PIN_MIN_LENGTH } from '../../common/domain';
 import { StationError } from '../../common/errors';
 
-export const PIN_MIN_LENGTH = 4;
-export const PIN_MAX_LENGTH = 12;
+export { PIN_MAX_LENGTH, PIN_MIN_LENGTH };
 const CONTROL_NIBBLE = 0x4;
 const FILL_NIBBLE = 0xa;
 

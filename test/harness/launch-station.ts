@@ -8,7 +8,7 @@ import { afterEach } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import { OPERATOR_STATE_EVENT, PINPAD_STATE_EVENT } from '../../common/ipc';
 import type { IpcHandler, WindowRole } from '../../common/ipc';
-import { resolveAppFile } from '../../main/adapter/app-files';
+import { resolveAppRequest } from '../../main/adapter/app-files';
 import { CONTENT_SECURITY_POLICY } from '../../main/adapter/csp';
 import type { StationConfigInput } from '../../main/core/config';
 import type { KeyStore } from '../../main/core/keystore';
@@ -316,6 +316,7 @@ export async function launchStation(options: LaunchStationOptions = {}): Promise
   });
   const router: IpcHandler = boot.router;
   const core = boot.kind === 'running' ? boot.core : null;
+  const voiceFolder = boot.kind === 'running' ? boot.config.pad.audio.voiceFolder : null;
   const sandbox = started.sandbox;
   const runningCore = (): StationCore => {
     if (core) return core;
@@ -334,7 +335,7 @@ export async function launchStation(options: LaunchStationOptions = {}): Promise
       await context.route('**/*', async (route) => {
         const url = new URL(route.request().url());
         if (url.origin !== HARNESS_ORIGIN) return route.abort('blockedbyclient');
-        const body = await readRendererFile(url.href);
+        const body = await readRendererFile(url.href, voiceFolder);
         if (body === null) return route.fulfill({ status: 404, body: 'Not found' });
         return route.fulfill({
           status: 200,
@@ -412,9 +413,9 @@ export async function launchStation(options: LaunchStationOptions = {}): Promise
   }
 }
 
-async function readRendererFile(requestUrl: string): Promise<{ data: Buffer; type: string } | null> {
-  // The same resolution the app:// protocol handler uses.
-  const target = resolveAppFile(join(outDir, 'renderer'), requestUrl, new URL(HARNESS_ORIGIN).host);
+async function readRendererFile(requestUrl: string, voiceFolder: string | null): Promise<{ data: Buffer; type: string } | null> {
+  // The same resolution the app:// protocol handler uses, a bank's voice folder included.
+  const target = await resolveAppRequest(join(outDir, 'renderer'), requestUrl, { host: new URL(HARNESS_ORIGIN).host, voiceFolder });
   if (!target) return null;
   try {
     return { data: await readFile(target.file), type: target.type };

@@ -1,10 +1,12 @@
 import { readFileSync, existsSync } from 'node:fs';
+import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { LANGUAGES } from '../../common/domain';
 import { allCues, cuesFor, type GuidanceState, type PadAction } from '../../renderer/pinpad/audio/cues';
 import { findOutputDevice } from '../../renderer/pinpad/audio/output';
-import { transcript } from '../../renderer/pinpad/audio/transcripts';
+import { transcript } from '../../renderer/shared/i18n/voice';
+import { OPERATOR_CATALOGUES, PAD_CATALOGUES } from '../helpers/catalogues';
 
 const VOICE = join(__dirname, '../../renderer/public/voice');
 
@@ -50,6 +52,22 @@ describe('audio guidance clips', () => {
       const counts = (cue.match(/\d+/g) ?? []).sort();
       const spoken = ((text ?? '').match(/\d+/g) ?? []).sort();
       expect(spoken, `${language} ${cue}: ${text}`).toEqual(counts);
+    }
+  });
+
+  it('the voice catalogue says what the committed clips say: a changed text must come with new clips (scripts/make-voice-clips.ts)', () => {
+    const texts = LANGUAGES.flatMap((language) => allCues().map((cue) => `${transcript(cue, language)}\n`)).join('');
+    expect(createHash('sha256').update(texts, 'utf8').digest('hex')).toBe('3f66f26a00795147571cef9b3ad38f6743a710c303fc4751c7286d1826cc3bde');
+  });
+
+  it("the operator's and the pad's audio texts are in their catalogues, in every language", () => {
+    expect(PAD_CATALOGUES.en.pad.audioOn).toBe('Audio guidance on');
+    expect(OPERATOR_CATALOGUES.en.audio.checkbox).toBe('Audio guidance for the cardholder');
+    for (const language of LANGUAGES) {
+      const { audio } = OPERATOR_CATALOGUES[language];
+      const texts = [PAD_CATALOGUES[language].pad.audioOn, audio.checkbox, audio.onWarning, ...Object.values(audio.unavailable)];
+      expect(texts.every((text) => text.trim().length > 0)).toBe(true);
+      expect(Object.keys(audio.unavailable).sort()).toEqual(['device-absent', 'no-device', 'voice-folder-missing']);
     }
   });
 

@@ -1,5 +1,6 @@
 import { thrownStationError } from '../helpers/station-error';
 import { describe, expect, it } from 'vitest';
+import { PIN_MAX_LENGTH, PIN_MIN_LENGTH } from '../../common/domain';
 import { ERROR_MESSAGES } from '../../common/errors';
 import type { StationError } from '../../common/errors';
 import { SANDBOX_BASE_URL, parseConfig, parseConfigText } from '../../main/core/config';
@@ -22,7 +23,14 @@ const DEFAULTS: StationConfig = {
     maxMismatches: 3,
   },
   operator: { cardIdPattern: '^[A-Za-z0-9_-]{1,64}$', language: 'en' },
-  pad: { shuffle: true, language: 'en', display: 'secondary', keyboardInput: false, blurTimeoutMs: 10_000, audio: { enabled: true, outputDevice: null } },
+  pad: {
+    shuffle: true,
+    language: 'en',
+    display: 'secondary',
+    keyboardInput: false,
+    blurTimeoutMs: 10_000,
+    audio: { enabled: true, outputDevice: null, voiceFolder: null },
+  },
   auth: { provider: 'local', idleLockMinutes: 15, lockout: { maxFailures: 10, minutes: 30 }, mfa: 'required' },
   approval: { require: ['processor-generated', 'repeat', 'after-outcome-unknown'], repeatWindowHours: 24, validitySeconds: 120 },
   audit: {},
@@ -120,6 +128,23 @@ describe('parseConfig errors name the field', () => {
 
   it('pin.maxLength 13 is above the PIN maximum', () => {
     expectInvalid({ pin: { maxLength: 13 } }, 'pin.maxLength');
+  });
+
+  it('the PIN length limits are the ones stated once in common/domain.ts, for the length and the deny list alike', () => {
+    expect([PIN_MIN_LENGTH, PIN_MAX_LENGTH]).toEqual([4, 12]);
+    expect(parseConfig({ pin: { minLength: PIN_MIN_LENGTH, maxLength: PIN_MAX_LENGTH } }).pin).toMatchObject({ minLength: 4, maxLength: 12 });
+    expectInvalid({ pin: { maxLength: PIN_MAX_LENGTH + 1 } }, 'pin.maxLength');
+    expectInvalid({ pin: { denyList: ['123'] } }, 'pin.denyList.0', '4 to 12 digits');
+    expectInvalid({ pin: { denyList: ['1234567890123'] } }, 'pin.denyList.0', '4 to 12 digits');
+    expect(parseConfig({ pin: { denyList: ['0000', '123456789012'] } }).pin.denyList).toEqual(['0000', '123456789012']);
+  });
+
+  it('pad.audio.voiceFolder: absolute path or null; a relative one is refused by name', () => {
+    expect(parseConfig({ pad: { audio: { voiceFolder: '/srv/bank-voice' } } }).pad.audio.voiceFolder).toBe('/srv/bank-voice');
+    expect(parseConfig({ pad: { audio: { voiceFolder: null } } }).pad.audio.voiceFolder).toBeNull();
+    expectInvalid({ pad: { audio: { voiceFolder: 'voice' } } }, 'pad.audio.voiceFolder', 'absolute path');
+    expectInvalid({ pad: { audio: { voiceFolder: './bank/voice' } } }, 'pad.audio.voiceFolder', 'absolute path');
+    expectInvalid({ pad: { audio: { voiceFolder: '' } } }, 'pad.audio.voiceFolder');
   });
 
   it('minLength > maxLength names pin.minLength', () => {

@@ -2,47 +2,10 @@
  * Audio guidance cues: one per event, named by what happened and by counts only. Nothing here ever depends on
  * which digit was pressed, so the sequence of cues is the same for every PIN of the same length.
  */
-export const PIN_LENGTH_MIN = 4;
-export const PIN_LENGTH_MAX = 12;
+import { countCue, type FixedCue, promptCue } from '../../../common/voice-cues';
 
-/** Events with one fixed clip each. */
-export const FIXED_CUES = [
-  'erased',
-  'cleared',
-  'too-short',
-  'too-long',
-  'confirm',
-  'mismatch',
-  'mismatch-restart',
-  'weak-repeated',
-  'weak-sequence',
-  'weak-denied',
-  'ten-seconds',
-  'sent',
-  'set',
-  'failed',
-  'cancelled',
-  'timeout',
-] as const;
-export type FixedCue = (typeof FIXED_CUES)[number];
-
-/** The entry prompt: the required length (exact or a range) and where OK is. */
-export const promptCue = (min: number, max: number): string => (min === max ? `prompt-exact-${max}` : `prompt-range-${min}-${max}`);
-/** After each key: "k of n digits" (or "k digits" when the length is a range). */
-export const countCue = (count: number, min: number, max: number): string => (min === max ? `count-${count}-of-${max}` : `count-${count}`);
-
-/** Every cue a station may play, for any allowed PIN length: the clip set is complete when each has a file. */
-export function allCues(): string[] {
-  const cues: string[] = [];
-  for (let min = PIN_LENGTH_MIN; min <= PIN_LENGTH_MAX; min++) {
-    for (let max = min; max <= PIN_LENGTH_MAX; max++) cues.push(promptCue(min, max));
-  }
-  for (let max = PIN_LENGTH_MIN; max <= PIN_LENGTH_MAX; max++) {
-    for (let count = 1; count <= max; count++) cues.push(countCue(count, max, max));
-  }
-  for (let count = 1; count <= PIN_LENGTH_MAX; count++) cues.push(countCue(count, PIN_LENGTH_MIN, PIN_LENGTH_MAX));
-  return [...cues, ...FIXED_CUES];
-}
+// The names live in common/: main serves the clips (a bank's own voice too) by these names.
+export { allCues, countCue, FIXED_CUES, type FixedCue, promptCue } from '../../../common/voice-cues';
 
 /** The cue for a notice the pad shows (a refusal at OK or a key too many), or null for one without a cue. */
 export function noticeCue(code: string): FixedCue | null {

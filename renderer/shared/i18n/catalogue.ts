@@ -11,7 +11,7 @@
  */
 import { ERROR_MESSAGES } from '../../../common/errors';
 import type { ErrorCode, StationErrorInfo } from '../../../common/errors';
-import type { PadStep } from '../../../common/ipc';
+import type { AudioUnavailableReason, PadStep } from '../../../common/ipc';
 import type { Language } from '../../../common/domain';
 import type { ApprovalRule, Role } from '../../../common/staff';
 
@@ -59,8 +59,16 @@ export interface PadCatalogue {
     readonly cancel: string;
     readonly secondsLeft: string;
     readonly language: string;
+    /** The visible status while audio guidance is on, for the operator and sighted helpers. */
+    readonly audioOn: string;
   };
   readonly errors: Readonly<Record<PadErrorCode, string>>;
+}
+
+export interface OperatorAudioText {
+  readonly checkbox: string;
+  readonly unavailable: Readonly<Record<Exclude<AudioUnavailableReason, 'disabled'>, string>>;
+  readonly onWarning: string;
 }
 
 /** What the operator window says: the desk, staff sign-in, approvals and every error. */
@@ -158,6 +166,8 @@ export interface OperatorCatalogue {
     readonly approveSso: string;
     readonly cancel: string;
   };
+  /** Audio guidance for the cardholder: the per-card checkbox, why it cannot be offered, and the warning while it is on. */
+  readonly audio: OperatorAudioText;
   readonly errors: Readonly<Record<ErrorCode, string>>;
 }
 

@@ -5,7 +5,7 @@ import { errorText, languageLoader, plural } from './catalogue';
 import type { OperatorCatalogue } from './catalogue';
 
 export { errorText, fill, LANGUAGE_NAMES, plural } from './catalogue';
-export type { OperatorCatalogue as Catalogue, OperatorCatalogue, PadCatalogue } from './catalogue';
+export type { OperatorCatalogue as Catalogue, OperatorAudioText, OperatorCatalogue, PadCatalogue } from './catalogue';
 
 export const loadCatalogue = languageLoader<OperatorCatalogue>({
   en: () => import('./operator/en').then((module) => module.en),

@@ -89,5 +89,14 @@ export const en: OperatorCatalogue = {
   },
   // English error texts are the ones main writes, so they cannot drift apart.
   // English error texts are the ones main writes, so they cannot drift apart.
+  audio: {
+    checkbox: 'Audio guidance for the cardholder',
+    unavailable: {
+      'no-device': 'Audio guidance is unavailable: no audio output is set for the PIN pad (pad.audio.outputDevice).',
+      'voice-folder-missing': "Audio guidance is unavailable: the bank's voice folder (pad.audio.voiceFolder) does not exist or is not a folder.",
+      'device-absent': "Audio guidance is unavailable: the PIN pad's headphones or handset are not connected.",
+    },
+    onWarning: 'Audio guidance is on: the PIN pad takes keyboard input while it has focus. Do not type on this keyboard until the cardholder has finished.',
+  },
   errors: ERROR_MESSAGES,
 };

@@ -88,6 +88,16 @@ export const kk: OperatorCatalogue = {
     approveSso: 'Бірыңғай кіру (SSO) арқылы мақұлдау',
     cancel: 'Бас тарту',
   },
+  audio: {
+    checkbox: 'Карта ұстаушыға дауыстық нұсқаулық',
+    unavailable: {
+      'no-device': 'Дауыстық нұсқаулық қолжетімсіз: PIN-пернетақта үшін дыбыс шығысы берілмеген (pad.audio.outputDevice).',
+      'voice-folder-missing': 'Дауыстық нұсқаулық қолжетімсіз: банк жазбаларының қалтасы (pad.audio.voiceFolder) жоқ немесе қалта емес.',
+      'device-absent': 'Дауыстық нұсқаулық қолжетімсіз: PIN-пернетақтаның құлаққаптары немесе тұтқасы қосылмаған.',
+    },
+    onWarning:
+      'Дауыстық нұсқаулық қосулы: PIN-пернетақта фокуста тұрғанда пернетақтадан енгізуді қабылдайды. Карта ұстаушы аяқтағанша бұл пернетақтада теруге болмайды.',
+  },
   errors: {
     // The cardholder's messages are written once, in the pad's catalogue.
     ...pad.errors,

@@ -104,6 +104,16 @@ export const ru: OperatorCatalogue = {
     approveSso: 'Одобрить через единый вход (SSO)',
     cancel: 'Отмена',
   },
+  audio: {
+    checkbox: 'Голосовые подсказки для держателя карты',
+    unavailable: {
+      'no-device': 'Голосовые подсказки недоступны: для PIN-клавиатуры не задан аудиовыход (pad.audio.outputDevice).',
+      'voice-folder-missing': 'Голосовые подсказки недоступны: папка с записями банка (pad.audio.voiceFolder) не существует или не является папкой.',
+      'device-absent': 'Голосовые подсказки недоступны: наушники или трубка PIN-клавиатуры не подключены.',
+    },
+    onWarning:
+      'Голосовые подсказки включены: PIN-клавиатура принимает ввод с клавиатуры, пока она в фокусе. Не печатайте на этой клавиатуре, пока держатель карты не закончит.',
+  },
   errors: {
     // The cardholder's messages are written once, in the pad's catalogue.
     ...pad.errors,

@@ -17,6 +17,7 @@ export const en: PadCatalogue = {
     cancel: 'Cancel',
     secondsLeft: '{s} s left',
     language: 'Language',
+    audioOn: 'Audio guidance on',
   },
   // English error texts are the ones main writes, so they cannot drift apart.
   errors: Object.fromEntries(PAD_ERROR_CODES.map((code) => [code, ERROR_MESSAGES[code]])) as Record<PadErrorCode, string>,

@@ -15,6 +15,7 @@ export const kk: PadCatalogue = {
     cancel: 'Бас тарту',
     secondsLeft: '{s} с қалды',
     language: 'Тіл',
+    audioOn: 'Дауыстық нұсқаулық қосулы',
   },
   errors: {
     INVALID_REQUEST: 'Сұрау түсініксіз.',

@@ -15,6 +15,7 @@ export const ru: PadCatalogue = {
     cancel: 'Отмена',
     secondsLeft: 'Осталось {s} с',
     language: 'Язык',
+    audioOn: 'Голосовые подсказки включены',
   },
   errors: {
     INVALID_REQUEST: 'Запрос не распознан.',
