@@ -3,7 +3,7 @@
  * station's real pipeline (router -> PIN session -> encryption -> write-ahead record -> sandbox
  * processor -> outcome record) with a KeytarKeyStore that counts and times its real keychain calls
  * (the pipeline benchmark's own, scripts/bench/timed-keystore.ts).
- * The audit MAC key is held while someone is signed in, dropped at lock and sign-out.
+ * The audit MAC key is held while someone is signed in, dropped at lock, sign-out, take-over and quit.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
@@ -38,6 +38,8 @@ describe('keychain round trips per PIN', () => {
   const password = randomBytes(18).toString('base64url');
   let sandbox: SandboxProcessor;
   let core: StationCore;
+  /** The quit test closes the core itself. */
+  let closed = false;
 
   beforeAll(async () => {
     await store.set('pin-key', pinKeyHex);
@@ -47,6 +49,8 @@ describe('keychain round trips per PIN', () => {
     const dir = mkdtempSync(join(tmpdir(), 'pin-station-rt-'));
     const accounts = new LocalAccountStore(join(dir, 'accounts.json'), store);
     await accounts.add({ username: 'desk', roles: ['operator'], password });
+    // Takes over the desk's locked session in the take-over test.
+    await accounts.add({ username: 'relief', roles: ['operator'], password });
     core = createStationCore({
       config: configSchema.parse({ profile: 'gcm', processor: { baseUrl }, auth: { mfa: 'off' } }),
       keyStore: store,
@@ -58,7 +62,7 @@ describe('keychain round trips per PIN', () => {
   });
 
   afterAll(async () => {
-    await core?.close();
+    if (!closed) await core?.close();
     await sandbox?.stop();
     for (const account of ['pin-key', 'api-token', 'audit-key', 'audit-mark', 'staff-key', 'staff-generation', 'staff-mfa-key'] as const) {
       await store.delete(account);
@@ -127,5 +131,55 @@ describe('keychain round trips per PIN', () => {
     expect(bad).toMatchObject({ phase: 'failed', code: 'KEYCHAIN_ENTRY_MALFORMED' });
     await store.set('pin-key', pinKeyHex);
     expect((await onePin('RT-GOOD')).phase).toBe('done');
+  });
+
+  const auditKeyReads = (): number => store.reads.filter((read) => read.account === 'audit-key').length;
+
+  /** The key is held: a use now makes no keychain call. */
+  async function expectHeld(): Promise<void> {
+    // Joins the read made ahead at sign-in, so it is not counted below.
+    await store.get('audit-key');
+    const held = store.reads.length;
+    await store.get('audit-key');
+    expect(store.reads.length).toBe(held);
+  }
+
+  /** The key is not held: every use reads the keychain again. */
+  async function expectDropped(): Promise<void> {
+    const before = auditKeyReads();
+    await store.get('audit-key');
+    await store.get('audit-key');
+    expect(auditKeyReads()).toBe(before + 2);
+  }
+
+  it('drops the audit key at sign-out: its record and every use after it read the keychain again', async () => {
+    // Still signed in (unlocked) from the tests above.
+    await expectHeld();
+    const before = auditKeyReads();
+    await core.staff.signOut();
+    expect(auditKeyReads()).toBeGreaterThan(before);
+    await expectDropped();
+  });
+
+  it('drops the audit key at take-over: the records of the change of person are written with nothing held, and the newcomer holds a key read for them', async () => {
+    await core.staff.signIn('desk', password);
+    await expectHeld();
+    await core.staff.lock('manual');
+    const before = auditKeyReads();
+    await core.staff.unlock('relief', password);
+    expect(core.staff.view()).toMatchObject({ state: 'signed-in', username: 'relief' });
+    // The first person's sign-out record and the newcomer's sign-in record, each read from the keychain.
+    expect(auditKeyReads()).toBeGreaterThanOrEqual(before + 2);
+    await expectHeld();
+  });
+
+  it('drops the audit key at quit: the sign-out record of the closing station and every use after it read the keychain again', async () => {
+    expect(core.staff.view().state).toBe('signed-in');
+    await expectHeld();
+    const before = auditKeyReads();
+    closed = true;
+    await core.close();
+    expect(auditKeyReads()).toBeGreaterThan(before);
+    await expectDropped();
   });
 });
