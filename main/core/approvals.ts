@@ -18,7 +18,8 @@ import type { ApprovalRequirement, ApprovalRule } from '../../common/staff';
 import { AUDIT_OUTCOMES } from './audit';
 import type { AuditApprovalEntry, AuditLine, AuditOutcome, AuditStaffEntry, SecondFactor } from './audit';
 import type { StationConfig } from './config';
-import { practiceMark } from './config';
+import { stampRecordAs } from './station-records';
+import type { RecordStamp } from './station-records';
 import type { Logger } from './log';
 import { silentLogger } from './log';
 import { UNKNOWN_USERNAME } from './staff/accounts';
@@ -353,15 +354,7 @@ export class ApprovalDesk {
 
   private async recordLockout(username: string): Promise<void> {
     await this.deps.audit
-      ?.append({
-        type: 'staff',
-        stationId: this.deps.config.station.id,
-        event: 'lockout',
-        username,
-        provider: 'local',
-        reason: 'approval',
-        ...practiceMark(this.deps.sandbox),
-      })
+      ?.append(stampRecordAs(this.stamp(), { type: 'staff', event: 'lockout', username, provider: 'local', reason: 'approval' }))
       .catch(() => this.log.error('audit.failed', { approvalEvent: 'lockout' }));
   }
 
@@ -379,19 +372,24 @@ export class ApprovalDesk {
     grant: Pick<Grant, 'rule' | 'cardId' | 'operator' | 'approver' | 'method' | 'reason' | 'factor'>,
     errorCode: string | null,
   ): Promise<void> {
-    await this.deps.audit?.append({
-      type: 'approval',
-      stationId: this.deps.config.station.id,
-      event,
-      rule: grant.rule,
-      cardId: grant.cardId,
-      operator: grant.operator,
-      approver: grant.approver,
-      method: grant.method,
-      reason: grant.reason,
-      errorCode,
-      ...(grant.factor && event === 'granted' ? { factor: grant.factor } : {}),
-      ...practiceMark(this.deps.sandbox),
-    });
+    await this.deps.audit?.append(
+      stampRecordAs(this.stamp(), {
+        type: 'approval',
+        event,
+        rule: grant.rule,
+        cardId: grant.cardId,
+        operator: grant.operator,
+        approver: grant.approver,
+        method: grant.method,
+        reason: grant.reason,
+        errorCode,
+        ...(grant.factor && event === 'granted' ? { factor: grant.factor } : {}),
+      }),
+    );
+  }
+
+  /** The settings in effect name the station; whether it practises was fixed at start (deps.sandbox). */
+  private stamp(): RecordStamp {
+    return { stationId: this.deps.config.station.id, sandbox: this.deps.sandbox };
   }
 }

@@ -27,6 +27,7 @@ import type { Logger } from './log';
 import type { AuditSink, StationViewSink } from './station';
 import { createStationCore } from './station-core';
 import type { StationCore } from './station-core';
+import { stampRecord } from './station-records';
 import type { StaffOptions } from './staff/options';
 import { SANDBOX_BASE_URL } from './config';
 import { DEFAULT_PROFILE } from '../../common/domain';
@@ -220,7 +221,7 @@ async function shipperFor(
     auditKey: () => readAuditKey(keyStore),
     // A line that fails its check goes on record (which seq, why; never the line), not only into the status.
     recordUnverified: async (seq, reason) => {
-      await audit.append({ type: 'ship-refused', stationId: config.station.id, lineSeq: seq !== null && seq >= 1 ? seq : null, reason });
+      await audit.append(stampRecord(config, { type: 'ship-refused', lineSeq: seq !== null && seq >= 1 ? seq : null, reason }));
     },
     noticeAfterMs: ship.noticeAfterMinutes * 60_000,
     ...(ship.fingerprintSha256 ? { fingerprintSha256: ship.fingerprintSha256 } : {}),

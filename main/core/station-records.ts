@@ -9,6 +9,7 @@ import type { StationErrorInfo } from '../../common/errors';
 import { isOutcomeUnknown } from '../../common/domain';
 import type { PinMode } from '../../common/domain';
 import type { ProcessorOutcome } from '../../common/ipc';
+import { carriesPracticeMark } from './audit';
 import type { AuditEntry, AuditInput, AuditLine, TrailVisitor } from './audit';
 import type { AuditExportFormat } from '../../common/domain';
 import type { CardHistory } from './approvals';
@@ -44,9 +45,29 @@ export interface AuditSink {
 /** A record as its writer states it: the stamp (station ID, practice marker) is added by stampRecord. */
 export type Unstamped<T> = T extends unknown ? Omit<T, 'stationId' | 'processor'> : never;
 
-/** `record` with the station's ID and, when the processor is the sandbox, the practice marker. */
+/** Whose records these are: the station's ID, and whether its processor is the sandbox (practice). */
+export interface RecordStamp {
+  readonly stationId: string;
+  readonly sandbox: boolean | undefined;
+}
+
+/**
+ * `record` with the station's ID and, on a practice station, the practice marker where the record's type has one
+ * (the records of admin commands and of the shipper have none). Every record of the station is stamped here.
+ */
+export function stampRecordAs<T extends Unstamped<AuditInput>>(stamp: RecordStamp, record: T): T & { stationId: string; processor?: 'sandbox' } {
+  const type = (record as { type?: string }).type;
+  return { ...record, stationId: stamp.stationId, ...practiceMark(stamp.sandbox && carriesPracticeMark(type)) };
+}
+
+/** The stamp of the station `config` describes. */
+export function recordStamp(config: StationConfig): RecordStamp {
+  return { stationId: config.station.id, sandbox: config.processor.baseUrl === SANDBOX_BASE_URL };
+}
+
+/** `record` stamped as the station `config` describes (stampRecordAs). */
 export function stampRecord<T extends Unstamped<AuditInput>>(config: StationConfig, record: T): T & { stationId: string; processor?: 'sandbox' } {
-  return { ...record, stationId: config.station.id, ...practiceMark(config.processor.baseUrl === SANDBOX_BASE_URL) };
+  return stampRecordAs(recordStamp(config), record);
 }
 
 /** The trail's own failures (AUDIT_TORN_TAIL, ...) and the keychain's keep their codes; anything unforeseen is AUDIT_FAILED. */

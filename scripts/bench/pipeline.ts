@@ -33,8 +33,6 @@ import { join } from 'node:path';
 import type { IpcResult, OperatorView, PinpadView } from '../../common/ipc';
 import { AuditLog } from '../../main/core/audit';
 import { configSchema } from '../../main/core/config';
-import type { KeyAccount } from '../../main/core/keystore';
-import { KeytarKeyStore } from '../../main/core/keytar-store';
 import { fileSink, Logger } from '../../main/core/log';
 import { createStationCore } from '../../main/core/station-core';
 import { LocalAccountStore } from '../../main/core/staff/accounts';
@@ -43,6 +41,8 @@ import { parseAes256KeyHex } from '../../main/crypto/keys';
 import { SandboxProcessor, SET_PIN_PATH } from '../../sandbox/processor';
 import { round, spreadOf, summarize } from './stats';
 import type { Spread, Summary } from './stats';
+import { roundTrips, TimedKeyStore } from './timed-keystore';
+import type { KeyRead } from './timed-keystore';
 
 export interface PipelineOptions {
   /** Measured operations per run (each variant). */
@@ -108,39 +108,6 @@ export interface CpuProfileSummary {
 
 /** Digits of the benchmark PIN (keys are found by digit in the pad's shuffled layout). */
 const PIN: readonly number[] = [1, 3, 5, 7];
-
-interface KeyRead {
-  readonly account: KeyAccount;
-  readonly start: number;
-  readonly end: number;
-}
-
-/**
- * The real keychain store, noting when each keychain call started and ended (two performance.now() calls).
- * It times the calls themselves, not each get: an entry held for the signed-in session makes none.
- */
-class TimedKeyStore extends KeytarKeyStore {
-  readonly reads: KeyRead[] = [];
-  protected override async fetch(account: KeyAccount): Promise<string | null> {
-    const start = performance.now();
-    try {
-      return await super.fetch(account);
-    } finally {
-      this.reads.push({ account, start, end: performance.now() });
-    }
-  }
-}
-
-/** Reads issued together (overlapping in time) are one round trip: the station waits for them once. */
-function roundTrips(reads: readonly KeyRead[]): number {
-  let trips = 0;
-  let until = -Infinity;
-  for (const read of [...reads].sort((a, b) => a.start - b.start)) {
-    if (read.start > until) trips++;
-    until = Math.max(until, read.end);
-  }
-  return trips;
-}
 
 /** Length of the union of [start, end] intervals. */
 function coveredMs(reads: readonly KeyRead[]): number {

@@ -1,8 +1,9 @@
 /**
  * One keychain round trip per PIN, on a private Secret Service (scripts/with-test-keyring.sh): the
  * station's real pipeline (router -> PIN session -> encryption -> write-ahead record -> sandbox
- * processor -> outcome record) with a KeytarKeyStore that counts and times its real keychain calls.
- * The audit MAC key is held while someone is signed in, dropped at lock and sign-out.
+ * processor -> outcome record) with a KeytarKeyStore that counts and times its real keychain calls
+ * (the pipeline benchmark's own, scripts/bench/timed-keystore.ts).
+ * The audit MAC key is held while someone is signed in, dropped at lock, sign-out, take-over and quit.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
@@ -12,42 +13,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { IpcResult, PinpadView } from '../../common/ipc';
 import { AuditLog } from '../../main/core/audit';
 import { configSchema } from '../../main/core/config';
-import type { KeyAccount } from '../../main/core/keystore';
-import { KeytarKeyStore } from '../../main/core/keytar-store';
 import { createStationCore } from '../../main/core/station-core';
 import type { StationCore } from '../../main/core/station-core';
 import { LocalAccountStore } from '../../main/core/staff/accounts';
 import { SandboxProcessor } from '../../sandbox/processor';
-
-interface KeychainCall {
-  readonly account: KeyAccount;
-  readonly start: number;
-  readonly end: number;
-}
-
-/** The real keytar store, noting each keychain call it makes (not each get: a held entry makes none). */
-class CountingKeytarKeyStore extends KeytarKeyStore {
-  readonly calls: KeychainCall[] = [];
-  protected override async fetch(account: KeyAccount): Promise<string | null> {
-    const start = performance.now();
-    try {
-      return await super.fetch(account);
-    } finally {
-      this.calls.push({ account, start, end: performance.now() });
-    }
-  }
-}
-
-/** Calls issued together (overlapping in time) are one round trip: the station waits for them once. */
-function roundTrips(calls: readonly KeychainCall[]): number {
-  let trips = 0;
-  let until = -Infinity;
-  for (const call of [...calls].sort((a, b) => a.start - b.start)) {
-    if (call.start > until) trips++;
-    until = Math.max(until, call.end);
-  }
-  return trips;
-}
+import { roundTrips, TimedKeyStore } from '../../scripts/bench/timed-keystore';
+import type { KeyRead } from '../../scripts/bench/timed-keystore';
 
 const unwrap = <T>(result: IpcResult<T>): T => {
   if (!result.ok) throw new Error(`${result.error.code}: ${result.error.message}`);
@@ -63,10 +34,12 @@ beforeAll(() => {
 describe('keychain round trips per PIN', () => {
   const pinKeyHex = randomBytes(32).toString('hex').toUpperCase();
   const apiToken = `rt-${randomBytes(18).toString('base64url')}`;
-  const store = new CountingKeytarKeyStore(`pin-station-rt-${randomBytes(4).toString('hex')}`);
+  const store = new TimedKeyStore(`pin-station-rt-${randomBytes(4).toString('hex')}`);
   const password = randomBytes(18).toString('base64url');
   let sandbox: SandboxProcessor;
   let core: StationCore;
+  /** The quit test closes the core itself. */
+  let closed = false;
 
   beforeAll(async () => {
     await store.set('pin-key', pinKeyHex);
@@ -76,6 +49,8 @@ describe('keychain round trips per PIN', () => {
     const dir = mkdtempSync(join(tmpdir(), 'pin-station-rt-'));
     const accounts = new LocalAccountStore(join(dir, 'accounts.json'), store);
     await accounts.add({ username: 'desk', roles: ['operator'], password });
+    // Takes over the desk's locked session in the take-over test.
+    await accounts.add({ username: 'relief', roles: ['operator'], password });
     core = createStationCore({
       config: configSchema.parse({ profile: 'gcm', processor: { baseUrl }, auth: { mfa: 'off' } }),
       keyStore: store,
@@ -87,7 +62,7 @@ describe('keychain round trips per PIN', () => {
   });
 
   afterAll(async () => {
-    await core?.close();
+    if (!closed) await core?.close();
     await sandbox?.stop();
     for (const account of ['pin-key', 'api-token', 'audit-key', 'audit-mark', 'staff-key', 'staff-generation', 'staff-mfa-key'] as const) {
       await store.delete(account);
@@ -99,7 +74,7 @@ describe('keychain round trips per PIN', () => {
    * cardholder's confirming OK to the outcome on record (Start's own key checks come before the PIN is typed).
    * `beforeOk` runs after the PIN is typed, before OK.
    */
-  async function onePin(cardId: string, beforeOk?: () => Promise<void>): Promise<{ phase: string; code: string | null; calls: KeychainCall[] }> {
+  async function onePin(cardId: string, beforeOk?: () => Promise<void>): Promise<{ phase: string; code: string | null; calls: KeyRead[] }> {
     const { router, station } = core;
     unwrap(await router.handle('operator', 'station:start', { cardId, mode: 'customer' }));
     const { layout } = unwrap(await router.handle('pinpad', 'pinpad:get-state', null)) as PinpadView;
@@ -110,10 +85,10 @@ describe('keychain round trips per PIN', () => {
     unwrap(await router.handle('pinpad', 'pinpad:submit', null));
     await type();
     await beforeOk?.();
-    const before = store.calls.length;
+    const before = store.reads.length;
     unwrap(await router.handle('pinpad', 'pinpad:submit', null));
     await station.settled();
-    const calls = store.calls.slice(before);
+    const calls = store.reads.slice(before);
     const view = station.operatorView();
     unwrap(await router.handle('operator', 'station:next-card', null));
     return { phase: view.phase, code: view.error?.code ?? null, calls };
@@ -132,19 +107,19 @@ describe('keychain round trips per PIN', () => {
   });
 
   it('drops the audit key at lock: the next use reads the keychain again', async () => {
-    const before = store.calls.filter((call) => call.account === 'audit-key').length;
+    const before = store.reads.filter((call) => call.account === 'audit-key').length;
     await core.staff.lock('manual');
     // The lock's own record needed the key, with nothing held.
-    const afterLock = store.calls.filter((call) => call.account === 'audit-key').length;
+    const afterLock = store.reads.filter((call) => call.account === 'audit-key').length;
     expect(afterLock).toBeGreaterThan(before);
     await store.get('audit-key');
     await store.get('audit-key');
-    expect(store.calls.filter((call) => call.account === 'audit-key').length).toBe(afterLock + 2);
+    expect(store.reads.filter((call) => call.account === 'audit-key').length).toBe(afterLock + 2);
     await core.staff.unlock('desk', password);
     await store.get('audit-key');
-    const held = store.calls.length;
+    const held = store.reads.length;
     await store.get('audit-key');
-    expect(store.calls.length).toBe(held);
+    expect(store.reads.length).toBe(held);
   });
 
   it('a malformed keychain entry still gives a typed error, at Start and after the PIN is typed', async () => {
@@ -156,5 +131,55 @@ describe('keychain round trips per PIN', () => {
     expect(bad).toMatchObject({ phase: 'failed', code: 'KEYCHAIN_ENTRY_MALFORMED' });
     await store.set('pin-key', pinKeyHex);
     expect((await onePin('RT-GOOD')).phase).toBe('done');
+  });
+
+  const auditKeyReads = (): number => store.reads.filter((read) => read.account === 'audit-key').length;
+
+  /** The key is held: a use now makes no keychain call. */
+  async function expectHeld(): Promise<void> {
+    // Joins the read made ahead at sign-in, so it is not counted below.
+    await store.get('audit-key');
+    const held = store.reads.length;
+    await store.get('audit-key');
+    expect(store.reads.length).toBe(held);
+  }
+
+  /** The key is not held: every use reads the keychain again. */
+  async function expectDropped(): Promise<void> {
+    const before = auditKeyReads();
+    await store.get('audit-key');
+    await store.get('audit-key');
+    expect(auditKeyReads()).toBe(before + 2);
+  }
+
+  it('drops the audit key at sign-out: its record and every use after it read the keychain again', async () => {
+    // Still signed in (unlocked) from the tests above.
+    await expectHeld();
+    const before = auditKeyReads();
+    await core.staff.signOut();
+    expect(auditKeyReads()).toBeGreaterThan(before);
+    await expectDropped();
+  });
+
+  it('drops the audit key at take-over: the records of the change of person are written with nothing held, and the newcomer holds a key read for them', async () => {
+    await core.staff.signIn('desk', password);
+    await expectHeld();
+    await core.staff.lock('manual');
+    const before = auditKeyReads();
+    await core.staff.unlock('relief', password);
+    expect(core.staff.view()).toMatchObject({ state: 'signed-in', username: 'relief' });
+    // The first person's sign-out record and the newcomer's sign-in record, each read from the keychain.
+    expect(auditKeyReads()).toBeGreaterThanOrEqual(before + 2);
+    await expectHeld();
+  });
+
+  it('drops the audit key at quit: the sign-out record of the closing station and every use after it read the keychain again', async () => {
+    expect(core.staff.view().state).toBe('signed-in');
+    await expectHeld();
+    const before = auditKeyReads();
+    closed = true;
+    await core.close();
+    expect(auditKeyReads()).toBeGreaterThan(before);
+    await expectDropped();
   });
 });

@@ -3,25 +3,21 @@
  * (main/core/audit/scan.ts): with it, only the records after it are told to the visitor; a snapshot that is
  * missing, edited or unusable falls back to reading every record, and the history is the same either way.
  */
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { CardHistory } from '../../main/core/approvals';
-import { AuditLog, auditFilePath, auditHistoryPath, OpenAttemptTracker, scanTrail } from '../../main/core/audit';
+import { AuditLog, auditHistoryPath, OpenAttemptTracker, scanTrail } from '../../main/core/audit';
 import type { AuditInput, AuditOutcome, TrailVisitor } from '../../main/core/audit';
-import { MemoryKeyStore } from '../../main/core/keystore';
+import type { MemoryKeyStore } from '../../main/core/keystore';
+import { tempTrail, TRAIL_KEY as KEY } from '../helpers/audit-trail';
 
-const KEY_HEX = '5B2E8C1D4F7A0936E5D2C8B1A4F7E0D3C6B9A2F5E8D1C4B7A0F3E6D9C2B5A819';
-const KEY = Buffer.from(KEY_HEX, 'hex');
 let dir: string;
 let file: string;
 let store: MemoryKeyStore;
 
 beforeEach(() => {
-  dir = mkdtempSync(join(tmpdir(), 'pin-station-history-'));
-  file = auditFilePath(dir);
-  store = new MemoryKeyStore({ 'audit-key': KEY_HEX });
+  ({ dir, file, store } = tempTrail('pin-station-history-'));
 });
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 

@@ -3,24 +3,20 @@
  * the checkpoint beside the trail only saves time: an edit inside the part it covers, a checkpoint from another
  * trail or a forged one all fall back to a record-by-record check.
  */
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { AuditError, AuditLog, auditCheckpointPath, auditFilePath, auditHeadPath, scanTrail } from '../../main/core/audit';
+import { AuditError, AuditLog, auditCheckpointPath, auditHeadPath, scanTrail } from '../../main/core/audit';
 import type { AuditEntry, AuditLine } from '../../main/core/audit';
 import { MemoryKeyStore } from '../../main/core/keystore';
+import { tempTrail, TRAIL_KEY as KEY, TRAIL_KEY_HEX } from '../helpers/audit-trail';
 
-const KEY_HEX = '5B2E8C1D4F7A0936E5D2C8B1A4F7E0D3C6B9A2F5E8D1C4B7A0F3E6D9C2B5A819';
-const KEY = Buffer.from(KEY_HEX, 'hex');
 let dir: string;
 let file: string;
 let store: MemoryKeyStore;
 
 beforeEach(() => {
-  dir = mkdtempSync(join(tmpdir(), 'pin-station-scan-'));
-  file = auditFilePath(dir);
-  store = new MemoryKeyStore({ 'audit-key': KEY_HEX });
+  ({ dir, file, store } = tempTrail('pin-station-scan-'));
 });
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -117,7 +113,7 @@ describe('the start-up check of the whole chain', () => {
     expect((await refusal(new AuditLog(file, store).check())).message).toContain('Record 4 (line 4)');
     // A genuine checkpoint, of another trail made with the same key.
     const other = join(dir, 'other', 'audit.jsonl');
-    const otherLog = new AuditLog(other, new MemoryKeyStore({ 'audit-key': KEY_HEX }));
+    const otherLog = new AuditLog(other, new MemoryKeyStore({ 'audit-key': TRAIL_KEY_HEX }));
     for (let i = 1; i <= 5; i++) await otherLog.append(card(100 + i));
     await otherLog.flush();
     copyFileSync(auditCheckpointPath(other), auditCheckpointPath(file));

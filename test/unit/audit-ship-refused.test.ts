@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { AuditLog, auditFilePath } from '../../main/core/audit';
-import type { AuditEntry } from '../../main/core/audit';
+import type { AuditEntry, AuditShipperOptions } from '../../main/core/audit';
 import { checkLine } from '../../main/core/audit/format';
 import { AuditShipper } from '../../main/core/audit';
 import { MemoryKeyStore } from '../../main/core/keystore';
@@ -55,36 +55,56 @@ function card(n: number): AuditEntry {
   };
 }
 
+/**
+ * A trail of `cards` records in a temp folder, edited by `edit`, and a started shipper over it aiming at a
+ * loopback port where nothing listens; `more` adds to the shipper's options (it is given the trail's writer).
+ */
+async function shipEditedTrail(
+  cards: number,
+  edit: (text: string) => string,
+  more: (log: AuditLog) => Partial<AuditShipperOptions> = () => ({}),
+): Promise<{ path: string; shipper: AuditShipper }> {
+  const dir = mkdtempSync(join(tmpdir(), 'pin-station-ship-refused-'));
+  dirs.push(dir);
+  const path = auditFilePath(dir);
+  const log = new AuditLog(path, new MemoryKeyStore({ 'audit-key': KEY_HEX }));
+  for (let n = 1; n <= cards; n++) await log.append(card(n));
+  writeFileSync(path, edit(readFileSync(path, 'utf8')));
+  const shipper = new AuditShipper({
+    trailPath: path,
+    stationId: 'branch-01',
+    host: '127.0.0.1',
+    port: await closedPort(),
+    ca: '',
+    noticeAfterMs: 60_000,
+    retry: { minMs: 10, maxMs: 20 },
+    auditKey: () => Promise.resolve(Buffer.from(KEY_HEX, 'hex')),
+    ...more(log),
+  });
+  shippers.push(shipper);
+  shipper.start();
+  return { path, shipper };
+}
+
 describe('a line the shipper cannot verify', () => {
   it('is put on record once (seq and reason, no content), even though every reconnect rereads it', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'pin-station-ship-refused-'));
-    dirs.push(dir);
-    const path = auditFilePath(dir);
-    const log = new AuditLog(path, new MemoryKeyStore({ 'audit-key': KEY_HEX }));
-    for (let n = 1; n <= 3; n++) await log.append(card(n));
-    const lines = readFileSync(path, 'utf8').split('\n');
-    lines[1] = (lines[1] ?? '').replace('"cardId":"CARD-2"', '"cardId":"CARD-9"');
-    writeFileSync(path, lines.join('\n'));
-
     const logLines: string[] = [];
     const recorded: [number | null, string][] = [];
-    const shipper = new AuditShipper({
-      trailPath: path,
-      stationId: 'branch-01',
-      host: '127.0.0.1',
-      port: await closedPort(),
-      ca: '',
-      noticeAfterMs: 60_000,
-      retry: { minMs: 10, maxMs: 20 },
-      auditKey: () => Promise.resolve(Buffer.from(KEY_HEX, 'hex')),
-      log: new Logger('debug', [memorySink(logLines)]),
-      recordUnverified: async (seq, reason) => {
-        recorded.push([seq, reason]);
-        await log.append({ type: 'ship-refused', stationId: 'branch-01', lineSeq: seq, reason });
+    const { path, shipper } = await shipEditedTrail(
+      3,
+      (text) => {
+        const lines = text.split('\n');
+        lines[1] = (lines[1] ?? '').replace('"cardId":"CARD-2"', '"cardId":"CARD-9"');
+        return lines.join('\n');
       },
-    });
-    shippers.push(shipper);
-    shipper.start();
+      (log) => ({
+        log: new Logger('debug', [memorySink(logLines)]),
+        recordUnverified: async (seq, reason) => {
+          recorded.push([seq, reason]);
+          await log.append({ type: 'ship-refused', stationId: 'branch-01', lineSeq: seq, reason });
+        },
+      }),
+    );
     // Each failed connect rewinds to the start of the trail and reads the edited line again.
     const rereads = (): number => logLines.filter((line) => line.includes('"audit.ship.unverified"')).length;
     await waitFor('the edited line read five times', () => rereads() >= 5);
@@ -105,24 +125,7 @@ describe('a line the shipper cannot verify', () => {
   }, 60_000);
 
   it('is not shipped silently when no recorder is given: the status names it', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'pin-station-ship-refused-'));
-    dirs.push(dir);
-    const path = auditFilePath(dir);
-    const log = new AuditLog(path, new MemoryKeyStore({ 'audit-key': KEY_HEX }));
-    for (let n = 1; n <= 2; n++) await log.append(card(n));
-    writeFileSync(path, readFileSync(path, 'utf8').replace('"prev":"0000', '"prev":"1111'));
-    const shipper = new AuditShipper({
-      trailPath: path,
-      stationId: 'branch-01',
-      host: '127.0.0.1',
-      port: await closedPort(),
-      ca: '',
-      noticeAfterMs: 60_000,
-      retry: { minMs: 10, maxMs: 20 },
-      auditKey: () => Promise.resolve(Buffer.from(KEY_HEX, 'hex')),
-    });
-    shippers.push(shipper);
-    shipper.start();
+    const { shipper } = await shipEditedTrail(2, (text) => text.replace('"prev":"0000', '"prev":"1111'));
     await waitFor('the line reported', () => shipper.status().unverified !== null);
     expect(shipper.status().unverified).toMatchObject({ seq: 1, reason: 'MAC_MISMATCH' });
   }, 60_000);

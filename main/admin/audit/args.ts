@@ -24,8 +24,8 @@
  * help, options and their checks.
  */
 import { DATA_DIR_NAME } from '../../../common/domain';
-import { BASE_EXIT_CODES, CliError, DEFAULT_SERVICE, exitCodesHelp, parseCliArgs, rejectOptionsExcept } from '../cli';
-import type { CliArgs, CliBaseDeps, DataDirDeps } from '../cli';
+import { BASE_EXIT_CODES, COMMON_OPTIONS, commonOptions, DEFAULT_SERVICE, exitCodesHelp, rejectOptionsExcept } from '../cli';
+import type { CommonArgs, CliBaseDeps, DataDirDeps } from '../cli';
 
 /** Every exit code of the CLI, in one place (also listed by --help). */
 export const EXIT_CODES = {
@@ -118,25 +118,8 @@ Export options:
 ${exitCodesHelp(EXIT_CODES, EXIT_CODE_HELP)}`;
 }
 
-const OPTION_TYPES = {
-  service: 'string',
-  'data-dir': 'string',
-  format: 'string',
-  from: 'string',
-  to: 'string',
-  operator: 'string',
-  card: 'string',
-  out: 'string',
-  acknowledge: 'boolean',
-} as const;
-type OptionName = keyof typeof OPTION_TYPES;
-/** Options every command takes; the others are checked per command (rejectOptions). */
-const COMMON_OPTIONS: readonly string[] = ['--service', '--data-dir'];
-
-export interface ParsedArgs extends CliArgs {
+export interface ParsedArgs extends CommonArgs {
   readonly service: string;
-  readonly dataDir: string | undefined;
-  readonly seen: ReadonlySet<string>;
   readonly format: string | undefined;
   readonly from: string | undefined;
   readonly to: string | undefined;
@@ -146,29 +129,28 @@ export interface ParsedArgs extends CliArgs {
   readonly acknowledge: boolean;
 }
 
-/** Parsed by parseCliArgs (node:util parseArgs); no message repeats an argument that could be a mistyped secret. */
+/** Parsed by commonOptions (node:util parseArgs); no message repeats an argument that could be a mistyped secret. */
 export function parseArgs(argv: readonly string[]): ParsedArgs {
-  const { help, positional, values, seen } = parseCliArgs(argv, OPTION_TYPES, EXIT_CODES.USAGE);
-  for (const name of seen) {
-    if (values[name.slice(2) as OptionName] === '') throw new CliError(EXIT_CODES.USAGE, `${name} needs a value.`);
-  }
-  const acknowledge = values.acknowledge === true;
+  const { values, ...common } = commonOptions(
+    argv,
+    { format: 'string', from: 'string', to: 'string', operator: 'string', card: 'string', out: 'string', acknowledge: 'boolean' },
+    EXIT_CODES.USAGE,
+    'all',
+  );
   return {
-    help,
-    positional,
-    seen,
-    service: values.service ?? DEFAULT_SERVICE,
-    dataDir: values['data-dir'],
+    ...common,
+    service: common.service ?? DEFAULT_SERVICE,
     format: values.format,
     from: values.from,
     to: values.to,
     operator: values.operator,
     card: values.card,
     out: values.out,
-    acknowledge,
+    acknowledge: values.acknowledge === true,
   };
 }
 
+/** Options other than --service and --data-dir that a command takes. */
 export function rejectOptions(args: ParsedArgs, command: string, allowed: readonly string[] = []): void {
   rejectOptionsExcept(args.seen, command, [...COMMON_OPTIONS, ...allowed], EXIT_CODES.USAGE);
 }

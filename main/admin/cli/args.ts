@@ -113,6 +113,40 @@ export function parseCliArgs<O extends CliOptionTypes>(argv: readonly string[], 
   return { help: help === true, positional: parsed.positionals, values: values as ParsedCliArgs<O>['values'], seen };
 }
 
+/** The options every admin command takes, beside its own. */
+const COMMON_OPTION_TYPES = { service: 'string', 'data-dir': 'string' } as const;
+export const COMMON_OPTIONS: readonly string[] = ['--service', '--data-dir'];
+
+/** What every admin command's parsed arguments have: --service and --data-dir as given, and the options seen. */
+export interface CommonArgs extends CliArgs {
+  /** As given with --service; each command says what its absence means. */
+  readonly service: string | undefined;
+  readonly dataDir: string | undefined;
+  /** "--name" of every option given, except --help. */
+  readonly seen: ReadonlySet<string>;
+}
+
+/**
+ * Parses argv (parseCliArgs) with --service and --data-dir beside the command's own `types`, whose values it
+ * returns for the command to map. An empty value is a usage error for each option in `mustHaveValue`, checked in
+ * that order, or for every option given, in command-line order ('all').
+ */
+export function commonOptions<O extends CliOptionTypes>(
+  argv: readonly string[],
+  types: O,
+  usageExitCode: number,
+  mustHaveValue: readonly string[] | 'all',
+): CommonArgs & { readonly values: ParsedCliArgs<O & typeof COMMON_OPTION_TYPES>['values'] } {
+  // The common types come last, so a command's own cannot redefine them.
+  const { help, positional, values, seen } = parseCliArgs(argv, { ...types, ...COMMON_OPTION_TYPES }, usageExitCode);
+  const given = values as Readonly<Record<string, string | boolean | undefined>>;
+  for (const name of mustHaveValue === 'all' ? seen : mustHaveValue) {
+    if (given[name.slice(2)] === '') throw new CliError(usageExitCode, `${name} needs a value.`);
+  }
+  const common = values as ParsedCliArgs<typeof COMMON_OPTION_TYPES>['values'];
+  return { help, positional, seen, values, service: common.service, dataDir: common['data-dir'] };
+}
+
 /** Refuses any option given (`seen`, "--name") that `command` does not take. */
 export function rejectOptionsExcept(seen: ReadonlySet<string>, command: string, allowed: readonly string[], usageExitCode: number): void {
   for (const name of seen) {

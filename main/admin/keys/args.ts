@@ -36,8 +36,8 @@ import { DATA_DIR_NAME } from '../../../common/domain';
 import { isKeyAccount, KEY_ACCOUNTS } from '../../core/keystore';
 import type { ProvisionedAccount as KeyAccount } from '../../core/keystore';
 import { normalizeAesKcv, RSA_MIN_BITS } from '../../crypto';
-import { BASE_EXIT_CODES, CANCELLED_EXIT_CODE, CliError, DEFAULT_SERVICE, exitCodesHelp, parseCliArgs, rejectOptionsExcept } from '../cli';
-import type { CliArgs, CliBaseDeps, DataDirDeps, CliInput, HiddenReadOptions } from '../cli';
+import { BASE_EXIT_CODES, CANCELLED_EXIT_CODE, CliError, commonOptions, DEFAULT_SERVICE, exitCodesHelp, rejectOptionsExcept } from '../cli';
+import type { CommonArgs, CliBaseDeps, DataDirDeps, CliInput, HiddenReadOptions } from '../cli';
 
 export type { KeyAccount };
 
@@ -162,34 +162,26 @@ component, only its KCVs are printed.
 ${exitCodesHelp(EXIT_CODES, EXIT_CODE_HELP)}`;
 }
 
-export interface ParsedArgs extends CliArgs {
+export interface ParsedArgs extends CommonArgs {
   readonly service: string;
   readonly kcv: string | undefined;
   readonly replace: boolean;
   readonly components: string | undefined;
-  readonly dataDir: string | undefined;
   readonly next: boolean;
-  readonly seen: ReadonlySet<string>;
 }
 
-/** Parsed by parseCliArgs (node:util parseArgs); no message repeats an argument that could be a mistyped secret. */
+/** Parsed by commonOptions (node:util parseArgs); no message repeats an argument that could be a mistyped secret. */
 export function parseArgs(argv: readonly string[]): ParsedArgs {
-  const { help, positional, values, seen } = parseCliArgs(
-    argv,
-    { service: 'string', kcv: 'string', replace: 'boolean', components: 'string', 'data-dir': 'string', next: 'boolean' },
-    EXIT_CODES.USAGE,
-  );
-  if (seen.has('--data-dir') && values['data-dir'] === '') throw new CliError(EXIT_CODES.USAGE, '--data-dir needs a value.');
+  const { values, ...common } = commonOptions(argv, { kcv: 'string', replace: 'boolean', components: 'string', next: 'boolean' }, EXIT_CODES.USAGE, [
+    '--data-dir',
+  ]);
   return {
-    help,
-    positional,
-    service: values.service ?? DEFAULT_SERVICE,
+    ...common,
+    service: common.service ?? DEFAULT_SERVICE,
     kcv: values.kcv,
     replace: values.replace === true,
     components: values.components,
-    dataDir: values['data-dir'],
     next: values.next === true,
-    seen,
   };
 }
 

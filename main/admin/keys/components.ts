@@ -9,6 +9,7 @@ import { timingSafeEqual } from 'node:crypto';
 import { StationError } from '../../../common/errors';
 import { auditFilePath, AuditLog, CUSTODIAN_NAME_PATTERN, custodianIdentity } from '../../core/audit';
 import type { AuditKeyLoadEntry } from '../../core/audit';
+import { stampRecord } from '../../core/station-records';
 import { bytesToHex, combineComponents, isAllZero, kcv, kcvMatches, normalizeAesKcv, parseAes256KeyHex } from '../../crypto';
 import { clearTerminal, CliError, looksLikeKeyMaterial, pipedLines, readHidden, readTerminal } from '../cli';
 import type { CliInput } from '../cli';
@@ -228,16 +229,15 @@ async function loadComponents(
     const values = kcv(key);
     await store.set(account, bytesToHex(key));
     deps.stdout.write(`${verb} ${where} from ${count} components; KCV (CMAC) ${values.cmac}, KCV (legacy) ${values.legacy}\n`);
-    entry = {
+    entry = stampRecord(config, {
       type: 'key-load',
-      stationId: config.station.id,
       account,
       components: count,
       custodians,
       componentKcvs,
       keyKcv: values.cmac,
       keyKcvLegacy: values.legacy,
-    };
+    });
   } finally {
     for (const component of components) component.fill(0);
     key?.fill(0);

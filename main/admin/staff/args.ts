@@ -31,8 +31,8 @@ import { DATA_DIR_NAME } from '../../../common/domain';
 import { PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH, ROLES, USERNAME_RULE } from '../../../common/staff';
 import type { Role } from '../../../common/staff';
 import { checkUsername } from '../../core/staff/accounts';
-import { BASE_EXIT_CODES, CANCELLED_EXIT_CODE, CliError, DEFAULT_SERVICE, exitCodesHelp, parseCliArgs, rejectOptionsExcept } from '../cli';
-import type { CliArgs, CliBaseDeps, DataDirDeps, CliInput } from '../cli';
+import { BASE_EXIT_CODES, CANCELLED_EXIT_CODE, CliError, COMMON_OPTIONS, commonOptions, DEFAULT_SERVICE, exitCodesHelp, rejectOptionsExcept } from '../cli';
+import type { CommonArgs, CliBaseDeps, DataDirDeps, CliInput } from '../cli';
 
 /** Every exit code of the CLI, in one place (also listed by --help). */
 export const EXIT_CODES = {
@@ -128,41 +128,28 @@ Options:
 ${exitCodesHelp(EXIT_CODES, EXIT_CODE_HELP)}`;
 }
 
-export interface ParsedArgs extends CliArgs {
-  /** Given with --service; otherwise the station's (policy, config.json, default). */
-  readonly service: string | undefined;
-  readonly dataDir: string | undefined;
+export interface ParsedArgs extends CommonArgs {
   readonly roles: string | undefined;
   readonly name: string | undefined;
   readonly json: boolean;
-  readonly seen: ReadonlySet<string>;
 }
 
-/** Parsed by parseCliArgs (node:util parseArgs); no message repeats an argument that could be a mistyped password. */
+/**
+ * Parsed by commonOptions (node:util parseArgs); no message repeats an argument that could be a mistyped password.
+ * Without --service, `service` is undefined: the station's (policy, config.json, default) is used.
+ */
 export function parseArgs(argv: readonly string[]): ParsedArgs {
-  const { help, positional, values, seen } = parseCliArgs(
-    argv,
-    { service: 'string', 'data-dir': 'string', roles: 'string', name: 'string', json: 'boolean' },
-    EXIT_CODES.USAGE,
-  );
-  for (const name of ['--service', '--data-dir', '--roles'] as const) {
-    if (seen.has(name) && values[name.slice(2) as 'service' | 'data-dir' | 'roles'] === '') throw new CliError(EXIT_CODES.USAGE, `${name} needs a value.`);
-  }
-  return {
-    help,
-    positional,
-    service: values.service,
-    dataDir: values['data-dir'],
-    roles: values.roles,
-    name: values.name,
-    json: values.json === true,
-    seen,
-  };
+  const { values, ...common } = commonOptions(argv, { roles: 'string', name: 'string', json: 'boolean' }, EXIT_CODES.USAGE, [
+    '--service',
+    '--data-dir',
+    '--roles',
+  ]);
+  return { ...common, roles: values.roles, name: values.name, json: values.json === true };
 }
 
 /** Options other than --service and --data-dir that a command takes. */
 export function rejectOptions(args: ParsedArgs, command: string, allowed: readonly string[]): void {
-  rejectOptionsExcept(args.seen, command, ['--service', '--data-dir', ...allowed], EXIT_CODES.USAGE);
+  rejectOptionsExcept(args.seen, command, [...COMMON_OPTIONS, ...allowed], EXIT_CODES.USAGE);
 }
 
 /** The user name argument, normalised; neither a missing nor an invalid one is repeated. */

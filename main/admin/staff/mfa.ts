@@ -45,7 +45,7 @@ export async function runMfa(args: ParsedArgs, deps: StaffCliDeps, state: RunSta
   }
   const trail = await openTrail(args, deps, accounts, state);
   const secret = newTotpSecret();
-  const uri = totpUri(secret, username, trail.stationId);
+  const uri = totpUri(secret, username, trail.stamp.stationId);
   const qr = await QRCode.toString(uri, { type: 'terminal', small: true, errorCorrectionLevel: 'M' });
   deps.stderr.write(`Scan this with ${username}'s authenticator app (or enter the URI by hand). It is shown only this once.\n\n${qr}\n${uri}\n\n`);
   const code = await readHidden(deps.stdin, deps.stderr, `Current 6-digit code shown by the app for ${username}: `, {

@@ -12,6 +12,8 @@ import type { StaffAdminAction } from '../../core/audit';
 import type { KeyStore } from '../../core/keystore';
 import { LocalAccountStore, staffFilePath } from '../../core/staff/accounts';
 import type { StaffAccount } from '../../core/staff/accounts';
+import { recordStamp, stampRecordAs } from '../../core/station-records';
+import type { RecordStamp } from '../../core/station-records';
 import { CliError, stationDataDir, openStoreChecked, readStationSettings, stationRunning } from '../cli';
 import { EXIT_CODES } from './args';
 import type { ParsedArgs, StaffCliDeps } from './args';
@@ -44,7 +46,8 @@ export async function openAccounts(args: ParsedArgs, deps: StaffCliDeps, state: 
 export interface Trail {
   readonly log: AuditLog;
   readonly path: string;
-  readonly stationId: string;
+  /** Whose records: the station's ID as it would start (policy, config.json). */
+  readonly stamp: RecordStamp;
   readonly osUser: string;
 }
 
@@ -87,7 +90,7 @@ export async function openTrail(args: ParsedArgs, deps: StaffCliDeps, accounts: 
     }
     throw error;
   }
-  return { log, path, stationId: config.station.id, osUser: deps.osUser ?? userInfo().username };
+  return { log, path, stamp: recordStamp(config), osUser: deps.osUser ?? userInfo().username };
 }
 
 /** Appends the change's staff-admin record; the change itself is already made, so a failure says so plainly. */
@@ -99,15 +102,16 @@ export async function recordChange(
   rolesAfter: readonly Role[],
 ): Promise<void> {
   try {
-    await trail.log.append({
-      type: 'staff-admin',
-      stationId: trail.stationId,
-      action,
-      username,
-      rolesBefore: rolesBefore === null ? null : [...rolesBefore],
-      rolesAfter: [...rolesAfter],
-      osUser: trail.osUser,
-    });
+    await trail.log.append(
+      stampRecordAs(trail.stamp, {
+        type: 'staff-admin',
+        action,
+        username,
+        rolesBefore: rolesBefore === null ? null : [...rolesBefore],
+        rolesAfter: [...rolesAfter],
+        osUser: trail.osUser,
+      }),
+    );
     await trail.log.flush();
   } catch (error) {
     const why = error instanceof StationError ? ` (${error.code}: ${error.message})` : '';

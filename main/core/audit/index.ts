@@ -62,7 +62,7 @@ export type { AuditResetResult, TrailDiagnosis } from './reset';
 export type { AuditAttemptRecord, AuditResetCause, AuditResetRecord } from './format';
 export { AUDIT_EXPORT_FORMATS, AuditExportRefusedError, exportAuditTrail, parseAuditExportDate } from './export';
 export type { AuditExport, AuditExportFilter, AuditExportFormat } from './export';
-export { CUSTODIAN_NAME_PATTERN, custodianIdentity, SHIP_REFUSED_REASONS } from './format';
+export { carriesPracticeMark, CUSTODIAN_NAME_PATTERN, custodianIdentity, SHIP_REFUSED_REASONS } from './format';
 export type { AuditShipRefusedEntry, AuditShipRefusedRecord, ShipRefusedReason } from './format';
 export { AuditShipper } from './ship';
 export type { AuditShipStatus, AuditShipperOptions } from './ship';

@@ -199,6 +199,11 @@ const inputSchemas = {
   'ship-refused': z.strictObject(shipRefusedShape),
 } as const;
 export const INPUT_SCHEMAS: Readonly<Record<string, z.ZodType>> = inputSchemas;
+/** Whether a record of `type` (undefined: a card record) has the practice marker, `processor: "sandbox"`, in its schema. */
+export function carriesPracticeMark(type: string | undefined): boolean {
+  const shape = type === undefined ? entryShape : Object.hasOwn(inputSchemas, type) ? inputSchemas[type as keyof typeof inputSchemas].shape : {};
+  return Object.hasOwn(shape, 'processor');
+}
 /** Written by sealAuditFile() in place of a torn final line. */
 export const sealRecordSchema = z.strictObject({
   ...chainShape,

@@ -18,7 +18,7 @@ import type { PracticeLogin } from './practice';
 import { currentTotp, totpStep } from './totp';
 import type { AuditStaffEntry, SecondFactor, StaffEvent } from '../audit';
 import type { AuthConfig } from '../config';
-import { practiceMark } from '../config';
+import { stampRecordAs } from '../station-records';
 import type { Logger } from '../log';
 import { silentLogger } from '../log';
 import { safeName, UNKNOWN_USERNAME } from './accounts';
@@ -380,16 +380,12 @@ export class StaffSession {
   }
 
   private async recordOrRefuse(event: StaffEvent, username: string, reason: string | null = null, factor?: SecondFactor): Promise<void> {
-    await this.deps.audit?.append({
-      type: 'staff',
-      stationId: this.deps.stationId,
-      event,
-      username,
-      provider: this.provider,
-      reason,
-      ...(factor ? { factor } : {}),
-      ...practiceMark(this.deps.sandbox),
-    });
+    await this.deps.audit?.append(
+      stampRecordAs(
+        { stationId: this.deps.stationId, sandbox: this.deps.sandbox },
+        { type: 'staff', event, username, provider: this.provider, reason, ...(factor ? { factor } : {}) },
+      ),
+    );
   }
 }
 
