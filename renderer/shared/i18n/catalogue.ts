@@ -202,3 +202,21 @@ export function languageLoader<T>(imports: Readonly<Record<Language, () => Promi
     return pending;
   };
 }
+
+/**
+ * For a window whose language may change again before the texts arrive (a component's $effect, which calls the
+ * returned cancel when it re-runs): `show` gets the language's texts unless cancel ran first, so a slow answer never
+ * replaces a newer choice. A failed load shows nothing: the texts on screen stay, and the next change tries again.
+ */
+export function showWhenLoaded<T>(load: (language: Language) => Promise<T>, language: Language, show: (texts: T) => void): () => void {
+  let wanted = true;
+  load(language).then(
+    (texts) => {
+      if (wanted) show(texts);
+    },
+    () => {},
+  );
+  return () => {
+    wanted = false;
+  };
+}

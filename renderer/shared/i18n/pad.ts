@@ -2,7 +2,7 @@
 import { languageLoader } from './catalogue';
 import type { PadCatalogue } from './catalogue';
 
-export { errorText, fill, LANGUAGE_NAMES, plural } from './catalogue';
+export { errorText, fill, LANGUAGE_NAMES, plural, showWhenLoaded } from './catalogue';
 export type { PadCatalogue } from './catalogue';
 
 export const loadPadCatalogue = languageLoader<PadCatalogue>({
