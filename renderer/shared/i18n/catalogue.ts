@@ -161,8 +161,14 @@ export interface OperatorCatalogue {
   readonly errors: Readonly<Record<ErrorCode, string>>;
 }
 
+// One rules object per language, made on first use: the dots' label is worked out at every key press, and making
+// the rules costs several times more than using them.
+const pluralRules = new Map<Language, Intl.PluralRules>();
+
 export function plural(language: Language, forms: PluralForms, n: number): string {
-  const form = forms[new Intl.PluralRules(language).select(n)] ?? forms.other;
+  let rules = pluralRules.get(language);
+  if (rules === undefined) pluralRules.set(language, (rules = new Intl.PluralRules(language)));
+  const form = forms[rules.select(n)] ?? forms.other;
   return form.replace('{n}', String(n));
 }
 
