@@ -40,8 +40,14 @@ export default defineConfig({
     build: {
       outDir: resolve(root, 'out/renderer'),
       minify: true,
+      // Each page is bundled on its own, so its chunks hold only what that page uses: built together, the two
+      // pages shared one chunk of the Svelte runtime with the union of both pages' needs (the operator's form
+      // bindings among them), and the pad loaded all of it.
+      isolatedEntries: true,
       modulePreload: { polyfill: false },
       rollupOptions: {
+        // Each page's own build runs inside one plugin hook, which would otherwise be reported as a slow plugin.
+        checks: { bundlerTimings: false },
         input: {
           operator: resolve(root, 'renderer/operator/index.html'),
           pinpad: resolve(root, 'renderer/pinpad/index.html'),

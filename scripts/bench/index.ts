@@ -12,7 +12,7 @@ import { inPrivateKeyring, runKeychainBench } from './keychain';
 import type { KeychainResult } from './keychain';
 import { runPipelineBench } from './pipeline';
 import type { PipelineResult } from './pipeline';
-import { BUDGETS, formatValue, naRow, row } from './report';
+import { BUDGETS, formatValue, naRow, padPressToDomBudget, row } from './report';
 import type { Row } from './report';
 import { runShippingBench } from './shipping';
 import type { ShippingResult } from './shipping';
@@ -388,7 +388,15 @@ function buildRows(input: RowInputs): Row[] {
       if (presses) {
         rows.push(
           row({ id: 'pinpad.press.p50', section, label: 'key press -> dot painted p50', value: presses.paintedMs.p50, unit: 'ms', budget: null }),
-          row({ id: 'pinpad.pressDom.p95', section, label: 'key press -> DOM updated p95', value: presses.domMs.p95, unit: 'ms', budget: BUDGETS.padPressToDom, detail: `p50 ${formatValue(presses.domMs.p50, 'ms')}` }),
+          row({
+            id: 'pinpad.pressDom.p95',
+            section,
+            label: 'key press -> DOM updated p95',
+            value: presses.domMs.p95,
+            unit: 'ms',
+            budget: padPressToDomBudget(presses.ipcRoundTripMs.p95),
+            detail: `p50 ${formatValue(presses.domMs.p50, 'ms')} · budget: harness IPC round trip p95 ${formatValue(presses.ipcRoundTripMs.p95, 'ms')} (same run, one after each press) + 3 ms`,
+          }),
           row({
             id: 'pinpad.press.p95',
             section,
@@ -405,7 +413,7 @@ function buildRows(input: RowInputs): Row[] {
             value: presses.ipcRoundTripMs.p50,
             unit: 'ms',
             budget: null,
-            detail: `p95 ${formatValue(presses.ipcRoundTripMs.p95, 'ms')}; a press needs one such call plus the state push back (page.evaluate)`,
+            detail: `p95 ${formatValue(presses.ipcRoundTripMs.p95, 'ms')}, one after each press; a press needs one such call plus the state push back (page.evaluate)`,
           }),
           row({
             id: 'pinpad.press.noFrameWait.p95',
@@ -419,7 +427,7 @@ function buildRows(input: RowInputs): Row[] {
         );
       } else {
         rows.push(
-          naRow({ id: 'pinpad.pressDom.p95', section, label: 'key press -> DOM updated p95', unit: 'ms', budget: BUDGETS.padPressToDom }, browserWhy),
+          naRow({ id: 'pinpad.pressDom.p95', section, label: 'key press -> DOM updated p95', unit: 'ms', budget: padPressToDomBudget(null) }, browserWhy),
           naRow({ id: 'pinpad.press.p95', section, label: 'key press -> dot painted p95', unit: 'ms', budget: BUDGETS.padPressToDot }, browserWhy),
         );
       }

@@ -171,8 +171,14 @@ export interface OperatorCatalogue {
   readonly errors: Readonly<Record<ErrorCode, string>>;
 }
 
+// One rules object per language, made on first use: the dots' label is worked out at every key press, and making
+// the rules costs several times more than using them.
+const pluralRules = new Map<Language, Intl.PluralRules>();
+
 export function plural(language: Language, forms: PluralForms, n: number): string {
-  const form = forms[new Intl.PluralRules(language).select(n)] ?? forms.other;
+  let rules = pluralRules.get(language);
+  if (rules === undefined) pluralRules.set(language, (rules = new Intl.PluralRules(language)));
+  const form = forms[rules.select(n)] ?? forms.other;
   return form.replace('{n}', String(n));
 }
 
@@ -210,5 +216,23 @@ export function languageLoader<T>(imports: Readonly<Record<Language, () => Promi
       loaded.set(language, pending);
     }
     return pending;
+  };
+}
+
+/**
+ * For a window whose language may change again before the texts arrive (a component's $effect, which calls the
+ * returned cancel when it re-runs): `show` gets the language's texts unless cancel ran first, so a slow answer never
+ * replaces a newer choice. A failed load shows nothing: the texts on screen stay, and the next change tries again.
+ */
+export function showWhenLoaded<T>(load: (language: Language) => Promise<T>, language: Language, show: (texts: T) => void): () => void {
+  let wanted = true;
+  load(language).then(
+    (texts) => {
+      if (wanted) show(texts);
+    },
+    () => {},
+  );
+  return () => {
+    wanted = false;
   };
 }

@@ -4,7 +4,7 @@ import type { Language } from '../../../common/domain';
 import { errorText, languageLoader, plural } from './catalogue';
 import type { OperatorCatalogue } from './catalogue';
 
-export { errorText, fill, LANGUAGE_NAMES, plural } from './catalogue';
+export { errorText, fill, LANGUAGE_NAMES, plural, showWhenLoaded } from './catalogue';
 export type { OperatorCatalogue as Catalogue, OperatorAudioText, OperatorCatalogue, PadCatalogue } from './catalogue';
 
 export const loadCatalogue = languageLoader<OperatorCatalogue>({
