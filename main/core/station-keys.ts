@@ -68,22 +68,28 @@ export class StationKeys {
    * told once it was read (the operator window shows its expiry), whether or not it passed.
    */
   async checkAtStart(mode: PinMode, checked: () => void): Promise<void> {
-    await requireEntry(this.deps.keyStore, 'api-token');
+    // Both entries are asked for together: each is a keychain round trip, and the operator waits for Start.
+    const token = requireEntry(this.deps.keyStore, 'api-token');
+    let profileKey: Promise<unknown> = Promise.resolve();
     if (this.deps.config.profile === 'public-key') {
-      try {
-        await this.refreshProcessorKey(this.rules());
-      } finally {
-        checked();
-      }
-    } else if (mode === 'customer') await checkProfileKey(this.deps.config.profile, this.readKey);
+      profileKey = this.refreshProcessorKey(this.rules()).finally(checked);
+    } else if (mode === 'customer') profileKey = checkProfileKey(this.deps.config.profile, this.readKey);
+    // The token's failure is reported first, as when they were read one after the other.
+    const [tokenResult, keyResult] = await Promise.allSettled([token, profileKey]);
+    if (tokenResult.status === 'rejected') throw tokenResult.reason;
+    if (keyResult.status === 'rejected') throw keyResult.reason;
   }
 
   /** A staged next key whose notBefore has come becomes current, on record; then the current key is checked. */
   private async refreshProcessorKey(rules: ProcessorKeyRules): Promise<void> {
     if (this.deps.config.profile !== 'public-key') return;
+    // The current key is asked for together with the staged one (usually none): one round trip, not two.
+    const current = checkProfileKey('public-key', this.readKey);
+    current.catch(() => undefined);
     const promoted = await promoteNextProcessorKey(this.deps.keyStore, 'not-before', new Date(), (entry) => this.records.append(entry));
     if (promoted) this.log.info('processor-key.promoted', { cause: promoted.cause, oldKcv: promoted.oldKcv, newKcv: promoted.newKcv });
-    this.processorKey = await checkProfileKey('public-key', this.readKey);
+    // After a switch the key read beside it is the old one: read the new one.
+    this.processorKey = promoted ? await checkProfileKey('public-key', this.readKey) : await current;
     if (this.processorKey) assertProcessorKeyUsable(this.processorKey, rules.pins, rules.now);
   }
 }

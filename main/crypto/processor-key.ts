@@ -26,7 +26,7 @@ export interface ProcessorKey {
 }
 
 /** Parses a certificate or public-key PEM; CRYPTO_FAILED when it is neither, or not RSA of 2048+ bits. */
-export function parseProcessorKey(text: string): ProcessorKey {
+function parseProcessorKeyNow(text: string): ProcessorKey {
   let spkiPem: string;
   let notBefore: Date | null = null;
   let notAfter: Date | null = null;
@@ -104,4 +104,18 @@ export function assertProcessorKeyUsable(key: ProcessorKey, pins: string | reado
   if (key.notBefore !== null && now.getTime() < key.notBefore.getTime()) {
     throw new StationError('PROCESSOR_KEY_EXPIRED', `It is not valid before ${key.notBefore.toISOString()}.`);
   }
+}
+
+/**
+ * The key last parsed, by its exact text. The keychain is still read per PIN (a swapped key is a different text
+ * and is parsed afresh), but parsing the same certificate again (X.509, then node-forge's RSA parse) cost more
+ * per PIN than the RSA-OAEP wrap itself. A public key: nothing secret is kept.
+ */
+let lastParsed: { readonly text: string; readonly key: ProcessorKey } | null = null;
+
+export function parseProcessorKey(text: string): ProcessorKey {
+  if (lastParsed !== null && lastParsed.text === text) return lastParsed.key;
+  const key = Object.freeze(parseProcessorKeyNow(text));
+  lastParsed = { text, key };
+  return key;
 }

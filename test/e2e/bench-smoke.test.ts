@@ -9,7 +9,7 @@ import { QUICK_OPTIONS, resultsJson, runBench } from '../../scripts/bench/index'
 import type { BenchResults } from '../../scripts/bench/index';
 
 const BUDGETED = [
-  'pipeline.ratioBaseline.p50',
+  'pipeline.ratioReference.p50',
   'pinpad.js.gzip',
   'pinpad.interactive.p50',
   'pinpad.pressDom.p95',
@@ -42,6 +42,10 @@ describe('bench smoke (--quick)', () => {
     expect(ids).toEqual(
       expect.arrayContaining([
         'pipeline.p50',
+        'pipelineGcm.p50',
+        'pipelineGcm.ratioReference.p50',
+        'pipeline.ratioBaseline.p50',
+        'durableAppend.p50',
         'fetchFresh.p50',
         'fetchKeepAlive.p50',
         'keychainRead.p50',
@@ -68,19 +72,24 @@ describe('bench smoke (--quick)', () => {
     const pipeline = results.sections.pipeline;
     expect(pipeline?.runs).toHaveLength(2);
     expect(pipeline?.ratioFresh.p50.values).toHaveLength(2);
-    expect(pipeline?.ratioBaseline.p50.values).toHaveLength(2);
-    const spreadRow = results.rows.find((r) => r.id === 'pipeline.ratioBaseline.p50');
+    expect(pipeline?.ratioReference.p50.values).toHaveLength(2);
+    const spreadRow = results.rows.find((r) => r.id === 'pipeline.ratioReference.p50');
     expect(spreadRow?.spread?.runs).toBe(2);
     expect(spreadRow?.spread?.min).toBeLessThanOrEqual(spreadRow?.spread?.max ?? Number.NaN);
     for (const run of pipeline?.runs ?? []) {
       expect(run.summaries.pipeline.n).toBe(10);
       expect(run.summaries.keychainRead.n).toBe(10);
-      // The budget's reference is the sum of the two interleaved baselines.
+      expect(run.summaries.pipelineGcm.n).toBe(10);
+      expect(run.summaries.durableAppend.n).toBe(10);
+      // The budget's reference is the sum of the three interleaved baselines; the older one (two) is kept for comparison.
+      const reference = run.summaries.fetchFresh.p50 + run.summaries.keychainRead.p50 + run.summaries.durableAppend.p50;
+      expect(run.ratioReference.p50).toBeCloseTo(run.summaries.pipeline.p50 / reference, 10);
+      expect(run.ratioReferenceGcm.p50).toBeCloseTo(run.summaries.pipelineGcm.p50 / reference, 10);
       expect(run.ratioBaseline.p50).toBeCloseTo(run.summaries.pipeline.p50 / (run.summaries.fetchFresh.p50 + run.summaries.keychainRead.p50), 10);
       expect(run.connectionsPerOp.pipeline).toBe(1);
       expect(run.connectionsPerOp.fetchFresh).toBe(1);
       expect(run.connectionsPerOp.fetchKeepAlive).toBeLessThan(0.5);
-      // pin-key and api-token, read together; audit-key is held for the signed-in session.
+      // pin-public-key and api-token, read together; audit-key is held for the signed-in session.
       expect(run.keychainReadsPerOp).toBe(2);
       expect(run.keychainRoundTripsPerOp).toBe(1);
     }

@@ -106,6 +106,17 @@ describe('keychain round trips per PIN', () => {
     }
   });
 
+  it("reads Start's two entries (api-token and the profile's key) together, in one round trip", async () => {
+    const before = store.calls.length;
+    unwrap(await core.router.handle('operator', 'station:start', { cardId: 'RT-START', mode: 'customer' }));
+    const calls = store.calls.slice(before);
+    unwrap(await core.router.handle('pinpad', 'pinpad:cancel', null));
+    await core.station.settled();
+    unwrap(await core.router.handle('operator', 'station:next-card', null));
+    expect(calls.map((call) => call.account).sort()).toEqual(['api-token', 'pin-key']);
+    expect(roundTrips(calls)).toBe(1);
+  });
+
   it('drops the audit key at lock: the next use reads the keychain again', async () => {
     const before = store.reads.filter((call) => call.account === 'audit-key').length;
     await core.staff.lock('manual');

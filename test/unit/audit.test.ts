@@ -114,6 +114,7 @@ describe('AuditLog: chain and key', () => {
       mac: expect.stringMatching(/^[0-9a-f]{64}$/),
     });
     expect(JSON.parse(lines()[0] as string)).toEqual(record);
+    await log.flush();
   });
 
   it('creates audit-key on first use (64 uppercase hex) and reuses it', async () => {
@@ -126,6 +127,7 @@ describe('AuditLog: chain and key', () => {
     expect(created).toMatch(/^[0-9A-F]{64}$/);
     await log.append(entry());
     expect(await store.get('audit-key')).toBe(created);
+    await log.flush();
     expect(verifyAuditFile(file, Buffer.from(created as string, 'hex'))).toEqual({ ok: true, records: 2 });
   });
 
@@ -171,6 +173,7 @@ describe('AuditLog: chain and key', () => {
   it('serialises concurrent appends into one consecutive chain', async () => {
     const log = new AuditLog(file, new MemoryKeyStore({ 'audit-key': KEY_HEX }), { now });
     const records = await Promise.all(Array.from({ length: 12 }, (_, i) => log.append(entry({ cardId: `C-${i}` }))));
+    await log.flush();
     expect(records.map((record) => record.seq).sort((a, b) => a - b)).toEqual(Array.from({ length: 12 }, (_, i) => i + 1));
     expect(verifyAuditFile(file, KEY)).toEqual({ ok: true, records: 12 });
   });
@@ -544,6 +547,7 @@ describe('crash states', () => {
     rmSync(auditHeadPath(file));
     expect(verifyAuditFile(file, KEY)).toEqual({ ok: true, records: 1 });
     await log.append(entry());
+    await log.flush();
     expect(verifyAuditFile(file, KEY)).toEqual({ ok: true, records: 2 });
   });
 

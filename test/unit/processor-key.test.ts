@@ -51,6 +51,22 @@ describe('parseProcessorKey', () => {
     expect(thrownStationError(() => parseProcessorKey(small.publicKey)).code).toBe('CRYPTO_FAILED');
   });
 
+  it('the same text read again (once per PIN) is not parsed again; another text is, and a bad one still fails', () => {
+    const first = parseProcessorKey(certificate);
+    expect(parseProcessorKey(certificate)).toBe(first);
+    expect(Object.isFrozen(first)).toBe(true);
+    const other = generateKeyPairSync('rsa', {
+      modulusLength: 2048,
+      publicKeyEncoding: { type: 'spki', format: 'pem' },
+      privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
+    });
+    const swapped = parseProcessorKey(other.publicKey);
+    expect(swapped.sha256).not.toBe(first.sha256);
+    expect(parseProcessorKey(certificate)).not.toBe(swapped);
+    expect(parseProcessorKey(certificate).sha256).toBe(spkiSha256);
+    expect(thrownStationError(() => parseProcessorKey('not a key')).code).toBe('CRYPTO_FAILED');
+  });
+
   it('the stored entry is the certificate itself (dates and key together), or the key as SPKI PEM', () => {
     expect(processorKeyEntry(`\n${certificate}\n`)).toMatch(/^-----BEGIN CERTIFICATE-----\n[\s\S]+-----END CERTIFICATE-----\n$/);
     expect(parseProcessorKey(processorKeyEntry(certificate)).notAfter?.toISOString()).toBe(notAfter.toISOString());

@@ -1,14 +1,16 @@
 /** The station's writer: one record per outcome, chained, on disk before append resolves. */
 import { createHash } from 'node:crypto';
 import type { Hash } from 'node:crypto';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, open, stat } from 'node:fs/promises';
+import type { BigIntStats } from 'node:fs';
+import type { FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { KeyStore } from '../keystore';
 import { AUDIT_GENESIS, AuditError, macEquals, signRecord, validateAuditEntry } from './format';
 import type { AuditEntry, AuditInput, AuditLine } from './format';
 import { auditPendingPath, readPendingOutcome, removePendingOutcome, writePendingOutcome } from './pending';
-import { wrapWrite } from './files';
-import { fsyncDir, writeSynced } from '../durable-file';
+import { auditHeadPath, wrapWrite } from './files';
+import { fsyncDir, writeAll } from '../durable-file';
 import { reconcileHead, writeHead } from './head';
 import { keyForAppend, keyForCheck } from './keys';
 import { sealAuditFile } from './seal';
@@ -30,6 +32,32 @@ export interface AuditLogOptions {
   readonly now?: () => Date;
 }
 
+/** Which file a path named, and its state: a rename, an edit, a truncation or an append by anyone changes one of these. */
+interface FileState {
+  readonly dev: bigint;
+  readonly ino: bigint;
+  readonly size: bigint;
+  readonly ctimeNs: bigint;
+  readonly mtimeNs: bigint;
+}
+
+function fileStateOf(stats: BigIntStats): FileState {
+  return { dev: stats.dev, ino: stats.ino, size: stats.size, ctimeNs: stats.ctimeNs, mtimeNs: stats.mtimeNs };
+}
+
+function sameFileState(a: FileState, b: FileState): boolean {
+  return a.dev === b.dev && a.ino === b.ino && a.size === b.size && a.ctimeNs === b.ctimeNs && a.mtimeNs === b.mtimeNs;
+}
+
+/** The path's state now, or null when it is gone (or cannot be looked at: the caller then takes the full path). */
+async function fileStateAt(path: string): Promise<FileState | null> {
+  try {
+    return fileStateOf(await stat(path, { bigint: true }));
+  } catch {
+    return null;
+  }
+}
+
 export class AuditLog {
   private queue: Promise<unknown> = Promise.resolve();
   private readonly now: () => Date;
@@ -41,6 +69,17 @@ export class AuditLog {
   private checkedChain: { end: number; hash: Hash; seq: number; mac: string; written: number } | null = null;
   /** Set when a record landed after bytes the check did not cover: no checkpoint until the next start. */
   private checkedChainStale = false;
+  /**
+   * The trail opened for appending, kept for this writer's life (closed by seal, flush and any failed write): opening
+   * and closing it per record cost more than the record's own write and fdatasync.
+   */
+  private appendHandle: FileHandle | null = null;
+  /**
+   * The trail and its head anchor as this writer left them after its last record. While both are unchanged (same
+   * file, size and change time), the next append skips re-reading the tail and the head it wrote itself; anything
+   * else (a rename, an edit, a truncation, another writer) takes the full path, which reads and checks both.
+   */
+  private lastWritten: { readonly trail: FileState; readonly head: FileState; readonly last: AuditLine } | null = null;
 
   constructor(
     readonly path: string,
@@ -63,7 +102,11 @@ export class AuditLog {
     } catch (error) {
       return Promise.reject(error);
     }
-    return this.exclusive(() => this.appendNow(valid));
+    // The caller goes on once the record is durable; the head anchor that follows it is still written before the
+    // next task of the queue (the next record sees it), but is not waited for by the request it precedes.
+    let durable!: (record: AuditLine) => void;
+    const written = new Promise<AuditLine>((resolve) => (durable = resolve));
+    return Promise.race([written, this.exclusive(() => this.appendNow(valid, durable))]);
   }
 
   /**
@@ -154,6 +197,7 @@ export class AuditLog {
   /** sealAuditFile() through this log's queue, so it cannot interleave with an append. */
   seal(): Promise<AuditSealResult> {
     return this.exclusive(async () => {
+      await this.releaseTrail();
       const result = await sealAuditFile(this.path, this.keyStore, { now: this.now, stationTrail: true });
       if (result.record) this.mark = { seq: result.record.seq, mac: result.record.mac };
       return result;
@@ -212,7 +256,10 @@ export class AuditLog {
 
   /** Resolves once every queued high-water mark write has been tried (at quit, and for tests). */
   flush(): Promise<void> {
-    return this.exclusive(() => this.saveCheckpoint()).then(
+    return this.exclusive(async () => {
+      await this.releaseTrail();
+      await this.saveCheckpoint();
+    }).then(
       () => this.markWrites,
       () => this.markWrites,
     );
@@ -279,38 +326,65 @@ export class AuditLog {
     );
   }
 
-  private async appendNow(entry: AuditInput): Promise<AuditLine> {
-    const hasAnything = await hasRecordsOrHead(this.path);
+  /** Closes the held trail handle and forgets what it wrote: the next append reads and checks everything again. */
+  private async releaseTrail(): Promise<void> {
+    const handle = this.appendHandle;
+    this.appendHandle = null;
+    this.lastWritten = null;
+    await handle?.close().catch(() => undefined);
+  }
+
+  /**
+   * The tail as this writer left it, when the trail and its head anchor are still exactly what its last append
+   * left (checked by one stat of each, together); null otherwise.
+   */
+  private async unchangedTail(): Promise<Tail | null> {
+    const known = this.lastWritten;
+    if (known === null || this.appendHandle === null) return null;
+    const [trail, head] = await Promise.all([fileStateAt(this.path), fileStateAt(auditHeadPath(this.path))]);
+    if (trail === null || head === null || !sameFileState(trail, known.trail) || !sameFileState(head, known.head)) return null;
+    return { exists: true, size: Number(trail.size), last: known.last, tornStart: null };
+  }
+
+  private async appendNow(entry: AuditInput, durable: (record: AuditLine) => void): Promise<AuditLine> {
+    const unchanged = await this.unchangedTail();
+    if (unchanged === null) await this.releaseTrail();
+    const hasAnything = unchanged !== null || (await hasRecordsOrHead(this.path));
     await this.refuseMissingTrail(hasAnything);
     const key = await keyForAppend(this.keyStore, !hasAnything);
     try {
-      const tail = await readTail(this.path, key);
+      const tail = unchanged ?? (await readTail(this.path, key));
       const scan = await this.scanOnce(key, tail);
       await this.checkMark(tail, key, scan);
       if (scan?.firstBad) throw editedError(scan.firstBad);
       if (tail.tornStart !== null) throw tornTailError();
-      await reconcileHead(this.path, tail.last, key).catch((error: unknown) => wrapWrite(error, 'head anchor'));
+      // The head this writer wrote and found unchanged needs no reading back.
+      if (unchanged === null) await reconcileHead(this.path, tail.last, key).catch((error: unknown) => wrapWrite(error, 'head anchor'));
       if (scan) await this.keepScan(scan, key);
       const chain = { seq: (tail.last?.seq ?? 0) + 1, time: this.now().toISOString(), prev: tail.last?.mac ?? AUDIT_GENESIS };
       const { record, line } =
         // The MAC and the line take the record's fields in their documented order (bodyOf), whatever the order here.
         signRecord<AuditLine>({ ...chain, ...entry } as Omit<AuditLine, 'mac'>, key);
+      this.lastWritten = null;
       try {
-        await mkdir(dirname(this.path), { recursive: true, mode: 0o700 });
-        await writeSynced(this.path, Buffer.from(`${line}\n`, 'utf8'), 'a');
+        if (this.appendHandle === null) {
+          await mkdir(dirname(this.path), { recursive: true, mode: 0o700 });
+          this.appendHandle = await open(this.path, 'a', 0o600);
+        }
+        await writeAll(this.appendHandle, Buffer.from(`${line}\n`, 'utf8'), null);
+        // fdatasync: the line and the file's new size are on disk (its times need not be) before the caller goes on.
+        await this.appendHandle.datasync();
         if (!tail.exists) {
           // A new file: make its directory entry (and a just-created audit folder's) durable too.
           await fsyncDir(dirname(this.path));
           await fsyncDir(dirname(dirname(this.path)));
         }
       } catch (error) {
+        // A write that failed may have left part of a line: the next append must read the tail again.
+        await this.releaseTrail();
         wrapWrite(error, 'record');
       }
       this.extendCheckedChain(tail, record, line);
-      // The record is durable. If the head update fails, the head lags by one
-      // record — the same state as a crash at this point, which verify accepts
-      // and the next append repairs (or refuses loudly, before writing).
-      await writeHead(this.path, record.seq, record.mac, key).catch(() => undefined);
       this.advanceMark(record);
       for (const listener of this.appendListeners) {
         try {
@@ -319,9 +393,34 @@ export class AuditLog {
           // A listener's fault (the shipper) never fails a record that is already on disk.
         }
       }
+      durable(record);
+      // The record is durable. If the head update fails, the head lags by one
+      // record — the same state as a crash at this point, which verify accepts
+      // and the next append repairs (or refuses loudly, before writing).
+      const headWritten = await writeHead(this.path, record.seq, record.mac, key).then(
+        () => true,
+        () => false,
+      );
+      await this.noteWritten(record, tail.size + Buffer.byteLength(line) + 1, headWritten);
       return record;
     } finally {
       key.fill(0);
+    }
+  }
+
+  /**
+   * Remembers the trail and head as this record left them (fstat of the held handle: the file it wrote), if the
+   * trail ends where this record does: a change since the write is never taken as this writer's own.
+   */
+  private async noteWritten(record: AuditLine, end: number, headWritten: boolean): Promise<void> {
+    const handle = this.appendHandle;
+    if (!headWritten || handle === null) return;
+    try {
+      const [trail, head] = await Promise.all([handle.stat({ bigint: true }), stat(auditHeadPath(this.path), { bigint: true })]);
+      if (trail.size !== BigInt(end)) return;
+      this.lastWritten = { trail: fileStateOf(trail), head: fileStateOf(head), last: record };
+    } catch {
+      // Not known, so the next append reads and checks the tail and head itself.
     }
   }
 }

@@ -1,0 +1,97 @@
+/**
+ * The audit writer's per-record path (main/core/audit/writer.ts): one handle held open for the writer's life,
+ * one write and fdatasync per record, and the tail and head it wrote itself not read back while the files are
+ * unchanged; any change by someone else still takes the full path and is refused as before.
+ */
+import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import * as fsPromises from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { AuditLog, auditFilePath, auditHeadPath, verifyAuditFile } from '../../main/core/audit';
+import type { AuditEntry } from '../../main/core/audit';
+import { MemoryKeyStore } from '../../main/core/keystore';
+
+vi.mock('node:fs/promises', async (importOriginal) => {
+  const real = await importOriginal<typeof fsPromises>();
+  return { ...real, open: vi.fn(real.open), readFile: vi.fn(real.readFile) };
+});
+
+const KEY_HEX = '8F1C3A5B7D9E0F2143658709ABCDEF0123456789ABCDEF0123456789ABCDEF01';
+let dir: string;
+let file: string;
+
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'pin-station-append-'));
+  file = auditFilePath(dir);
+});
+afterEach(() => rmSync(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 20 }));
+
+const card = (i: number): AuditEntry => ({
+  stationId: 'branch-01',
+  operator: 'alice',
+  cardId: `CARD-${i}`,
+  mode: 'customer',
+  profile: 'gcm',
+  outcome: 'pin-set',
+  requestStatus: `REQ-${i}`,
+  errorCode: null,
+});
+
+/** Opens and whole-file reads of the trail and its head anchor since the last reset. */
+function trailFileCalls(): string[] {
+  const named = (calls: unknown[][]): string[] => calls.map((call) => String(call[0])).filter((path) => path === file || path === auditHeadPath(file));
+  return [...named(vi.mocked(fsPromises.open).mock.calls), ...named(vi.mocked(fsPromises.readFile).mock.calls)];
+}
+
+async function rejection(promise: Promise<unknown>): Promise<{ code?: string; message: string }> {
+  try {
+    await promise;
+  } catch (error) {
+    return error as { code?: string; message: string };
+  }
+  throw new Error('expected a rejection');
+}
+
+describe('audit append path', () => {
+  it('keeps one handle for the writer and reads back neither the tail nor the head it wrote', async () => {
+    const log = new AuditLog(file, new MemoryKeyStore({ 'audit-key': KEY_HEX }));
+    await log.check();
+    await log.append(card(1));
+    vi.mocked(fsPromises.open).mockClear();
+    vi.mocked(fsPromises.readFile).mockClear();
+    for (let i = 2; i <= 11; i++) await log.append(card(i));
+    await log.flush();
+    expect(trailFileCalls()).toEqual([]);
+    expect(verifyAuditFile(file, Buffer.from(KEY_HEX, 'hex'))).toEqual({ ok: true, records: 11 });
+    expect((JSON.parse(readFileSync(auditHeadPath(file), 'utf8')) as { seq: number }).seq).toBe(11);
+  });
+
+  it('resolves once the record is durable; the head anchor follows before the next record is written', async () => {
+    const log = new AuditLog(file, new MemoryKeyStore({ 'audit-key': KEY_HEX }));
+    const [first, second] = await Promise.all([log.append(card(1)), log.append(card(2))]);
+    expect([first.seq, second.seq]).toEqual([1, 2]);
+    await log.flush();
+    expect((JSON.parse(readFileSync(auditHeadPath(file), 'utf8')) as { seq: number }).seq).toBe(2);
+  });
+
+  it('a line appended by someone else right after a record is read and refused', async () => {
+    const log = new AuditLog(file, new MemoryKeyStore({ 'audit-key': KEY_HEX }));
+    for (let i = 1; i <= 3; i++) await log.append(card(i));
+    // A forged record (valid JSON, no valid MAC), while the third record's head anchor may still be on its way.
+    appendFileSync(file, `${(readFileSync(file, 'utf8').split('\n')[2] as string).replace('CARD-3', 'CARD-9')}\n`);
+    expect((await rejection(log.append(card(4)))).code).toBe('AUDIT_CHAIN_BROKEN');
+  });
+
+  it('a trail cut short or a head anchor removed between two records is refused', async () => {
+    const log = new AuditLog(file, new MemoryKeyStore({ 'audit-key': KEY_HEX }));
+    for (let i = 1; i <= 3; i++) await log.append(card(i));
+    // Let the third record's head land, as it would while the request is out.
+    await log.check();
+    rmSync(auditHeadPath(file));
+    expect((await rejection(log.append(card(4)))).message).toMatch(/head anchor is missing/);
+    const text = readFileSync(file, 'utf8').split('\n');
+    writeFileSync(file, `${text.slice(0, 2).join('\n')}\n`);
+    expect((await rejection(log.append(card(4)))).code).toMatch(/AUDIT_/);
+  });
+});
