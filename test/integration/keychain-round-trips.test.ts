@@ -107,9 +107,9 @@ describe('keychain round trips per PIN', () => {
   });
 
   it("reads Start's two entries (api-token and the profile's key) together, in one round trip", async () => {
-    const before = store.calls.length;
+    const before = store.reads.length;
     unwrap(await core.router.handle('operator', 'station:start', { cardId: 'RT-START', mode: 'customer' }));
-    const calls = store.calls.slice(before);
+    const calls = store.reads.slice(before);
     unwrap(await core.router.handle('pinpad', 'pinpad:cancel', null));
     await core.station.settled();
     unwrap(await core.router.handle('operator', 'station:next-card', null));
