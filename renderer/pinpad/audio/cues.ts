@@ -111,6 +111,7 @@ export function cuesFor(previous: GuidanceState | null, next: GuidanceState, act
     }
     return cues;
   }
-  if (next.outcome !== null && next.outcome !== previous?.outcome) cues.push(next.outcome);
+  // Only an outcome this page saw happen: a page loaded after it (the pad reloads after entry) says nothing again.
+  if (previous !== null && next.outcome !== null && next.outcome !== previous.outcome) cues.push(next.outcome);
   return cues;
 }

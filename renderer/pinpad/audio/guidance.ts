@@ -34,11 +34,18 @@ export interface Guidance {
   update(view: PinpadView, language: Language): void;
 }
 
-/** `onDeviceChange` hears whether the device is there after each change of the system's devices (unplugged, back). */
+/** The outcomes after which nothing more is said for the card. */
+const FINAL_OUTCOMES: ReadonlySet<string> = new Set(['set', 'failed', 'cancelled', 'timeout']);
+
+/**
+ * `onDeviceChange` hears whether the device is there after each change of the system's devices (unplugged, back);
+ * `onOutcomeSpoken` that the card's final outcome has been spoken (or could not be): main reloads the pad then.
+ */
 export async function startGuidance(
   deviceLabel: string | null,
   onDeviceChange: (found: boolean) => void = () => undefined,
   output: AudioOutput = window.pinpadAudioOutput ?? mediaElementOutput(),
+  onOutcomeSpoken: () => void = () => undefined,
 ): Promise<Guidance> {
   let device: OutputDevice | null = null;
   const lookUp = async (): Promise<void> => {
@@ -54,6 +61,12 @@ export async function startGuidance(
   let pendingAction: PadAction | null = null;
   // The language of the entry: the pad goes back to its default as entry ends, the last cue stays in the cardholder's.
   let entryLanguage: Language | null = null;
+  // Outcome cues follow each other whole ("sent", then "set" a moment later): the second waits for the first.
+  let outcomeSpoken: Promise<void> = Promise.resolve();
+  const playSafely = async (cue: string, language: Language): Promise<void> => {
+    // A clip that cannot play (or a device unplugged meanwhile) must not stop entry; the next cue is tried as usual.
+    if (device !== null) await output.play(cue, language, clipUrl(language, cue), device.deviceId).catch(() => undefined);
+  };
   return {
     get deviceFound() {
       return device !== null;
@@ -74,14 +87,19 @@ export async function startGuidance(
       const action = answersKey ? pendingAction : null;
       if (answersKey) pendingAction = null;
       const cues = view.audio.on && device !== null ? cuesFor(previous, next, action) : [];
+      const newlyFinal = view.audio.on && !view.active && next.outcome !== null && FINAL_OUTCOMES.has(next.outcome) && previous?.outcome !== next.outcome;
       previous = view.audio.on ? next : null;
       if (view.active) entryLanguage = language;
-      const spoken = entryLanguage ?? language;
+      // After entry, main's record of the card's language: this page may be a fresh one that never saw the entry.
+      const spoken = view.active ? language : (view.audio.language ?? entryLanguage ?? language);
       if (!view.audio.on) entryLanguage = null;
-      for (const cue of cues) {
-        // A clip that cannot play must not stop entry; the next cue is tried as usual.
-        void output.play(cue, spoken, clipUrl(spoken, cue), (device as OutputDevice).deviceId).catch(() => undefined);
+      if (view.active) {
+        outcomeSpoken = Promise.resolve();
+        for (const cue of cues) void playSafely(cue, spoken);
+        return;
       }
+      for (const cue of cues) outcomeSpoken = outcomeSpoken.then(() => playSafely(cue, spoken));
+      if (newlyFinal) void outcomeSpoken.then(onOutcomeSpoken);
     },
   };
 }
