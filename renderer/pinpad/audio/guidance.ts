@@ -28,10 +28,10 @@ const guidanceState = (view: PinpadView): GuidanceState => ({
 export interface Guidance {
   /** Whether the configured output device is connected. */
   readonly deviceFound: boolean;
-  /** The cardholder pressed a key of this kind: the next newer view answers it. */
+  /** The cardholder pressed a key of this kind: a newer view answers it, keys in the order pressed. */
   noteAction(action: PadAction): void;
-  /** A newer view of the pad, in the language it is shown in. */
-  update(view: PinpadView, language: Language): void;
+  /** A newer view of the pad, in the language it is shown in; `replyTo` when it is the reply to that key. */
+  update(view: PinpadView, language: Language, replyTo?: PadAction | null): void;
 }
 
 /** The outcomes after which nothing more is said for the card. */
@@ -58,7 +58,10 @@ export async function startGuidance(
   await lookUp();
   navigator.mediaDevices?.addEventListener?.('devicechange', () => void lookUp().then(() => onDeviceChange(device !== null)));
   let previous: GuidanceState | null = null;
-  let pendingAction: PadAction | null = null;
+  // Keys not yet answered, oldest first (quick keys each get their own answer: a Clear right after a digit is a Clear).
+  const pendingActions: PadAction[] = [];
+  // Whether the view last taken claimed a key: a push that changed nothing leaves its key to the reply of the same revision.
+  let lastClaimed = false;
   // The language of the entry: the pad goes back to its default as entry ends, the last cue stays in the cardholder's.
   let entryLanguage: Language | null = null;
   // Outcome cues follow each other whole ("sent", then "set" a moment later): the second waits for the first.
@@ -72,11 +75,14 @@ export async function startGuidance(
       return device !== null;
     },
     noteAction(action) {
-      pendingAction = action;
+      pendingActions.push(action);
     },
-    update(view, language) {
+    update(view, language, replyTo = null) {
       const next = guidanceState(view);
-      if (previous !== null && next.revision <= previous.revision) return;
+      // The reply to a key whose pushed view came first but changed nothing (a digit refused at the maximum): the
+      // key is answered by that same view now.
+      const lateReply = replyTo !== null && previous !== null && next.revision === previous.revision && !lastClaimed;
+      if (previous !== null && next.revision <= previous.revision && !lateReply) return;
       // A countdown tick that overtakes a key's answer changes nothing the key did: the key's cue waits for its view.
       const answersKey =
         previous === null ||
@@ -84,8 +90,14 @@ export async function startGuidance(
         next.step !== previous.step ||
         next.noticeCode !== previous.noticeCode ||
         next.active !== previous.active;
-      const action = answersKey ? pendingAction : null;
-      if (answersKey) pendingAction = null;
+      let action: PadAction | null = null;
+      if (replyTo !== null) {
+        action = replyTo;
+        const index = pendingActions.indexOf(replyTo);
+        if (index >= 0) pendingActions.splice(index, 1);
+      } else if (answersKey) action = pendingActions.shift() ?? null;
+      if (!next.active) pendingActions.length = 0;
+      lastClaimed = action !== null;
       const cues = view.audio.on && device !== null ? cuesFor(previous, next, action) : [];
       const newlyFinal = view.audio.on && !view.active && next.outcome !== null && FINAL_OUTCOMES.has(next.outcome) && previous?.outcome !== next.outcome;
       previous = view.audio.on ? next : null;
