@@ -2,7 +2,7 @@
 import { z } from 'zod';
 import type { OperatorChannel, OperatorInvoke, PinpadChannel, PinpadInvoke } from './ipc';
 import { KEY_POSITIONS } from './ipc';
-import { AUDIT_EXPORT_FORMATS } from './domain';
+import { AUDIT_EXPORT_FORMATS, LANGUAGES } from './domain';
 
 const none = z
   .null()
@@ -70,6 +70,8 @@ export const pinpadArgSchemas: ArgSchemas<PinpadInvoke> = {
   'pinpad:submit': none,
   'pinpad:cancel': none,
   'pinpad:audio-device': z.boolean(),
+  'pinpad:language': z.enum(LANGUAGES),
+  'pinpad:outcome-cue-played': none,
 };
 
 /** Each window's channels, and all of them (for the adapter's ipcMain wiring), taken from the tables above. */

@@ -42,6 +42,11 @@ export interface PadAudioView {
   readonly outputDevice: string | null;
   /** How this card's entry ended, for the last prompt: sent to the processor, set, failed, cancelled or timed out. */
   readonly outcome: 'sent' | 'set' | 'failed' | 'cancelled' | 'timeout' | null;
+  /**
+   * The language this card's cues are spoken in (the cardholder's choice on the pad, else the pad's default), kept
+   * by main so an outcome spoken after the pad reloaded is still in it; null without audio guidance.
+   */
+  readonly language: Language | null;
 }
 
 /** What a Start did: went ahead, or stopped because a rule needs a supervisor's approval first. */
@@ -198,6 +203,10 @@ export interface PinpadInvoke {
   'pinpad:cancel': { arg: null; result: null };
   /** Whether the configured audio output device is connected (the pad looks it up; main only learns yes or no). */
   'pinpad:audio-device': { arg: boolean; result: null };
+  /** The cardholder chose the pad's language (the language audio guidance speaks for this card). */
+  'pinpad:language': { arg: Language; result: null };
+  /** An audio entry's final outcome cue has played (or could not): the pad may now be reloaded. */
+  'pinpad:outcome-cue-played': { arg: null; result: null };
 }
 
 export type OperatorChannel = keyof OperatorInvoke;
@@ -246,5 +255,7 @@ export interface PinpadApi {
   submit(): Promise<IpcResult<PinpadView>>;
   cancel(): Promise<IpcResult<null>>;
   audioDevice(found: boolean): Promise<IpcResult<null>>;
+  language(language: Language): Promise<IpcResult<null>>;
+  outcomeCuePlayed(): Promise<IpcResult<null>>;
   onState(listener: (view: PinpadView) => void): () => void;
 }

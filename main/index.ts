@@ -114,6 +114,7 @@ function padRulesFor(config: StationConfig): PadWindowRules {
           pad.showInactive();
         }
       },
+      // After an audio entry, only once its outcome is spoken (pad-window.ts).
       releasePad() {
         const pad = liveWindow('pinpad');
         if (!pad) return;
@@ -207,9 +208,11 @@ function viewsFor(config: StationConfig): StationViewSink {
   return {
     operator: (view) => send('operator', OPERATOR_STATE_EVENT, view),
     pinpad: (view) => {
-      send('pinpad', PINPAD_STATE_EVENT, view);
+      // A page about to be reloaded would only start the new entry's prompt to have it cut: the fresh page asks for the view.
+      if (!rules.reloadsBefore(view)) send('pinpad', PINPAD_STATE_EVENT, view);
       rules.onPinpadView(view);
     },
+    outcomeCuePlayed: () => rules.outcomeCuePlayed(),
   };
 }
 

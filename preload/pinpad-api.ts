@@ -15,6 +15,8 @@ export function exposePinpadApi({ contextBridge, ipcRenderer }: PreloadDeps): vo
     submit: () => invoke('pinpad:submit', null),
     cancel: () => invoke('pinpad:cancel', null),
     audioDevice: (found) => invoke('pinpad:audio-device', found === true),
+    language: (language) => invoke('pinpad:language', language),
+    outcomeCuePlayed: () => invoke('pinpad:outcome-cue-played', null),
     onState: (listener) => subscribe<PinpadView>(ipcRenderer, PINPAD_STATE_EVENT, listener),
   };
   contextBridge.exposeInMainWorld('pinpad', api);

@@ -98,6 +98,8 @@ export class IpcRouter implements IpcHandler {
       'pinpad:submit': () => station.submit(),
       'pinpad:cancel': () => act(() => station.padCancel()),
       'pinpad:audio-device': (found) => act(() => station.noteAudioDevice(found)),
+      'pinpad:language': (language) => act(() => station.noteCardholderLanguage(language)),
+      'pinpad:outcome-cue-played': () => act(() => station.outcomeCuePlayed()),
     };
   }
 

@@ -4,6 +4,7 @@
  * once the pad has found that device.
  */
 import { statSync } from 'node:fs';
+import type { Language } from '../../common/domain';
 import type { AudioUnavailableReason, OperatorView, PinpadView } from '../../common/ipc';
 import type { StationConfig } from './config';
 import type { State } from './station-state';
@@ -28,8 +29,11 @@ function isFolder(path: string): boolean {
   }
 }
 
-/** The pad's audio state: guidance for this card, and how its entry ended (what the last prompt says). */
-export function padAudioView(state: State, config: StationConfig): PinpadView['audio'] {
+/**
+ * The pad's audio state: guidance for this card, how its entry ended (what the last prompt says), and the language
+ * it speaks (`chosen` on the pad, else the pad's default).
+ */
+export function padAudioView(state: State, config: StationConfig, chosen: Language | null): PinpadView['audio'] {
   const { enabled, outputDevice } = config.pad.audio;
   const card = state.kind === 'idle' || state.kind === 'starting' ? null : state.card;
   const on = card?.audio === true;
@@ -39,5 +43,10 @@ export function padAudioView(state: State, config: StationConfig): PinpadView['a
   else if (on && (state.kind === 'failed' || state.kind === 'recording')) {
     outcome = state.error.code === 'PIN_CANCELLED' ? 'cancelled' : state.error.code === 'PIN_TIMEOUT' ? 'timeout' : 'failed';
   }
-  return { on, outputDevice: enabled ? outputDevice : null, outcome };
+  return { on, outputDevice: enabled ? outputDevice : null, outcome, language: on ? (chosen ?? config.pad.language) : null };
+}
+
+/** An outcome after which nothing more is spoken for the card ('sent' still waits for the processor's answer). */
+export function isFinalOutcome(outcome: PinpadView['audio']['outcome']): boolean {
+  return outcome !== null && outcome !== 'sent';
 }

@@ -2,6 +2,7 @@
  * What each window may know of the Station, built from its state: the operator window never a digit (counts and
  * outcomes only), the pad its layout and how many digits were entered.
  */
+import type { Language } from '../../common/domain';
 import type { OperatorView, PinpadView } from '../../common/ipc';
 import type { StaffView } from '../../common/staff';
 import { missingCaseError } from '../../common/missing-case';
@@ -99,8 +100,8 @@ function processorKeyView(config: StationConfig, processorKey: ProcessorKey | nu
   return { kcv: key.kcv, notAfter: key.notAfter?.toISOString() ?? null, daysLeft: daysToExpiry(key, new Date()) };
 }
 
-/** `revision` counts the pad views published. */
-export function pinpadView(state: State, config: StationConfig, revision: number): PinpadView {
+/** `revision` counts the pad views published; `cardholderLanguage` is the language chosen on the pad, if any. */
+export function pinpadView(state: State, config: StationConfig, revision: number, cardholderLanguage: Language | null = null): PinpadView {
   const entry = state.kind === 'awaiting-pin' ? state.entry : null;
   const { minLength, maxLength } = config.pin;
   return {
@@ -114,7 +115,7 @@ export function pinpadView(state: State, config: StationConfig, revision: number
     secondsLeft: entry ? secondsLeft(entry) : null,
     language: config.pad.language,
     keyboardInput: config.pad.keyboardInput || (entry !== null && state.kind === 'awaiting-pin' && state.card.audio),
-    audio: padAudioView(state, config),
+    audio: padAudioView(state, config, cardholderLanguage),
     revision,
   };
 }

@@ -8,7 +8,7 @@
 import { StationError, toErrorInfo } from '../../common/errors';
 import type { StationErrorInfo } from '../../common/errors';
 import type { OperatorView, PinpadView, StartRequest } from '../../common/ipc';
-import type { PinMode } from '../../common/domain';
+import type { Language, PinMode } from '../../common/domain';
 import type { StaffView } from '../../common/staff';
 import { checkedCardId } from '../../common/card-id';
 import { isValidPan } from '../../common/pan';
@@ -39,6 +39,8 @@ export { NO_STAFF_VIEW } from './station-view';
 export interface StationViewSink {
   operator(view: OperatorView): void;
   pinpad(view: PinpadView): void;
+  /** The pad has spoken an audio entry's final outcome: what waited for it (the pad's reload) may go ahead. */
+  outcomeCuePlayed?(): void;
 }
 
 export interface StationDeps {
@@ -70,6 +72,8 @@ export class Station {
   private padRevision = 0;
   /** Whether the pad found the configured audio output device (it reports on load); guidance is refused until it does. */
   private audioDeviceFound = false;
+  /** The language the cardholder chose on the pad; kept for an audio entry until its outcome is final (the pad reloads before that). */
+  private cardholderLanguage: Language | null = null;
   /** Set by beginClose(): a Start still waiting on the keychain or the trail must not go on to send. */
   private closing = false;
   /** Cards whose request was under way when the station last stopped (closed at start-up as outcome unknown). */
@@ -113,7 +117,17 @@ export class Station {
   }
 
   pinpadView(): PinpadView {
-    return pinpadView(this.state, this.deps.config, this.padRevision);
+    return pinpadView(this.state, this.deps.config, this.padRevision, this.cardholderLanguage);
+  }
+
+  /** The cardholder chose a language on the pad (validated by the router): an audio entry's cues speak it. */
+  noteCardholderLanguage(language: Language): void {
+    this.cardholderLanguage = language;
+  }
+
+  /** The pad's report that it spoke the final outcome; passed on to what waits for it. */
+  outcomeCuePlayed(): void {
+    this.deps.views.outcomeCuePlayed?.();
   }
 
   /**
@@ -391,8 +405,12 @@ export class Station {
 
   private publishPad(): void {
     this.padRevision++;
+    const view = this.pinpadView();
+    // As the page does, the choice goes back to the default once no entry is on the pad; an audio entry's language
+    // stays until its final outcome has gone out (the pad may reload before the processor answers).
+    if (!view.active && view.audio.outcome !== 'sent') this.cardholderLanguage = null;
     try {
-      this.deps.views.pinpad(this.pinpadView());
+      this.deps.views.pinpad(view);
     } catch {
       this.log.warn('view.publish-failed', { window: 'pinpad' });
     }

@@ -44,7 +44,7 @@ const IDLE_PAD: PinpadView = {
   secondsLeft: null,
   language: 'en',
   keyboardInput: false,
-  audio: { on: false, outputDevice: null, outcome: null },
+  audio: { on: false, outputDevice: null, outcome: null, language: null },
   revision: 0,
 };
 

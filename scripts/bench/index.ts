@@ -4,6 +4,7 @@
  * with quick parameters); scripts/bench/run.ts is the command-line entry.
  */
 import { cpus, loadavg, platform, release, totalmem } from 'node:os';
+import { audioRows, runAudioBench } from './audio';
 import { runBrowserBench } from './browser';
 import type { BrowserResult } from './browser';
 import { PROFILES, runCryptoBench } from './crypto';
@@ -160,7 +161,11 @@ export async function runBench(options: BenchOptions, progress: (line: string) =
     preload[page] = preloadSize(page);
   }
 
-  const rows = buildRows({ options, pipeline, crypto, keychain, browser, shipping, sizes, preload, errors });
+  const audioStarts = options.quick ? 3 : 20;
+  progress(`audio guidance: ${audioStarts} starts`);
+  const audio = keyring ? await attempt('audio', errors, () => runAudioBench({ starts: audioStarts, progress })) : ((errors.audio = noKeyring), null);
+
+  const rows = [...buildRows({ options, pipeline, crypto, keychain, browser, shipping, sizes, preload, errors }), ...audioRows(audio, errors.audio, audioStarts)];
   const budgeted = rows.filter((r) => r.budget !== null);
   const failed = budgeted.filter((r) => r.verdict === 'fail').length;
   const notMeasured = budgeted.filter((r) => r.verdict === 'n/a').length;

@@ -129,6 +129,43 @@ describe('audio guidance', () => {
     ]);
   });
 
+  it("the outcome is spoken whole in the cardholder's language (ru): sent, then set, before the pad reloads; the PIN sets", async () => {
+    const { operator, pinpad, sandbox } = await launch(AUDIO_ON);
+    const launched = station as LaunchedStation;
+    await expect.poll(() => checkbox(operator).isEnabled()).toBe(true);
+    await checkbox(operator).check();
+    await startCard(operator, 'CARD-A040', 'Customer chooses PIN');
+    await expect.poll(() => launched.audioCues().at(-1)?.cue).toBe('prompt-exact-4');
+    await pinpad.locator('.languages button[lang="ru"]').click();
+    await expect.poll(() => launched.core.station.pinpadView().audio.language).toBe('ru');
+    const fromChoice = launched.audioCues().length;
+    // The pad speaks Russian now; the count is read from main's view rather than the pad's English label.
+    const typeCounted = async (digits: string): Promise<void> => {
+      for (let index = 0; index < digits.length; index++) {
+        await pinpad.keyboard.press(digits.charAt(index));
+        await expect.poll(() => launched.core.station.pinpadView().count).toBe(index + 1);
+      }
+    };
+    await typeCounted('5860');
+    await pinpad.keyboard.press('Enter');
+    await expect.poll(() => launched.core.station.pinpadView().step).toBe('confirm');
+    await typeCounted('5860');
+    await pinpad.keyboard.press('Enter');
+    await expect.poll(() => statusText(operator)).toContain('PIN set.');
+    // The pad's page reloads once the last cue has played, not before.
+    await expect.poll(() => launched.padReloads()).toBe(1);
+    const spoken = launched.audioCues().slice(fromChoice);
+    expect(spoken.map(({ cue }) => cue)).toEqual([...count4, 'confirm', ...count4, 'sent', 'set']);
+    expect(new Set(spoken.map(({ language }) => language))).toEqual(new Set(['ru']));
+    expect(launched.audioCutOff().filter(({ cue }) => cue === 'sent' || cue === 'set')).toEqual([]);
+    expect(sandbox?.isPinSet('CARD-A040', '5860')).toBe(true);
+    // The fresh page is back in the station's language and says nothing more; main forgot the choice.
+    await expect.poll(() => pinpad.evaluate(() => document.documentElement.lang)).toBe('en');
+    await pinpad.getByRole('heading').waitFor();
+    expect(launched.audioCues()).toHaveLength(fromChoice + spoken.length);
+    expect(launched.core.station.pinpadView().audio.language).toBe('en');
+  });
+
   it('with the checkbox off: the pad is shuffled as usual, takes no keys, and says nothing; the record has no audio field', async () => {
     const { operator, pinpad, sandbox, auditPath } = await launch(AUDIO_ON);
     await expect.poll(() => checkbox(operator).isEnabled()).toBe(true);

@@ -19,6 +19,7 @@ const BUDGETED = [
   'shipping.relp.ratio.up.p95',
   'shipping.relp.ratio.stalled.p95',
   'shipping.relp.ratio.down.p95',
+  'audio.firstPrompt.p95',
 ];
 
 describe('bench smoke (--quick)', () => {
@@ -60,6 +61,7 @@ describe('bench smoke (--quick)', () => {
         'pinpad.css.gzip',
         'operator.js.gzip',
         'operator.interactive.p50',
+        'audio.firstPrompt.p50',
       ]),
     );
     const { summary } = results;

@@ -17,6 +17,7 @@ import { KeytarKeyStore } from '../../main/core/keytar-store';
 import { fileSink, Logger, memorySink } from '../../main/core/log';
 import { AuditLog, auditFilePath } from '../../main/core/audit';
 import { bootStation } from '../../main/core/boot';
+import { PadWindowRules } from '../../main/core/pad-window';
 import type { StationCore } from '../../main/core/station-core';
 import { AES256_KEY_HEX } from '../../common/domain';
 import type { ProfileName } from '../../common/domain';
@@ -176,6 +177,12 @@ export interface LaunchedStation {
   signIn(username: string): Promise<void>;
   /** The audio guidance cues the pad played so far, in order. */
   audioCues(): readonly PlayedCue[];
+  /** The cues whose clip was stopped before its end (by the next cue, or by the pad's page reloading), in order. */
+  audioCutOff(): readonly PlayedCue[];
+  /** When each played cue's play() was called (performance.timeOrigin + performance.now() in the pad page, ms), in the same order. */
+  audioCueTimes(): readonly number[];
+  /** How many times the pad's page was reloaded (after each entry, as the app does). */
+  padReloads(): number;
   /** The device label each played cue was routed to, in the same order. */
   audioDevices(): readonly string[];
   close(): Promise<void>;
@@ -231,6 +238,28 @@ export async function launchStation(options: LaunchStationOptions = {}): Promise
           payload,
         ] as const),
       )
+      .catch(() => undefined);
+  };
+
+  const played: PlayedCue[] = [];
+  const playedOn: string[] = [];
+  const playedAt: number[] = [];
+  // Cues (by index into `played`) still sounding, and those stopped before their end.
+  const sounding = new Set<number>();
+  const cutOff: number[] = [];
+  const padRules: { current: PadWindowRules | null } = { current: null };
+  let padReloads = 0;
+  // As webContents.reload(): in turn with the events already sent, and what was sounding stops mid-clip.
+  const reloadPad = (): void => {
+    const page = pages.pinpad;
+    if (!page) return;
+    padReloads++;
+    deliveries.pinpad = deliveries.pinpad
+      .then(async () => {
+        for (const index of sounding) cutOff.push(index);
+        sounding.clear();
+        await page.reload();
+      })
       .catch(() => undefined);
   };
 
@@ -291,10 +320,25 @@ export async function launchStation(options: LaunchStationOptions = {}): Promise
           options.openSystemBrowser ? options.openSystemBrowser(url) : Promise.reject(new Error('launchStation: no openSystemBrowser option')),
       });
     },
-    viewsFor: () => ({
-      operator: (view) => deliver('operator', OPERATOR_STATE_EVENT, view),
-      pinpad: (view) => deliver('pinpad', PINPAD_STATE_EVENT, view),
-    }),
+    // The app's pad-window rules (main/core/pad-window.ts), with a page reload for the window's: no focus model here.
+    viewsFor: (config) => {
+      const rules = new PadWindowRules({
+        keyboardInput: config.pad.keyboardInput,
+        audioGuidance: config.pad.audio.enabled && config.pad.audio.outputDevice !== null,
+        blurTimeoutMs: config.pad.blurTimeoutMs,
+        onFocusLost: () => undefined,
+        controls: { raisePad: () => undefined, releasePad: reloadPad, focusOperator: () => undefined, padHasFocus: () => true },
+      });
+      padRules.current = rules;
+      return {
+        operator: (view) => deliver('operator', OPERATOR_STATE_EVENT, view),
+        pinpad: (view) => {
+          if (!rules.reloadsBefore(view)) deliver('pinpad', PINPAD_STATE_EVENT, view);
+          rules.onPinpadView(view);
+        },
+        outcomeCuePlayed: () => rules.outcomeCuePlayed(),
+      };
+    },
     processorFor: async (config) => {
       keys = options.keys ?? generateTestKeys(config.profile);
       if (keys.pinKeyHex !== undefined) await keyStore.set('pin-key', keys.pinKeyHex);
@@ -323,8 +367,6 @@ export async function launchStation(options: LaunchStationOptions = {}): Promise
     throw new Error(`launchStation: the station did not start (${boot.kind === 'unavailable' ? boot.error.code : '?'}); it shows its cannot-start screen`);
   };
 
-  const played: PlayedCue[] = [];
-  const playedOn: string[] = [];
   const args = ['--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'];
   if (process.getuid?.() === 0) args.push('--no-sandbox');
   let browser: Browser | null = null;
@@ -351,9 +393,16 @@ export async function launchStation(options: LaunchStationOptions = {}): Promise
       );
       await page.addInitScript({ content: preloadShim(preloads[role]) });
       if (role === 'pinpad') {
-        await page.exposeBinding('__pinStationAudioPlayed', (_source, cue: string, language: string, deviceId: string) => {
-          played.push({ cue, language });
+        await page.exposeBinding('__pinStationAudioPlayed', (_source, cue: string, language: string, deviceId: string, at: number) => {
+          const index = played.push({ cue, language }) - 1;
           playedOn.push(deviceId);
+          playedAt.push(at);
+          sounding.add(index);
+          return index;
+        });
+        await page.exposeBinding('__pinStationAudioStopped', (_source, index: number, ended: boolean) => {
+          if (!sounding.delete(index)) return;
+          if (!ended) cutOff.push(index);
         });
         await page.addInitScript({ content: audioOutputShim(options.audioOutputs ?? []) });
       }
@@ -392,8 +441,12 @@ export async function launchStation(options: LaunchStationOptions = {}): Promise
       signIn,
       authCode,
       audioCues: () => [...played],
+      audioCutOff: () => [...cutOff].sort((a, b) => a - b).map((index) => played[index] as PlayedCue),
+      audioCueTimes: () => [...playedAt],
+      padReloads: () => padReloads,
       audioDevices: () => playedOn.map((deviceId) => deviceId.replace(/^fake-output-/, '')),
       async close() {
+        padRules.current?.dispose();
         await core?.close();
         await openedBrowser.close();
         await sandbox?.stop();
@@ -405,6 +458,7 @@ export async function launchStation(options: LaunchStationOptions = {}): Promise
       },
     };
   } catch (error) {
+    padRules.current?.dispose();
     await core?.close();
     await browser?.close();
     await sandbox?.stop();
@@ -424,19 +478,37 @@ async function readRendererFile(requestUrl: string, voiceFolder: string | null):
   }
 }
 
-/** The pad's injectable audio output: fake devices by label, and a recorder that loads each clip (muted, no sink). */
+/**
+ * The pad's injectable audio output: fake devices by label, and a recorder that loads each clip (muted, no sink)
+ * and sounds for the clip's own length, as the real output does: the next cue stops it, and play() resolves at
+ * its end or when stopped.
+ */
 function audioOutputShim(labels: readonly string[]): string {
   const devices = [{ deviceId: 'default', label: labels[0] ?? 'Default' }, ...labels.map((label) => ({ deviceId: `fake-output-${label}`, label }))];
   return `(() => {
   const devices = ${JSON.stringify(devices)};
+  let stopCurrent = null;
   window.pinpadAudioOutput = {
     outputs: async () => devices,
     play: async (cue, language, url, deviceId) => {
-      await window.__pinStationAudioPlayed(cue, language, deviceId);
+      const at = performance.timeOrigin + performance.now();
+      stopCurrent?.(false);
+      let stop = null;
+      const stopped = new Promise((resolve) => (stop = resolve));
+      stopCurrent = stop;
+      const index = await window.__pinStationAudioPlayed(cue, language, deviceId, at);
       const probe = new Audio();
       probe.muted = true;
-      probe.addEventListener('error', () => console.error('audio clip failed: ' + url));
+      probe.preload = 'metadata';
+      probe.addEventListener('error', () => {
+        console.error('audio clip failed: ' + url);
+        stop(true);
+      });
+      probe.addEventListener('loadedmetadata', () => setTimeout(() => stop(true), Number.isFinite(probe.duration) ? probe.duration * 1000 : 0));
       probe.src = url;
+      const ended = await stopped;
+      if (stopCurrent === stop) stopCurrent = null;
+      await window.__pinStationAudioStopped(index, ended);
     },
   };
 })();`;

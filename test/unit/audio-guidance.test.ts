@@ -1,10 +1,13 @@
 import { readFileSync, existsSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { LANGUAGES } from '../../common/domain';
 import { allCues, cuesFor, type GuidanceState, type PadAction } from '../../renderer/pinpad/audio/cues';
 import { findOutputDevice } from '../../renderer/pinpad/audio/output';
+import type { AudioOutput } from '../../renderer/pinpad/audio/output';
+import { startGuidance } from '../../renderer/pinpad/audio/guidance';
+import type { PinpadView } from '../../common/ipc';
 import { transcript } from '../../renderer/shared/i18n/voice';
 import { OPERATOR_CATALOGUES, PAD_CATALOGUES } from '../helpers/catalogues';
 
@@ -152,6 +155,18 @@ describe('cue sequence', () => {
     expect(cues).toEqual(['prompt-exact-4', 'count-4-of-4', 'confirm', 'count-4-of-4', 'mismatch', 'count-1-of-4', 'mismatch']);
   });
 
+  it('every digit refused at the maximum length is told "too long", not only the first', () => {
+    const cues = play([
+      [{ active: true }, null],
+      [{ count: 4 }, 'press'],
+      [{ noticeCode: 'PIN_TOO_LONG' }, 'press'],
+      [{}, 'press'],
+      [{ secondsLeft: 40 }, null],
+      [{}, 'press'],
+    ]);
+    expect(cues).toEqual(['prompt-exact-4', 'count-4-of-4', 'too-long', 'too-long', 'too-long']);
+  });
+
   it('a range of lengths is prompted as such, and counted without a total', () => {
     expect(
       play([
@@ -176,5 +191,63 @@ describe('output device rule', () => {
     expect(findOutputDevice(devices, 'USB handset')).toBeNull();
     expect(findOutputDevice(devices, null)).toBeNull();
     expect(findOutputDevice(devices.slice(0, 3), 'Pad headset')).toBeNull();
+  });
+});
+
+describe('guidance on the pad: which key each view answers', () => {
+  afterEach(() => vi.unstubAllGlobals());
+
+  const padView = (revision: number, change: Partial<PinpadView>): PinpadView => ({
+    active: true,
+    step: 'enter',
+    count: 0,
+    minLength: 4,
+    maxLength: 4,
+    layout: [1, 2, 3, 4, 5, 6, 7, 8, 9, 0],
+    notice: null,
+    secondsLeft: 60,
+    language: 'en',
+    keyboardInput: true,
+    audio: { on: true, outputDevice: 'Pad headset', outcome: null, language: 'en' },
+    revision,
+    ...change,
+  });
+
+  /** Guidance with a recording output on the pad's device; the page's globals stubbed as a browser has them. */
+  async function guidance(): Promise<{ update: (view: PinpadView, replyTo?: PadAction) => void; note: (action: PadAction) => void; cues: string[] }> {
+    vi.stubGlobal('document', { baseURI: 'http://station.localhost/pinpad/index.html' });
+    vi.stubGlobal('navigator', {});
+    const cues: string[] = [];
+    const output: AudioOutput = {
+      outputs: async () => [{ deviceId: 'pad', label: 'Pad headset' }],
+      play: async (cue) => void cues.push(cue),
+    };
+    const started = await startGuidance('Pad headset', undefined, output);
+    return { update: (view, replyTo) => started.update(view, 'en', replyTo ?? null), note: (action) => started.noteAction(action), cues };
+  }
+
+  it('Clear pressed right after a digit says "cleared", even when both pushed views come before the replies', async () => {
+    const pad = await guidance();
+    pad.update(padView(1, {}));
+    pad.note('press');
+    pad.note('clear');
+    pad.update(padView(2, { count: 1 }));
+    pad.update(padView(3, { count: 0 }));
+    pad.update(padView(2, { count: 1 }), 'press');
+    pad.update(padView(3, { count: 0 }), 'clear');
+    expect(pad.cues).toEqual(['prompt-exact-4', 'count-1-of-4', 'cleared']);
+  });
+
+  it('a second digit refused at the maximum is told too, when its pushed view (unchanged) came before its reply', async () => {
+    const pad = await guidance();
+    const full = { count: 4, notice: { code: 'PIN_TOO_LONG' as const, message: 'Too long.' } };
+    pad.update(padView(1, { count: 4 }));
+    pad.note('press');
+    pad.update(padView(2, full));
+    pad.update(padView(2, full), 'press');
+    pad.note('press');
+    pad.update(padView(3, full));
+    pad.update(padView(3, full), 'press');
+    expect(pad.cues).toEqual(['prompt-exact-4', 'too-long', 'too-long']);
   });
 });

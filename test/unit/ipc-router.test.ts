@@ -562,3 +562,34 @@ describe('audio guidance and the pad device', () => {
     expect(r.lastOperator()?.phase).toBe('awaiting-pin');
   });
 });
+
+describe("the cardholder's language for audio guidance", () => {
+  const AUDIO = { pad: { shuffle: false, audio: { outputDevice: 'Pad headset' } } };
+
+  it('only a language of the station is taken from the pad', async () => {
+    const r = await rig(AUDIO);
+    for (const bad of ['de', 'RU', '', 1, null, { language: 'ru' }]) expectError(await r.router.handle('pinpad', 'pinpad:language', bad), 'INVALID_REQUEST');
+    expectError(await r.router.handle('operator', 'pinpad:language', 'ru'), 'WRONG_WINDOW');
+    expect(valueOf<null>(await r.router.handle('pinpad', 'pinpad:language', 'ru'))).toBeNull();
+  });
+
+  it("main keeps it for the audio entry through 'sent' to the final outcome, then forgets it", async () => {
+    const r = await rig(AUDIO);
+    valueOf(await r.router.handle('pinpad', 'pinpad:audio-device', true));
+    await r.station.start({ cardId: 'CARD-7', mode: 'customer', audio: true }, 'operator.test');
+    expect(r.lastPinpad()?.audio).toMatchObject({ on: true, language: 'en' });
+    valueOf(await r.router.handle('pinpad', 'pinpad:language', 'kk'));
+    for (let round = 0; round < 2; round++) {
+      await press(r, [5, 8, 6, 0]);
+      valueOf(await r.router.handle('pinpad', 'pinpad:submit', null));
+    }
+    await r.station.settled();
+    const ended = r.pinpadViews.filter((view) => !view.active).map((view) => view.audio);
+    expect([ended[0]?.outcome, ended.at(-1)?.outcome]).toEqual(['sent', 'set']);
+    expect(new Set(ended.map(({ language }) => language))).toEqual(new Set(['kk']));
+    // Forgotten once the final outcome went out: a later view, and the next audio card, speak the default.
+    r.station.nextCard();
+    await r.station.start({ cardId: 'CARD-8', mode: 'customer', audio: true }, 'operator.test');
+    expect(r.lastPinpad()?.audio).toMatchObject({ on: true, language: 'en' });
+  });
+});

@@ -1,7 +1,7 @@
 /** The pad window's rules (main/core/pad-window.ts), against a model of the two windows' focus. */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { PinpadView } from '../../common/ipc';
-import { PadWindowRules } from '../../main/core/pad-window';
+import { OUTCOME_CUE_TIMEOUT_MS, PadWindowRules } from '../../main/core/pad-window';
 
 /** Main marks an entry as taking keys when the station has its keypad (here: always) or the card has audio guidance. */
 const view = (active: boolean, keyboardInput = true): PinpadView => ({
@@ -15,7 +15,7 @@ const view = (active: boolean, keyboardInput = true): PinpadView => ({
   secondsLeft: active ? 30 : null,
   language: 'en',
   keyboardInput,
-  audio: { on: false, outputDevice: null, outcome: null },
+  audio: { on: false, outputDevice: null, outcome: null, language: null },
   revision: 1,
 });
 
@@ -157,5 +157,92 @@ describe('audio guidance offered (an output device configured), no keypad of its
     rules.padBlurred();
     vi.advanceTimersByTime(1_000);
     expect(desk.lost).toBe(1);
+  });
+});
+
+describe("an audio entry's end: the reload waits for the outcome's cue, bounded", () => {
+  type Outcome = PinpadView['audio']['outcome'];
+  /** A view after an audio entry: still the card's (audio on) with how it ended, or the next card's idle pad. */
+  const ended = (outcome: Outcome, on = true): PinpadView => ({
+    ...view(false),
+    audio: { on, outputDevice: 'Pad headset', outcome, language: on ? 'ru' : null },
+  });
+  const audioEntry = (): PinpadView => ({ ...view(true), audio: { on: true, outputDevice: 'Pad headset', outcome: null, language: 'ru' } });
+
+  function audioDesk(): { desk: Desk; rules: PadWindowRules } {
+    const desk = new Desk();
+    const rules = desk.rules(false, 1_000, true);
+    rules.onPinpadView(audioEntry());
+    return { desk, rules };
+  }
+
+  it('no reload while "sent" and then "set" are spoken; the pad saying it spoke the outcome reloads it at once', () => {
+    const { desk, rules } = audioDesk();
+    rules.onPinpadView(ended('sent'));
+    expect(desk).toMatchObject({ reloads: 0, focused: 'operator' });
+    // A report before the final outcome (the page cannot know one yet) changes nothing.
+    rules.outcomeCuePlayed();
+    expect(desk.reloads).toBe(0);
+    rules.onPinpadView(ended('set'));
+    vi.advanceTimersByTime(2_000);
+    expect(desk.reloads).toBe(0);
+    rules.outcomeCuePlayed();
+    expect(desk).toMatchObject({ reloads: 1, padOnTop: false });
+    // Later views of the same card (a republish) and late reports reload nothing more.
+    rules.onPinpadView(ended('set'));
+    rules.outcomeCuePlayed();
+    vi.advanceTimersByTime(60_000);
+    expect(desk.reloads).toBe(1);
+  });
+
+  it('a pad that never says it spoke the outcome is reloaded once the bound has passed after the final outcome', () => {
+    const { desk, rules } = audioDesk();
+    rules.onPinpadView(ended('cancelled'));
+    vi.advanceTimersByTime(OUTCOME_CUE_TIMEOUT_MS - 1);
+    expect(desk.reloads).toBe(0);
+    vi.advanceTimersByTime(1);
+    expect(desk.reloads).toBe(1);
+    vi.advanceTimersByTime(60_000);
+    expect(desk.reloads).toBe(1);
+  });
+
+  it('a processor slower than the bound: the page reloads while it waits, and again once the outcome came and was spoken', () => {
+    const { desk, rules } = audioDesk();
+    rules.onPinpadView(ended('sent'));
+    vi.advanceTimersByTime(OUTCOME_CUE_TIMEOUT_MS);
+    expect(desk.reloads).toBe(1);
+    vi.advanceTimersByTime(60_000);
+    expect(desk.reloads).toBe(1);
+    rules.onPinpadView(ended('failed'));
+    rules.outcomeCuePlayed();
+    expect(desk.reloads).toBe(2);
+  });
+
+  it('a Start while the reload still waits reloads first, and the new entry is not sent to the old page', () => {
+    const { desk, rules } = audioDesk();
+    rules.onPinpadView(ended('set'));
+    expect(rules.reloadsBefore(audioEntry())).toBe(true);
+    rules.onPinpadView(audioEntry());
+    expect(desk).toMatchObject({ reloads: 1, padOnTop: true });
+    expect(rules.reloadsBefore(audioEntry())).toBe(false);
+    // The old card's bound does not reload the new entry's page.
+    vi.advanceTimersByTime(60_000);
+    expect(desk.reloads).toBe(1);
+  });
+
+  it('the card gone before its outcome was spoken (the session ended): the pad reloads at once', () => {
+    const { desk, rules } = audioDesk();
+    rules.onPinpadView(ended('sent'));
+    rules.onPinpadView(ended(null, false));
+    expect(desk.reloads).toBe(1);
+  });
+
+  it('an entry without audio guidance reloads exactly as before: at its end', () => {
+    const desk = new Desk();
+    const rules = desk.rules(false, 1_000, true);
+    rules.onPinpadView(view(true));
+    rules.onPinpadView(view(false));
+    expect(desk).toMatchObject({ reloads: 1, padOnTop: false, focused: 'operator' });
+    expect(rules.reloadsBefore(view(true))).toBe(false);
   });
 });

@@ -61,7 +61,10 @@ export function cuesFor(previous: GuidanceState | null, next: GuidanceState, act
   if (next.active) {
     const before = previous?.count ?? 0;
     // A notice is spoken when it appears, and again when OK is refused again for the same reason.
-    const notice = next.noticeCode !== null && (action === 'submit' || next.noticeCode !== previous?.noticeCode) ? noticeCue(next.noticeCode) : null;
+    // A key refused at the maximum length keeps the count and the same notice: each such key is told again.
+    const refusedKey = action === 'press' && next.noticeCode === 'PIN_TOO_LONG' && next.count === before;
+    const notice =
+      next.noticeCode !== null && (action === 'submit' || refusedKey || next.noticeCode !== previous?.noticeCode) ? noticeCue(next.noticeCode) : null;
     if (notice !== null) cues.push(notice);
     else if (next.step === 'confirm' && previous?.step === 'enter') cues.push('confirm');
     else if (next.count > before) cues.push(countCue(next.count, next.minLength, next.maxLength));
@@ -74,6 +77,7 @@ export function cuesFor(previous: GuidanceState | null, next: GuidanceState, act
     }
     return cues;
   }
-  if (next.outcome !== null && next.outcome !== previous?.outcome) cues.push(next.outcome);
+  // Only an outcome this page saw happen: a page loaded after it (the pad reloads after entry) says nothing again.
+  if (previous !== null && next.outcome !== null && next.outcome !== previous.outcome) cues.push(next.outcome);
   return cues;
 }

@@ -28,17 +28,24 @@ const guidanceState = (view: PinpadView): GuidanceState => ({
 export interface Guidance {
   /** Whether the configured output device is connected. */
   readonly deviceFound: boolean;
-  /** The cardholder pressed a key of this kind: the next newer view answers it. */
+  /** The cardholder pressed a key of this kind: a newer view answers it, keys in the order pressed. */
   noteAction(action: PadAction): void;
-  /** A newer view of the pad, in the language it is shown in. */
-  update(view: PinpadView, language: Language): void;
+  /** A newer view of the pad, in the language it is shown in; `replyTo` when it is the reply to that key. */
+  update(view: PinpadView, language: Language, replyTo?: PadAction | null): void;
 }
 
-/** `onDeviceChange` hears whether the device is there after each change of the system's devices (unplugged, back). */
+/** The outcomes after which nothing more is said for the card. */
+const FINAL_OUTCOMES: ReadonlySet<string> = new Set(['set', 'failed', 'cancelled', 'timeout']);
+
+/**
+ * `onDeviceChange` hears whether the device is there after each change of the system's devices (unplugged, back);
+ * `onOutcomeSpoken` that the card's final outcome has been spoken (or could not be): main reloads the pad then.
+ */
 export async function startGuidance(
   deviceLabel: string | null,
   onDeviceChange: (found: boolean) => void = () => undefined,
   output: AudioOutput = window.pinpadAudioOutput ?? mediaElementOutput(),
+  onOutcomeSpoken: () => void = () => undefined,
 ): Promise<Guidance> {
   let device: OutputDevice | null = null;
   const lookUp = async (): Promise<void> => {
@@ -51,19 +58,31 @@ export async function startGuidance(
   await lookUp();
   navigator.mediaDevices?.addEventListener?.('devicechange', () => void lookUp().then(() => onDeviceChange(device !== null)));
   let previous: GuidanceState | null = null;
-  let pendingAction: PadAction | null = null;
+  // Keys not yet answered, oldest first (quick keys each get their own answer: a Clear right after a digit is a Clear).
+  const pendingActions: PadAction[] = [];
+  // Whether the view last taken claimed a key: a push that changed nothing leaves its key to the reply of the same revision.
+  let lastClaimed = false;
   // The language of the entry: the pad goes back to its default as entry ends, the last cue stays in the cardholder's.
   let entryLanguage: Language | null = null;
+  // Outcome cues follow each other whole ("sent", then "set" a moment later): the second waits for the first.
+  let outcomeSpoken: Promise<void> = Promise.resolve();
+  const playSafely = async (cue: string, language: Language): Promise<void> => {
+    // A clip that cannot play (or a device unplugged meanwhile) must not stop entry; the next cue is tried as usual.
+    if (device !== null) await output.play(cue, language, clipUrl(language, cue), device.deviceId).catch(() => undefined);
+  };
   return {
     get deviceFound() {
       return device !== null;
     },
     noteAction(action) {
-      pendingAction = action;
+      pendingActions.push(action);
     },
-    update(view, language) {
+    update(view, language, replyTo = null) {
       const next = guidanceState(view);
-      if (previous !== null && next.revision <= previous.revision) return;
+      // The reply to a key whose pushed view came first but changed nothing (a digit refused at the maximum): the
+      // key is answered by that same view now.
+      const lateReply = replyTo !== null && previous !== null && next.revision === previous.revision && !lastClaimed;
+      if (previous !== null && next.revision <= previous.revision && !lateReply) return;
       // A countdown tick that overtakes a key's answer changes nothing the key did: the key's cue waits for its view.
       const answersKey =
         previous === null ||
@@ -71,17 +90,28 @@ export async function startGuidance(
         next.step !== previous.step ||
         next.noticeCode !== previous.noticeCode ||
         next.active !== previous.active;
-      const action = answersKey ? pendingAction : null;
-      if (answersKey) pendingAction = null;
+      let action: PadAction | null = null;
+      if (replyTo !== null) {
+        action = replyTo;
+        const index = pendingActions.indexOf(replyTo);
+        if (index >= 0) pendingActions.splice(index, 1);
+      } else if (answersKey) action = pendingActions.shift() ?? null;
+      if (!next.active) pendingActions.length = 0;
+      lastClaimed = action !== null;
       const cues = view.audio.on && device !== null ? cuesFor(previous, next, action) : [];
+      const newlyFinal = view.audio.on && !view.active && next.outcome !== null && FINAL_OUTCOMES.has(next.outcome) && previous?.outcome !== next.outcome;
       previous = view.audio.on ? next : null;
       if (view.active) entryLanguage = language;
-      const spoken = entryLanguage ?? language;
+      // After entry, main's record of the card's language: this page may be a fresh one that never saw the entry.
+      const spoken = view.active ? language : (view.audio.language ?? entryLanguage ?? language);
       if (!view.audio.on) entryLanguage = null;
-      for (const cue of cues) {
-        // A clip that cannot play must not stop entry; the next cue is tried as usual.
-        void output.play(cue, spoken, clipUrl(spoken, cue), (device as OutputDevice).deviceId).catch(() => undefined);
+      if (view.active) {
+        outcomeSpoken = Promise.resolve();
+        for (const cue of cues) void playSafely(cue, spoken);
+        return;
       }
+      for (const cue of cues) outcomeSpoken = outcomeSpoken.then(() => playSafely(cue, spoken));
+      if (newlyFinal) void outcomeSpoken.then(onOutcomeSpoken);
     },
   };
 }

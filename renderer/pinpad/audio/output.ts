@@ -13,7 +13,7 @@ export interface OutputDevice {
 export interface AudioOutput {
   /** The audio outputs this page can see. */
   outputs(): Promise<readonly OutputDevice[]>;
-  /** Plays the clip for `cue` at `url` on `deviceId`, stopping the one before. */
+  /** Plays the clip for `cue` at `url` on `deviceId`, stopping the one before; resolves once it ended or was stopped. */
   play(cue: string, language: Language, url: string, deviceId: string): Promise<void>;
 }
 
@@ -38,7 +38,10 @@ export function mediaElementOutput(): AudioOutput {
       element.pause();
       await element.setSinkId(deviceId);
       element.src = url;
+      // 'pause' comes at the clip's end and when the next clip stops it.
+      const stopped = new Promise<void>((resolve) => element.addEventListener('pause', () => resolve(), { once: true }));
       await element.play();
+      await stopped;
     },
   };
 }
