@@ -44,6 +44,13 @@ export const BUDGETS = {
     source: 'audit shipping never adds to PIN entry latency: key press -> DOM updated p95 with the collector up (taking a backlog) and down, each within 1.2x of no shipping, same run',
   },
   padPressToDot: { op: '<=', limit: 18.7, unit: 'ms', source: 'key press -> dot painted, p95 within one frame (16.7 ms) + 2 ms on an otherwise idle machine' },
+  startupLongTrail: {
+    op: '<=',
+    limit: 3000,
+    unit: 'ms',
+    source: 'normal start-up (checkpoint and card-history snapshot in place) on the longest trail (1,000,000 records) at most 3 s beyond the 1-record start',
+  },
+  startupMemory: { op: '<=', limit: 1.5, unit: 'x', source: 'start-up memory flat (streamed): peak RSS on the longest trail within 1.5x of the 1-record start' },
 } as const satisfies Record<string, Budget>;
 
 export function verdictOf(value: number | null, budget: Budget | null): Verdict {
