@@ -49,6 +49,9 @@ export interface ShippingResult {
   readonly relpShippedDuringPresses: number;
 }
 
+/** A busy branch writes about 200,000 records a year: the backlog's records are that far apart, ending now. */
+const BUSY_BRANCH_SPACING_MS = Math.round((365.25 * 24 * 3_600_000) / 200_000);
+
 /**
  * A trail of `count` card records, written at once (chain, head anchor and high-water mark as the station writes
  * them), streamed in 4 MiB writes so a million records (~377 MB) never sit in memory. Also the start-up bench's.
@@ -61,7 +64,7 @@ export async function writeBacklog(path: string, keyStore: KeyStore, count: numb
   const file = await open(path, 'w', 0o600);
   let prev = AUDIT_GENESIS;
   let last: AuditRecord | null = null;
-  const start = Date.now() - count * 1000;
+  const start = Date.now() - count * BUSY_BRANCH_SPACING_MS;
   try {
     let chunk: string[] = [];
     let chunkLength = 0;
@@ -69,7 +72,7 @@ export async function writeBacklog(path: string, keyStore: KeyStore, count: numb
       const { record, line } = signRecord<AuditRecord>(
         {
           seq,
-          time: new Date(start + seq * 1000).toISOString(),
+          time: new Date(start + seq * BUSY_BRANCH_SPACING_MS).toISOString(),
           stationId: 'bench-station',
           operator: 'operator.test',
           cardId: `BACKLOG-${seq}`,
