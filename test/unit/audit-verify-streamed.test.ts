@@ -7,7 +7,7 @@ import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, write
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { auditFilePath, readAuditKey, verifyAuditFile } from '../../main/core/audit';
+import { auditFilePath, exportAuditTrail, readAuditKey, verifyAuditFile, writeAuditExport } from '../../main/core/audit';
 import { splitTrailLines } from '../../main/core/audit/format';
 import { streamTrailLines } from '../../main/core/audit/verify';
 import { MemoryKeyStore } from '../../main/core/keystore';
@@ -96,6 +96,25 @@ describe('verify, streamed', { timeout: 60_000 }, () => {
       expect(streamed.filter((line) => line.last)).toEqual([streamed[streamed.length - 1]]);
     } finally {
       closeSync(fd);
+    }
+  });
+
+  it('export streams too: the text comes in pieces as it is made, the same text as a whole export, JSON exactly as JSON.stringify writes it', () => {
+    writeFileSync(file, original);
+    const now = () => new Date('2026-12-01T00:00:00.000Z');
+    for (const format of ['csv', 'json'] as const) {
+      const pieces: string[] = [];
+      const result = writeAuditExport(file, key, { format, now }, (piece) => void pieces.push(piece));
+      expect(result).toEqual({ records: RECORDS, verifiedRecords: RECORDS });
+      expect(pieces.length).toBeGreaterThan(2);
+      const whole = exportAuditTrail(file, key, { format, now });
+      expect(pieces.join('')).toBe(whole.text);
+      if (format === 'json') {
+        expect(whole.text).toBe(`${JSON.stringify(JSON.parse(whole.text), null, 2)}\n`);
+        const none = exportAuditTrail(file, key, { format, now, filter: { cardId: 'NO-SUCH-CARD' } }).text;
+        expect(none).toBe(`${JSON.stringify(JSON.parse(none), null, 2)}\n`);
+        expect((JSON.parse(none) as { records: unknown[] }).records).toEqual([]);
+      }
     }
   });
 });
