@@ -36,10 +36,23 @@ export interface CardAttempt {
   readonly outcome: AuditOutcome;
 }
 
-/** Earlier attempts per card on this station, from the audit trail at start-up and every record since. */
+/** The longest repeat window a policy may set (`approval.repeatWindowHours` at most 720): an older possible set never counts. */
+const LONGEST_REPEAT_WINDOW_MS = 720 * 3_600_000;
+/** Notes between two sweeps of possible sets older than that. */
+const FORGET_EVERY = 4096;
+
+/**
+ * Earlier attempts per card on this station, from the audit trail at start-up and every record since. Only what
+ * the rules can ask for is kept, so years of trail cost what the last 30 days and the unknown outcomes cost: a
+ * card's last attempt only while it is an outcome unknown (any later answer clears it), a card's last possible
+ * set only while it is inside the longest repeat window.
+ */
 export class CardHistory {
   private readonly lastAttempt = new Map<string, CardAttempt>();
+  /** In the order noted (delete, then set): oldest first, so a sweep stops at the first recent one. */
   private readonly lastSet = new Map<string, CardAttempt>();
+  private latestTime = Number.NEGATIVE_INFINITY;
+  private notes = 0;
 
   constructor(records: Iterable<AuditLine> = []) {
     for (const record of records) this.noteRecord(record);
@@ -54,6 +67,7 @@ export class CardHistory {
   clear(): void {
     this.lastAttempt.clear();
     this.lastSet.clear();
+    this.latestTime = Number.NEGATIVE_INFINITY;
   }
 
   /** `seq` is null when the record itself could not be written: the rules must still see the attempt. */
@@ -62,10 +76,29 @@ export class CardHistory {
     // before anything was delivered (keychain, encryption, connection refused), leaves the card as it was.
     if (outcome === 'cancelled' || outcome === 'timeout' || outcome === 'failed') return;
     const attempt = { seq, time, outcome };
-    this.lastAttempt.set(cardId, attempt);
-    if (MAY_HAVE_SET.has(outcome)) this.lastSet.set(cardId, attempt);
+    if (outcome === 'outcome-unknown') this.lastAttempt.set(cardId, attempt);
+    else this.lastAttempt.delete(cardId);
+    if (MAY_HAVE_SET.has(outcome)) {
+      this.lastSet.delete(cardId);
+      this.lastSet.set(cardId, attempt);
+    }
+    if (time > this.latestTime) this.latestTime = time;
+    if (++this.notes % FORGET_EVERY === 0) this.forgetOldSets();
   }
 
+  /**
+   * Possible sets older than the longest repeat window, counted back from the latest record (never from a time
+   * ahead of this machine's clock: a record stamped by a clock set ahead must not age the others out).
+   */
+  private forgetOldSets(): void {
+    const cutoff = Math.min(this.latestTime, Date.now()) - LONGEST_REPEAT_WINDOW_MS;
+    for (const [cardId, attempt] of this.lastSet) {
+      if (attempt.time >= cutoff) break;
+      this.lastSet.delete(cardId);
+    }
+  }
+
+  /** The card's last attempt if its outcome is unknown (the only last attempt a rule asks for), else undefined. */
   last(cardId: string): CardAttempt | undefined {
     return this.lastAttempt.get(cardId);
   }
@@ -85,8 +118,12 @@ export class CardHistory {
     const parsed = cardHistorySnapshotSchema.safeParse(state);
     if (!parsed.success) return false;
     this.clear();
-    for (const [cardId, seq, time, outcome] of parsed.data.attempts) this.lastAttempt.set(cardId, { seq, time, outcome });
-    for (const [cardId, seq, time, outcome] of parsed.data.sets) this.lastSet.set(cardId, { seq, time, outcome });
+    for (const [cardId, seq, time, outcome] of parsed.data.attempts) if (outcome === 'outcome-unknown') this.lastAttempt.set(cardId, { seq, time, outcome });
+    for (const [cardId, seq, time, outcome] of parsed.data.sets) {
+      this.lastSet.set(cardId, { seq, time, outcome });
+      if (time > this.latestTime) this.latestTime = time;
+    }
+    this.forgetOldSets();
     return true;
   }
 }

@@ -17,6 +17,8 @@ import { BUDGETS, formatValue, naRow, padPressToDomBudget, row } from './report'
 import type { Row } from './report';
 import { runShippingBench } from './shipping';
 import type { ShippingResult } from './shipping';
+import { runStartupBench, startupRows } from './startup';
+import type { StartupResult } from './startup';
 import { pageSizes, preloadSize } from './sizes';
 import type { AssetSize, PageName, PageSizes } from './sizes';
 import type { Summary } from './stats';
@@ -35,6 +37,8 @@ export interface BenchOptions {
   /** Audit shipping: records already in the trail when each station starts, and rounds of the three conditions. */
   readonly shippingBacklog: number;
   readonly shippingRounds: number;
+  /** Start-up: trail lengths in records, each started twice (first start, normal start). */
+  readonly startupTrails: readonly number[];
   /** Write a CPU profile of an extra (unreported) pipeline run here. */
   readonly cpuProfilePath: string | null;
 }
@@ -51,6 +55,7 @@ export const FULL_OPTIONS: BenchOptions = {
   presses: 200,
   shippingBacklog: 20_000,
   shippingRounds: 3,
+  startupTrails: [1, 10_000, 100_000, 1_000_000],
   cpuProfilePath: null,
 };
 
@@ -67,6 +72,7 @@ export const QUICK_OPTIONS: BenchOptions = {
   presses: 12,
   shippingBacklog: 2_000,
   shippingRounds: 1,
+  startupTrails: [1, 2_000],
   cpuProfilePath: null,
 };
 
@@ -96,6 +102,7 @@ export interface BenchResults {
     readonly preload: Partial<Record<PageName, AssetSize | null>>;
     readonly browser: BrowserResult | null;
     readonly shipping: ShippingResult | null;
+    readonly startup: StartupResult | null;
   };
   readonly errors: Readonly<Record<string, string>>;
   readonly summary: {
@@ -153,6 +160,9 @@ export async function runBench(options: BenchOptions, progress: (line: string) =
       )
     : ((errors.shipping = noKeyring), null);
 
+  progress(`start-up: trails of ${options.startupTrails.join(', ')} records, two starts each; audit verify and export on the longest`);
+  const startup = keyring ? await attempt('startup', errors, () => runStartupBench({ trails: options.startupTrails, progress })) : ((errors.startup = noKeyring), null);
+
   const sizes: Partial<Record<PageName, PageSizes>> = {};
   const preload: Partial<Record<PageName, AssetSize | null>> = {};
   for (const page of ['pinpad', 'operator'] as const) {
@@ -166,6 +176,7 @@ export async function runBench(options: BenchOptions, progress: (line: string) =
   const audio = keyring ? await attempt('audio', errors, () => runAudioBench({ starts: audioStarts, progress })) : ((errors.audio = noKeyring), null);
 
   const rows = [...buildRows({ options, pipeline, crypto, keychain, browser, shipping, sizes, preload, errors }), ...audioRows(audio, errors.audio, audioStarts)];
+  rows.push(...startupRows(startup, options.startupTrails, errors.startup));
   const budgeted = rows.filter((r) => r.budget !== null);
   const failed = budgeted.filter((r) => r.verdict === 'fail').length;
   const notMeasured = budgeted.filter((r) => r.verdict === 'n/a').length;
@@ -185,7 +196,7 @@ export async function runBench(options: BenchOptions, progress: (line: string) =
       loadAverage: { before: loadBefore, after: loadavg()[0] ?? Number.NaN },
     },
     rows,
-    sections: { pipeline, crypto, keychain, sizes, preload, browser, shipping },
+    sections: { pipeline, crypto, keychain, sizes, preload, browser, shipping, startup },
     errors,
     summary: {
       budgets: budgeted.length,

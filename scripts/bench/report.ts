@@ -45,6 +45,13 @@ export const BUDGETS = {
   },
   padPressToDot: { op: '<=', limit: 18.7, unit: 'ms', source: 'key press -> dot painted, p95 within one frame (16.7 ms) + 2 ms on an otherwise idle machine' },
   audioFirstPrompt: { op: '<', limit: 150, unit: 'ms', source: "audio guidance: the first prompt plays within 150 ms of Start (Start clicked -> the pad's output play() of the prompt, p95)" },
+  startupLongTrail: {
+    op: '<=',
+    limit: 3000,
+    unit: 'ms',
+    source: 'normal start-up (checkpoint and card-history snapshot in place) on the longest trail (1,000,000 records) at most 3 s beyond the 1-record start',
+  },
+  startupMemory: { op: '<=', limit: 1.5, unit: 'x', source: 'start-up memory flat (streamed): peak RSS on the longest trail within 1.5x of the 1-record start' },
 } as const satisfies Record<string, Budget>;
 
 /**

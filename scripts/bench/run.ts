@@ -1,5 +1,5 @@
 /**
- * npm run bench [-- --quick] [-- --runs K] [-- --n N] [-- --cpu-profile]
+ * npm run bench [-- --quick] [-- --runs K] [-- --n N] [-- --cpu-profile] [-- --startup-trails 1,10000]
  *
  * Prints the table and writes bench/results.json. Exit code: 0 every budget
  * passes, 1 a budget is broken, 2 a budget could not be measured, 64 usage.
@@ -14,11 +14,12 @@ import type { BenchOptions } from './index';
 import { renderTable } from './report';
 import { REPO_ROOT } from './sizes';
 
-const USAGE = `usage: npm run bench [-- --quick] [--runs K] [--n N] [--cpu-profile [file]]
+const USAGE = `usage: npm run bench [-- --quick] [--runs K] [--n N] [--cpu-profile [file]] [--startup-trails N,N,...]
   --quick          small N, same code paths (a smoke run)
   --runs K         repeat the pipeline/fetch comparison K times; ratios show min-max over the runs
   --n N            pipeline operations per variant and run
-  --cpu-profile    also profile one extra pipeline run (not in the figures); writes a .cpuprofile`;
+  --cpu-profile    also profile one extra pipeline run (not in the figures); writes a .cpuprofile
+  --startup-trails start-up section: trail lengths in records (default 1,10000,100000,1000000; --quick 1,2000)`;
 
 function parseArgs(argv: readonly string[]): BenchOptions {
   let options: BenchOptions = argv.includes('--quick') ? { ...QUICK_OPTIONS } : { ...FULL_OPTIONS };
@@ -32,7 +33,10 @@ function parseArgs(argv: readonly string[]): BenchOptions {
     if (arg === '--quick') continue;
     if (arg === '--runs') options = { ...options, runs: positive(arg, argv[++i]) };
     else if (arg === '--n') options = { ...options, pipelineN: positive(arg, argv[++i]) };
-    else if (arg === '--cpu-profile') {
+    else if (arg === '--startup-trails') {
+      const trails = (argv[++i] ?? '').split(',').map((n) => positive(arg, n));
+      options = { ...options, startupTrails: trails };
+    } else if (arg === '--cpu-profile') {
       const next = argv[i + 1];
       const path = next !== undefined && !next.startsWith('--') ? (i++, next) : join(tmpdir(), `pin-station-pipeline-${Date.now()}.cpuprofile`);
       options = { ...options, cpuProfilePath: path };

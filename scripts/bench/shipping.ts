@@ -13,6 +13,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { open } from 'node:fs/promises';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -48,38 +49,55 @@ export interface ShippingResult {
   readonly relpShippedDuringPresses: number;
 }
 
-/** A trail of `count` card records, written at once (chain, head anchor and high-water mark as the station writes them). */
-async function writeBacklog(path: string, keyStore: KeyStore, count: number): Promise<void> {
+/** A busy branch writes about 200,000 records a year: the backlog's records are that far apart, ending now. */
+const BUSY_BRANCH_SPACING_MS = Math.round((365.25 * 24 * 3_600_000) / 200_000);
+
+/**
+ * A trail of `count` card records, written at once (chain, head anchor and high-water mark as the station writes
+ * them), streamed in 4 MiB writes so a million records (~377 MB) never sit in memory. Also the start-up bench's.
+ */
+export async function writeBacklog(path: string, keyStore: KeyStore, count: number): Promise<void> {
   const keyHex = randomBytes(32).toString('hex').toUpperCase();
   await keyStore.set('audit-key', keyHex);
   const key = Buffer.from(keyHex, 'hex');
-  const lines: string[] = [];
+  mkdirSync(join(path, '..'), { recursive: true, mode: 0o700 });
+  const file = await open(path, 'w', 0o600);
   let prev = AUDIT_GENESIS;
   let last: AuditRecord | null = null;
-  const start = Date.now() - count * 1000;
-  for (let seq = 1; seq <= count; seq++) {
-    const { record, line } = signRecord<AuditRecord>(
-      {
-        seq,
-        time: new Date(start + seq * 1000).toISOString(),
-        stationId: 'bench-station',
-        operator: 'operator.test',
-        cardId: `BACKLOG-${seq}`,
-        mode: 'customer',
-        profile: 'gcm',
-        outcome: 'pin-set',
-        requestStatus: `REQ-${seq}`,
-        errorCode: null,
-        prev,
-      },
-      key,
-    );
-    lines.push(line);
-    prev = record.mac;
-    last = record;
+  const start = Date.now() - count * BUSY_BRANCH_SPACING_MS;
+  try {
+    let chunk: string[] = [];
+    let chunkLength = 0;
+    for (let seq = 1; seq <= count; seq++) {
+      const { record, line } = signRecord<AuditRecord>(
+        {
+          seq,
+          time: new Date(start + seq * BUSY_BRANCH_SPACING_MS).toISOString(),
+          stationId: 'bench-station',
+          operator: 'operator.test',
+          cardId: `BACKLOG-${seq}`,
+          mode: 'customer',
+          profile: 'gcm',
+          outcome: 'pin-set',
+          requestStatus: `REQ-${seq}`,
+          errorCode: null,
+          prev,
+        },
+        key,
+      );
+      chunk.push(line);
+      chunkLength += line.length + 1;
+      prev = record.mac;
+      last = record;
+      if (chunkLength >= 4 * 1024 * 1024 || seq === count) {
+        await file.writeFile(`${chunk.join('\n')}\n`);
+        chunk = [];
+        chunkLength = 0;
+      }
+    }
+  } finally {
+    await file.close();
   }
-  mkdirSync(join(path, '..'), { recursive: true, mode: 0o700 });
-  writeFileSync(path, `${lines.join('\n')}\n`, { mode: 0o600 });
   if (last) {
     await writeHead(path, last.seq, last.mac, key);
     await writeMark(keyStore, { seq: last.seq, mac: last.mac });

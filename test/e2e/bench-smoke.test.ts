@@ -20,13 +20,24 @@ const BUDGETED = [
   'shipping.relp.ratio.stalled.p95',
   'shipping.relp.ratio.down.p95',
   'audio.firstPrompt.p95',
+  'startup.normal.overShortest',
+  'startup.peakRss.ratio',
 ];
 
 describe('bench smoke (--quick)', () => {
   let results: BenchResults;
 
   it('measures every figure and gives every budget a verdict', async () => {
-    results = await runBench({ ...QUICK_OPTIONS, runs: 2, pipelineN: 10, keychainN: 10, pageLoads: 1, presses: 8, shippingBacklog: 500 });
+    results = await runBench({
+      ...QUICK_OPTIONS,
+      runs: 2,
+      pipelineN: 10,
+      keychainN: 10,
+      pageLoads: 1,
+      presses: 8,
+      shippingBacklog: 500,
+      startupTrails: [1, 500],
+    });
     expect(results.errors).toEqual({});
     for (const r of results.rows) {
       expect(r.value, r.id).toBeTypeOf('number');
@@ -62,13 +73,17 @@ describe('bench smoke (--quick)', () => {
         'operator.js.gzip',
         'operator.interactive.p50',
         'audio.firstPrompt.p50',
+        'startup.first.500',
+        'startup.normal.500',
+        'startup.auditVerify',
+        'startup.auditExport',
       ]),
     );
     const { summary } = results;
     expect(summary.budgets).toBe(BUDGETED.length);
     expect(summary.passed + summary.failed).toBe(summary.budgets);
     expect(summary.exitCode).toBe(summary.failed > 0 ? 1 : 0);
-  }, 300_000);
+  }, 600_000);
 
   it('takes the ratio over each run and reports its spread; the baselines use the connections they claim', () => {
     const pipeline = results.sections.pipeline;

@@ -102,7 +102,7 @@ describe('the card history snapshot kept with the checkpoint', () => {
     await scanTrail(file, KEY, null, startupVisitor(), { snapshotEvery: 1 });
     await append(11, 12);
     const text = readFileSync(auditHistoryPath(file), 'utf8');
-    const edited = text.replace('"rejected"', '"pin-set"');
+    const edited = text.replace('"pin-generated"', '"pin-set"');
     expect(edited).not.toBe(text);
     writeFileSync(auditHistoryPath(file), edited);
     const visitor = startupVisitor();

@@ -1,7 +1,7 @@
 /** `npm run audit -- export [file] --format csv|json`: verify, then write the records (filtered) for auditors. */
 import { closeSync, existsSync, fchmodSync, fsyncSync, openSync, unlinkSync, writeSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { AUDIT_EXPORT_FORMATS, AuditExportRefusedError, exportAuditTrail, parseAuditExportDate } from '../../core/audit';
+import { AUDIT_EXPORT_FORMATS, AuditExportRefusedError, parseAuditExportDate, writeAuditExport } from '../../core/audit';
 import type { AuditExportFilter, AuditExportFormat } from '../../core/audit';
 import { CliError, openStoreChecked } from '../cli';
 import { EXIT_CODES, rejectOptions } from './args';
@@ -33,8 +33,11 @@ function exportFilter(args: ParsedArgs): AuditExportFilter {
   return filter;
 }
 
-/** Creates `path` (never an existing file) with mode 0600 and writes `text` durably; a partial file is removed. */
-function writeNewFile(path: string, text: string): void {
+/**
+ * Creates `path` (never an existing file) with mode 0600 and hands `fill` a writer for it; the file is made durable
+ * after, and a partial file is removed.
+ */
+async function writeNewFile<T>(path: string, fill: (write: (text: string) => void) => Promise<T>): Promise<T> {
   let fd: number;
   try {
     fd = openSync(path, 'wx', 0o600);
@@ -46,10 +49,13 @@ function writeNewFile(path: string, text: string): void {
   }
   try {
     fchmodSync(fd, 0o600); // exactly 0600, whatever the umask
-    const data = Buffer.from(text, 'utf8');
-    for (let offset = 0; offset < data.length;) offset += writeSync(fd, data, offset, data.length - offset);
+    const result = await fill((text) => {
+      const data = Buffer.from(text, 'utf8');
+      for (let offset = 0; offset < data.length;) offset += writeSync(fd, data, offset, data.length - offset);
+    });
     fsyncSync(fd);
     closeSync(fd);
+    return result;
   } catch (error) {
     try {
       closeSync(fd);
@@ -74,9 +80,13 @@ export async function runExport(args: ParsedArgs, deps: AuditCliDeps): Promise<n
     throw new CliError(EXIT_CODES.OUT_EXISTS, `${out} already exists; the export never overwrites a file. Nothing was written.`);
   }
   const store = openStoreChecked(deps, args.service, EXIT_CODES.USAGE);
+  const options = { format, filter, ...(deps.now ? { now: deps.now } : {}) };
+  // Streamed to its destination as it is made (a long trail never sits in memory). Nothing is written before the
+  // trail verified: the first piece comes after verification.
+  const exportTo = (write: (text: string) => void) => withKey(store, (key) => writeAuditExport(path, key, options, write));
   let result;
   try {
-    result = await withKey(store, (key) => exportAuditTrail(path, key, { format, filter, ...(deps.now ? { now: deps.now } : {}) }));
+    result = out === undefined ? await exportTo((text) => void deps.stdout.write(text)) : await writeNewFile(out, exportTo);
   } catch (error) {
     if (!(error instanceof AuditExportRefusedError)) throw error;
     const code = error.failure.sealable ? EXIT_CODES.TORN_TAIL : EXIT_CODES.VERIFY_FAILED;
@@ -84,11 +94,7 @@ export async function runExport(args: ParsedArgs, deps: AuditCliDeps): Promise<n
     deps.stderr.write(`FAILED: ${path}\n${describeFailure(error.failure)}`);
     throw new CliError(code, 'the trail does not verify, so nothing was exported.');
   }
-  if (out === undefined) {
-    deps.stdout.write(result.text);
-    return EXIT_CODES.OK;
-  }
-  writeNewFile(out, result.text);
+  if (out === undefined) return EXIT_CODES.OK;
   deps.stdout.write(
     `ok: ${result.verifiedRecords} record${result.verifiedRecords === 1 ? '' : 's'} verified; ${result.records} exported as ${format} to ${out}\n`,
   );

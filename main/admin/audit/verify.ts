@@ -1,6 +1,5 @@
 /** `npm run audit -- verify [file]`: every record's MAC, the chain, the head anchor and the high-water mark. */
-import { existsSync } from 'node:fs';
-import { trailFileAgainstMark, openAttempts, readAuditRecords, readMark } from '../../core/audit';
+import { OpenAttemptTracker, readMark, trailFileAgainstMark } from '../../core/audit';
 import type { HighWaterMark } from '../../core/audit';
 import { openStoreChecked } from '../cli';
 import { EXIT_CODES, rejectOptions } from './args';
@@ -15,8 +14,9 @@ export async function runVerify(args: ParsedArgs, deps: AuditCliDeps): Promise<n
   const mark: HighWaterMark | null = stationTrail ? await readMark(store) : null;
   // With a mark, a trail that is gone is a loss to report, not a wrong path.
   if (mark === null) requireTrail(path);
-  const { verify: result, loss } = await withKey(store, (key) => trailFileAgainstMark(path, key, mark));
-  const records = existsSync(path) ? readAuditRecords(path) : [];
+  // Open attempts gathered on verify's one streamed read (only a trail that verifies lists them).
+  const attempts = new OpenAttemptTracker();
+  const { verify: result, loss } = await withKey(store, (key) => trailFileAgainstMark(path, key, mark, (record) => attempts.note(record)));
   // The mark before a torn line: after lost records, "run seal" would be the wrong advice. Records cut off (or a
   // forged line put first to hide that) are the loss to report, not just the first line that fails.
   if (loss && (result.ok || result.sealable || loss.cause !== 'trail-replaced')) {
@@ -44,7 +44,7 @@ export async function runVerify(args: ParsedArgs, deps: AuditCliDeps): Promise<n
   } else {
     deps.stdout.write("high-water mark (keychain): not compared; this file is not the data directory's trail\n");
   }
-  for (const attempt of openAttempts(records)) {
+  for (const attempt of attempts.list()) {
     // Not a failure: the request may still be in flight, or the station stopped during it; its next start closes it.
     deps.stdout.write(
       `attempt without an outcome: record ${attempt.seq} (${attempt.time}, card ${attempt.cardId}, operator ${attempt.operator}, attempt ${attempt.attemptId}) — the station stopped during the request, or is sending it now; its next start records the outcome as unknown\n`,

@@ -57,11 +57,11 @@
  * field is the whole of RFC 4180's writing side, the neutralisation is ours
  * anyway, and the main process gains no dependency.
  */
-import { readFileSync } from 'node:fs';
+import { closeSync, fstatSync, openSync } from 'node:fs';
 import type { AuditExportFormat } from '../../../common/domain';
-import { AUDIT_GENESIS, AUDIT_RECORD_FIELDS, AuditError, checkLine, isTornFinalLine, splitTrailLines } from './format';
+import { AUDIT_GENESIS, AUDIT_RECORD_FIELDS, AuditError, checkLine, isTornFinalLine } from './format';
 import type { AuditLine } from './format';
-import { verifyAuditFile } from './verify';
+import { streamTrailLines, verifyAuditFile } from './verify';
 import type { AuditVerifyResult } from './verify';
 
 export interface AuditExportFilter {
@@ -173,18 +173,46 @@ export function parseAuditExportDate(text: string, bound: 'from' | 'to'): Date |
 
 /** Verifies the whole trail, then exports the records that match the filter. See the file comment for the formats. */
 export function exportAuditTrail(path: string, key: Uint8Array, options: AuditExportOptions): AuditExport {
+  const chunks: string[] = [];
+  const result = writeAuditExport(path, key, options, (chunk) => void chunks.push(chunk));
+  return { text: chunks.join(''), ...result };
+}
+
+/**
+ * exportAuditTrail with the text handed to `write` piece by piece as it is made (the CLI writes it straight to its
+ * file): the trail is read twice, streamed, and never held in memory, however long it is. The first read verifies it
+ * and counts what the filter takes (the header says how many, and the CSV's columns); the second exports.
+ */
+export function writeAuditExport(path: string, key: Uint8Array, options: AuditExportOptions, write: (chunk: string) => void): Omit<AuditExport, 'text'> {
   const filter = options.filter ?? {};
   if (filter.from && filter.to && filter.from.getTime() >= filter.to.getTime()) {
     throw new RangeError('the export filter has from at or after to');
   }
-  const verified = verifyAuditFile(path, key);
+  let matched = 0;
+  const extras: string[] = [];
+  const verified = verifyAuditFile(path, key, (record) => {
+    if (!matches(record, filter)) return;
+    matched++;
+    if (options.format !== 'csv') return;
+    for (const name of Object.keys(record)) {
+      if (!(EXPORT_FIELDS as readonly string[]).includes(name) && !extras.includes(name) && toExportRecord(record).has(name)) extras.push(name);
+    }
+  });
   if (!verified.ok) throw new AuditExportRefusedError(verified);
-  const lines = readVerifiedRecords(path, key, verified.records);
-  const records = lines.filter((record) => matches(record, filter)).map(toExportRecord);
   const generated = (options.now ?? (() => new Date()))().toISOString();
-  const meta: ExportMeta = { generated, verifiedRecords: verified.records, records: records.length, stationId: options.stationId ?? null, filter };
-  const text = options.format === 'csv' ? toCsv(meta, records) : toJson(meta, records);
-  return { text, records: records.length, verifiedRecords: verified.records };
+  const meta: ExportMeta = { generated, verifiedRecords: verified.records, records: matched, stationId: options.stationId ?? null, filter };
+  const format = options.format === 'csv' ? csvWriter(meta, extras, write) : jsonWriter(meta, write);
+  let exported = 0;
+  forEachVerifiedRecord(path, key, verified.records, (record) => {
+    if (!matches(record, filter)) return;
+    exported++;
+    format.record(toExportRecord(record));
+  });
+  if (exported !== matched) {
+    throw new AuditError('AUDIT_CHAIN_BROKEN', 'Nothing was exported: the trail changed while it was being exported; run the export again.');
+  }
+  format.end();
+  return { records: matched, verifiedRecords: verified.records };
 }
 
 /**
@@ -192,26 +220,26 @@ export function exportAuditTrail(path: string, key: Uint8Array, options: AuditEx
  * form, seq, prev) on the bytes that will be exported: the file may have
  * grown since verify, and only what verified is exported.
  */
-function readVerifiedRecords(path: string, key: Uint8Array, count: number): AuditLine[] {
-  if (count === 0) return [];
-  const data = readFileSync(path);
-  const lines = splitTrailLines(data);
-  const out: AuditLine[] = [];
-  let prev = AUDIT_GENESIS;
-  for (let i = 0; i < count; i++) {
-    const line = lines[i];
-    const bytes = line && data.subarray(line.start, line.end);
-    const check = line && bytes && !isTornFinalLine(bytes, line.terminated) ? checkLine(bytes, key) : null;
-    if (!check?.ok || check.record.seq !== i + 1 || check.record.prev !== prev) {
-      throw new AuditError(
-        'AUDIT_CHAIN_BROKEN',
-        `Nothing was exported: record ${i + 1} (line ${i + 1}) changed while the trail was being exported; run the export again.`,
-      );
+function forEachVerifiedRecord(path: string, key: Uint8Array, count: number, use: (record: AuditLine) => void): void {
+  if (count === 0) return;
+  const changed = (seq: number): AuditError =>
+    new AuditError('AUDIT_CHAIN_BROKEN', `Nothing was exported: record ${seq} (line ${seq}) changed while the trail was being exported; run the export again.`);
+  const fd = openSync(path, 'r');
+  try {
+    let prev = AUDIT_GENESIS;
+    let i = 0;
+    for (const line of streamTrailLines(fd, fstatSync(fd).size)) {
+      if (i === count) break;
+      const check = !(line.last && isTornFinalLine(line.bytes, line.terminated)) ? checkLine(line.bytes, key) : null;
+      if (!check?.ok || check.record.seq !== i + 1 || check.record.prev !== prev) throw changed(i + 1);
+      use(check.record);
+      prev = check.record.mac;
+      i++;
     }
-    out.push(check.record);
-    prev = check.record.mac;
+    if (i < count) throw changed(i + 1);
+  } finally {
+    closeSync(fd);
   }
-  return out;
 }
 
 function field(record: AuditLine, name: string): unknown {
@@ -265,8 +293,33 @@ function filterJson(filter: AuditExportFilter): Record<string, string | null> {
   };
 }
 
-function toJson(meta: ExportMeta, records: readonly ExportRecord[]): string {
-  const document = {
+interface FormatWriter {
+  record(record: ExportRecord): void;
+  end(): void;
+}
+
+/** Hands out text in pieces of about 1 MiB. */
+function batched(write: (chunk: string) => void): { add(text: string): void; flush(): void } {
+  let parts: string[] = [];
+  let length = 0;
+  const flush = (): void => {
+    if (parts.length > 0) write(parts.join(''));
+    parts = [];
+    length = 0;
+  };
+  return {
+    add(text) {
+      parts.push(text);
+      length += text.length;
+      if (length >= 1 << 20) flush();
+    },
+    flush,
+  };
+}
+
+/** `JSON.stringify({ export, records }, null, 2)`, one record at a time. */
+function jsonWriter(meta: ExportMeta, write: (chunk: string) => void): FormatWriter {
+  const head = {
     export: {
       generated: meta.generated,
       trail: 'verified',
@@ -275,9 +328,23 @@ function toJson(meta: ExportMeta, records: readonly ExportRecord[]): string {
       stationId: meta.stationId,
       filter: filterJson(meta.filter),
     },
-    records: records.map((record) => Object.fromEntries(record)),
+    records: [],
   };
-  return `${JSON.stringify(document, null, 2)}\n`;
+  const empty = `${JSON.stringify(head, null, 2)}\n`;
+  const out = batched(write);
+  let count = 0;
+  return {
+    record(record) {
+      // An element of the top-level object's "records" array sits two levels deep: four spaces before each line.
+      const element = JSON.stringify(Object.fromEntries(record), null, 2).replace(/^/gm, '    ');
+      out.add(count === 0 ? `${empty.slice(0, -'[]\n}\n'.length)}[\n${element}` : `,\n${element}`);
+      count++;
+    },
+    end() {
+      out.add(count === 0 ? empty : '\n  ]\n}\n');
+      out.flush();
+    },
+  };
 }
 
 /** The verification statement of the CSV's "export" row. */
@@ -307,25 +374,24 @@ function csvRow(cells: readonly (ExportValue | undefined)[]): string {
   return `${cells.map(csvCell).join(',')}\r\n`;
 }
 
-function toCsv(meta: ExportMeta, records: readonly ExportRecord[]): string {
+function csvWriter(meta: ExportMeta, extras: readonly string[], write: (chunk: string) => void): FormatWriter {
   const reserved = new Set([ROW_COLUMN, NOTE_COLUMN]);
   const columnOf = (name: string): string => (reserved.has(name) ? `record.${name}` : name);
-  const extras: string[] = [];
-  for (const record of records) {
-    for (const name of record.keys()) {
-      if (!(EXPORT_FIELDS as readonly string[]).includes(name) && !extras.includes(name)) extras.push(name);
-    }
-  }
   const header = [ROW_COLUMN, ...EXPORT_FIELDS, NOTE_COLUMN, ...extras.map(columnOf)];
   const exportRow = new Map<string, ExportValue>([
     [ROW_COLUMN, 'export'],
     ['time', meta.generated],
     [NOTE_COLUMN, verificationStatement(meta)],
   ]);
-  let text = csvRow(header);
-  text += csvRow(header.map((column) => exportRow.get(column)));
-  for (const record of records) {
-    text += csvRow(['record', ...EXPORT_FIELDS.map((name) => record.get(name)), undefined, ...extras.map((name) => record.get(name))]);
-  }
-  return text;
+  const out = batched(write);
+  out.add(csvRow(header));
+  out.add(csvRow(header.map((column) => exportRow.get(column))));
+  return {
+    record(record) {
+      out.add(csvRow(['record', ...EXPORT_FIELDS.map((name) => record.get(name)), undefined, ...extras.map((name) => record.get(name))]));
+    },
+    end() {
+      out.flush();
+    },
+  };
 }

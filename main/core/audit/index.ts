@@ -60,7 +60,7 @@ export { AUDIT_RESET_CAUSES } from './format';
 export { AuditNothingToReset, diagnoseTrail, resetAuditTrail } from './reset';
 export type { AuditResetResult, TrailDiagnosis } from './reset';
 export type { AuditAttemptRecord, AuditResetCause, AuditResetRecord } from './format';
-export { AUDIT_EXPORT_FORMATS, AuditExportRefusedError, exportAuditTrail, parseAuditExportDate } from './export';
+export { AUDIT_EXPORT_FORMATS, AuditExportRefusedError, exportAuditTrail, parseAuditExportDate, writeAuditExport } from './export';
 export type { AuditExport, AuditExportFilter, AuditExportFormat } from './export';
 export { carriesPracticeMark, CUSTODIAN_NAME_PATTERN, custodianIdentity, SHIP_REFUSED_REASONS } from './format';
 export type { AuditShipRefusedEntry, AuditShipRefusedRecord, ShipRefusedReason } from './format';

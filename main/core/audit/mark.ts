@@ -7,10 +7,10 @@
  * in its place. It is written after each record (after the head), so it may lag
  * the trail (a crash or a keychain failure in between) but never lead it.
  */
-import { readFileSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { StationError } from '../../../common/errors';
 import type { KeyStore } from '../keystore';
-import { AuditError, checkLine, isTornFinalLine, macEquals, splitTrailLines } from './format';
+import { AuditError, checkLine, isTornFinalLine, macEquals, splitTrailLines, TAIL_WINDOW } from './format';
 import type { AuditLine, AuditResetCause } from './format';
 import { isErrno } from '../durable-file';
 import { verifyAuditFile } from './verify';
@@ -130,37 +130,58 @@ export function trailFileAgainstMark(
   path: string,
   key: Uint8Array,
   mark: HighWaterMark | null,
+  verified?: (record: AuditLine) => void,
 ): { readonly verify: AuditVerifyResult; readonly loss: TrailLoss | null } {
-  const { verify, first, markMac } = verifiedForMark(path, key, mark?.seq ?? null);
+  const { verify, first, markMac } = verifiedForMark(path, key, mark?.seq ?? null, verified);
   const last = verify.ok || verify.sealable ? null : lastCheckedRecord(path, key);
   const lastSeq = Math.max(verify.records, last?.seq ?? 0);
   const macAt = (seq: number): string | null => (seq === last?.seq ? last.mac : mark && seq === mark.seq ? markMac : null);
   return { verify, loss: lossAgainstMark(mark, lastSeq, macAt, () => first) };
 }
 
-/** Record 1 and the mac of record `markSeq`, each only if it is in the trail's verified chain. */
+/** Record 1 and the mac of record `markSeq`, each only if it is in the trail's verified chain; `verified` is told each such record. */
 export function verifiedForMark(
   path: string,
   key: Uint8Array,
   markSeq: number | null,
+  verified?: (record: AuditLine) => void,
 ): { readonly verify: AuditVerifyResult; readonly first: AuditLine | null; readonly markMac: string | null } {
   let first = null as AuditLine | null;
   let markMac = null as string | null;
   const verify = verifyAuditFile(path, key, (record) => {
     if (record.seq === 1) first = record;
     if (record.seq === markSeq) markMac = record.mac;
+    verified?.(record);
   });
   return { verify, first, markMac };
 }
 
-/** The file's last complete line, if its MAC checks (its chain is verify's business). */
+/** The file's last complete line, if its MAC checks (its chain is verify's business). Reads only the end of the file. */
 function lastCheckedRecord(path: string, key: Uint8Array): AuditLine | null {
-  let data: Buffer;
+  let fd: number;
   try {
-    data = readFileSync(path);
+    fd = openSync(path, 'r');
   } catch (error) {
     if (isErrno(error, 'ENOENT')) return null;
     throw error;
+  }
+  let data: Buffer;
+  try {
+    const size = fstatSync(fd).size;
+    // Enough for the last two lines; a window that starts mid-line drops that partial line, so widen until two fit.
+    for (let window = Math.min(size, TAIL_WINDOW); ; window = Math.min(size, window * 2)) {
+      const buf = Buffer.alloc(window);
+      const read = readSync(fd, buf, 0, window, size - window);
+      data = buf.subarray(0, read);
+      if (window === size) break;
+      const firstNewline = data.indexOf(0x0a);
+      if (firstNewline !== -1 && splitTrailLines(data.subarray(firstNewline + 1)).length >= 2) {
+        data = data.subarray(firstNewline + 1);
+        break;
+      }
+    }
+  } finally {
+    closeSync(fd);
   }
   const lines = splitTrailLines(data);
   for (let i = lines.length - 1; i >= 0 && i >= lines.length - 2; i--) {
