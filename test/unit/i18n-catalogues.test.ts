@@ -163,7 +163,7 @@ describe('i18n catalogues', () => {
       }
     }
     expect(Object.keys(PAD_CATALOGUES.en).sort()).toEqual(['errors', 'pad']);
-    expect(Object.keys(OPERATOR_CATALOGUES.en).sort()).toEqual(['approval', 'errors', 'operator', 'staff']);
+    expect(Object.keys(OPERATOR_CATALOGUES.en).sort()).toEqual(['approval', 'audio', 'errors', 'operator', 'staff']);
     for (const language of LANGUAGES) {
       expect(Object.keys(PAD_CATALOGUES[language].errors).sort(), language).toEqual([...PAD_ERROR_CODES].sort());
       // The operator's error texts include the pad's very texts, written once.
