@@ -23,9 +23,10 @@ export interface StartRequest {
 
 /**
  * Why audio guidance cannot be offered: switched off by config or policy, no output device named, the bank's voice
- * folder (pad.audio.voiceFolder) not there, or the named device not connected.
+ * folder (pad.audio.voiceFolder) not there or writable by someone other than an administrator, or the named device
+ * not connected.
  */
-export type AudioUnavailableReason = 'disabled' | 'no-device' | 'voice-folder-missing' | 'device-absent';
+export type AudioUnavailableReason = 'disabled' | 'no-device' | 'voice-folder-missing' | 'voice-folder-unsafe' | 'device-absent';
 
 /** What the operator window knows about audio guidance. */
 export interface AudioGuidanceView {

@@ -2,10 +2,13 @@
  * Which file an app:// request may read. resolveAppFile is pure, so the path containment is tested without
  * Electron; resolveAppRequest adds a bank's own voice folder. The browser harness serves pages through the latter.
  */
-import { realpath, stat } from 'node:fs/promises';
-import { extname, join, normalize, relative, sep } from 'node:path';
+import { constants } from 'node:fs';
+import { open, readFile, realpath, stat } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
+import { dirname, extname, join, normalize, relative, sep } from 'node:path';
 import { LANGUAGES } from '../../common/domain';
 import { allCues } from '../../common/voice-cues';
+import { isAdminOnly } from '../core/voice-folder';
 import { APP_HOST } from './window-options';
 
 const MIME: Readonly<Record<string, string>> = {
@@ -60,16 +63,21 @@ export interface AppRequestOptions {
   readonly voiceFolder?: string | null;
 }
 
+/** A file to serve. A clip from the bank's folder carries the identity it was checked as, and the built-in clip. */
+export interface AppTarget {
+  readonly file: string;
+  readonly type: string;
+  readonly checked?: { readonly dev: number; readonly ino: number; readonly builtIn: string };
+}
+
 /**
  * resolveAppFile, except that a clip the bank's voice folder holds is read from there. A clip it lacks stays the
  * built-in one (a bank may replace only some). Only a regular file whose real path is inside the folder's real path
- * counts: a link that leads out of the folder is ignored like a missing file.
+ * counts (a link that leads out of the folder is ignored like a missing file), and on POSIX only when the folder,
+ * each directory down to the clip and the clip are root's and writable by no one else (isAdminOnly): whoever can
+ * write there chooses what the cardholder hears.
  */
-export async function resolveAppRequest(
-  rendererRoot: string,
-  requestUrl: string,
-  options: AppRequestOptions = {},
-): Promise<{ file: string; type: string } | null> {
+export async function resolveAppRequest(rendererRoot: string, requestUrl: string, options: AppRequestOptions = {}): Promise<AppTarget | null> {
   const target = resolveAppFile(rendererRoot, requestUrl, options.host);
   if (target === null || !options.voiceFolder) return target;
   const [top, ...rest] = relative(normalize(rendererRoot), target.file).split(sep);
@@ -78,9 +86,67 @@ export async function resolveAppRequest(
   try {
     const folder = await realpath(options.voiceFolder);
     const file = await realpath(join(folder, clip.language, clip.name));
-    if (file.startsWith(folder + sep) && (await stat(file)).isFile()) return { file, type: target.type };
+    if (!file.startsWith(folder + sep)) return target;
+    // The directories as named and as really found (a link inside the folder may lead to another of its folders).
+    const directories = new Set([folder, join(folder, clip.language), ...pathDown(folder, dirname(file))]);
+    for (const directory of directories) {
+      const stats = await stat(directory);
+      if (!stats.isDirectory() || !isAdminOnly(stats)) return target;
+    }
+    const stats = await stat(file);
+    if (stats.isFile() && isAdminOnly(stats)) return { file, type: target.type, checked: { dev: stats.dev, ino: stats.ino, builtIn: target.file } };
   } catch {
     // Not in the bank's folder (or the folder is gone): the built-in clip.
   }
   return target;
+}
+
+/** `from` and each directory below it down to `to` (which is inside it or `from` itself). */
+function pathDown(from: string, to: string): string[] {
+  const parts = relative(from, to)
+    .split(sep)
+    .filter((part) => part !== '');
+  return [from, ...parts.map((_, index) => join(from, ...parts.slice(0, index + 1)))];
+}
+
+/**
+ * The bytes of a resolved target. A bank's clip is read from the handle it is opened with, and only if that handle
+ * is still the file that was checked and still passes the rule: a file swapped in after the check is not played, the
+ * built-in clip is. Null when nothing can be read.
+ */
+export async function readAppTarget(target: AppTarget): Promise<{ data: Buffer; type: string } | null> {
+  if (target.checked) {
+    const data = await readCheckedFile(target.file, target.checked);
+    if (data !== null) return { data, type: target.type };
+  }
+  try {
+    return { data: await readFile(target.checked?.builtIn ?? target.file), type: target.type };
+  } catch {
+    return null;
+  }
+}
+
+/** resolveAppRequest, then readAppTarget: what app:// serves and the browser harness serves alike. */
+export async function readAppRequest(
+  rendererRoot: string,
+  requestUrl: string,
+  options: AppRequestOptions = {},
+): Promise<{ data: Buffer; type: string } | null> {
+  const target = await resolveAppRequest(rendererRoot, requestUrl, options);
+  return target === null ? null : readAppTarget(target);
+}
+
+async function readCheckedFile(file: string, checked: { readonly dev: number; readonly ino: number }): Promise<Buffer | null> {
+  let handle: FileHandle | null = null;
+  try {
+    // No O_NOFOLLOW on Windows; the real path has no link to follow unless one was swapped in.
+    handle = await open(file, constants.O_RDONLY | (constants.O_NOFOLLOW ?? 0));
+    const stats = await handle.stat();
+    if (stats.dev !== checked.dev || stats.ino !== checked.ino || !stats.isFile() || !isAdminOnly(stats)) return null;
+    return await handle.readFile();
+  } catch {
+    return null;
+  } finally {
+    await handle?.close();
+  }
 }

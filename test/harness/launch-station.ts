@@ -1,14 +1,13 @@
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { readFile } from 'node:fs/promises';
 import { join, normalize } from 'node:path';
 import { chromium } from 'playwright-core';
 import { afterEach } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import { OPERATOR_STATE_EVENT, PINPAD_STATE_EVENT } from '../../common/ipc';
 import type { IpcHandler, WindowRole } from '../../common/ipc';
-import { resolveAppRequest } from '../../main/adapter/app-files';
+import { readAppRequest } from '../../main/adapter/app-files';
 import { CONTENT_SECURITY_POLICY } from '../../main/adapter/csp';
 import type { StationConfigInput } from '../../main/core/config';
 import type { KeyStore } from '../../main/core/keystore';
@@ -468,14 +467,8 @@ export async function launchStation(options: LaunchStationOptions = {}): Promise
 }
 
 async function readRendererFile(requestUrl: string, voiceFolder: string | null): Promise<{ data: Buffer; type: string } | null> {
-  // The same resolution the app:// protocol handler uses, a bank's voice folder included.
-  const target = await resolveAppRequest(join(outDir, 'renderer'), requestUrl, { host: new URL(HARNESS_ORIGIN).host, voiceFolder });
-  if (!target) return null;
-  try {
-    return { data: await readFile(target.file), type: target.type };
-  } catch {
-    return null;
-  }
+  // The same resolution and checked read the app:// protocol handler uses, a bank's voice folder included.
+  return readAppRequest(join(outDir, 'renderer'), requestUrl, { host: new URL(HARNESS_ORIGIN).host, voiceFolder });
 }
 
 /**

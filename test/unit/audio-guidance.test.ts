@@ -70,7 +70,7 @@ describe('audio guidance clips', () => {
       const { audio } = OPERATOR_CATALOGUES[language];
       const texts = [PAD_CATALOGUES[language].pad.audioOn, audio.checkbox, audio.onWarning, ...Object.values(audio.unavailable)];
       expect(texts.every((text) => text.trim().length > 0)).toBe(true);
-      expect(Object.keys(audio.unavailable).sort()).toEqual(['device-absent', 'no-device', 'voice-folder-missing']);
+      expect(Object.keys(audio.unavailable).sort()).toEqual(['device-absent', 'no-device', 'voice-folder-missing', 'voice-folder-unsafe']);
     }
   });
 

@@ -94,6 +94,8 @@ export const en: OperatorCatalogue = {
     unavailable: {
       'no-device': 'Audio guidance is unavailable: no audio output is set for the PIN pad (pad.audio.outputDevice).',
       'voice-folder-missing': "Audio guidance is unavailable: the bank's voice folder (pad.audio.voiceFolder) does not exist or is not a folder.",
+      'voice-folder-unsafe':
+        "Audio guidance is unavailable: the bank's voice folder (pad.audio.voiceFolder) may be changed by someone other than an administrator (it must be owned by root and writable by no one else).",
       'device-absent': "Audio guidance is unavailable: the PIN pad's headphones or handset are not connected.",
     },
     onWarning: 'Audio guidance is on: the PIN pad takes keyboard input while it has focus. Do not type on this keyboard until the cardholder has finished.',
