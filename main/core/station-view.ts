@@ -15,6 +15,7 @@ import type { Card, State } from './station-state';
 import { shownState } from './station-state';
 import { secondsLeft } from './station-entry';
 import { audioAvailability, padAudioView } from './station-audio';
+import type { AudioFacts } from './station-audio';
 
 /** What the operator window shows before a staff session exists (tests that build a Station alone). */
 export const NO_STAFF_VIEW: StaffView = {
@@ -40,7 +41,7 @@ export interface OperatorFacts {
   /** The processor's key as last read (public-key profile). */
   readonly processorKey: ProcessorKey | null;
   /** Whether the pad found the configured audio output device. */
-  readonly audioDeviceFound: boolean;
+  readonly audio: AudioFacts;
 }
 
 type CardPart = Pick<OperatorView, 'phase' | 'cardId' | 'mode' | 'pad' | 'outcome' | 'error' | 'auditError'>;
@@ -60,7 +61,7 @@ export function operatorView(state: State, facts: OperatorFacts): OperatorView {
     managedSettings: [...facts.managedSettings],
     staff: facts.staff,
     processorKey: processorKeyView(config, facts.processorKey),
-    audio: { ...audioAvailability(config, facts.audioDeviceFound), on: state.kind === 'awaiting-pin' && state.card.audio },
+    audio: { ...audioAvailability(config, facts.audio), on: state.kind === 'awaiting-pin' && state.card.audio },
   };
 }
 

@@ -31,7 +31,7 @@ import { sendRequest } from './station-request';
 import type { AuditSink } from './station-records';
 import { closeInterruptedAttempts, PendingOutcome } from './station-pending';
 import { StationKeys } from './station-keys';
-import { audioAvailability } from './station-audio';
+import { StationAudio } from './station-audio';
 
 export type { AuditSink } from './station-records';
 export { NO_STAFF_VIEW } from './station-view';
@@ -70,10 +70,7 @@ export class Station {
   private inFlight: Promise<void> | null = null;
   /** PinpadView.revision: counts the pad views published. */
   private padRevision = 0;
-  /** Whether the pad found the configured audio output device (it reports on load); guidance is refused until it does. */
-  private audioDeviceFound = false;
-  /** The language the cardholder chose on the pad; kept for an audio entry until its outcome is final (the pad reloads before that). */
-  private cardholderLanguage: Language | null = null;
+  private readonly audio: StationAudio;
   /** Set by beginClose(): a Start still waiting on the keychain or the trail must not go on to send. */
   private closing = false;
   /** Cards whose request was under way when the station last stopped (closed at start-up as outcome unknown). */
@@ -93,6 +90,7 @@ export class Station {
     });
     this.records = new StationRecords(deps, this.log, this.pending);
     this.keys = new StationKeys(deps, this.log, this.records);
+    this.audio = new StationAudio(() => deps.config);
   }
 
   operatorView(): OperatorView {
@@ -104,25 +102,26 @@ export class Station {
       managedSettings: this.deps.managedSettings ?? [],
       staff: this.deps.staffView?.() ?? NO_STAFF_VIEW,
       processorKey: this.keys.processorKey,
-      audioDeviceFound: this.audioDeviceFound,
+      audio: this.audio,
     });
   }
 
   /** The pad's report on its audio output; gone during an audio entry, the entry ends: its cardholder hears nothing. */
   noteAudioDevice(found: boolean): void {
-    if (this.audioDeviceFound === found) return;
-    this.audioDeviceFound = found;
+    const folderChanged = this.audio.lookAtVoiceFolder();
+    if (this.audio.deviceFound === found && !folderChanged) return;
+    this.audio.deviceFound = found;
     if (!found && this.state.kind === 'awaiting-pin' && this.state.card.audio) this.interruptEntry('PIN_CANCELLED');
     this.publishOperator();
   }
 
   pinpadView(): PinpadView {
-    return pinpadView(this.state, this.deps.config, this.padRevision, this.cardholderLanguage);
+    return pinpadView(this.state, this.deps.config, this.padRevision, this.audio.cardholderLanguage);
   }
 
   /** The cardholder chose a language on the pad (validated by the router): an audio entry's cues speak it. */
   noteCardholderLanguage(language: Language): void {
-    this.cardholderLanguage = language;
+    this.audio.cardholderLanguage = language;
   }
 
   /** The pad's report that it spoke the final outcome; passed on to what waits for it. */
@@ -166,7 +165,9 @@ export class Station {
   private async startNow(request: StartRequest, operator: string, stillAllowed: () => boolean, approval: Grant | null): Promise<void> {
     const cardId = this.checkCardId(request.cardId);
     const audio = request.audio === true && request.mode === 'customer';
-    if (audio && !audioAvailability(this.deps.config, this.audioDeviceFound).available) {
+    // The voice folder is looked at again now: the bank's voice, not the built-in one, is what this card must hear.
+    if (audio && this.audio.lookAtVoiceFolder()) this.publishOperator();
+    if (audio && !this.audio.availability().available) {
       throw new StationError('INVALID_REQUEST', 'Audio guidance is not available on this station now.');
     }
     // An outcome not yet on record comes first: it is tried once more now, and nothing starts until it lands.
@@ -408,7 +409,7 @@ export class Station {
     const view = this.pinpadView();
     // As the page does, the choice goes back to the default once no entry is on the pad; an audio entry's language
     // stays until its final outcome has gone out (the pad may reload before the processor answers).
-    if (!view.active && view.audio.outcome !== 'sent') this.cardholderLanguage = null;
+    if (!view.active && view.audio.outcome !== 'sent') this.audio.cardholderLanguage = null;
     try {
       this.deps.views.pinpad(view);
     } catch {

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readAppRequest, readAppTarget, resolveAppFile, resolveAppRequest } from '../../main/adapter/app-files';
-import { audioAvailability } from '../../main/core/station-audio';
+import { StationAudio } from '../../main/core/station-audio';
 import { parseConfig } from '../../main/core/config';
 import { resolveSettings } from '../../main/core/policy/resolve';
 import { isAdminOnly, voiceFolderProblem } from '../../main/core/voice-folder';
@@ -83,12 +83,23 @@ describe("a bank's own voice folder (pad.audio.voiceFolder)", () => {
     expect(await served('app://other/voice/en/set.opus')).toBeNull();
   });
 
-  it('a named folder that does not exist makes audio guidance unavailable with its own reason', () => {
-    const config = (voiceFolder: string | null) => parseConfig({ pad: { audio: { outputDevice: 'USB Handset', voiceFolder } } });
-    expect(audioAvailability(config(join(base, 'no-such-folder')), true)).toEqual({ available: false, unavailableReason: 'voice-folder-missing' });
-    expect(audioAvailability(config(join(bank, 'en', 'set.opus')), true)).toEqual({ available: false, unavailableReason: 'voice-folder-missing' });
-    expect(audioAvailability(config(bank), true)).toEqual({ available: true, unavailableReason: null });
-    expect(audioAvailability(config(null), true)).toEqual({ available: true, unavailableReason: null });
+  it('a named folder that does not exist makes audio guidance unavailable with its own reason, looked at outside any view', () => {
+    const station = (voiceFolder: string | null) => {
+      const audio = new StationAudio(() => parseConfig({ pad: { audio: { outputDevice: 'USB Handset', voiceFolder } } }));
+      audio.deviceFound = true;
+      return audio;
+    };
+    expect(station(join(base, 'no-such-folder')).availability()).toEqual({ available: false, unavailableReason: 'voice-folder-missing' });
+    expect(station(join(bank, 'en', 'set.opus')).availability()).toEqual({ available: false, unavailableReason: 'voice-folder-missing' });
+    expect(station(bank).availability()).toEqual({ available: true, unavailableReason: null });
+    expect(station(null).availability()).toEqual({ available: true, unavailableReason: null });
+    // A folder removed later is noticed at the next look (a Start, the pad's report), which says what changed.
+    const moved = join(base, 'moved-away');
+    mkdirSync(moved);
+    const audio = station(moved);
+    rmSync(moved, { recursive: true });
+    expect(audio.lookAtVoiceFolder()).toBe(true);
+    expect(audio.availability().unavailableReason).toBe('voice-folder-missing');
   });
 
   it("a managed policy may set it like the other pad.audio settings (a relative path is the policy's fault)", () => {
