@@ -26,6 +26,12 @@ export interface KeysDeps {
 export class StationKeys {
   /** The processor's key as last read (public-key profile), for the operator window's expiry line. */
   processorKey: ProcessorKey | null = null;
+  /**
+   * The processor's key this card's Start read and checked, for its PIN: the submit then reads only the token. It
+   * is public (nothing secret is held); a key replaced in the keychain takes effect at the next Start. Start opens
+   * one card at a time, between cards, so the key held is always the current card's.
+   */
+  private startKey: ProcessorKey | null = null;
   readonly readKey: KeyReader;
 
   constructor(
@@ -68,25 +74,41 @@ export class StationKeys {
    * told once it was read (the operator window shows its expiry), whether or not it passed.
    */
   async checkAtStart(mode: PinMode, checked: () => void): Promise<void> {
+    this.startKey = null;
     // Both entries are asked for together: each is a keychain round trip, and the operator waits for Start.
     const token = requireEntry(this.deps.keyStore, 'api-token');
     let profileKey: Promise<unknown> = Promise.resolve();
-    if (this.deps.config.profile === 'public-key') {
-      profileKey = this.refreshProcessorKey(this.rules()).finally(checked);
+    const publicKey = this.deps.config.profile === 'public-key';
+    if (publicKey) {
+      // A staged key is promoted (a keychain write and a record) only once the token was read: a Start refused
+      // for its token changes nothing.
+      profileKey = this.refreshProcessorKey(this.rules(), token).finally(checked);
     } else if (mode === 'customer') profileKey = checkProfileKey(this.deps.config.profile, this.readKey);
     // The token's failure is reported first, as when they were read one after the other.
     const [tokenResult, keyResult] = await Promise.allSettled([token, profileKey]);
     if (tokenResult.status === 'rejected') throw tokenResult.reason;
     if (keyResult.status === 'rejected') throw keyResult.reason;
+    if (publicKey) this.startKey = this.processorKey;
   }
 
-  /** A staged next key whose notBefore has come becomes current, on record; then the current key is checked. */
-  private async refreshProcessorKey(rules: ProcessorKeyRules): Promise<void> {
+  /** The key this card's Start checked (null if none), handed over once: its PIN is sent, or the card ends. */
+  takeStartKey(): ProcessorKey | null {
+    const key = this.startKey;
+    this.startKey = null;
+    return key;
+  }
+
+  /**
+   * A staged next key whose notBefore has come becomes current, on record; then the current key is checked.
+   * `ready` (the token's read) must succeed before anything is promoted.
+   */
+  private async refreshProcessorKey(rules: ProcessorKeyRules, ready: Promise<unknown> = Promise.resolve()): Promise<void> {
     if (this.deps.config.profile !== 'public-key') return;
     // The current key is asked for together with the staged one (usually none): one round trip, not two.
     const current = checkProfileKey('public-key', this.readKey);
     current.catch(() => undefined);
-    const promoted = await promoteNextProcessorKey(this.deps.keyStore, 'not-before', new Date(), (entry) => this.records.append(entry));
+    // The record comes before any keychain write, so waiting for `ready` there keeps the reads together.
+    const promoted = await promoteNextProcessorKey(this.deps.keyStore, 'not-before', new Date(), (entry) => ready.then(() => this.records.append(entry)));
     if (promoted) this.log.info('processor-key.promoted', { cause: promoted.cause, oldKcv: promoted.oldKcv, newKcv: promoted.newKcv });
     // After a switch the key read beside it is the old one: read the new one.
     this.processorKey = promoted ? await checkProfileKey('public-key', this.readKey) : await current;

@@ -45,6 +45,8 @@ export async function sendRequest(
   let failure: StationErrorInfo | null = null;
   let attemptId: string | null | undefined;
   let attemptWrite: Promise<string | undefined> | null = null;
+  // The processor's key Start checked for this card (public-key profile), taken now whatever happens.
+  const startKey = keys.takeStartKey();
   try {
     // The approval is checked again at the last moment before anything is written: it must be this card's, this
     // action's and this operator's.
@@ -52,8 +54,9 @@ export async function sendRequest(
       if (!deps.approvals) throw new StationError('APPROVAL_INVALID', 'Nothing was sent.');
       deps.approvals.confirmAtSend(card.approval, card.cardId, card.mode, card.operator);
     }
-    // Both keychain entries are read at once: each read is a D-Bus round trip,
-    // the largest cost between OK and the request on the wire (npm run bench).
+    // Only secrets are read here (api-token, and pin-key for gcm/iso4), at once: each read is a D-Bus round trip,
+    // the largest cost between OK and the request on the wire (npm run bench). The processor's public key is
+    // the one Start checked.
     const tokenRead = requireEntry(deps.keyStore, 'api-token');
     tokenRead.catch(() => undefined);
     // Write-ahead, begun now so its disk write overlaps the keychain reads and the encryption; it is awaited
@@ -61,7 +64,7 @@ export async function sendRequest(
     attemptWrite = records.attempt(card);
     attemptWrite.catch(() => undefined);
     let pin: string | undefined;
-    if (digits) pin = await encryptPin(deps.config.profile, keys.readKey, digits, { cardId: card.cardId, pan }, keys.rules());
+    if (digits) pin = await encryptPin(deps.config.profile, keys.readKey, digits, { cardId: card.cardId, pan }, keys.rules(), startKey);
     digits?.fill(0);
     pan = null;
     const token = await tokenRead;

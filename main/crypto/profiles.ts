@@ -1,6 +1,6 @@
 /**
  * The encryption profile, as one dispatch: which key a profile needs, how it
- * is checked, and how a PIN is encrypted under it. Keys are read per
+ * is checked, and how a PIN is encrypted under it. Secret keys are read per
  * operation through `readKey` and wiped right after use.
  */
 import { StationError } from '../../common/errors';
@@ -66,12 +66,21 @@ export async function checkProfileKey(profile: ProfileName, readKey: KeyReader, 
 }
 
 /**
- * Encrypts the digits for the wire with the profile; the key is read now and wiped after use. The processor's key
- * is checked against `rules` again here, at the last moment, so a key swapped after Start is never used.
+ * Encrypts the digits for the wire with the profile; a secret key is read now and wiped after use. The processor's
+ * key is public: `startKey`, the one this card's Start read and checked, is used when given (no keychain read),
+ * else it is read now. Either way it is checked against `rules` again here, at the last moment, so a key that
+ * expired since Start is never used.
  */
-export async function encryptPin(profile: ProfileName, readKey: KeyReader, digits: Uint8Array, target: PinTarget, rules: ProcessorKeyRules): Promise<string> {
+export async function encryptPin(
+  profile: ProfileName,
+  readKey: KeyReader,
+  digits: Uint8Array,
+  target: PinTarget,
+  rules: ProcessorKeyRules,
+  startKey: ProcessorKey | null = null,
+): Promise<string> {
   if (profile === 'public-key') {
-    const key = await readProcessorKey(readKey);
+    const key = startKey ?? (await readProcessorKey(readKey));
     assertProcessorKeyUsable(key, rules.pins, rules.now);
     return encryptRsaOaep(key.spkiPem, digits, target.cardId);
   }

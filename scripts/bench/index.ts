@@ -275,7 +275,7 @@ function buildRows(input: RowInputs): Row[] {
           value: pipeline.pooledKeychainInWindowMs.p50,
           unit: 'ms',
           budget: null,
-          detail: `${run0 ? run0.keychainRoundTripsPerOp.toFixed(2) : '?'} keychain round trips, ${run0 ? run0.keychainReadsPerOp.toFixed(2) : '?'} entries per operation (public-key: pin-public-key and api-token, read concurrently; audit-key is held for the signed-in session); ${pct(pipeline.pooledKeychainInWindowMs, 'ms')}`,
+          detail: `${run0 ? run0.keychainRoundTripsPerOp.toFixed(2) : '?'} keychain round trips, ${run0 ? run0.keychainReadsPerOp.toFixed(2) : '?'} entries per operation (public-key: api-token only, the processor's public key being the one Start read and checked; gcm: pin-key and api-token, read concurrently; audit-key is held for the signed-in session); ${pct(pipeline.pooledKeychainInWindowMs, 'ms')}`,
         }),
         row({
           id: 'pipeline.withoutKeychain.ratioFresh.p50',

@@ -183,7 +183,7 @@ describe('the key pinned by processor.publicKeySha256', () => {
     expect(s.sandbox?.attempts).toBe(1);
   });
 
-  it('a key swapped between Start and OK is caught at send: nothing leaves, the outcome says why', async () => {
+  it('a key swapped between Start and OK is never used: the card goes under the key its Start checked, the next Start is refused', async () => {
     const pair = rsaPair();
     const s = await launch({
       config: { ...NO_APPROVAL, processor: { publicKeySha256: spkiSha256(pair.publicKey) } },
@@ -193,8 +193,13 @@ describe('the key pinned by processor.publicKeySha256', () => {
     await expect.poll(() => s.pinpad.getByRole('heading').textContent()).toBe('Enter your new PIN');
     await s.keyStore.set('pin-public-key', rsaPair().publicKey);
     await enterAndConfirm(s.pinpad, '3094');
-    await expect.poll(() => statusText(s.operator)).toContain('PROCESSOR_KEY_MISMATCH');
-    expect(s.sandbox?.attempts).toBe(0);
+    // The sandbox holds only the pinned key's private half: it opened this PIN, so the swapped key was not used.
+    await expect.poll(() => statusText(s.operator)).toContain('PIN set.');
+    expect(s.sandbox?.requests).toHaveLength(1);
+    await s.operator.getByRole('button', { name: 'Next card' }).click();
+    await startCard(s.operator, 'CARD-PIN-5', 'Customer chooses PIN');
+    await expect.poll(() => statusText(s.operator)).toContain('not the one pinned by processor.publicKeySha256');
+    expect(s.sandbox?.attempts).toBe(1);
   });
 
   it('a station started with a key other than the pinned one cannot start', async () => {
