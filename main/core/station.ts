@@ -8,19 +8,14 @@
 import { StationError, toErrorInfo } from '../../common/errors';
 import type { StationErrorInfo } from '../../common/errors';
 import type { OperatorView, PinpadView, StartRequest } from '../../common/ipc';
-import type { Language, PinMode } from '../../common/domain';
-import type { StaffView } from '../../common/staff';
+import type { Language } from '../../common/domain';
 import { checkedCardId } from '../../common/card-id';
 import { isValidPan } from '../../common/pan';
-import type { CardApi } from './card-api-client';
-import type { StationConfig } from './config';
-import type { KeyStore } from './keystore';
 import type { AuditLine } from './audit';
-import type { CardHistory, Grant } from './approvals';
+import type { Grant } from './approvals';
 import type { Logger } from './log';
 import { silentLogger } from './log';
 import { isWeakPinCode } from './pin-session';
-import type { RandomSource } from './pin-session';
 import type { Card, Resting, State } from './station-state';
 import type { Entry, EntryClock } from './station-entry';
 import { endEntry, restartInactivityTimer, startEntry } from './station-entry';
@@ -28,42 +23,14 @@ import { IDLE, isBetweenCards, isBusy, shownState, withoutAuditError, withShown 
 import { NO_STAFF_VIEW, operatorView, pinpadView } from './station-view';
 import { auditFailure, auditOutcomeOf, StationRecords } from './station-records';
 import { sendRequest } from './station-request';
-import type { AuditSink } from './station-records';
 import { closeInterruptedAttempts, PendingOutcome } from './station-pending';
 import { StationKeys } from './station-keys';
 import { StationAudio } from './station-audio';
+import type { StationDeps } from './station-deps';
 
 export type { AuditSink } from './station-records';
+export type { StationDeps, StationViewSink } from './station-deps';
 export { NO_STAFF_VIEW } from './station-view';
-
-export interface StationViewSink {
-  operator(view: OperatorView): void;
-  pinpad(view: PinpadView): void;
-  /** The pad has spoken an audio entry's final outcome: what waited for it (the pad's reload) may go ahead. */
-  outcomeCuePlayed?(): void;
-}
-
-export interface StationDeps {
-  readonly config: StationConfig;
-  readonly keyStore: KeyStore;
-  readonly cardApi: CardApi;
-  readonly views: StationViewSink;
-  readonly random?: RandomSource;
-  readonly log?: Logger;
-  readonly audit?: AuditSink;
-  /** The staff session's part of the operator view. */
-  readonly staffView?: () => StaffView;
-  /** Settings the managed policy sets (dotted paths), for the operator window's marks. */
-  readonly managedSettings?: readonly string[];
-  /** Told whenever no card is in progress (and at each Start, before it reads a setting): a new policy applies then. */
-  readonly betweenCards?: () => void;
-  /** Since when shipping the trail to the SIEM has been failing (ISO time), once that is worth telling; null otherwise. */
-  readonly auditShippingDelayedSince?: () => string | null;
-  /** Earlier attempts per card, kept up to date with every record (for the approval rules). */
-  readonly history?: CardHistory;
-  /** The approval desk's last check before a request goes out, and the end of a grant whose entry ended. */
-  readonly approvals?: { confirmAtSend(grant: Grant, cardId: string, mode: PinMode, operator: string): void; discard(grant: Grant): void };
-}
 
 export class Station {
   private state: State = IDLE;
