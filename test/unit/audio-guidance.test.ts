@@ -250,4 +250,21 @@ describe('guidance on the pad: which key each view answers', () => {
     pad.update(padView(3, full), 'press');
     expect(pad.cues).toEqual(['prompt-exact-4', 'too-long', 'too-long']);
   });
+
+  it('Clear after a refused digit whose reply a countdown tick overtook still says "cleared"', async () => {
+    const pad = await guidance();
+    const full = { count: 4, notice: { code: 'PIN_TOO_LONG' as const, message: 'Too long.' } };
+    pad.update(padView(1, { count: 4 }));
+    pad.note('press');
+    pad.update(padView(2, full));
+    pad.update(padView(2, full), 'press');
+    pad.note('press');
+    pad.update(padView(3, full));
+    pad.update(padView(4, { ...full, secondsLeft: 59 }));
+    pad.update(padView(3, full), 'press');
+    pad.note('clear');
+    pad.update(padView(5, { count: 0, secondsLeft: 59 }));
+    pad.update(padView(5, { count: 0, secondsLeft: 59 }), 'clear');
+    expect(pad.cues).toEqual(['prompt-exact-4', 'too-long', 'cleared']);
+  });
 });

@@ -82,6 +82,11 @@ export async function startGuidance(
       // The reply to a key whose pushed view came first but changed nothing (a digit refused at the maximum): the
       // key is answered by that same view now.
       const lateReply = replyTo !== null && previous !== null && next.revision === previous.revision && !lastClaimed;
+      // A reply is its key's answer even when a newer view overtook it: left queued, it would take a later key's view.
+      if (replyTo !== null) {
+        const index = pendingActions.indexOf(replyTo);
+        if (index >= 0) pendingActions.splice(index, 1);
+      }
       if (previous !== null && next.revision <= previous.revision && !lateReply) return;
       // A countdown tick that overtakes a key's answer changes nothing the key did: the key's cue waits for its view.
       const answersKey =
@@ -91,11 +96,8 @@ export async function startGuidance(
         next.noticeCode !== previous.noticeCode ||
         next.active !== previous.active;
       let action: PadAction | null = null;
-      if (replyTo !== null) {
-        action = replyTo;
-        const index = pendingActions.indexOf(replyTo);
-        if (index >= 0) pendingActions.splice(index, 1);
-      } else if (answersKey) action = pendingActions.shift() ?? null;
+      if (replyTo !== null) action = replyTo;
+      else if (answersKey) action = pendingActions.shift() ?? null;
       if (!next.active) pendingActions.length = 0;
       lastClaimed = action !== null;
       const cues = view.audio.on && device !== null ? cuesFor(previous, next, action) : [];
