@@ -48,6 +48,16 @@ export interface PadAudioView {
    * by main so an outcome spoken after the pad reloaded is still in it; null without audio guidance.
    */
   readonly language: Language | null;
+  /**
+   * The card's final outcome is shown and no pad page has said it spoke it yet (the page that saw entry end was
+   * reloaded before the processor answered): a page whose first view this is speaks it.
+   */
+  readonly speakOutcome?: boolean;
+}
+
+/** An outcome after which nothing more is spoken for the card ('sent' still waits for the processor's answer). */
+export function isFinalOutcome(outcome: PadAudioView['outcome']): boolean {
+  return outcome !== null && outcome !== 'sent';
 }
 
 /** What a Start did: went ahead, or stopped because a rule needs a supervisor's approval first. */

@@ -28,7 +28,7 @@
  *   window at once.
  */
 import type { PinpadView } from '../../common/ipc';
-import { isFinalOutcome } from './station-audio';
+import { isFinalOutcome } from '../../common/ipc';
 
 /** How long an audio entry's end waits for the pad to speak its outcome: longer than the longest outcome clip. */
 export const OUTCOME_CUE_TIMEOUT_MS = 8_000;

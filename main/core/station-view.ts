@@ -4,6 +4,7 @@
  */
 import type { Language } from '../../common/domain';
 import type { OperatorView, PinpadView } from '../../common/ipc';
+import { isFinalOutcome } from '../../common/ipc';
 import type { StaffView } from '../../common/staff';
 import { missingCaseError } from '../../common/missing-case';
 import { daysToExpiry } from '../crypto/processor-key';
@@ -101,8 +102,17 @@ function processorKeyView(config: StationConfig, processorKey: ProcessorKey | nu
   return { kcv: key.kcv, notAfter: key.notAfter?.toISOString() ?? null, daysLeft: daysToExpiry(key, new Date()) };
 }
 
-/** `revision` counts the pad views published; `cardholderLanguage` is the language chosen on the pad, if any. */
-export function pinpadView(state: State, config: StationConfig, revision: number, cardholderLanguage: Language | null = null): PinpadView {
+/**
+ * `revision` counts the pad views published; `cardholderLanguage` is the language chosen on the pad, if any;
+ * `outcomeUnspoken` that no pad page has reported speaking this card's final outcome yet.
+ */
+export function pinpadView(
+  state: State,
+  config: StationConfig,
+  revision: number,
+  cardholderLanguage: Language | null = null,
+  outcomeUnspoken = false,
+): PinpadView {
   const entry = state.kind === 'awaiting-pin' ? state.entry : null;
   const { minLength, maxLength } = config.pin;
   return {
@@ -116,7 +126,12 @@ export function pinpadView(state: State, config: StationConfig, revision: number
     secondsLeft: entry ? secondsLeft(entry) : null,
     language: config.pad.language,
     keyboardInput: config.pad.keyboardInput || (entry !== null && state.kind === 'awaiting-pin' && state.card.audio),
-    audio: padAudioView(state, config, cardholderLanguage),
+    audio: speakOutcomeIfOwed(padAudioView(state, config, cardholderLanguage), outcomeUnspoken),
     revision,
   };
+}
+
+/** A fresh pad page says nothing of an outcome it did not see happen, unless no page has spoken it yet. */
+function speakOutcomeIfOwed(audio: PinpadView['audio'], outcomeUnspoken: boolean): PinpadView['audio'] {
+  return { ...audio, speakOutcome: audio.on && isFinalOutcome(audio.outcome) && outcomeUnspoken };
 }

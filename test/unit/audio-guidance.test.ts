@@ -214,7 +214,9 @@ describe('guidance on the pad: which key each view answers', () => {
   });
 
   /** Guidance with a recording output on the pad's device; the page's globals stubbed as a browser has them. */
-  async function guidance(): Promise<{ update: (view: PinpadView, replyTo?: PadAction) => void; note: (action: PadAction) => void; cues: string[] }> {
+  async function guidance(
+    onOutcomeSpoken?: () => void,
+  ): Promise<{ update: (view: PinpadView, replyTo?: PadAction) => void; note: (action: PadAction) => void; cues: string[] }> {
     vi.stubGlobal('document', { baseURI: 'http://station.localhost/pinpad/index.html' });
     vi.stubGlobal('navigator', {});
     const cues: string[] = [];
@@ -222,7 +224,7 @@ describe('guidance on the pad: which key each view answers', () => {
       outputs: async () => [{ deviceId: 'pad', label: 'Pad headset' }],
       play: async (cue) => void cues.push(cue),
     };
-    const started = await startGuidance('Pad headset', undefined, output);
+    const started = await startGuidance('Pad headset', undefined, output, onOutcomeSpoken);
     return { update: (view, replyTo) => started.update(view, 'en', replyTo ?? null), note: (action) => started.noteAction(action), cues };
   }
 
@@ -249,5 +251,56 @@ describe('guidance on the pad: which key each view answers', () => {
     pad.update(padView(3, full));
     pad.update(padView(3, full), 'press');
     expect(pad.cues).toEqual(['prompt-exact-4', 'too-long', 'too-long']);
+  });
+
+  it('Clear after a refused digit whose reply a countdown tick overtook still says "cleared"', async () => {
+    const pad = await guidance();
+    const full = { count: 4, notice: { code: 'PIN_TOO_LONG' as const, message: 'Too long.' } };
+    pad.update(padView(1, { count: 4 }));
+    pad.note('press');
+    pad.update(padView(2, full));
+    pad.update(padView(2, full), 'press');
+    pad.note('press');
+    pad.update(padView(3, full));
+    pad.update(padView(4, { ...full, secondsLeft: 59 }));
+    pad.update(padView(3, full), 'press');
+    pad.note('clear');
+    pad.update(padView(5, { count: 0, secondsLeft: 59 }));
+    pad.update(padView(5, { count: 0, secondsLeft: 59 }), 'clear');
+    expect(pad.cues).toEqual(['prompt-exact-4', 'too-long', 'cleared']);
+  });
+
+  describe('a page loaded after entry ended', () => {
+    const ended = (revision: number, outcome: PinpadView['audio']['outcome'], speakOutcome: boolean): PinpadView =>
+      padView(revision, { active: false, secondsLeft: null, audio: { on: true, outputDevice: 'Pad headset', outcome, language: 'kk', speakOutcome } });
+
+    it('speaks a final outcome no page has spoken yet, and only then reports it spoken', async () => {
+      // What had been played when the page reported it spoken.
+      const reports: string[][] = [];
+      const played: { cues: string[] } = { cues: [] };
+      const pad = await guidance(() => reports.push([...played.cues]));
+      played.cues = pad.cues;
+      pad.update(ended(7, 'set', true));
+      await vi.waitFor(() => expect(reports).toEqual([['set']]));
+      expect(pad.cues).toEqual(['set']);
+    });
+
+    it('says nothing of an outcome already spoken, and does not report it again', async () => {
+      let reported = 0;
+      const pad = await guidance(() => (reported += 1));
+      pad.update(ended(7, 'failed', false));
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      expect(pad.cues).toEqual([]);
+      expect(reported).toBe(0);
+    });
+
+    it('a page that saw "sent" speaks the final outcome once, whatever main marks', async () => {
+      let reported = 0;
+      const pad = await guidance(() => (reported += 1));
+      pad.update(ended(7, 'sent', false));
+      pad.update(ended(8, 'set', true));
+      await vi.waitFor(() => expect(reported).toBe(1));
+      expect(pad.cues).toEqual(['set']);
+    });
   });
 });

@@ -2,6 +2,9 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { PinpadView } from '../../common/ipc';
 import { OUTCOME_CUE_TIMEOUT_MS, PadWindowRules } from '../../main/core/pad-window';
+import { parseConfig } from '../../main/core/config';
+import type { State } from '../../main/core/station-state';
+import { pinpadView } from '../../main/core/station-view';
 
 /** Main marks an entry as taking keys when the station has its keypad (here: always) or the card has audio guidance. */
 const view = (active: boolean, keyboardInput = true): PinpadView => ({
@@ -244,5 +247,22 @@ describe("an audio entry's end: the reload waits for the outcome's cue, bounded"
     rules.onPinpadView(view(false));
     expect(desk).toMatchObject({ reloads: 1, padOnTop: false, focused: 'operator' });
     expect(rules.reloadsBefore(view(true))).toBe(false);
+  });
+});
+
+describe('the pad view marks a final outcome no pad page has spoken yet', () => {
+  const config = parseConfig({ pad: { audio: { outputDevice: 'USB Handset' } } });
+  const card = { cardId: 'C1', mode: 'customer' as const, operator: 'op', approval: null, audio: true };
+  const done: State = { kind: 'done', card, outcome: { status: 'ok', requestStatus: 'done', dt: '2026-01-01T00:00:00Z' }, auditError: null };
+
+  it('asks a fresh page to speak it only while no page has reported it spoken', () => {
+    expect(pinpadView(done, config, 5, 'kk', true).audio).toMatchObject({ on: true, outcome: 'set', language: 'kk', speakOutcome: true });
+    expect(pinpadView(done, config, 5, 'kk', false).audio.speakOutcome).toBe(false);
+  });
+
+  it('never for "sent" (the answer is still to come) nor for a card without audio guidance', () => {
+    const sending: State = { kind: 'sending', card };
+    expect(pinpadView(sending, config, 5, null, true).audio).toMatchObject({ outcome: 'sent', speakOutcome: false });
+    expect(pinpadView({ ...done, card: { ...card, audio: false } }, config, 5, null, true).audio.speakOutcome).toBe(false);
   });
 });

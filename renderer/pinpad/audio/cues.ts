@@ -77,7 +77,8 @@ export function cuesFor(previous: GuidanceState | null, next: GuidanceState, act
     }
     return cues;
   }
-  // Only an outcome this page saw happen: a page loaded after it (the pad reloads after entry) says nothing again.
+  // Only an outcome this page saw happen: a page loaded after it (the pad reloads after entry) says nothing again;
+  // guidance adds one that main says no page has spoken yet.
   if (previous !== null && next.outcome !== null && next.outcome !== previous.outcome) cues.push(next.outcome);
   return cues;
 }

@@ -3,7 +3,7 @@
  * configured output device. Loaded with a dynamic import only on a station that offers audio guidance, so the
  * pad's own bundle stays as it was.
  */
-import type { PinpadView } from '../../../common/ipc';
+import { isFinalOutcome, type PinpadView } from '../../../common/ipc';
 import type { Language } from '../../../common/domain';
 import { cuesFor, type GuidanceState, type PadAction } from './cues';
 import { findOutputDevice, mediaElementOutput, type AudioOutput, type OutputDevice } from './output';
@@ -33,9 +33,6 @@ export interface Guidance {
   /** A newer view of the pad, in the language it is shown in; `replyTo` when it is the reply to that key. */
   update(view: PinpadView, language: Language, replyTo?: PadAction | null): void;
 }
-
-/** The outcomes after which nothing more is said for the card. */
-const FINAL_OUTCOMES: ReadonlySet<string> = new Set(['set', 'failed', 'cancelled', 'timeout']);
 
 /**
  * `onDeviceChange` hears whether the device is there after each change of the system's devices (unplugged, back);
@@ -82,6 +79,11 @@ export async function startGuidance(
       // The reply to a key whose pushed view came first but changed nothing (a digit refused at the maximum): the
       // key is answered by that same view now.
       const lateReply = replyTo !== null && previous !== null && next.revision === previous.revision && !lastClaimed;
+      // A reply is its key's answer even when a newer view overtook it: left queued, it would take a later key's view.
+      if (replyTo !== null) {
+        const index = pendingActions.indexOf(replyTo);
+        if (index >= 0) pendingActions.splice(index, 1);
+      }
       if (previous !== null && next.revision <= previous.revision && !lateReply) return;
       // A countdown tick that overtakes a key's answer changes nothing the key did: the key's cue waits for its view.
       const answersKey =
@@ -91,15 +93,18 @@ export async function startGuidance(
         next.noticeCode !== previous.noticeCode ||
         next.active !== previous.active;
       let action: PadAction | null = null;
-      if (replyTo !== null) {
-        action = replyTo;
-        const index = pendingActions.indexOf(replyTo);
-        if (index >= 0) pendingActions.splice(index, 1);
-      } else if (answersKey) action = pendingActions.shift() ?? null;
+      if (replyTo !== null) action = replyTo;
+      else if (answersKey) action = pendingActions.shift() ?? null;
       if (!next.active) pendingActions.length = 0;
       lastClaimed = action !== null;
-      const cues = view.audio.on && device !== null ? cuesFor(previous, next, action) : [];
-      const newlyFinal = view.audio.on && !view.active && next.outcome !== null && FINAL_OUTCOMES.has(next.outcome) && previous?.outcome !== next.outcome;
+      // This page speaks the final outcome when it saw it happen, or when it is the first to show one never spoken.
+      const ownsOutcome =
+        view.audio.on &&
+        !view.active &&
+        isFinalOutcome(next.outcome) &&
+        (previous === null ? view.audio.speakOutcome === true : previous.outcome !== next.outcome);
+      const owed = ownsOutcome && previous === null && next.outcome !== null ? [next.outcome] : [];
+      const cues = view.audio.on && device !== null ? [...cuesFor(previous, next, action), ...owed] : [];
       previous = view.audio.on ? next : null;
       if (view.active) entryLanguage = language;
       // After entry, main's record of the card's language: this page may be a fresh one that never saw the entry.
@@ -111,7 +116,8 @@ export async function startGuidance(
         return;
       }
       for (const cue of cues) outcomeSpoken = outcomeSpoken.then(() => playSafely(cue, spoken));
-      if (newlyFinal) void outcomeSpoken.then(onOutcomeSpoken);
+      // Reported only by the page that spoke it (or could not): main reloads the pad then.
+      if (ownsOutcome) void outcomeSpoken.then(onOutcomeSpoken);
     },
   };
 }
