@@ -49,6 +49,8 @@ export class StationAudio implements AudioFacts {
   voiceFolderProblem: VoiceFolderReason | null;
   /** The language the cardholder chose on the pad; kept for an audio entry until its outcome is final (the pad reloads before that). */
   cardholderLanguage: Language | null = null;
+  /** A pad page reported it spoke the card's final outcome; until then a freshly loaded page is told to speak it. */
+  outcomeCueReported = false;
 
   constructor(private readonly config: () => StationConfig) {
     this.voiceFolderProblem = voiceFolderReason(config().pad.audio.voiceFolder);
@@ -82,9 +84,4 @@ export function padAudioView(state: State, config: StationConfig, chosen: Langua
     outcome = state.error.code === 'PIN_CANCELLED' ? 'cancelled' : state.error.code === 'PIN_TIMEOUT' ? 'timeout' : 'failed';
   }
   return { on, outputDevice: enabled ? outputDevice : null, outcome, language: on ? (chosen ?? config.pad.language) : null };
-}
-
-/** An outcome after which nothing more is spoken for the card ('sent' still waits for the processor's answer). */
-export function isFinalOutcome(outcome: PinpadView['audio']['outcome']): boolean {
-  return outcome !== null && outcome !== 'sent';
 }

@@ -83,7 +83,7 @@ export class Station {
   }
 
   pinpadView(): PinpadView {
-    return pinpadView(this.state, this.deps.config, this.padRevision, this.audio.cardholderLanguage);
+    return pinpadView(this.state, this.deps.config, this.padRevision, this.audio.cardholderLanguage, !this.audio.outcomeCueReported);
   }
 
   /** The cardholder chose a language on the pad (validated by the router): an audio entry's cues speak it. */
@@ -93,6 +93,7 @@ export class Station {
 
   /** The pad's report that it spoke the final outcome; passed on to what waits for it. */
   outcomeCuePlayed(): void {
+    this.audio.outcomeCueReported = true;
     this.deps.views.outcomeCuePlayed?.();
   }
 
@@ -374,6 +375,7 @@ export class Station {
   private publishPad(): void {
     this.padRevision++;
     const view = this.pinpadView();
+    if (view.active) this.audio.outcomeCueReported = false;
     // As the page does, the choice goes back to the default once no entry is on the pad; an audio entry's language
     // stays until its final outcome has gone out (the pad may reload before the processor answers).
     if (!view.active && view.audio.outcome !== 'sent') this.audio.cardholderLanguage = null;
