@@ -17,6 +17,7 @@ import { normaliseUsername } from '../../common/staff';
 import type { ApprovalRequirement, ApprovalRule } from '../../common/staff';
 import { AUDIT_OUTCOMES } from './audit';
 import type { AuditApprovalEntry, AuditLine, AuditOutcome, AuditStaffEntry, SecondFactor } from './audit';
+import { MAX_REPEAT_WINDOW_HOURS } from './config';
 import type { StationConfig } from './config';
 import { stampRecordAs } from './station-records';
 import type { RecordStamp } from './station-records';
@@ -36,8 +37,8 @@ export interface CardAttempt {
   readonly outcome: AuditOutcome;
 }
 
-/** The longest repeat window a policy may set (`approval.repeatWindowHours` at most 720): an older possible set never counts. */
-const LONGEST_REPEAT_WINDOW_MS = 720 * 3_600_000;
+/** The longest repeat window a policy may set: an older possible set never counts. */
+const LONGEST_REPEAT_WINDOW_MS = MAX_REPEAT_WINDOW_HOURS * 3_600_000;
 /** Notes between two sweeps of possible sets older than that. */
 const FORGET_EVERY = 4096;
 

@@ -13,6 +13,8 @@ import { parseJsonText, withoutBom } from './json-text';
 
 /** `baseUrl: "sandbox"` runs the embedded processor emulator with keys of its own. */
 export const SANDBOX_BASE_URL = 'sandbox';
+/** The longest `approval.repeatWindowHours` a config or policy may set; the card history keeps what it can ask for. */
+export const MAX_REPEAT_WINDOW_HOURS = 720;
 
 /** The practice marker every audit record carries when the emulator is the processor, stated once. */
 export function practiceMark(sandbox: boolean | undefined): { readonly processor?: 'sandbox' } {
@@ -246,7 +248,7 @@ export const configSchema = z
           .max(APPROVAL_RULES.length)
           .default(['processor-generated', 'repeat', 'after-outcome-unknown'])
           .refine((rules) => new Set(rules).size === rules.length, 'each rule once'),
-        repeatWindowHours: z.number().int().min(1).max(720).default(24),
+        repeatWindowHours: z.number().int().min(1).max(MAX_REPEAT_WINDOW_HOURS).default(24),
         /** How long an approval may wait for its Start: at most 120 s. */
         validitySeconds: z.number().int().min(5).max(120).default(120),
       })
