@@ -3,7 +3,7 @@
  * one write and fdatasync per record, and the tail and head it wrote itself not read back while the files are
  * unchanged; any change by someone else still takes the full path and is refused as before.
  */
-import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import * as fsPromises from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,7 +14,7 @@ import { MemoryKeyStore } from '../../main/core/keystore';
 
 vi.mock('node:fs/promises', async (importOriginal) => {
   const real = await importOriginal<typeof fsPromises>();
-  return { ...real, open: vi.fn(real.open), readFile: vi.fn(real.readFile) };
+  return { ...real, open: vi.fn(real.open), readFile: vi.fn(real.readFile), stat: vi.fn(real.stat) };
 });
 
 const KEY_HEX = '8F1C3A5B7D9E0F2143658709ABCDEF0123456789ABCDEF0123456789ABCDEF01';
@@ -81,6 +81,30 @@ describe('audit append path', () => {
     // A forged record (valid JSON, no valid MAC), while the third record's head anchor may still be on its way.
     appendFileSync(file, `${(readFileSync(file, 'utf8').split('\n')[2] as string).replace('CARD-3', 'CARD-9')}\n`);
     expect((await rejection(log.append(card(4)))).code).toBe('AUDIT_CHAIN_BROKEN');
+  });
+
+  it('the last record edited in place with its size and times kept is refused at the next append', async () => {
+    const log = new AuditLog(file, new MemoryKeyStore({ 'audit-key': KEY_HEX }));
+    for (let i = 1; i <= 4; i++) await log.append(card(i));
+    // Queued behind the fourth record's head anchor, without closing the held handle: the shortcut stays armed.
+    await log.clearPending();
+    const realStat = vi.mocked(fsPromises.stat).getMockImplementation() as typeof fsPromises.stat;
+    const before = await realStat(file, { bigint: true });
+    const text = readFileSync(file, 'utf8');
+    const edited = text.replace('"CARD-4"', '"CARD-8"');
+    expect(edited.length).toBe(text.length);
+    expect(edited).not.toBe(text);
+    writeFileSync(file, edited);
+    utimesSync(file, before.atime, before.mtime);
+    // Linux cannot set ctime back; a coarse clock tick or a restored Windows ChangeTime can: stat reads as the writer left it.
+    vi.mocked(fsPromises.stat).mockImplementation(((path: string, opts?: object) =>
+      path === file ? Promise.resolve(before) : realStat(path, opts)) as typeof fsPromises.stat);
+    try {
+      expect((await rejection(log.append(card(5)))).code).toBe('AUDIT_CHAIN_BROKEN');
+    } finally {
+      vi.mocked(fsPromises.stat).mockImplementation(realStat);
+    }
+    expect(readFileSync(file, 'utf8')).toBe(edited);
   });
 
   it('a trail cut short or a head anchor removed between two records is refused', async () => {

@@ -6,7 +6,9 @@
 import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { EventEmitter } from 'node:events';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { EXIT_CODES, runAuditCli } from '../../main/admin/audit/cli';
 import { auditFilePath, exportAuditTrail, readAuditKey, verifyAuditFile, writeAuditExport } from '../../main/core/audit';
 import { splitTrailLines } from '../../main/core/audit/format';
 import { streamTrailLines } from '../../main/core/audit/verify';
@@ -18,12 +20,13 @@ const RECORDS = 25_000;
 let dir: string;
 let file: string;
 let key: Buffer;
+let store: MemoryKeyStore;
 let original: Buffer;
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'pin-station-verify-stream-'));
   file = auditFilePath(dir);
-  const store = new MemoryKeyStore({});
+  store = new MemoryKeyStore({});
   await writeBacklog(file, store, RECORDS);
   key = await readAuditKey(store);
   original = readFileSync(file);
@@ -99,12 +102,12 @@ describe('verify, streamed', { timeout: 60_000 }, () => {
     }
   });
 
-  it('export streams too: the text comes in pieces as it is made, the same text as a whole export, JSON exactly as JSON.stringify writes it', () => {
+  it('export streams too: the text comes in pieces as it is made, the same text as a whole export, JSON exactly as JSON.stringify writes it', async () => {
     writeFileSync(file, original);
     const now = () => new Date('2026-12-01T00:00:00.000Z');
     for (const format of ['csv', 'json'] as const) {
       const pieces: string[] = [];
-      const result = writeAuditExport(file, key, { format, now }, (piece) => void pieces.push(piece));
+      const result = await writeAuditExport(file, key, { format, now }, (piece) => void pieces.push(piece));
       expect(result).toEqual({ records: RECORDS, verifiedRecords: RECORDS });
       expect(pieces.length).toBeGreaterThan(2);
       const whole = exportAuditTrail(file, key, { format, now });
@@ -116,5 +119,68 @@ describe('verify, streamed', { timeout: 60_000 }, () => {
         expect((JSON.parse(none) as { records: unknown[] }).records).toEqual([]);
       }
     }
+  });
+
+  /** A stdout that asks to wait (write returns false) every few pieces and drains later, as a slow pipe does. */
+  class SlowPipe extends EventEmitter {
+    readonly pieces: string[] = [];
+    waiting = false;
+    writesWhileWaiting = 0;
+    onFirstWrite: (() => void) | null = null;
+    write(text: string): boolean {
+      if (this.waiting) this.writesWhileWaiting++;
+      this.onFirstWrite?.();
+      this.onFirstWrite = null;
+      this.pieces.push(text);
+      if (this.pieces.length % 3 !== 0) return true;
+      this.waiting = true;
+      setTimeout(() => {
+        this.waiting = false;
+        this.emit('drain');
+      }, 1);
+      return false;
+    }
+  }
+
+  const cliDeps = (stdout: SlowPipe, stderr: string[], now: () => Date) => ({
+    stdout,
+    stderr: { write: (text: string) => stderr.push(text) },
+    openStore: () => store,
+    now,
+    env: {},
+    homedir: dir,
+    platform: 'linux' as const,
+  });
+
+  it('export to stdout waits for drain when the pipe is full, and the pipe gets every byte in order', async () => {
+    writeFileSync(file, original);
+    const now = () => new Date('2026-12-01T00:00:00.000Z');
+    const stdout = new SlowPipe();
+    const stderr: string[] = [];
+    expect(await runAuditCli(['export', file, '--format', 'csv'], cliDeps(stdout, stderr, now))).toBe(EXIT_CODES.OK);
+    expect(stderr.join('')).toBe('');
+    expect(stdout.writesWhileWaiting).toBe(0);
+    expect(stdout.pieces.length).toBeGreaterThan(6);
+    expect(stdout.pieces.join('')).toBe(exportAuditTrail(file, key, { format: 'csv', now }).text);
+  });
+
+  it('export to stdout: a trail changed after output began says the output is incomplete and must be discarded', async () => {
+    writeFileSync(file, original);
+    const stdout = new SlowPipe();
+    // After the first pass verified and output began, before the second pass reads that far: the last record edited.
+    stdout.onFirstWrite = () => withLines((lines) => (lines[RECORDS - 1] = (lines[RECORDS - 1] as string).replace(`BACKLOG-${RECORDS}"`, 'BACKLOG-X"')));
+    const stderr: string[] = [];
+    try {
+      const code = await runAuditCli(
+        ['export', file, '--format', 'json'],
+        cliDeps(stdout, stderr, () => new Date()),
+      );
+      expect(code).toBe(EXIT_CODES.VERIFY_FAILED);
+    } finally {
+      writeFileSync(file, original);
+    }
+    expect(stdout.pieces.length).toBeGreaterThan(0);
+    expect(stderr.join('')).toMatch(/INCOMPLETE and must be discarded/);
+    expect(stderr.join('')).not.toMatch(/Nothing was exported/);
   });
 });

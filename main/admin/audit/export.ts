@@ -1,7 +1,9 @@
 /** `npm run audit -- export [file] --format csv|json`: verify, then write the records (filtered) for auditors. */
+import { once } from 'node:events';
+import type { EventEmitter } from 'node:events';
 import { closeSync, existsSync, fchmodSync, fsyncSync, openSync, unlinkSync, writeSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { AUDIT_EXPORT_FORMATS, AuditExportRefusedError, parseAuditExportDate, writeAuditExport } from '../../core/audit';
+import { AUDIT_EXPORT_FORMATS, AuditError, AuditExportRefusedError, parseAuditExportDate, writeAuditExport } from '../../core/audit';
 import type { AuditExportFilter, AuditExportFormat } from '../../core/audit';
 import { CliError, openStoreChecked } from '../cli';
 import { EXIT_CODES, rejectOptions } from './args';
@@ -67,6 +69,13 @@ async function writeNewFile<T>(path: string, fill: (write: (text: string) => voi
   }
 }
 
+/** When a stream's write() said to wait: its next 'drain' (rejected on 'error', e.g. the reader went away). */
+function drained(output: AuditCliDeps['stdout']): Promise<void> | undefined {
+  const emitter = output as Partial<EventEmitter>;
+  if (typeof emitter.once !== 'function' || typeof emitter.on !== 'function') return undefined;
+  return once(emitter as EventEmitter, 'drain').then(() => undefined);
+}
+
 export async function runExport(args: ParsedArgs, deps: AuditCliDeps): Promise<number> {
   rejectOptions(args, 'export', ['--format', '--from', '--to', '--operator', '--card', '--out']);
   if (args.format === undefined) throw new CliError(EXIT_CODES.USAGE, '--format is required: csv or json.');
@@ -83,11 +92,24 @@ export async function runExport(args: ParsedArgs, deps: AuditCliDeps): Promise<n
   const options = { format, filter, ...(deps.now ? { now: deps.now } : {}) };
   // Streamed to its destination as it is made (a long trail never sits in memory). Nothing is written before the
   // trail verified: the first piece comes after verification.
-  const exportTo = (write: (text: string) => void) => withKey(store, (key) => writeAuditExport(path, key, options, write));
+  const exportTo = (write: (text: string) => void | Promise<void>) => withKey(store, (key) => writeAuditExport(path, key, options, write));
+  let stdoutBegan = false;
+  // A slow reader (a pipe) makes write() return false: wait for 'drain' rather than hold the export in memory.
+  const toStdout = (text: string): Promise<void> | undefined => {
+    stdoutBegan = true;
+    return deps.stdout.write(text) === false ? drained(deps.stdout) : undefined;
+  };
   let result;
   try {
-    result = out === undefined ? await exportTo((text) => void deps.stdout.write(text)) : await writeNewFile(out, exportTo);
+    result = out === undefined ? await exportTo(toStdout) : await writeNewFile(out, exportTo);
   } catch (error) {
+    if (stdoutBegan && error instanceof AuditError && error.code === 'AUDIT_CHAIN_BROKEN') {
+      // Unlike a file, what already went to stdout cannot be taken back.
+      throw new CliError(
+        EXIT_CODES.VERIFY_FAILED,
+        'the trail changed while it was being exported: the output on stdout is INCOMPLETE and must be discarded; run the export again.',
+      );
+    }
     if (!(error instanceof AuditExportRefusedError)) throw error;
     const code = error.failure.sealable ? EXIT_CODES.TORN_TAIL : EXIT_CODES.VERIFY_FAILED;
     // Not on stdout: that may be the export's destination. Nothing was written anywhere.

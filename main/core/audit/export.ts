@@ -174,16 +174,50 @@ export function parseAuditExportDate(text: string, bound: 'from' | 'to'): Date |
 /** Verifies the whole trail, then exports the records that match the filter. See the file comment for the formats. */
 export function exportAuditTrail(path: string, key: Uint8Array, options: AuditExportOptions): AuditExport {
   const chunks: string[] = [];
-  const result = writeAuditExport(path, key, options, (chunk) => void chunks.push(chunk));
-  return { text: chunks.join(''), ...result };
+  const steps = exportSteps(path, key, options, (chunk) => void chunks.push(chunk));
+  for (;;) {
+    const step = steps.next();
+    if (step.done) return { text: chunks.join(''), ...step.value };
+  }
 }
 
 /**
  * exportAuditTrail with the text handed to `write` piece by piece as it is made (the CLI writes it straight to its
  * file): the trail is read twice, streamed, and never held in memory, however long it is. The first read verifies it
- * and counts what the filter takes (the header says how many, and the CSV's columns); the second exports.
+ * and counts what the filter takes (the header says how many, and the CSV's columns); the second exports. When
+ * `write` returns a promise (a destination asking to wait), the next record waits for it.
  */
-export function writeAuditExport(path: string, key: Uint8Array, options: AuditExportOptions, write: (chunk: string) => void): Omit<AuditExport, 'text'> {
+export async function writeAuditExport(
+  path: string,
+  key: Uint8Array,
+  options: AuditExportOptions,
+  write: (chunk: string) => void | Promise<void>,
+): Promise<Omit<AuditExport, 'text'>> {
+  let waitFor: Promise<void> | undefined;
+  const steps = exportSteps(path, key, options, (chunk) => {
+    waitFor = write(chunk) ?? waitFor;
+  });
+  try {
+    for (;;) {
+      const step = steps.next();
+      if (step.done) {
+        await waitFor;
+        return step.value;
+      }
+      if (waitFor !== undefined) {
+        const pending = waitFor;
+        waitFor = undefined;
+        await pending;
+      }
+    }
+  } finally {
+    // A destination that failed leaves the steps suspended: close the trail they hold open.
+    steps.return({ records: 0, verifiedRecords: 0 });
+  }
+}
+
+/** The export, one step per record written: its driver may wait between records (writeAuditExport) or not. */
+function* exportSteps(path: string, key: Uint8Array, options: AuditExportOptions, write: (chunk: string) => void): Generator<void, Omit<AuditExport, 'text'>> {
   const filter = options.filter ?? {};
   if (filter.from && filter.to && filter.from.getTime() >= filter.to.getTime()) {
     throw new RangeError('the export filter has from at or after to');
@@ -203,11 +237,12 @@ export function writeAuditExport(path: string, key: Uint8Array, options: AuditEx
   const meta: ExportMeta = { generated, verifiedRecords: verified.records, records: matched, stationId: options.stationId ?? null, filter };
   const format = options.format === 'csv' ? csvWriter(meta, extras, write) : jsonWriter(meta, write);
   let exported = 0;
-  forEachVerifiedRecord(path, key, verified.records, (record) => {
-    if (!matches(record, filter)) return;
+  for (const record of verifiedRecords(path, key, verified.records)) {
+    if (!matches(record, filter)) continue;
     exported++;
     format.record(toExportRecord(record));
-  });
+    yield;
+  }
   if (exported !== matched) {
     throw new AuditError('AUDIT_CHAIN_BROKEN', 'Nothing was exported: the trail changed while it was being exported; run the export again.');
   }
@@ -220,7 +255,7 @@ export function writeAuditExport(path: string, key: Uint8Array, options: AuditEx
  * form, seq, prev) on the bytes that will be exported: the file may have
  * grown since verify, and only what verified is exported.
  */
-function forEachVerifiedRecord(path: string, key: Uint8Array, count: number, use: (record: AuditLine) => void): void {
+function* verifiedRecords(path: string, key: Uint8Array, count: number): Generator<AuditLine, void> {
   if (count === 0) return;
   const changed = (seq: number): AuditError =>
     new AuditError('AUDIT_CHAIN_BROKEN', `Nothing was exported: record ${seq} (line ${seq}) changed while the trail was being exported; run the export again.`);
@@ -232,7 +267,7 @@ function forEachVerifiedRecord(path: string, key: Uint8Array, count: number, use
       if (i === count) break;
       const check = !(line.last && isTornFinalLine(line.bytes, line.terminated)) ? checkLine(line.bytes, key) : null;
       if (!check?.ok || check.record.seq !== i + 1 || check.record.prev !== prev) throw changed(i + 1);
-      use(check.record);
+      yield check.record;
       prev = check.record.mac;
       i++;
     }

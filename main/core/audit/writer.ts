@@ -32,7 +32,7 @@ export interface AuditLogOptions {
   readonly now?: () => Date;
 }
 
-/** Which file a path named, and its state: a rename, an edit, a truncation or an append by anyone changes one of these. */
+/** Which file a path named, and its state: a rename, truncation or append changes one; an edit whose times were restored may not. */
 interface FileState {
   readonly dev: bigint;
   readonly ino: bigint;
@@ -58,6 +58,23 @@ async function fileStateAt(path: string): Promise<FileState | null> {
   }
 }
 
+/** Whether the file behind handle, size bytes long, ends with exactly these bytes (one positional read). */
+async function lastLineIs(handle: FileHandle, size: number, expected: Buffer): Promise<boolean> {
+  if (size < expected.length) return false;
+  const found = Buffer.alloc(expected.length);
+  try {
+    let filled = 0;
+    while (filled < found.length) {
+      const { bytesRead } = await handle.read(found, filled, found.length - filled, size - expected.length + filled);
+      if (bytesRead === 0) return false;
+      filled += bytesRead;
+    }
+  } catch {
+    return false;
+  }
+  return found.equals(expected);
+}
+
 export class AuditLog {
   private queue: Promise<unknown> = Promise.resolve();
   private readonly now: () => Date;
@@ -75,11 +92,18 @@ export class AuditLog {
    */
   private appendHandle: FileHandle | null = null;
   /**
-   * The trail and its head anchor as this writer left them after its last record. While both are unchanged (same
-   * file, size and change time), the next append skips re-reading the tail and the head it wrote itself; anything
-   * else (a rename, an edit, a truncation, another writer) takes the full path, which reads and checks both.
+   * The trail and its head anchor as this writer left them after its last record, and that record's line bytes.
+   * While a stat of both shows the same device, inode, size, ctime and mtime, and the trail's last line read back
+   * through the held handle is byte for byte the line written, the next append skips re-reading the tail and the
+   * head; anything else takes the full path, which reads and checks both. A same-size edit of an earlier record with
+   * its times restored (or within one timestamp tick) is caught by verify and the next start, not here.
    */
-  private lastWritten: { readonly trail: FileState; readonly head: FileState; readonly last: AuditLine } | null = null;
+  private lastWritten: {
+    readonly trail: FileState;
+    readonly head: FileState;
+    readonly last: AuditLine;
+    readonly lineBytes: Buffer;
+  } | null = null;
 
   constructor(
     readonly path: string,
@@ -335,14 +359,17 @@ export class AuditLog {
   }
 
   /**
-   * The tail as this writer left it, when the trail and its head anchor are still exactly what its last append
-   * left (checked by one stat of each, together); null otherwise.
+   * The tail as this writer left it, when the trail and its head anchor still stat as its last append left them
+   * and the trail's last line reads back as written; null otherwise.
    */
   private async unchangedTail(): Promise<Tail | null> {
     const known = this.lastWritten;
-    if (known === null || this.appendHandle === null) return null;
+    const handle = this.appendHandle;
+    if (known === null || handle === null) return null;
     const [trail, head] = await Promise.all([fileStateAt(this.path), fileStateAt(auditHeadPath(this.path))]);
     if (trail === null || head === null || !sameFileState(trail, known.trail) || !sameFileState(head, known.head)) return null;
+    // Times can be restored (Windows ChangeTime) or too coarse to see an edit: the last line's bytes cannot.
+    if (!(await lastLineIs(handle, Number(trail.size), known.lineBytes))) return null;
     return { exists: true, size: Number(trail.size), last: known.last, tornStart: null };
   }
 
@@ -365,13 +392,15 @@ export class AuditLog {
       const { record, line } =
         // The MAC and the line take the record's fields in their documented order (bodyOf), whatever the order here.
         signRecord<AuditLine>({ ...chain, ...entry } as Omit<AuditLine, 'mac'>, key);
+      const lineBytes = Buffer.from(`${line}\n`, 'utf8');
       this.lastWritten = null;
       try {
         if (this.appendHandle === null) {
           await mkdir(dirname(this.path), { recursive: true, mode: 0o700 });
-          this.appendHandle = await open(this.path, 'a', 0o600);
+          // a+: appends as 'a' does, and lets the next append read its own last line back (unchangedTail).
+          this.appendHandle = await open(this.path, 'a+', 0o600);
         }
-        await writeAll(this.appendHandle, Buffer.from(`${line}\n`, 'utf8'), null);
+        await writeAll(this.appendHandle, lineBytes, null);
         // fdatasync: the line and the file's new size are on disk (its times need not be) before the caller goes on.
         await this.appendHandle.datasync();
         if (!tail.exists) {
@@ -401,7 +430,7 @@ export class AuditLog {
         () => true,
         () => false,
       );
-      await this.noteWritten(record, tail.size + Buffer.byteLength(line) + 1, headWritten);
+      await this.noteWritten(record, lineBytes, tail.size + lineBytes.length, headWritten);
       return record;
     } finally {
       key.fill(0);
@@ -412,13 +441,13 @@ export class AuditLog {
    * Remembers the trail and head as this record left them (fstat of the held handle: the file it wrote), if the
    * trail ends where this record does: a change since the write is never taken as this writer's own.
    */
-  private async noteWritten(record: AuditLine, end: number, headWritten: boolean): Promise<void> {
+  private async noteWritten(record: AuditLine, lineBytes: Buffer, end: number, headWritten: boolean): Promise<void> {
     const handle = this.appendHandle;
     if (!headWritten || handle === null) return;
     try {
       const [trail, head] = await Promise.all([handle.stat({ bigint: true }), stat(auditHeadPath(this.path), { bigint: true })]);
       if (trail.size !== BigInt(end)) return;
-      this.lastWritten = { trail: fileStateOf(trail), head: fileStateOf(head), last: record };
+      this.lastWritten = { trail: fileStateOf(trail), head: fileStateOf(head), last: record, lineBytes };
     } catch {
       // Not known, so the next append reads and checks the tail and head itself.
     }
