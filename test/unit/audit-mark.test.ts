@@ -30,7 +30,19 @@ beforeEach(() => {
   tick = 0;
   store = new MemoryKeyStore({ 'audit-key': KEY_HEX });
 });
-afterEach(() => rmSync(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 20 }));
+/** Every log a test made: an append resolves before its head anchor lands, so each is flushed before the folder goes. */
+const openLogs: AuditLog[] = [];
+class TrackedAuditLog extends AuditLog {
+  constructor(...args: ConstructorParameters<typeof AuditLog>) {
+    super(...args);
+    openLogs.push(this);
+  }
+}
+
+afterEach(async () => {
+  await Promise.all(openLogs.splice(0).map((log) => log.flush().catch(() => undefined)));
+  rmSync(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 20 });
+});
 
 function card(i: number, overrides: Partial<AuditEntry> = {}): AuditEntry {
   return {
@@ -46,7 +58,7 @@ function card(i: number, overrides: Partial<AuditEntry> = {}): AuditEntry {
   };
 }
 
-async function writeTrail(count: number, log = new AuditLog(file, store, { now })): Promise<AuditLog> {
+async function writeTrail(count: number, log = new TrackedAuditLog(file, store, { now })): Promise<AuditLog> {
   for (let i = 1; i <= count; i++) await log.append(card(i));
   await log.flush(); // the head anchor follows each record without holding up the next step
   return log;
@@ -111,7 +123,7 @@ describe('the high-water mark', () => {
     rmSync(auditHeadPath(file));
     // verify alone cannot tell a deleted trail from a new one.
     expect(verifyAuditFile(file, KEY)).toEqual({ ok: true, records: 0 });
-    const fresh = new AuditLog(file, store, { now });
+    const fresh = new TrackedAuditLog(file, store, { now });
     for (const attempt of [fresh.check(), fresh.append(card(6))]) {
       const error = await refusal(attempt);
       expect(error.code).toBe('AUDIT_TRAIL_LOST');
@@ -126,7 +138,7 @@ describe('the high-water mark', () => {
     rmSync(file);
     rmSync(auditHeadPath(file));
     await store.delete('audit-key');
-    expect((await refusal(new AuditLog(file, store).append(card(3)))).code).toBe('AUDIT_TRAIL_LOST');
+    expect((await refusal(new TrackedAuditLog(file, store).append(card(3)))).code).toBe('AUDIT_TRAIL_LOST');
     expect(await store.get('audit-key')).toBeNull();
   });
 
@@ -134,11 +146,11 @@ describe('the high-water mark', () => {
     await writeTrail(4);
     copyFileSync(file, `${file}.old`);
     copyFileSync(auditHeadPath(file), `${file}.old-head`);
-    await writeTrail(3, new AuditLog(file, store, { now }));
+    await writeTrail(3, new TrackedAuditLog(file, store, { now }));
     copyFileSync(`${file}.old`, file);
     copyFileSync(`${file}.old-head`, auditHeadPath(file));
     expect(verifyAuditFile(file, KEY)).toEqual({ ok: true, records: 4 });
-    const error = await refusal(new AuditLog(file, store).check());
+    const error = await refusal(new TrackedAuditLog(file, store).check());
     expect(error.code).toBe('AUDIT_TRAIL_LOST');
     expect(error.message).toContain('The trail ends at record 4');
     expect(error.message).toContain('records 5 to 7 are missing');
@@ -151,11 +163,11 @@ describe('the high-water mark', () => {
     await writeTrail(3);
     const other = join(dir, 'other');
     const otherStore = new MemoryKeyStore({ 'audit-key': KEY_HEX });
-    const otherLog = new AuditLog(auditFilePath(other), otherStore, { now });
+    const otherLog = new TrackedAuditLog(auditFilePath(other), otherStore, { now });
     for (let i = 1; i <= 3; i++) await otherLog.append(card(i, { cardId: `OTHER-${i}` }));
     copyFileSync(auditFilePath(other), file);
     copyFileSync(auditHeadPath(auditFilePath(other)), auditHeadPath(file));
-    const error = await refusal(new AuditLog(file, store).check());
+    const error = await refusal(new TrackedAuditLog(file, store).check());
     expect(error.code).toBe('AUDIT_TRAIL_LOST');
     expect(error.message).toContain('Record 3 is not the one this station wrote');
   });
@@ -163,7 +175,7 @@ describe('the high-water mark', () => {
   it('refuses a trail cut short while the station runs, even when the keychain could not be written', async () => {
     const failing: KeyStore = { get: (a) => store.get(a), set: async () => Promise.reject(new Error('locked')), delete: (a) => store.delete(a) };
     await writeTrail(1);
-    const running = new AuditLog(file, failing, { now });
+    const running = new TrackedAuditLog(file, failing, { now });
     await running.append(card(2));
     await running.append(card(3));
     expect((await readMark(store))?.seq).toBe(1); // the keychain lags...
@@ -177,21 +189,21 @@ describe('the high-water mark', () => {
     await writeTrail(5);
     const records = readAuditRecords(file);
     await store.set('audit-mark', JSON.stringify({ seq: 3, mac: records[2]?.mac }));
-    expect(await new AuditLog(file, store).check()).toBe(5);
+    expect(await new TrackedAuditLog(file, store).check()).toBe(5);
     expect((await readMark(store))?.seq).toBe(5);
   });
 
   it('adopts the last record of a trail written before marks existed', async () => {
     await writeTrail(2);
     await store.delete('audit-mark');
-    expect(await new AuditLog(file, store).check()).toBe(2);
+    expect(await new TrackedAuditLog(file, store).check()).toBe(2);
     expect((await readMark(store))?.seq).toBe(2);
   });
 
   it('refuses a damaged mark with KEYCHAIN_ENTRY_MALFORMED, naming no value', async () => {
     await writeTrail(1);
     await store.set('audit-mark', '{"seq":1,"mac":"zz"}');
-    await expect(new AuditLog(file, store).check()).rejects.toMatchObject({ code: 'KEYCHAIN_ENTRY_MALFORMED' });
+    await expect(new TrackedAuditLog(file, store).check()).rejects.toMatchObject({ code: 'KEYCHAIN_ENTRY_MALFORMED' });
   });
 });
 
@@ -245,9 +257,9 @@ describe('npm run audit -- reset --acknowledge', () => {
       await writeTrail(4);
       copyFileSync(file, `${file}.at4`);
       copyFileSync(auditHeadPath(file), `${file}.at4-head`);
-      await writeTrail(2, new AuditLog(file, store, { now }));
+      await writeTrail(2, new TrackedAuditLog(file, store, { now }));
       loss.lose();
-      expect((await refusal(new AuditLog(file, store).check())).code).toBe('AUDIT_TRAIL_LOST');
+      expect((await refusal(new TrackedAuditLog(file, store).check())).code).toBe('AUDIT_TRAIL_LOST');
 
       const io = cli();
       expect(await io.run(['reset', '--acknowledge'])).toBe(EXIT_CODES.OK);
@@ -272,7 +284,7 @@ describe('npm run audit -- reset --acknowledge', () => {
         expect(verifyAuditFile(join(dir, 'audit', kept as string), KEY)).toEqual({ ok: true, records: 4 });
       }
 
-      const after = new AuditLog(file, store, { now });
+      const after = new TrackedAuditLog(file, store, { now });
       expect(await after.check()).toBe(1);
       expect((await after.append(card(7))).seq).toBe(2);
       const verify = cli();
@@ -286,7 +298,7 @@ describe('npm run audit -- reset --acknowledge', () => {
 
 describe('npm run audit -- verify: attempts without an outcome', () => {
   it('lists an attempt whose outcome record never came, and not one that was closed', async () => {
-    const log = new AuditLog(file, store, { now });
+    const log = new TrackedAuditLog(file, store, { now });
     const attempt = (id: string, cardId: string): AuditAttemptEntry => ({
       type: 'attempt',
       stationId: 'branch-01',
@@ -315,7 +327,7 @@ describe('a loss with a torn line after it is still a loss (seal is not the answ
     await writeTrail(4);
     copyFileSync(file, `${file}.at4`);
     copyFileSync(auditHeadPath(file), `${file}.at4-head`);
-    await writeTrail(6, new AuditLog(file, store, { now }));
+    await writeTrail(6, new TrackedAuditLog(file, store, { now }));
     copyFileSync(`${file}.at4`, file);
     copyFileSync(`${file}.at4-head`, auditHeadPath(file));
     writeFileSync(file, `${readFileSync(file, 'utf8')}{"seq":5,"ti`);
@@ -324,7 +336,7 @@ describe('a loss with a torn line after it is still a loss (seal is not the answ
   it('the station, verify and seal all name the lost records; seal changes nothing and the mark stays', async () => {
     await cutWithTornLine();
     const before = readFileSync(file);
-    const error = await refusal(new AuditLog(file, store).check());
+    const error = await refusal(new TrackedAuditLog(file, store).check());
     expect(error.code).toBe('AUDIT_TRAIL_LOST');
     expect(error.message).toContain('records 5 to 10 are missing');
     const io = cli();
@@ -359,7 +371,7 @@ describe("the station's mark is only the station trail's", () => {
     const io = cli();
     expect(await runAuditCli(['seal', copy], { ...depsOf(io), openStore: () => store })).toBe(EXIT_CODES.OK);
     expect((await readMark(store))?.seq).toBe(5);
-    expect(await new AuditLog(file, store).check()).toBe(5);
+    expect(await new TrackedAuditLog(file, store).check()).toBe(5);
   });
 
   it('reset refuses a file that is not the data directory trail, and leaves the mark alone', async () => {
@@ -385,7 +397,7 @@ describe('a reset whose mark write failed', () => {
     expect(await io.run(['reset', '--acknowledge'])).toBe(EXIT_CODES.OK);
     expect(io.out.join('')).toContain("the keychain's high-water mark could not be updated now");
     expect((await readMark(store))?.seq).toBe(5);
-    const log = new AuditLog(file, store);
+    const log = new TrackedAuditLog(file, store);
     expect(await log.check()).toBe(1);
     await log.flush();
     expect((await readMark(store))?.seq).toBe(1);
@@ -439,7 +451,7 @@ describe('a forged reset line put first to hide a loss', () => {
   it('the station refuses it as a loss naming the range, writes nothing and leaves the mark', async () => {
     const { markSeq } = await forgeResetOverRecord1();
     const before = readFileSync(file);
-    const log = new AuditLog(file, store, { now });
+    const log = new TrackedAuditLog(file, store, { now });
     const error = await refusal(log.check());
     expect(error.code).toBe('AUDIT_TRAIL_LOST');
     expect(error.message).toContain(`records 2 to ${markSeq} are missing`);
@@ -473,13 +485,13 @@ describe('a forged reset line put first to hide a loss', () => {
       set: async (a, v) => (a === 'audit-mark' ? Promise.reject(new Error('locked')) : store.set(a, v)),
       delete: (a) => store.delete(a),
     };
-    await writeTrail(2, new AuditLog(file, locked, { now }));
+    await writeTrail(2, new TrackedAuditLog(file, locked, { now }));
     expect(await readMark(store)).toEqual(mark);
     const lines = readFileSync(file, 'utf8').split('\n');
     // Record 4 replaced by a line that only claims its mac: the chain no longer verifies there.
     lines[3] = (lines[3] as string).replace('"CARD-4"', '"CARD-X"');
     writeFileSync(file, lines.join('\n'));
-    const error = await refusal(new AuditLog(file, store, { now }).check());
+    const error = await refusal(new TrackedAuditLog(file, store, { now }).check());
     expect(error.code).toBe('AUDIT_TRAIL_LOST');
   });
 });

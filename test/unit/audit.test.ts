@@ -38,7 +38,19 @@ beforeEach(() => {
   file = auditFilePath(dir);
   tick = 0;
 });
-afterEach(() => rmSync(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 20 }));
+/** Every log a test made: an append resolves before its head anchor lands, so each is flushed before the folder goes. */
+const openLogs: AuditLog[] = [];
+class TrackedAuditLog extends AuditLog {
+  constructor(...args: ConstructorParameters<typeof AuditLog>) {
+    super(...args);
+    openLogs.push(this);
+  }
+}
+
+afterEach(async () => {
+  await Promise.all(openLogs.splice(0).map((log) => log.flush().catch(() => undefined)));
+  rmSync(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 20 });
+});
 
 function entry(overrides: Partial<AuditEntry> = {}): AuditEntry {
   return {
@@ -55,7 +67,7 @@ function entry(overrides: Partial<AuditEntry> = {}): AuditEntry {
 }
 
 async function writeTrail(count: number, store: KeyStore = new MemoryKeyStore({ 'audit-key': KEY_HEX })): Promise<AuditLog> {
-  const log = new AuditLog(file, store, { now });
+  const log = new TrackedAuditLog(file, store, { now });
   for (let i = 1; i <= count; i++) await log.append(entry({ cardId: `CARD-${i}`, outcome: i % 3 === 0 ? 'rejected' : 'pin-set' }));
   await log.flush(); // the head anchor follows each record without holding up the next step
   return log;
@@ -104,7 +116,7 @@ describe('AuditLog: chain and key', () => {
   });
 
   it('returns the record it wrote', async () => {
-    const log = new AuditLog(file, new MemoryKeyStore({ 'audit-key': KEY_HEX }), { now });
+    const log = new TrackedAuditLog(file, new MemoryKeyStore({ 'audit-key': KEY_HEX }), { now });
     const record = await log.append(entry({ mode: 'processor', outcome: 'pin-generated', requestStatus: null }));
     expect(record).toEqual({
       seq: 1,
@@ -119,7 +131,7 @@ describe('AuditLog: chain and key', () => {
 
   it('creates audit-key on first use (64 uppercase hex) and reuses it', async () => {
     const store = new MemoryKeyStore();
-    const log = new AuditLog(file, store, { now });
+    const log = new TrackedAuditLog(file, store, { now });
     expect(await log.check()).toBe(0);
     expect(await store.get('audit-key')).toBeNull(); // check() never creates it
     await log.append(entry());
@@ -134,7 +146,7 @@ describe('AuditLog: chain and key', () => {
   it('does not make a new key when the trail already has records (the chain would break)', async () => {
     await writeTrail(2);
     const empty = new MemoryKeyStore();
-    const error = await rejection(new AuditLog(file, empty).append(entry()));
+    const error = await rejection(new TrackedAuditLog(file, empty).append(entry()));
     expect(error).toBeInstanceOf(StationError);
     expect((error as StationError).code).toBe('KEYCHAIN_ENTRY_MISSING');
     expect(await empty.get('audit-key')).toBeNull();
@@ -142,7 +154,7 @@ describe('AuditLog: chain and key', () => {
   });
 
   it('refuses a malformed audit-key and writes nothing', async () => {
-    const error = await rejection(new AuditLog(file, new MemoryKeyStore({ 'audit-key': 'not-hex' })).append(entry()));
+    const error = await rejection(new TrackedAuditLog(file, new MemoryKeyStore({ 'audit-key': 'not-hex' })).append(entry()));
     expect(error).toBeInstanceOf(StationError);
     expect((error as StationError).code).toBe('KEYCHAIN_ENTRY_MALFORMED');
     expect((error as Error).message).not.toContain('not-hex');
@@ -155,7 +167,7 @@ describe('AuditLog: chain and key', () => {
       set: () => Promise.reject(new StationError('KEYCHAIN_UNAVAILABLE')),
       delete: () => Promise.reject(new StationError('KEYCHAIN_UNAVAILABLE')),
     };
-    const error = await rejection(new AuditLog(file, broken).append(entry()));
+    const error = await rejection(new TrackedAuditLog(file, broken).append(entry()));
     expect((error as StationError).code).toBe('KEYCHAIN_UNAVAILABLE');
     expect(existsSync(file)).toBe(false);
   });
@@ -164,14 +176,14 @@ describe('AuditLog: chain and key', () => {
     const reads: KeyAccount[] = [];
     const inner = new MemoryKeyStore({ 'audit-key': KEY_HEX });
     const spy: KeyStore = { get: (account) => (reads.push(account), inner.get(account)), set: (a, v) => inner.set(a, v), delete: (a) => inner.delete(a) };
-    const log = new AuditLog(file, spy);
+    const log = new TrackedAuditLog(file, spy);
     await log.append(entry());
     await log.append(entry());
     expect(reads).toEqual(['audit-mark', 'audit-key', 'audit-key']);
   });
 
   it('serialises concurrent appends into one consecutive chain', async () => {
-    const log = new AuditLog(file, new MemoryKeyStore({ 'audit-key': KEY_HEX }), { now });
+    const log = new TrackedAuditLog(file, new MemoryKeyStore({ 'audit-key': KEY_HEX }), { now });
     const records = await Promise.all(Array.from({ length: 12 }, (_, i) => log.append(entry({ cardId: `C-${i}` }))));
     await log.flush();
     expect(records.map((record) => record.seq).sort((a, b) => a - b)).toEqual(Array.from({ length: 12 }, (_, i) => i + 1));
@@ -180,7 +192,7 @@ describe('AuditLog: chain and key', () => {
 
   it('reports a write failure as AUDIT_WRITE_FAILED', async () => {
     mkdirSync(file, { recursive: true }); // the trail's path is a directory
-    const error = await rejection(new AuditLog(file, new MemoryKeyStore({ 'audit-key': KEY_HEX })).append(entry()));
+    const error = await rejection(new TrackedAuditLog(file, new MemoryKeyStore({ 'audit-key': KEY_HEX })).append(entry()));
     expect(error).toBeInstanceOf(AuditError);
     expect((error as AuditError).code).toBe('AUDIT_WRITE_FAILED');
   });
@@ -208,7 +220,7 @@ describe('AuditLog: what a record may hold', () => {
     ['a null processor', { ...entry(), processor: null }],
   ];
   it.each(refused)('refuses %s (AUDIT_INVALID_ENTRY, value not repeated) and writes nothing', async (_name, value) => {
-    const log = new AuditLog(file, new MemoryKeyStore({ 'audit-key': KEY_HEX }));
+    const log = new TrackedAuditLog(file, new MemoryKeyStore({ 'audit-key': KEY_HEX }));
     const error = await rejection(log.append(value as AuditEntry));
     expect(error).toBeInstanceOf(AuditError);
     expect((error as AuditError).code).toBe('AUDIT_INVALID_ENTRY');
@@ -217,7 +229,7 @@ describe('AuditLog: what a record may hold', () => {
   });
 
   it('names the refused fields', async () => {
-    const error = await rejection(new AuditLog(file, new MemoryKeyStore({ 'audit-key': KEY_HEX })).append({ ...entry(), pin: '1234' } as AuditEntry));
+    const error = await rejection(new TrackedAuditLog(file, new MemoryKeyStore({ 'audit-key': KEY_HEX })).append({ ...entry(), pin: '1234' } as AuditEntry));
     expect((error as Error).message).toMatch(/pin/);
   });
 
@@ -290,7 +302,7 @@ describe('staff records', () => {
     }) as AuditStaffEntry;
 
   it('chain with card records and verify; their fields are the documented ones, in order', async () => {
-    const log = new AuditLog(file, new MemoryKeyStore({ 'audit-key': KEY_HEX }), { now });
+    const log = new TrackedAuditLog(file, new MemoryKeyStore({ 'audit-key': KEY_HEX }), { now });
     await log.append(staffEntry());
     await log.append(entry());
     await log.append(staffEntry({ event: 'sign-out', reason: 'idle', processor: 'sandbox' }));
@@ -302,7 +314,7 @@ describe('staff records', () => {
   });
 
   it('refuse a field that is not listed (a password could not ride along) and an unknown event', async () => {
-    const log = new AuditLog(file, new MemoryKeyStore({ 'audit-key': KEY_HEX }), { now });
+    const log = new TrackedAuditLog(file, new MemoryKeyStore({ 'audit-key': KEY_HEX }), { now });
     await expect(log.append(staffEntry({ password: 'correct horse battery' }))).rejects.toMatchObject({ code: 'AUDIT_INVALID_ENTRY' });
     await expect(log.append(staffEntry({ event: 'password-shown' }))).rejects.toMatchObject({ code: 'AUDIT_INVALID_ENTRY' });
     await expect(log.append(staffEntry({ reason: 'free text with spaces' }))).rejects.toMatchObject({ code: 'AUDIT_INVALID_ENTRY' });
@@ -310,7 +322,7 @@ describe('staff records', () => {
   });
 
   it('an edited user name breaks the mac', async () => {
-    const log = new AuditLog(file, new MemoryKeyStore({ 'audit-key': KEY_HEX }), { now });
+    const log = new TrackedAuditLog(file, new MemoryKeyStore({ 'audit-key': KEY_HEX }), { now });
     await log.append(staffEntry({ event: 'sign-in', reason: null }));
     writeLines(lines().map((line) => line.replace('"anna.k"', '"boris"')));
     expect(JSON.stringify(await verifyAuditFile(file, KEY))).toContain('mac does not match');
@@ -319,7 +331,7 @@ describe('staff records', () => {
 
 describe('records made against the sandbox processor', () => {
   it('carry processor "sandbox" after the profile; other records keep their old form', async () => {
-    const log = new AuditLog(file, new MemoryKeyStore({ 'audit-key': KEY_HEX }), { now });
+    const log = new TrackedAuditLog(file, new MemoryKeyStore({ 'audit-key': KEY_HEX }), { now });
     await log.append(entry({ processor: 'sandbox' }));
     await log.append(entry());
     const [practice, real] = lines().map((line) => JSON.parse(line) as Record<string, unknown>);
@@ -330,7 +342,7 @@ describe('records made against the sandbox processor', () => {
   });
 
   it('removing the mark from a practice record breaks its mac', async () => {
-    const log = new AuditLog(file, new MemoryKeyStore({ 'audit-key': KEY_HEX }), { now });
+    const log = new TrackedAuditLog(file, new MemoryKeyStore({ 'audit-key': KEY_HEX }), { now });
     await log.append(entry({ processor: 'sandbox' }));
     writeLines(lines().map((line) => line.replace('"processor":"sandbox",', '')));
     const result = await verifyAuditFile(file, KEY);
@@ -448,7 +460,7 @@ describe('verifyAuditFile: tampering names the first bad record', () => {
     await writeTrail(3);
     const original = lines();
     const otherFile = join(dir, 'other.jsonl');
-    const other = new AuditLog(otherFile, new MemoryKeyStore({ 'audit-key': KEY_HEX }), { now });
+    const other = new TrackedAuditLog(otherFile, new MemoryKeyStore({ 'audit-key': KEY_HEX }), { now });
     for (let i = 0; i < 3; i++) await other.append(entry({ cardId: `OTHER-${i}` }));
     const foreign = readFileSync(otherFile, 'utf8').split('\n');
     writeLines([original[0] as string, foreign[1] as string, original[2] as string]);
@@ -507,7 +519,7 @@ describe('verifyAuditFile: tampering names the first bad record', () => {
     await writeTrail(2);
     const older = readFileSync(auditHeadPath(file));
     for (let i = 0; i < 2; i++) {
-      const log = new AuditLog(file, new MemoryKeyStore({ 'audit-key': KEY_HEX }), { now });
+      const log = new TrackedAuditLog(file, new MemoryKeyStore({ 'audit-key': KEY_HEX }), { now });
       await log.append(entry());
       await log.flush();
     }
