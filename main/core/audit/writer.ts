@@ -1,15 +1,14 @@
 /** The station's writer: one record per outcome, chained, on disk before append resolves. */
 import { createHash } from 'node:crypto';
 import type { Hash } from 'node:crypto';
-import { mkdir, open, stat } from 'node:fs/promises';
-import type { BigIntStats } from 'node:fs';
+import { mkdir, open } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { KeyStore } from '../keystore';
 import { AUDIT_GENESIS, AuditError, macEquals, signRecord, validateAuditEntry } from './format';
 import type { AuditEntry, AuditInput, AuditLine } from './format';
 import { auditPendingPath, readPendingOutcome, removePendingOutcome, writePendingOutcome } from './pending';
-import { auditHeadPath, wrapWrite } from './files';
+import { wrapWrite } from './files';
 import { fsyncDir, writeAll } from '../durable-file';
 import { reconcileHead, writeHead } from './head';
 import { keyForAppend, keyForCheck } from './keys';
@@ -27,52 +26,11 @@ import { writeCheckpoint } from './scan-files';
 import type { TrailScan, TrailVisitor } from './scan';
 import type { HighWaterMark } from './mark';
 import type { Tail } from './tail';
+import { unchangedTail, writtenState } from './append-state';
+import type { LastWritten } from './append-state';
 
 export interface AuditLogOptions {
   readonly now?: () => Date;
-}
-
-/** Which file a path named, and its state: a rename, truncation or append changes one; an edit whose times were restored may not. */
-interface FileState {
-  readonly dev: bigint;
-  readonly ino: bigint;
-  readonly size: bigint;
-  readonly ctimeNs: bigint;
-  readonly mtimeNs: bigint;
-}
-
-function fileStateOf(stats: BigIntStats): FileState {
-  return { dev: stats.dev, ino: stats.ino, size: stats.size, ctimeNs: stats.ctimeNs, mtimeNs: stats.mtimeNs };
-}
-
-function sameFileState(a: FileState, b: FileState): boolean {
-  return a.dev === b.dev && a.ino === b.ino && a.size === b.size && a.ctimeNs === b.ctimeNs && a.mtimeNs === b.mtimeNs;
-}
-
-/** The path's state now, or null when it is gone (or cannot be looked at: the caller then takes the full path). */
-async function fileStateAt(path: string): Promise<FileState | null> {
-  try {
-    return fileStateOf(await stat(path, { bigint: true }));
-  } catch {
-    return null;
-  }
-}
-
-/** Whether the file behind handle, size bytes long, ends with exactly these bytes (one positional read). */
-async function lastLineIs(handle: FileHandle, size: number, expected: Buffer): Promise<boolean> {
-  if (size < expected.length) return false;
-  const found = Buffer.alloc(expected.length);
-  try {
-    let filled = 0;
-    while (filled < found.length) {
-      const { bytesRead } = await handle.read(found, filled, found.length - filled, size - expected.length + filled);
-      if (bytesRead === 0) return false;
-      filled += bytesRead;
-    }
-  } catch {
-    return false;
-  }
-  return found.equals(expected);
 }
 
 export class AuditLog {
@@ -91,19 +49,8 @@ export class AuditLog {
    * and closing it per record cost more than the record's own write and fdatasync.
    */
   private appendHandle: FileHandle | null = null;
-  /**
-   * The trail and its head anchor as this writer left them after its last record, and that record's line bytes.
-   * While a stat of both shows the same device, inode, size, ctime and mtime, and the trail's last line read back
-   * through the held handle is byte for byte the line written, the next append skips re-reading the tail and the
-   * head; anything else takes the full path, which reads and checks both. A same-size edit of an earlier record with
-   * its times restored (or within one timestamp tick) is caught by verify and the next start, not here.
-   */
-  private lastWritten: {
-    readonly trail: FileState;
-    readonly head: FileState;
-    readonly last: AuditLine;
-    readonly lineBytes: Buffer;
-  } | null = null;
+  /** The trail and head as its last record left them (./append-state.ts); null: the next append takes the full path. */
+  private lastWritten: LastWritten | null = null;
 
   constructor(
     readonly path: string,
@@ -358,23 +305,8 @@ export class AuditLog {
     await handle?.close().catch(() => undefined);
   }
 
-  /**
-   * The tail as this writer left it, when the trail and its head anchor still stat as its last append left them
-   * and the trail's last line reads back as written; null otherwise.
-   */
-  private async unchangedTail(): Promise<Tail | null> {
-    const known = this.lastWritten;
-    const handle = this.appendHandle;
-    if (known === null || handle === null) return null;
-    const [trail, head] = await Promise.all([fileStateAt(this.path), fileStateAt(auditHeadPath(this.path))]);
-    if (trail === null || head === null || !sameFileState(trail, known.trail) || !sameFileState(head, known.head)) return null;
-    // Times can be restored (Windows ChangeTime) or too coarse to see an edit: the last line's bytes cannot.
-    if (!(await lastLineIs(handle, Number(trail.size), known.lineBytes))) return null;
-    return { exists: true, size: Number(trail.size), last: known.last, tornStart: null };
-  }
-
   private async appendNow(entry: AuditInput, durable: (record: AuditLine) => void): Promise<AuditLine> {
-    const unchanged = await this.unchangedTail();
+    const unchanged = await unchangedTail(this.path, this.appendHandle, this.lastWritten);
     if (unchanged === null) await this.releaseTrail();
     const hasAnything = unchanged !== null || (await hasRecordsOrHead(this.path));
     await this.refuseMissingTrail(hasAnything);
@@ -437,19 +369,10 @@ export class AuditLog {
     }
   }
 
-  /**
-   * Remembers the trail and head as this record left them (fstat of the held handle: the file it wrote), if the
-   * trail ends where this record does: a change since the write is never taken as this writer's own.
-   */
+  /** Remembers the trail and head as this record left them, for the next append's shortcut (./append-state.ts). */
   private async noteWritten(record: AuditLine, lineBytes: Buffer, end: number, headWritten: boolean): Promise<void> {
     const handle = this.appendHandle;
     if (!headWritten || handle === null) return;
-    try {
-      const [trail, head] = await Promise.all([handle.stat({ bigint: true }), stat(auditHeadPath(this.path), { bigint: true })]);
-      if (trail.size !== BigInt(end)) return;
-      this.lastWritten = { trail: fileStateOf(trail), head: fileStateOf(head), last: record, lineBytes };
-    } catch {
-      // Not known, so the next append reads and checks the tail and head itself.
-    }
+    this.lastWritten = await writtenState(this.path, handle, record, lineBytes, end);
   }
 }
