@@ -14,7 +14,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { AuditShipper, loadShipIdentity, OpenAttemptTracker, readAuditKey } from './audit';
 import { adminLockHolder } from './admin-lock';
-import { CardHistory } from './approvals';
+import { CardHistory } from './card-history';
 import { StationError, toErrorInfo } from '../../common/errors';
 import type { StationErrorInfo } from '../../common/errors';
 import type { IpcHandler } from '../../common/ipc';

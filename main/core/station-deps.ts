@@ -5,7 +5,8 @@
 import type { PinMode } from '../../common/domain';
 import type { OperatorView, PinpadView } from '../../common/ipc';
 import type { StaffView } from '../../common/staff';
-import type { CardHistory, Grant } from './approvals';
+import type { Grant } from './approvals';
+import type { CardHistory } from './card-history';
 import type { CardApi } from './card-api-client';
 import type { StationConfig } from './config';
 import type { KeyStore } from './keystore';

@@ -12,7 +12,7 @@ import type { ProcessorOutcome } from '../../common/ipc';
 import { carriesPracticeMark } from './audit';
 import type { AuditEntry, AuditInput, AuditLine, TrailVisitor } from './audit';
 import type { AuditExportFormat } from '../../common/domain';
-import type { CardHistory } from './approvals';
+import type { CardHistory } from './card-history';
 import type { StationConfig } from './config';
 import { practiceMark, SANDBOX_BASE_URL } from './config';
 import type { Logger } from './log';

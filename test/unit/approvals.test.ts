@@ -2,7 +2,8 @@
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../main/core/config';
 import type { StationConfigInput } from '../../main/core/config';
-import { ApprovalDesk, CardHistory } from '../../main/core/approvals';
+import { ApprovalDesk } from '../../main/core/approvals';
+import { CardHistory } from '../../main/core/card-history';
 import type { AuditApprovalEntry } from '../../main/core/audit';
 import { MemoryKeyStore } from '../../main/core/keystore';
 import type { KeyStore } from '../../main/core/keystore';

@@ -6,7 +6,7 @@
 import { copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { CardHistory } from '../../main/core/approvals';
+import { CardHistory } from '../../main/core/card-history';
 import { AuditLog, auditHistoryPath, OpenAttemptTracker, scanTrail } from '../../main/core/audit';
 import type { AuditInput, AuditOutcome, TrailVisitor } from '../../main/core/audit';
 import type { MemoryKeyStore } from '../../main/core/keystore';

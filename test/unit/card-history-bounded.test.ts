@@ -1,10 +1,10 @@
 /**
- * Start-up's card history (main/core/approvals.ts, CardHistory) keeps only what the approval rules can ask for, so
+ * Start-up's card history (main/core/card-history.ts, CardHistory) keeps only what the approval rules can ask for, so
  * years of trail cost no more memory, and no bigger snapshot, than the last 30 days: a possible set inside the
  * longest repeat window (720 hours), and a card's last attempt while its outcome is unknown, however old.
  */
 import { describe, expect, it } from 'vitest';
-import { CardHistory } from '../../main/core/approvals';
+import { CardHistory } from '../../main/core/card-history';
 import { parseConfig } from '../../main/core/config';
 import { ApprovalDesk } from '../../main/core/approvals';
 

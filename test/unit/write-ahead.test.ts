@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { AuditError, AuditLog, OpenAttemptTracker, openAttempts, readAuditRecords, verifyAuditFile } from '../../main/core/audit';
-import { CardHistory } from '../../main/core/approvals';
+import { CardHistory } from '../../main/core/card-history';
 import type { AuditInput } from '../../main/core/audit';
 import type { CardApi, SetPinRequest } from '../../main/core/card-api-client';
 import { parseConfig } from '../../main/core/config';
