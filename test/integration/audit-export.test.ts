@@ -12,7 +12,8 @@ import { parse } from 'csv-parse/sync';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { AuditError, AuditLog, auditFilePath, readAuditRecords } from '../../main/core/audit';
 import type { AuditEntry, AuditInput, AuditStaffEntry } from '../../main/core/audit';
-import { EXPORT_FIELDS, exportAuditTrail, isExportableField, parseAuditExportDate } from '../../main/core/audit/export';
+import { exportAuditTrail, parseAuditExportDate } from '../../main/core/audit/export';
+import { EXPORT_FIELDS, isExportableField } from '../../main/core/audit/export-format';
 import { MemoryKeyStore } from '../../main/core/keystore';
 import { EXIT_CODES, runAuditCli } from '../../main/admin/audit/cli';
 
