@@ -9,8 +9,9 @@ import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSyn
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { AuditError, AuditLog, auditFilePath, auditHeadPath, readAuditRecords, readMark, verifyAuditFile } from '../../main/core/audit';
-import type { AuditAttemptEntry, AuditEntry, AuditResetRecord } from '../../main/core/audit';
+import { TrackedAuditLog } from '../helpers/audit-trail';
+import { AuditError, auditFilePath, auditHeadPath, readAuditRecords, readMark, verifyAuditFile } from '../../main/core/audit';
+import type { AuditAttemptEntry, AuditEntry, AuditResetRecord, AuditLog } from '../../main/core/audit';
 import { MemoryKeyStore } from '../../main/core/keystore';
 import type { KeyStore } from '../../main/core/keystore';
 import { EXIT_CODES, runAuditCli } from '../../main/admin/audit/cli';
@@ -30,17 +31,8 @@ beforeEach(() => {
   tick = 0;
   store = new MemoryKeyStore({ 'audit-key': KEY_HEX });
 });
-/** Every log a test made: an append resolves before its head anchor lands, so each is flushed before the folder goes. */
-const openLogs: AuditLog[] = [];
-class TrackedAuditLog extends AuditLog {
-  constructor(...args: ConstructorParameters<typeof AuditLog>) {
-    super(...args);
-    openLogs.push(this);
-  }
-}
-
 afterEach(async () => {
-  await Promise.all(openLogs.splice(0).map((log) => log.flush().catch(() => undefined)));
+  await TrackedAuditLog.flushAll();
   rmSync(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 20 });
 });
 

@@ -7,19 +7,19 @@ import { appendFileSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readd
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { TrackedAuditLog } from '../helpers/audit-trail';
 import { StationError } from '../../common/errors';
 import {
   AUDIT_GENESIS,
   AUDIT_RECORD_FIELDS,
   AuditError,
-  AuditLog,
   auditFilePath,
   auditHeadPath,
   readAuditRecords,
   sealAuditFile,
   verifyAuditFile,
 } from '../../main/core/audit';
-import type { AuditEntry, AuditStaffEntry, AuditVerifyResult } from '../../main/core/audit';
+import type { AuditEntry, AuditStaffEntry, AuditVerifyResult, AuditLog } from '../../main/core/audit';
 import { MemoryKeyStore } from '../../main/core/keystore';
 import type { KeyAccount, KeyStore } from '../../main/core/keystore';
 import { EXIT_CODES, defaultDataDir, runAuditCli } from '../../main/admin/audit/cli';
@@ -38,17 +38,8 @@ beforeEach(() => {
   file = auditFilePath(dir);
   tick = 0;
 });
-/** Every log a test made: an append resolves before its head anchor lands, so each is flushed before the folder goes. */
-const openLogs: AuditLog[] = [];
-class TrackedAuditLog extends AuditLog {
-  constructor(...args: ConstructorParameters<typeof AuditLog>) {
-    super(...args);
-    openLogs.push(this);
-  }
-}
-
 afterEach(async () => {
-  await Promise.all(openLogs.splice(0).map((log) => log.flush().catch(() => undefined)));
+  await TrackedAuditLog.flushAll();
   rmSync(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 20 });
 });
 
