@@ -122,11 +122,15 @@ it('connection refused: retried while nothing can have been sent, then reported;
 });
 
 it('a second OK or a new Start while a request is in flight sends nothing', async () => {
-  station = await launchStation({ config: { sandbox: { faults: [{ kind: 'latency', ms: 1_500 }] } } });
+  // The answer comes late enough for the pad's end-of-entry reload to finish under load while the request is out.
+  station = await launchStation({ config: { sandbox: { faults: [{ kind: 'latency', ms: 6_000 }] } } });
   const { operator, pinpad, sandbox, core } = station;
   await startCard(operator, 'FAULT-3', 'Customer chooses PIN');
   await enterAndConfirm(pinpad, '4826');
   await expect.poll(() => core.station.operatorView().phase).toBe('sending');
+  // The entry's end reloads the pad's page, as the app does: its second OK comes from the fresh page.
+  await expect.poll(() => station?.padReloads()).toBe(1);
+  expect(core.station.operatorView().phase).toBe('sending');
   // The pad's OK again, and a new session from the operator, both while the request is out.
   const again = await pinpad.evaluate(() => (window as unknown as { pinpad: { submit(): Promise<unknown> } }).pinpad.submit());
   const restart = await operator.evaluate(() =>

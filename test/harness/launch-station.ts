@@ -180,7 +180,7 @@ export interface LaunchedStation {
   audioCutOff(): readonly PlayedCue[];
   /** When each played cue's play() was called (performance.timeOrigin + performance.now() in the pad page, ms), in the same order. */
   audioCueTimes(): readonly number[];
-  /** How many times the pad's page was reloaded (after each entry, as the app does). */
+  /** How many times the pad's page was reloaded (after each entry, as the app does), each counted once the fresh page has loaded. */
   padReloads(): number;
   /** The device label each played cue was routed to, in the same order. */
   audioDevices(): readonly string[];
@@ -252,12 +252,13 @@ export async function launchStation(options: LaunchStationOptions = {}): Promise
   const reloadPad = (): void => {
     const page = pages.pinpad;
     if (!page) return;
-    padReloads++;
     deliveries.pinpad = deliveries.pinpad
       .then(async () => {
         for (const index of sounding) cutOff.push(index);
         sounding.clear();
         await page.reload();
+        // Counted once the fresh page has loaded: a test that waits for the count can then use the page.
+        padReloads++;
       })
       .catch(() => undefined);
   };
