@@ -310,7 +310,8 @@ describe('PIN pad', () => {
     // The session ends (the cardholder cancels): the pad is back in the default language for the next person.
     await button(kk.pad.cancel).click();
     await expect.poll(() => heading(pinpad)).toBe('Please wait');
-    expect(await pinpad.evaluate(() => document.documentElement.lang)).toBe('en');
+    // Polled: the entry's end reloads the pad's page, which a single evaluate could meet mid-navigation.
+    await expect.poll(() => pinpad.evaluate(() => document.documentElement.lang)).toBe('en');
     expect(await button('English').getAttribute('aria-pressed')).toBe('true');
     await operator.getByRole('button', { name: 'Next card' }).click();
     await startCard(operator, 'CARD-0901', 'Customer chooses PIN');
