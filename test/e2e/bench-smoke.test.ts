@@ -106,8 +106,8 @@ describe('bench smoke (--quick)', () => {
       expect(run.connectionsPerOp.pipeline).toBe(1);
       expect(run.connectionsPerOp.fetchFresh).toBe(1);
       expect(run.connectionsPerOp.fetchKeepAlive).toBeLessThan(0.5);
-      // pin-public-key and api-token, read together; audit-key is held for the signed-in session.
-      expect(run.keychainReadsPerOp).toBe(2);
+      // Only api-token: the default profile's public key is the one Start read and checked; audit-key is held for the signed-in session.
+      expect(run.keychainReadsPerOp).toBe(1);
       expect(run.keychainRoundTripsPerOp).toBe(1);
     }
     expect(results.sections.browser?.presses.n).toBe(8);
