@@ -260,6 +260,8 @@ export interface StationApi {
 /** The API the PIN pad preload exposes as `window.pinpad`. */
 export interface PinpadApi {
   getState(): Promise<IpcResult<PinpadView>>;
+  /** Main's state as the page started loading: asked by the preload, so the answer overlaps the page's own load. */
+  firstState(): Promise<IpcResult<PinpadView>>;
   press(position: number): Promise<IpcResult<PinpadView>>;
   erase(): Promise<IpcResult<PinpadView>>;
   clear(): Promise<IpcResult<PinpadView>>;

@@ -7,8 +7,11 @@ import type { PreloadDeps } from './bridge';
 export function exposePinpadApi({ contextBridge, ipcRenderer }: PreloadDeps): void {
   const invoke = <C extends PinpadChannel>(channel: C, arg: PinpadInvoke[C]['arg']) =>
     ipcRenderer.invoke(channel, arg) as Promise<IpcResult<PinpadInvoke[C]['result']>>;
+  // Asked before the page's script is fetched, so the keypad does not wait one more round trip after it runs.
+  const firstState = invoke('pinpad:get-state', null);
   const api: PinpadApi = {
     getState: () => invoke('pinpad:get-state', null),
+    firstState: () => firstState,
     press: (position) => invoke('pinpad:press', position),
     erase: () => invoke('pinpad:erase', null),
     clear: () => invoke('pinpad:clear', null),

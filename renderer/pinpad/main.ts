@@ -7,7 +7,9 @@ import PinPad from './PinPad.svelte';
 
 const target = document.getElementById('app');
 if (!target) throw new Error('#app is missing from the PIN pad page');
-// The pad's first paint is in the configured language: its texts (one small chunk) load before it.
-const first = await pinpad.getState();
-const firstLanguage: Language = first.ok ? first.value.language : 'en';
-mount(PinPad, { target, props: { firstLanguage, firstCatalogue: await loadPadCatalogue(firstLanguage) } });
+// The pad's first paint is in the configured language (its texts, one small chunk, load before it) and shows
+// main's first state itself: the keypad is usable at mount, without a second round trip to main.
+const first = await pinpad.firstState();
+const firstView = first.ok ? first.value : null;
+const firstLanguage: Language = firstView?.language ?? 'en';
+mount(PinPad, { target, props: { firstView, firstLanguage, firstCatalogue: await loadPadCatalogue(firstLanguage) } });

@@ -335,6 +335,41 @@ describe('PIN pad', () => {
     expect(await pinpad.getByRole('img').getAttribute('aria-label')).toBe('2 digits entered');
   });
 
+  it('a pad page loaded mid-entry shows a usable keypad from the state its preload asked for, without waiting for another answer from main', async () => {
+    const launched = await launch();
+    const { operator, pinpad } = launched;
+    await startCard(operator, 'CARD-0951', 'Customer chooses PIN');
+    await expect.poll(() => heading(pinpad)).toBe('Enter your new PIN');
+    // After the reload, main answers the page's first get-state at once and holds back every later one, and every
+    // pushed state (the countdown pushes one a second), so only that first answer can enable the keypad.
+    const router = launched.core.router;
+    const handle = router.handle.bind(router);
+    const evaluate = pinpad.evaluate.bind(pinpad);
+    const held: (() => void)[] = [];
+    const holdBack = (): Promise<void> => new Promise<void>((release) => held.push(release));
+    let stateAsks = 0;
+    router.handle = (role, channel, arg) => {
+      if (role !== 'pinpad' || channel !== 'pinpad:get-state' || ++stateAsks === 1) return handle(role, channel, arg);
+      return holdBack().then(() => handle(role, channel, arg));
+    };
+    const pushesHeld = (pageFunction: unknown, arg?: unknown): Promise<unknown> =>
+      String(pageFunction).includes('__pinStationDeliver')
+        ? holdBack().then(() => evaluate(pageFunction as string, arg))
+        : evaluate(pageFunction as string, arg);
+    pinpad.evaluate = pushesHeld as typeof pinpad.evaluate;
+    try {
+      await pinpad.reload();
+      await expect.poll(() => pinpad.getByRole('button', { name: '5', exact: true }).isEnabled(), { timeout: 15_000 }).toBe(true);
+      expect(stateAsks).toBeGreaterThanOrEqual(1);
+      await typeDigits(pinpad, '58');
+      await waitForCount(pinpad, 2);
+    } finally {
+      router.handle = handle;
+      pinpad.evaluate = evaluate;
+      for (const release of held) release();
+    }
+  });
+
   it('shuffles the keys for every entry, and the PINs still verify at the sandbox', async () => {
     const { operator, pinpad, sandbox } = await launch();
     const layouts: number[][] = [];
