@@ -27,6 +27,36 @@ const unwrap = <T>(result: IpcResult<T>): T => {
   return result.value;
 };
 
+/**
+ * One customer-chosen PIN from Start to its recorded outcome. Returns the keychain calls made from the
+ * cardholder's confirming OK to the outcome on record (Start's own key checks come before the PIN is typed).
+ * `beforeOk` runs after the PIN is typed, before OK.
+ */
+async function typeOnePin(
+  core: StationCore,
+  store: TimedKeyStore,
+  cardId: string,
+  beforeOk?: () => Promise<void>,
+): Promise<{ phase: string; code: string | null; calls: KeyRead[] }> {
+  const { router, station } = core;
+  unwrap(await router.handle('operator', 'station:start', { cardId, mode: 'customer' }));
+  const { layout } = unwrap(await router.handle('pinpad', 'pinpad:get-state', null)) as PinpadView;
+  const type = async (): Promise<void> => {
+    for (const digit of [2, 4, 6, 9]) unwrap(await router.handle('pinpad', 'pinpad:press', layout.indexOf(digit)));
+  };
+  await type();
+  unwrap(await router.handle('pinpad', 'pinpad:submit', null));
+  await type();
+  await beforeOk?.();
+  const before = store.reads.length;
+  unwrap(await router.handle('pinpad', 'pinpad:submit', null));
+  await station.settled();
+  const calls = store.reads.slice(before);
+  const view = station.operatorView();
+  unwrap(await router.handle('operator', 'station:next-card', null));
+  return { phase: view.phase, code: view.error?.code ?? null, calls };
+}
+
 beforeAll(() => {
   if (process.env.PIN_STATION_TEST_KEYRING !== '1') {
     throw new Error('integration tests must run inside scripts/with-test-keyring.sh (private Secret Service)');
@@ -71,30 +101,7 @@ describe('keychain round trips per PIN', () => {
     }
   });
 
-  /**
-   * One customer-chosen PIN from Start to its recorded outcome. Returns the keychain calls made from the
-   * cardholder's confirming OK to the outcome on record (Start's own key checks come before the PIN is typed).
-   * `beforeOk` runs after the PIN is typed, before OK.
-   */
-  async function onePin(cardId: string, beforeOk?: () => Promise<void>): Promise<{ phase: string; code: string | null; calls: KeyRead[] }> {
-    const { router, station } = core;
-    unwrap(await router.handle('operator', 'station:start', { cardId, mode: 'customer' }));
-    const { layout } = unwrap(await router.handle('pinpad', 'pinpad:get-state', null)) as PinpadView;
-    const type = async (): Promise<void> => {
-      for (const digit of [2, 4, 6, 9]) unwrap(await router.handle('pinpad', 'pinpad:press', layout.indexOf(digit)));
-    };
-    await type();
-    unwrap(await router.handle('pinpad', 'pinpad:submit', null));
-    await type();
-    await beforeOk?.();
-    const before = store.reads.length;
-    unwrap(await router.handle('pinpad', 'pinpad:submit', null));
-    await station.settled();
-    const calls = store.reads.slice(before);
-    const view = station.operatorView();
-    unwrap(await router.handle('operator', 'station:next-card', null));
-    return { phase: view.phase, code: view.error?.code ?? null, calls };
-  }
+  const onePin = (cardId: string, beforeOk?: () => Promise<void>) => typeOnePin(core, store, cardId, beforeOk);
 
   it('reads pin-key and api-token together and nothing else, for every PIN of a signed-in session', async () => {
     await core.staff.signIn('desk', password);
@@ -252,26 +259,7 @@ describe('keychain reads per PIN with the default profile (public-key)', () => {
     }
   });
 
-  /** Start, the PIN typed twice, `beforeOk`, OK: the keychain reads from OK to the recorded outcome. */
-  async function onePin(cardId: string, beforeOk?: () => Promise<void>): Promise<{ phase: string; code: string | null; calls: KeyRead[] }> {
-    const { router, station } = core;
-    unwrap(await router.handle('operator', 'station:start', { cardId, mode: 'customer' }));
-    const { layout } = unwrap(await router.handle('pinpad', 'pinpad:get-state', null)) as PinpadView;
-    const type = async (): Promise<void> => {
-      for (const digit of [2, 4, 6, 9]) unwrap(await router.handle('pinpad', 'pinpad:press', layout.indexOf(digit)));
-    };
-    await type();
-    unwrap(await router.handle('pinpad', 'pinpad:submit', null));
-    await type();
-    await beforeOk?.();
-    const before = store.reads.length;
-    unwrap(await router.handle('pinpad', 'pinpad:submit', null));
-    await station.settled();
-    const calls = store.reads.slice(before);
-    const view = station.operatorView();
-    unwrap(await router.handle('operator', 'station:next-card', null));
-    return { phase: view.phase, code: view.error?.code ?? null, calls };
-  }
+  const onePin = (cardId: string, beforeOk?: () => Promise<void>) => typeOnePin(core, store, cardId, beforeOk);
 
   it("reads only api-token at each PIN's submit: the processor's key is the one Start read and checked", async () => {
     for (let i = 0; i < 2; i++) {
