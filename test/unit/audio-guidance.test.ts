@@ -240,27 +240,27 @@ describe('guidance on the pad: which key each view answers', () => {
     expect(pad.cues).toEqual(['prompt-exact-4', 'count-1-of-4', 'cleared']);
   });
 
-  it('a second digit refused at the maximum is told too, when its pushed view (unchanged) came before its reply', async () => {
+  const full = { count: 4, notice: { code: 'PIN_TOO_LONG' as const, message: 'Too long.' } };
+  /** A pad at its maximum length whose first refused digit got its pushed view, then its reply; a second digit pressed. */
+  async function refusedOnceThenPressed(): Promise<Awaited<ReturnType<typeof guidance>>> {
     const pad = await guidance();
-    const full = { count: 4, notice: { code: 'PIN_TOO_LONG' as const, message: 'Too long.' } };
     pad.update(padView(1, { count: 4 }));
     pad.note('press');
     pad.update(padView(2, full));
     pad.update(padView(2, full), 'press');
     pad.note('press');
+    return pad;
+  }
+
+  it('a second digit refused at the maximum is told too, when its pushed view (unchanged) came before its reply', async () => {
+    const pad = await refusedOnceThenPressed();
     pad.update(padView(3, full));
     pad.update(padView(3, full), 'press');
     expect(pad.cues).toEqual(['prompt-exact-4', 'too-long', 'too-long']);
   });
 
   it('Clear after a refused digit whose reply a countdown tick overtook still says "cleared"', async () => {
-    const pad = await guidance();
-    const full = { count: 4, notice: { code: 'PIN_TOO_LONG' as const, message: 'Too long.' } };
-    pad.update(padView(1, { count: 4 }));
-    pad.note('press');
-    pad.update(padView(2, full));
-    pad.update(padView(2, full), 'press');
-    pad.note('press');
+    const pad = await refusedOnceThenPressed();
     pad.update(padView(3, full));
     pad.update(padView(4, { ...full, secondsLeft: 59 }));
     pad.update(padView(3, full), 'press');
