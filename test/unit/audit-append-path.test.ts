@@ -3,27 +3,25 @@
  * one write and fdatasync per record, and the tail and head it wrote itself not read back while the files are
  * unchanged; any change by someone else still takes the full path and is refused as before.
  */
-import { appendFileSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { appendFileSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import * as fsPromises from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { AuditLog, auditFilePath, auditHeadPath, verifyAuditFile } from '../../main/core/audit';
+import { AuditLog, auditHeadPath, verifyAuditFile } from '../../main/core/audit';
 import type { AuditEntry } from '../../main/core/audit';
-import { MemoryKeyStore } from '../../main/core/keystore';
+import type { MemoryKeyStore } from '../../main/core/keystore';
+import { tempTrail, TRAIL_KEY } from '../helpers/audit-trail';
 
 vi.mock('node:fs/promises', async (importOriginal) => {
   const real = await importOriginal<typeof fsPromises>();
   return { ...real, open: vi.fn(real.open), readFile: vi.fn(real.readFile), stat: vi.fn(real.stat) };
 });
 
-const KEY_HEX = '8F1C3A5B7D9E0F2143658709ABCDEF0123456789ABCDEF0123456789ABCDEF01';
 let dir: string;
 let file: string;
+let store: MemoryKeyStore;
 
 beforeEach(() => {
-  dir = mkdtempSync(join(tmpdir(), 'pin-station-append-'));
-  file = auditFilePath(dir);
+  ({ dir, file, store } = tempTrail('pin-station-append-'));
 });
 afterEach(() => rmSync(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 20 }));
 
@@ -55,7 +53,7 @@ async function rejection(promise: Promise<unknown>): Promise<{ code?: string; me
 
 describe('audit append path', () => {
   it('keeps one handle for the writer and reads back neither the tail nor the head it wrote', async () => {
-    const log = new AuditLog(file, new MemoryKeyStore({ 'audit-key': KEY_HEX }));
+    const log = new AuditLog(file, store);
     await log.check();
     await log.append(card(1));
     vi.mocked(fsPromises.open).mockClear();
@@ -63,12 +61,12 @@ describe('audit append path', () => {
     for (let i = 2; i <= 11; i++) await log.append(card(i));
     await log.flush();
     expect(trailFileCalls()).toEqual([]);
-    expect(verifyAuditFile(file, Buffer.from(KEY_HEX, 'hex'))).toEqual({ ok: true, records: 11 });
+    expect(verifyAuditFile(file, TRAIL_KEY)).toEqual({ ok: true, records: 11 });
     expect((JSON.parse(readFileSync(auditHeadPath(file), 'utf8')) as { seq: number }).seq).toBe(11);
   });
 
   it('resolves once the record is durable; the head anchor follows before the next record is written', async () => {
-    const log = new AuditLog(file, new MemoryKeyStore({ 'audit-key': KEY_HEX }));
+    const log = new AuditLog(file, store);
     const [first, second] = await Promise.all([log.append(card(1)), log.append(card(2))]);
     expect([first.seq, second.seq]).toEqual([1, 2]);
     await log.flush();
@@ -76,7 +74,7 @@ describe('audit append path', () => {
   });
 
   it('a line appended by someone else right after a record is read and refused', async () => {
-    const log = new AuditLog(file, new MemoryKeyStore({ 'audit-key': KEY_HEX }));
+    const log = new AuditLog(file, store);
     for (let i = 1; i <= 3; i++) await log.append(card(i));
     // A forged record (valid JSON, no valid MAC), while the third record's head anchor may still be on its way.
     appendFileSync(file, `${(readFileSync(file, 'utf8').split('\n')[2] as string).replace('CARD-3', 'CARD-9')}\n`);
@@ -84,7 +82,7 @@ describe('audit append path', () => {
   });
 
   it('the last record edited in place with its size and times kept is refused at the next append', async () => {
-    const log = new AuditLog(file, new MemoryKeyStore({ 'audit-key': KEY_HEX }));
+    const log = new AuditLog(file, store);
     for (let i = 1; i <= 4; i++) await log.append(card(i));
     // Queued behind the fourth record's head anchor, without closing the held handle: the shortcut stays armed.
     await log.clearPending();
@@ -108,7 +106,7 @@ describe('audit append path', () => {
   });
 
   it('a trail cut short or a head anchor removed between two records is refused', async () => {
-    const log = new AuditLog(file, new MemoryKeyStore({ 'audit-key': KEY_HEX }));
+    const log = new AuditLog(file, store);
     for (let i = 1; i <= 3; i++) await log.append(card(i));
     // Let the third record's head land, as it would while the request is out.
     await log.check();
