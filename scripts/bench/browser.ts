@@ -13,7 +13,7 @@
  *   then the same rAF + posted-task "painted" point. Presses start at a random
  *   point of the 60 Hz frame, as a finger would, and at a person's pace: at
  *   least PERSON_KEY_INTERVAL_MS apart. The pace matters to the figure: while
- *   frames keep coming (presses 40 a second) Chromium draws on its vsync clock,
+ *   frames keep coming (presses about 30 a second) Chromium draws on its vsync clock,
  *   so a press waits for the next tick; after a pause it draws the next frame
  *   at once. Both are measured; the budget is on the person's pace, and the
  *   back-to-back figure is reported beside it.

@@ -440,7 +440,7 @@ function buildRows(input: RowInputs): Row[] {
           row({
             id: 'pinpad.pressBackToBack.p95',
             section,
-            label: 'key press -> dot painted p95, presses back to back (about 40 a second)',
+            label: 'key press -> dot painted p95, presses back to back (about 30 a second)',
             value: backToBack.paintedMs.p95,
             unit: 'ms',
             budget: null,
