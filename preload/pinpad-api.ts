@@ -9,6 +9,8 @@ export function exposePinpadApi({ contextBridge, ipcRenderer }: PreloadDeps): vo
     ipcRenderer.invoke(channel, arg) as Promise<IpcResult<PinpadInvoke[C]['result']>>;
   // Asked before the page's script is fetched, so the keypad does not wait one more round trip after it runs.
   const firstState = invoke('pinpad:get-state', null);
+  // A failed early ask is the page's to handle (it asks again); not an unhandled rejection while nobody has asked yet.
+  firstState.catch(() => undefined);
   const api: PinpadApi = {
     getState: () => invoke('pinpad:get-state', null),
     firstState: () => firstState,

@@ -335,21 +335,26 @@ describe('PIN pad', () => {
     expect(await pinpad.getByRole('img').getAttribute('aria-label')).toBe('2 digits entered');
   });
 
-  it('a pad page loaded mid-entry shows a usable keypad from the state its preload asked for, without waiting for another answer from main', async () => {
-    const launched = await launch();
-    const { operator, pinpad } = launched;
-    await startCard(operator, 'CARD-0951', 'Customer chooses PIN');
-    await expect.poll(() => heading(pinpad)).toBe('Enter your new PIN');
-    // After the reload, main answers the page's first get-state at once and holds back every later one, and every
-    // pushed state (the countdown pushes one a second), so only that first answer can enable the keypad.
+  /**
+   * Reloads the pad with main's answers to its get-state asks decided per ask (1 = the preload's early ask):
+   * 'answer', 'refuse' (as for a sender main does not know) or, for every later ask, held back; pushed states are
+   * held back too (the countdown pushes one a second), so only the answers chosen can enable the keypad.
+   */
+  async function reloadPadWithStateAsks(launched: LaunchedStation, first: 'answer' | 'refuse', second: 'answer' | 'hold') {
+    const { pinpad } = launched;
     const router = launched.core.router;
     const handle = router.handle.bind(router);
     const evaluate = pinpad.evaluate.bind(pinpad);
     const held: (() => void)[] = [];
     const holdBack = (): Promise<void> => new Promise<void>((release) => held.push(release));
     let stateAsks = 0;
+    let heldAsks = 0;
     router.handle = (role, channel, arg) => {
-      if (role !== 'pinpad' || channel !== 'pinpad:get-state' || ++stateAsks === 1) return handle(role, channel, arg);
+      if (role !== 'pinpad' || channel !== 'pinpad:get-state') return handle(role, channel, arg);
+      stateAsks++;
+      if (stateAsks === 1) return handle(first === 'answer' ? role : null, channel, arg);
+      if (stateAsks === 2 && second === 'answer') return handle(role, channel, arg);
+      heldAsks++;
       return holdBack().then(() => handle(role, channel, arg));
     };
     const pushesHeld = (pageFunction: unknown, arg?: unknown): Promise<unknown> =>
@@ -357,16 +362,51 @@ describe('PIN pad', () => {
         ? holdBack().then(() => evaluate(pageFunction as string, arg))
         : evaluate(pageFunction as string, arg);
     pinpad.evaluate = pushesHeld as typeof pinpad.evaluate;
-    try {
-      await pinpad.reload();
-      await expect.poll(() => pinpad.getByRole('button', { name: '5', exact: true }).isEnabled(), { timeout: 15_000 }).toBe(true);
-      expect(stateAsks).toBeGreaterThanOrEqual(1);
-      await typeDigits(pinpad, '58');
-      await waitForCount(pinpad, 2);
-    } finally {
+    const restore = (): void => {
       router.handle = handle;
       pinpad.evaluate = evaluate;
       for (const release of held) release();
+    };
+    try {
+      await pinpad.reload();
+    } catch (error) {
+      restore();
+      throw error;
+    }
+    return { stateAsks: () => stateAsks, heldAsks: () => heldAsks, restore };
+  }
+
+  it('a pad page loaded mid-entry shows a usable keypad from the state its preload asked for, without waiting for another answer from main', async () => {
+    const launched = await launch();
+    const { operator, pinpad } = launched;
+    await startCard(operator, 'CARD-0951', 'Customer chooses PIN');
+    await expect.poll(() => heading(pinpad)).toBe('Enter your new PIN');
+    const asks = await reloadPadWithStateAsks(launched, 'answer', 'hold');
+    try {
+      await expect.poll(() => pinpad.getByRole('button', { name: '5', exact: true }).isEnabled(), { timeout: 15_000 }).toBe(true);
+      // The page's own ask at mount went out and is still unanswered: the keypad came from the preload's.
+      await expect.poll(() => asks.heldAsks()).toBeGreaterThanOrEqual(1);
+      expect(asks.stateAsks()).toBe(2);
+      await typeDigits(pinpad, '58');
+      await waitForCount(pinpad, 2);
+    } finally {
+      asks.restore();
+    }
+  });
+
+  it('a pad page whose early ask main refuses asks again itself and shows a usable keypad', async () => {
+    const launched = await launch();
+    const { operator, pinpad } = launched;
+    await startCard(operator, 'CARD-0952', 'Customer chooses PIN');
+    await expect.poll(() => heading(pinpad)).toBe('Enter your new PIN');
+    const asks = await reloadPadWithStateAsks(launched, 'refuse', 'answer');
+    try {
+      await expect.poll(() => pinpad.getByRole('button', { name: '5', exact: true }).isEnabled(), { timeout: 15_000 }).toBe(true);
+      expect(asks.stateAsks()).toBeGreaterThanOrEqual(2);
+      await typeDigits(pinpad, '58');
+      await waitForCount(pinpad, 2);
+    } finally {
+      asks.restore();
     }
   });
 
