@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, expect, it } from 'vitest';
 import type { StationConfigInput } from '../../main/core/config';
-import { enterAndConfirm, startCard, statusText, typeDigits, waitForCount } from '../harness/journeys';
+import { enterAndConfirm, settledContent, startCard, statusText, typeDigits, waitForCount } from '../harness/journeys';
 import { launchStation } from '../harness/launch-station';
 import type { LaunchedStation, LaunchStationOptions } from '../harness/launch-station';
 
@@ -41,8 +41,8 @@ async function journey(name: string, options: LaunchStationOptions, run: (s: Lau
       secrets.add(account.totpSecret);
     }
     await run(s);
-    artefacts.push({ name: `${name}: operator DOM`, text: await s.operator.content() });
-    artefacts.push({ name: `${name}: pinpad DOM`, text: await s.pinpad.content() });
+    artefacts.push({ name: `${name}: operator DOM`, text: await settledContent(s.operator) });
+    artefacts.push({ name: `${name}: pinpad DOM`, text: await settledContent(s.pinpad) });
     artefacts.push({ name: `${name}: audit trail`, text: readFileSync(s.auditPath, 'utf8') });
     artefacts.push({ name: `${name}: staff accounts`, text: readFileSync(s.accountsPath, 'utf8') });
   } finally {

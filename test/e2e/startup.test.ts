@@ -85,6 +85,6 @@ it("the last run's interrupted request is recorded as outcome unknown even when 
     );
     expect(readAuditRecords(trail).at(-1)).toMatchObject({ cardId: 'CUT-1', outcome: 'outcome-unknown', errorCode: 'STATION_STOPPED', attemptId });
   } finally {
-    rmSync(dir, { recursive: true, force: true });
+    rmSync(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 20 });
   }
 });

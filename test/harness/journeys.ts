@@ -254,3 +254,18 @@ export async function brokenWords(page: Page): Promise<string[]> {
     return found;
   });
 }
+
+/**
+ * The page's HTML once it is not mid-navigation: the pad reloads itself as an entry ends, and Playwright cannot
+ * read a page while it navigates.
+ */
+export async function settledContent(page: Page): Promise<string> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await page.content();
+    } catch (error) {
+      if (attempt >= 20 || !/navigating/.test(String(error))) throw error;
+      await page.waitForLoadState('load');
+    }
+  }
+}

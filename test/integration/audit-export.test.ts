@@ -30,7 +30,7 @@ beforeEach(() => {
   dir = mkdtempSync(join(tmpdir(), 'pin-station-audit-export-'));
   file = auditFilePath(dir);
 });
-afterEach(() => rmSync(dir, { recursive: true, force: true }));
+afterEach(() => rmSync(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 20 }));
 
 function card(time: string, operator: string, cardId: string, overrides: Partial<AuditEntry> = {}): [string, AuditInput] {
   const entry: AuditEntry = {
@@ -72,6 +72,8 @@ async function writeTrail(): Promise<void> {
     next++;
     await log.append(entry);
   }
+  // Appends resolve before the head anchor lands: the tests read, tear and remove the folder only after it.
+  await log.flush();
 }
 
 type Raw = Record<string, unknown>;

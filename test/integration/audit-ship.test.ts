@@ -58,7 +58,7 @@ afterEach(async () => {
 
 afterAll(async () => {
   await Promise.all(collectors.map((c) => c.stop()));
-  rmSync(root, { recursive: true, force: true });
+  rmSync(root, { recursive: true, force: true, maxRetries: 10, retryDelay: 20 });
 });
 
 interface Trail {

@@ -22,7 +22,7 @@ const shippers: AuditShipper[] = [];
 
 afterEach(async () => {
   await Promise.all(shippers.splice(0).map((shipper) => shipper.close()));
-  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 20 });
 });
 
 /** A loopback port with nothing listening on it. */
